@@ -1,0 +1,256 @@
+"""The segmentation pipeline: tiles in, prompts, masks, merged georeferenced polygons out."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+from affine import Affine
+
+from .errors import RasterError, UserError
+from .geometry import SeamMerger, finish_geometry, grid_neighbours, tile_pieces
+from .prompter import Prompter
+from .prompts import PromptResult
+from .raster import RasterSource
+from .segmenter import Segmenter, segment_instances
+from .tiling import Tile, check_tiling, tile_grid, tiles_with_data
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SegmentOptions:
+    """What to read and how to tile it. Bounds are ``(minx, miny, maxx, maxy)`` in the raster's CRS."""
+
+    bands: Sequence[int] | None = None
+    bounds: Sequence[float] | None = None
+    tile_size: int = 840
+    overlap: int = 128
+    batch_size: int = 4
+    min_area_px: float = 16.0
+    simplify_px: float = 1.0
+    pixel_coords: bool = False
+    max_tiles: int | None = None
+
+
+@dataclass
+class TileReport:
+    """What happened on one tile, including the model's raw text (its reasoning)."""
+
+    index: int
+    window: tuple[int, int, int, int]
+    status: str = "pending"  # ok | no_target | unparseable | error | skipped | cancelled
+    instances: int = 0
+    raw_text: str = ""
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class Feature:
+    """A finished polygon in the raster's CRS, with its attributes."""
+
+    geometry: object  # shapely geometry
+    properties: dict
+
+
+def area_unit(crs) -> str:
+    """The unit that areas are given in: m² for metric CRSs, map units squared otherwise."""
+    if crs is None:
+        return "px²"
+    if crs.is_geographic:
+        return "deg²"
+    unit = (crs.linear_units or "unknown").lower()
+    return "m²" if unit in ("metre", "meter", "m") else ("ft²" if "foot" in unit or unit == "ft" else f"{unit}²")
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
+
+
+def _free_gpu_cache() -> None:
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+class Segmentation:
+    """One query over one raster: the plan (checked up front) and its run.
+
+    Creating it opens and checks the raster and lays out the tiles, so bad input fails before any model
+    is loaded. ``run()`` then yields each object as soon as it is complete.
+    """
+
+    def __init__(
+        self,
+        raster: str,
+        query: str,
+        options: SegmentOptions | None = None,
+    ):
+        self.query = (query or "").strip()
+        if not self.query:
+            raise UserError("The query is empty: say what to look for, for example \"buildings with red roofs\".")
+        self.options = opts = options or SegmentOptions()
+        try:
+            check_tiling(opts.tile_size, opts.overlap)
+        except ValueError as exc:
+            raise UserError(str(exc).capitalize() + ".") from None
+        self.source = RasterSource(raster, opts.bands, allow_no_crs=opts.pixel_coords)
+        try:
+            self.area = self.source.window_from_bounds(opts.bounds) if opts.bounds else self.source.full_window()
+            self.tiles = tile_grid(self.area, self.source.width, self.source.height, opts.tile_size, opts.overlap)
+            if opts.max_tiles and len(self.tiles) > opts.max_tiles:
+                raise RasterError(
+                    f"This area needs {len(self.tiles)} tiles, more than the limit of {opts.max_tiles}. "
+                    "Choose a smaller area or a larger tile size, or raise the limit (--max-tiles, or "
+                    "THINK2MAP_MAX_TILES for the server)."
+                )
+            overview, scale = self.source.validity_overview()
+            self.has_data = tiles_with_data(self.tiles, overview, scale)
+        except Exception:
+            self.source.close()
+            raise
+        self.crs = self.source.crs if not opts.pixel_coords else None
+        self.transform = self.source.transform if self.crs is not None else Affine.identity()
+        self.unit = area_unit(self.crs)
+        self.reports = [
+            TileReport(t.index, (t.window.col_off, t.window.row_off, t.window.width, t.window.height))
+            for t in self.tiles
+        ]
+        self.cancelled = False
+        self._batch = max(1, opts.batch_size)
+        self._next_id = 1
+
+    @property
+    def tiles_with_data(self) -> int:
+        return sum(self.has_data)
+
+    def run(
+        self,
+        prompter: Prompter,
+        segmenter: Segmenter,
+        should_cancel: Callable[[], bool] = lambda: False,
+        on_tile: Callable[[TileReport], None] | None = None,
+    ) -> Iterator[Feature]:
+        """Process every tile, yielding finished features; stops at a tile boundary when cancelled."""
+        self.prompter, self.segmenter = prompter, segmenter
+        merger = SeamMerger()
+        neighbours = grid_neighbours(self.tiles)
+
+        def finish(report: TileReport, objects) -> Iterator[Feature]:
+            if on_tile is not None:
+                on_tile(report)
+            yield from self._features(objects)
+
+        todo = []
+        for tile, has_data in zip(self.tiles, self.has_data):
+            if has_data:
+                todo.append(tile)
+            else:
+                self.reports[tile.index].status = "skipped"
+                self.reports[tile.index].warnings.append("no valid pixels (nodata)")
+                yield from finish(self.reports[tile.index], merger.skip_tile(tile.index))
+        try:
+            while todo:
+                if should_cancel():
+                    self.cancelled = True
+                    break
+                batch, todo = todo[: self._batch], todo[self._batch:]
+                started = time.perf_counter()
+                read = [(t, *self.source.read(t.window)) for t in batch]
+                results = self._prompt_batch([(t, img) for t, img, valid in read if self._core_valid(t, valid)])
+                for tile, image, valid in read:
+                    report = self.reports[tile.index]
+                    result = results.get(tile.index)
+                    if isinstance(result, PromptResult):
+                        objects = self._segment_tile(tile, image, valid, result, report, neighbours[tile.index],
+                                                     merger)
+                    else:
+                        report.status = "skipped" if result is None else "error"
+                        if result is None:
+                            report.warnings.append("no valid pixels (nodata)")
+                        else:
+                            report.error = result
+                        objects = merger.skip_tile(tile.index)
+                    now = time.perf_counter()
+                    report.seconds, started = now - started, now
+                    yield from finish(report, objects)
+            for tile in todo:
+                self.reports[tile.index].status = "cancelled"
+            yield from self._features(merger.flush())
+        finally:
+            self.source.close()
+
+    @staticmethod
+    def _core_valid(tile: Tile, valid: np.ndarray) -> bool:
+        w, c = tile.window, tile.core
+        y0, x0 = c.row_off - w.row_off, c.col_off - w.col_off
+        return bool(valid[y0:y0 + c.height, x0:x0 + c.width].any())
+
+    def _prompt_batch(self, items: list[tuple[Tile, np.ndarray]]) -> dict[int, PromptResult | str]:
+        """Prompt results per tile index, or an error message; halves the batch when the GPU runs out."""
+        out: dict[int, PromptResult | str] = {}
+        i = 0
+        while i < len(items):
+            chunk = items[i:i + self._batch]
+            try:
+                results = self.prompter.prompt([img for _, img in chunk], self.query, tiles=[t for t, _ in chunk])
+            except Exception as exc:  # a tile that raises is recorded, and the job goes on
+                if _is_oom(exc):
+                    _free_gpu_cache()
+                    if self._batch > 1:
+                        self._batch = max(1, self._batch // 2)
+                        log.warning("GPU out of memory: retrying with batches of %d tiles", self._batch)
+                        continue
+                    message = "GPU out of memory even with one tile per batch: try a smaller tile size"
+                else:
+                    log.exception("prompter failed")
+                    message = f"prompter failed: {type(exc).__name__}: {exc}"
+                for t, _ in chunk:
+                    out[t.index] = message
+            else:
+                for (t, _), r in zip(chunk, results):
+                    out[t.index] = r
+            i += len(chunk)
+        return out
+
+    def _segment_tile(self, tile, image, valid, result, report, neighbours, merger):
+        report.status, report.raw_text = result.status, result.raw_text
+        report.instances, report.warnings = len(result.instances), report.warnings + result.warnings
+        try:
+            predictions = segment_instances(self.segmenter, image, result.instances)
+        except Exception as exc:
+            if _is_oom(exc):
+                _free_gpu_cache()
+            log.exception("segmenter failed on tile %d", tile.index)
+            report.status, report.error = "error", f"segmenter failed: {type(exc).__name__}: {exc}"
+            return merger.skip_tile(tile.index)
+        masks = [m & valid for m, _ in predictions]
+        pieces = tile_pieces(tile, masks, [s for _, s in predictions], valid, neighbours)
+        return merger.add_tile(tile.index, pieces)
+
+    def _features(self, objects) -> Iterator[Feature]:
+        opts = self.options
+        for obj in objects:
+            geom = finish_geometry(obj.geometry, self.transform, opts.simplify_px, opts.min_area_px)
+            if geom is None:
+                continue
+            props = {
+                "query": self.query,
+                "instance_id": self._next_id,
+                "area": round(float(geom.area), 6),
+                "area_unit": self.unit,
+                "score": round(float(obj.score), 4),
+                "prompter": getattr(self.prompter, "name", type(self.prompter).__name__),
+                "segmenter": getattr(self.segmenter, "name", type(self.segmenter).__name__),
+                "tiles": ",".join(str(t) for t in obj.tiles),
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+            self._next_id += 1
+            yield Feature(geom, props)

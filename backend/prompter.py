@@ -1,0 +1,154 @@
+"""Prompters: a vision-language model that reads an image and a query and writes SAM prompts.
+
+:class:`Think2SegPrompter` runs Think2Seg-RS (or a base Qwen2.5-VL Instruct model zero-shot) exactly as the
+checkpoints were trained: see ``think2seg-interface.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from backend.devices import is_cuda, resolve_device
+from backend.errors import ModelError
+from backend.prompts import MODEL_IMAGE_SIZE, PromptResult, chat_messages, parse_answer
+
+
+@runtime_checkable
+class Prompter(Protocol):
+    """Anything that turns images and a query into SAM prompts."""
+
+    name: str
+
+    def prompt(self, images: Sequence[np.ndarray], query: str, tiles: Sequence | None = None) -> list[PromptResult]:
+        """One result per image (HxWx3 uint8), in that image's own pixel coordinates.
+
+        ``tiles`` is optional context (for example the tiles' positions) that real prompters ignore.
+        """
+        ...
+
+
+def to_model_image(image: np.ndarray, size: int = MODEL_IMAGE_SIZE):
+    """``image`` as a ``size``×``size`` RGB PIL image: LANCZOS, aspect ratio not kept (as in training)."""
+    from PIL import Image
+
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = np.stack([array] * 3, axis=-1)
+    if array.ndim != 3 or array.shape[2] not in (3, 4) or array.shape[0] < 1 or array.shape[1] < 1:
+        raise ValueError(f"expected an HxWx3 image, got an array of shape {array.shape}")
+    if array.dtype != np.uint8:
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    pil = Image.fromarray(np.ascontiguousarray(array[..., :3]))
+    return pil.resize((size, size), Image.Resampling.LANCZOS)
+
+
+class Think2SegPrompter:
+    """Think2Seg-RS / Qwen2.5-VL through transformers, batched and greedy.
+
+    ``path`` is a local Hugging Face folder (``config.json``, weights, processor files). bf16 on CUDA, fp32
+    on the CPU. ``generate_kwargs`` are merged into every ``generate()`` call (tests force answers with
+    ``prefix_allowed_tokens_fn``).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        device: str = "auto",
+        max_new_tokens: int = 2048,
+        batch_size: int = 4,
+        generate_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.name = self.path.resolve().name
+        self.device = resolve_device(device)
+        self.max_new_tokens = int(max_new_tokens)
+        self.batch_size = max(1, int(batch_size))
+        self.generate_kwargs = dict(generate_kwargs or {})
+        self.processor, self.model = _load(self.path, self.device)
+
+    @property
+    def tokenizer(self):
+        return self.processor.tokenizer
+
+    def prompt(self, images: Sequence[np.ndarray], query: str, tiles: Sequence | None = None) -> list[PromptResult]:
+        """Prompts for every image, in its own pixels; several images share one ``generate()`` call."""
+        results: list[PromptResult] = []
+        for start in range(0, len(images), self.batch_size):
+            chunk = images[start : start + self.batch_size]
+            texts = self.generate_texts(chunk, query)
+            for image, text in zip(chunk, texts):
+                height, width = np.asarray(image).shape[:2]
+                parsed = parse_answer(text, MODEL_IMAGE_SIZE, MODEL_IMAGE_SIZE)
+                results.append(parsed.scaled(width / MODEL_IMAGE_SIZE, height / MODEL_IMAGE_SIZE))
+        return results
+
+    def generate_texts(self, images: Sequence[np.ndarray], query: str) -> list[str]:
+        """The model's raw answers for ``images`` (one batch, left-padded), new tokens only."""
+        import torch
+
+        if not images:
+            return []
+        pil_images = [to_model_image(image) for image in images]
+        chat = self.processor.apply_chat_template(chat_messages(query), tokenize=False, add_generation_prompt=True)
+        inputs = self.processor(
+            text=[chat] * len(pil_images), images=pil_images, padding=True, padding_side="left", return_tensors="pt"
+        ).to(self.model.device)
+        kwargs: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "do_sample": False}
+        kwargs.update(self.generate_kwargs)
+        with torch.inference_mode():
+            output = self.model.generate(**inputs, **kwargs)
+        new_tokens = output[:, inputs["input_ids"].shape[1] :]
+        return self.processor.batch_decode(new_tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+
+
+def _load(path: Path, device: str):
+    """The processor and the model from a local folder; any failure becomes a ``ModelError``."""
+    if not path.exists():
+        raise ModelError(f"prompter model not found: {path}")
+    if not path.is_dir() or not (path / "config.json").is_file():
+        raise ModelError(f"{path} is not a Hugging Face model folder (no config.json); a Qwen2.5-VL folder is needed")
+    try:
+        import torch
+        from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
+        from transformers.utils import logging as hf_logging
+    except ImportError as exc:
+        raise ModelError(f"cannot load {path}: transformers is not installed ({exc})") from None
+
+    dtype = torch.bfloat16 if is_cuda(device) else torch.float32
+    hf_logging.disable_progress_bar()
+    try:
+        processor = AutoProcessor.from_pretrained(path, local_files_only=True)
+        try:
+            model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
+                path, local_files_only=True, dtype=dtype, attn_implementation="sdpa"
+            )
+        except (ValueError, ImportError) as exc:
+            if "sdpa" not in str(exc).lower() and "attn" not in str(exc).lower():
+                raise
+            model = Qwen2_5_VLForConditionalGeneration.from_pretrained(path, local_files_only=True, dtype=dtype)
+        model.to(device).eval()
+    except ModelError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a broken checkpoint can fail in many ways; the user needs one message
+        raise ModelError(f"cannot load the prompter from {path}: {_reason(exc)}") from None
+    if getattr(processor, "tokenizer", None) is None:
+        raise ModelError(f"cannot load the prompter from {path}: the folder has no tokenizer")
+    processor.tokenizer.padding_side = "left"
+    if processor.tokenizer.pad_token_id is None:
+        processor.tokenizer.pad_token = processor.tokenizer.eos_token
+    return processor, model
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(exc).__name__}: {first[:300]}" if first else type(exc).__name__
+
+
+def load_prompter(path: str | Path, device: str = "auto", **kwargs: Any) -> Prompter:
+    """Load a Think2Seg-RS / Qwen2.5-VL prompter from a local folder (see :class:`Think2SegPrompter`)."""
+    return Think2SegPrompter(path, device=device, **kwargs)

@@ -1,0 +1,192 @@
+"""Reading rasters for the models: band choice, one 8-bit stretch for the whole raster, validity masks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import rasterio
+from rasterio.enums import ColorInterp, Resampling
+from rasterio.errors import RasterioIOError
+from rasterio.windows import Window, from_bounds
+
+from .errors import RasterError
+
+OVERVIEW_SIZE = 1024
+STRETCH_PERCENTILES = (2.0, 98.0)
+
+
+@dataclass(frozen=True)
+class PixelWindow:
+    """A window in raster pixels: column and row offsets, width and height."""
+
+    col_off: int
+    row_off: int
+    width: int
+    height: int
+
+    @property
+    def col_end(self) -> int:
+        return self.col_off + self.width
+
+    @property
+    def row_end(self) -> int:
+        return self.row_off + self.height
+
+    def to_rasterio(self) -> Window:
+        return Window(self.col_off, self.row_off, self.width, self.height)
+
+
+class RasterSource:
+    """An open raster, read as 8-bit RGB tiles with a validity mask.
+
+    Bands: three are used as RGB; one is replicated to grey RGB. By default the red, green and blue bands
+    by colour interpretation, else bands 1-3, else band 1. Non-8-bit data is stretched band by band between
+    the 2nd and 98th percentiles of the valid pixels of an overview, once for the whole raster, so that
+    tiles agree. Nodata, alpha, internal masks and NaN all count as invalid.
+    """
+
+    def __init__(self, path: str, bands: Sequence[int] | None = None, allow_no_crs: bool = False):
+        self.path = str(path)
+        if "://" not in self.path and not self.path.startswith("/vsi") and not os.path.exists(self.path):
+            raise RasterError(f"Raster not found: {self.path}")
+        try:
+            self.ds = rasterio.open(self.path)
+        except RasterioIOError as exc:
+            raise RasterError(f"{self.path} is not a raster that GDAL can read ({exc}).") from None
+        try:
+            self._check(allow_no_crs)
+            self.bands = self._choose_bands(bands)
+            self._unique = sorted(set(self.bands))
+            self._lut_index = [self._unique.index(b) for b in self.bands]
+            self.stretch = self._compute_stretch()
+        except Exception:
+            self.ds.close()
+            raise
+
+    # -- metadata -------------------------------------------------------------------------------------
+    @property
+    def width(self) -> int:
+        return self.ds.width
+
+    @property
+    def height(self) -> int:
+        return self.ds.height
+
+    @property
+    def crs(self):
+        return self.ds.crs
+
+    @property
+    def transform(self):
+        return self.ds.transform
+
+    def _check(self, allow_no_crs: bool) -> None:
+        if self.ds.count < 1:
+            raise RasterError(f"{self.path} has no bands.")
+        if self.ds.crs is None and not allow_no_crs:
+            raise RasterError(
+                f"{self.path} has no coordinate reference system, so its polygons could not be placed on a map. "
+                "Assign one (for example: gdal_edit.py -a_srs EPSG:XXXX FILE, or QGIS's Assign Projection), "
+                "or ask for pixel coordinates (--pixel-coords)."
+            )
+        if np.dtype(self.ds.dtypes[0]).kind == "c":
+            raise RasterError(f"{self.path} holds complex numbers; pick a band of real values.")
+
+    def _choose_bands(self, bands: Sequence[int] | None) -> tuple[int, int, int]:
+        count = self.ds.count
+        if bands:
+            bands = tuple(int(b) for b in bands)
+            if len(bands) not in (1, 3):
+                raise RasterError(f"Give one band (shown as grey) or three (red, green, blue), not {len(bands)}.")
+            bad = [b for b in bands if not 1 <= b <= count]
+            if bad:
+                raise RasterError(f"Band {bad[0]} does not exist: {self.path} has bands 1 to {count}.")
+            return bands * 3 if len(bands) == 1 else bands
+        interp = list(self.ds.colorinterp)
+        rgb = [interp.index(c) + 1 for c in (ColorInterp.red, ColorInterp.green, ColorInterp.blue) if c in interp]
+        if len(rgb) == 3:
+            return tuple(rgb)
+        data_bands = [i + 1 for i, c in enumerate(interp) if c != ColorInterp.alpha] or [1]
+        if len(data_bands) >= 3:
+            return tuple(data_bands[:3])
+        return (data_bands[0],) * 3
+
+    def _overview(self) -> tuple[np.ndarray, np.ndarray]:
+        scale = max(self.width, self.height) / OVERVIEW_SIZE
+        shape = (max(1, round(self.height / max(scale, 1))), max(1, round(self.width / max(scale, 1))))
+        data = self.ds.read(self._unique, out_shape=(len(self._unique), *shape), resampling=Resampling.nearest)
+        valid = self.ds.dataset_mask(out_shape=shape, resampling=Resampling.nearest) > 0
+        if data.dtype.kind == "f":
+            valid &= np.all(np.isfinite(data), axis=0)
+        return data, valid
+
+    def _compute_stretch(self) -> list[tuple[float, float]] | None:
+        if all(np.dtype(self.ds.dtypes[b - 1]) == np.uint8 for b in self._unique):
+            return None
+        data, valid = self._overview()
+        if not valid.any():
+            raise RasterError(f"{self.path} holds no valid pixels: every pixel is nodata.")
+        lo_p, hi_p = STRETCH_PERCENTILES
+        ranges = []
+        for band in data:
+            lo, hi = np.percentile(band[valid].astype(np.float64), [lo_p, hi_p])
+            ranges.append((float(lo), float(hi) if hi > lo else float(lo) + 1.0))
+        return ranges
+
+    # -- reading --------------------------------------------------------------------------------------
+    def window_from_bounds(self, bounds: Sequence[float]) -> PixelWindow:
+        """The pixel window covering ``(minx, miny, maxx, maxy)`` in the raster's CRS, clipped to the raster."""
+        minx, miny, maxx, maxy = (float(v) for v in bounds)
+        if not (minx < maxx and miny < maxy):
+            raise RasterError(f"Bounds must be minx miny maxx maxy with min < max, got {list(bounds)}.")
+        w = from_bounds(minx, miny, maxx, maxy, transform=self.transform)
+        c0, r0 = max(0, int(np.floor(w.col_off))), max(0, int(np.floor(w.row_off)))
+        c1 = min(self.width, int(np.ceil(w.col_off + w.width)))
+        r1 = min(self.height, int(np.ceil(w.row_off + w.height)))
+        if c1 <= c0 or r1 <= r0:
+            left, bottom, right, top = self.ds.bounds
+            raise RasterError(
+                f"The area {minx:g}, {miny:g}, {maxx:g}, {maxy:g} lies outside the raster, whose extent is "
+                f"{left:g}, {bottom:g}, {right:g}, {top:g} in its CRS."
+            )
+        return PixelWindow(c0, r0, c1 - c0, r1 - r0)
+
+    def full_window(self) -> PixelWindow:
+        return PixelWindow(0, 0, self.width, self.height)
+
+    def validity_overview(self) -> tuple[np.ndarray, float]:
+        """A coarse validity mask and its scale (raster pixels per overview pixel)."""
+        _, valid = self._overview()
+        return valid, self.width / valid.shape[1]
+
+    def read(self, window: PixelWindow) -> tuple[np.ndarray, np.ndarray]:
+        """The window as an HxWx3 uint8 image, and a HxW bool mask of valid pixels (invalid pixels are black)."""
+        win = window.to_rasterio()
+        data = self.ds.read(self._unique, window=win)
+        valid = self.ds.dataset_mask(window=win) > 0
+        if data.dtype.kind == "f":
+            finite = np.isfinite(data)
+            valid &= finite.all(axis=0)
+            data = np.where(finite, data, 0)
+        if self.stretch is None:
+            planes = data.astype(np.uint8, copy=False)
+        else:
+            planes = np.empty(data.shape, dtype=np.uint8)
+            for i, (lo, hi) in enumerate(self.stretch):
+                scaled = (data[i].astype(np.float32) - lo) * (255.0 / (hi - lo))
+                planes[i] = np.clip(scaled, 0, 255).astype(np.uint8)
+        image = np.ascontiguousarray(np.moveaxis(planes[self._lut_index], 0, -1))
+        image[~valid] = 0
+        return image, valid
+
+    def close(self) -> None:
+        self.ds.close()
+
+    def __enter__(self) -> RasterSource:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

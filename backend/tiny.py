@@ -1,0 +1,353 @@
+"""Tiny, randomly initialised models in the real on-disk formats, for tests and demos without downloads.
+
+They load through :func:`backend.prompter.load_prompter` and :func:`backend.segmenter.load_segmenter`
+exactly as real checkpoints do, run in seconds on a CPU, and produce meaningless output.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+README = (
+    "{title}\n\n"
+    "This model was built by Think2Map's `models tiny` command with RANDOM weights.\n"
+    "Its outputs are meaningless: it exists only to test the software end to end without downloads.\n"
+    "Do not use it for real work.\n"
+)
+
+SEED = 1234
+
+QWEN_SPECIAL_TOKENS = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+]
+
+# A shortened Qwen2-VL chat template: system, then each message's images, videos and text.
+QWEN_CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+    "{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
+    "{% else %}{% for content in message['content'] %}"
+    "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
+    "<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif content['type'] == 'video' or 'video' in content %}<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}"
+    "{% endfor %}<|im_end|>\n{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def build_tiny_models(out_dir: Path) -> dict[str, Path]:
+    """Build the tiny prompter and the tiny SAM 2.1 and SAM segmenters under ``out_dir``.
+
+    Returns ``{"prompter": dir, "sam2": dir, "sam": dir}``. Deterministic: the same files every time.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        "prompter": build_tiny_prompter(out_dir / "tiny-think2seg"),
+        "sam2": build_tiny_sam2(out_dir / "tiny-sam2"),
+        "sam": build_tiny_sam(out_dir / "tiny-sam"),
+    }
+
+
+def _write_readme(folder: Path, title: str) -> None:
+    (folder / "README.txt").write_text(README.format(title=title), encoding="utf-8")
+
+
+def _tokenizer_corpus() -> list[str]:
+    from backend.prompts import SYSTEM_PROMPT, user_text
+
+    instance = '{"bbox_2d": [84, 168, 420, 840], "positive_points": [[200, 400], [210, 410]]}'
+    answer = f"<think>x</think>\n<answer>```json[{instance}]```</answer>"
+    return [
+        SYSTEM_PROMPT,
+        user_text("buildings"),
+        user_text("the river"),
+        answer,
+        "<think> </think> <answer> </answer> bbox_2d positive_points json [] [[ ]] {} , : \" ' ` .",
+        "0123456789 " * 4,
+        "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        "system user assistant",
+    ]
+
+
+def build_tiny_tokenizer():
+    """A byte-level BPE trained on the prompt and answer format, with Qwen's special tokens and chat template."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=640,
+        special_tokens=QWEN_SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(_tokenizer_corpus(), trainer=trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        bos_token=None,
+        unk_token=None,
+        padding_side="left",
+    )
+    fast.chat_template = QWEN_CHAT_TEMPLATE
+    return fast
+
+
+def build_tiny_prompter(folder: Path) -> Path:
+    """A ~2-layer Qwen2.5-VL with a local tokenizer, saved like a Hugging Face checkpoint."""
+    import torch
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
+    from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor
+    from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = build_tiny_tokenizer()
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL_TOKENS}
+    heads, hidden = 4, 64
+    config = Qwen2_5_VLConfig(
+        text_config={
+            "vocab_size": len(tokenizer),
+            "hidden_size": hidden,
+            "intermediate_size": 128,
+            "num_hidden_layers": 2,
+            "num_attention_heads": heads,
+            "num_key_value_heads": 2,
+            "max_position_embeddings": 4096,
+            # transformers 5: rope settings live here, and sum(mrope_section) must equal head_dim / 2.
+            "rope_parameters": {"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 3, 3]},
+            "tie_word_embeddings": True,
+            "bos_token_id": ids["<|endoftext|>"],
+            "eos_token_id": ids["<|im_end|>"],
+            "pad_token_id": ids["<|endoftext|>"],
+        },
+        vision_config={
+            "depth": 2,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_heads": 2,
+            "out_hidden_size": hidden,
+            "fullatt_block_indexes": [1],
+            "window_size": 112,
+            "patch_size": 14,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+        },
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=True,
+    )
+    torch.manual_seed(SEED)
+    model = Qwen2_5_VLForConditionalGeneration(config).eval()
+    model.generation_config.eos_token_id = ids["<|im_end|>"]
+    model.generation_config.pad_token_id = ids["<|endoftext|>"]
+    model.generation_config.bos_token_id = ids["<|endoftext|>"]
+    model.generation_config.do_sample = False
+    model.save_pretrained(folder)
+
+    # 840×840 inputs shrink to 112×112 pixels: 64 patches, 16 visual tokens.
+    image_processor = Qwen2VLImageProcessor(min_pixels=56 * 56, max_pixels=112 * 112)
+    video_processor = Qwen2VLVideoProcessor(min_pixels=56 * 56, max_pixels=112 * 112)
+    processor = Qwen2_5_VLProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=video_processor,
+        chat_template=QWEN_CHAT_TEMPLATE,
+    )
+    processor.save_pretrained(folder)
+    _write_readme(folder, "tiny-think2seg: a tiny Qwen2.5-VL prompter")
+    return folder
+
+
+# The packaged sam2.1_hiera_t.yaml with tiny dimensions and a 256-pixel input.
+TINY_SAM2_IMAGE_SIZE = 256
+_SAM2_DIM = 32  # SAM's hidden size; the mask decoder uses 8 heads, so a multiple of 8
+_SAM2_MEM_DIM = 16
+
+
+def tiny_sam2_config() -> dict:
+    """The tiny SAM 2.1 model config, as the dict its yaml holds."""
+    d, mem = _SAM2_DIM, _SAM2_MEM_DIM
+    feat = TINY_SAM2_IMAGE_SIZE // 16
+
+    def rope_attention(**extra) -> dict:
+        return {
+            "_target_": "sam2.modeling.sam.transformer.RoPEAttention",
+            "rope_theta": 10000.0,
+            "feat_sizes": [feat, feat],
+            "embedding_dim": d,
+            "num_heads": 1,
+            "downsample_rate": 1,
+            "dropout": 0.1,
+            **extra,
+        }
+
+    def sine(n: int) -> dict:
+        return {
+            "_target_": "sam2.modeling.position_encoding.PositionEmbeddingSine",
+            "num_pos_feats": n,
+            "normalize": True,
+            "scale": None,
+            "temperature": 10000,
+        }
+
+    return {
+        "model": {
+            "_target_": "sam2.modeling.sam2_base.SAM2Base",
+            "image_encoder": {
+                "_target_": "sam2.modeling.backbones.image_encoder.ImageEncoder",
+                "scalp": 1,
+                "trunk": {
+                    "_target_": "sam2.modeling.backbones.hieradet.Hiera",
+                    "embed_dim": 8,
+                    "num_heads": 1,
+                    "stages": [1, 1, 2, 1],
+                    "global_att_blocks": [3],  # a global block must not be the first of a stage (q-pooling)
+                    "window_pos_embed_bkg_spatial_size": [7, 7],
+                },
+                "neck": {
+                    "_target_": "sam2.modeling.backbones.image_encoder.FpnNeck",
+                    "position_encoding": sine(d),
+                    "d_model": d,
+                    "backbone_channel_list": [64, 32, 16, 8],
+                    "fpn_top_down_levels": [2, 3],
+                    "fpn_interp_model": "nearest",
+                },
+            },
+            "memory_attention": {
+                "_target_": "sam2.modeling.memory_attention.MemoryAttention",
+                "d_model": d,
+                "pos_enc_at_input": True,
+                "layer": {
+                    "_target_": "sam2.modeling.memory_attention.MemoryAttentionLayer",
+                    "activation": "relu",
+                    "dim_feedforward": 64,
+                    "dropout": 0.1,
+                    "pos_enc_at_attn": False,
+                    "self_attention": rope_attention(),
+                    "d_model": d,
+                    "pos_enc_at_cross_attn_keys": True,
+                    "pos_enc_at_cross_attn_queries": False,
+                    "cross_attention": rope_attention(rope_k_repeat=True, kv_in_dim=mem),
+                },
+                "num_layers": 1,
+            },
+            "memory_encoder": {
+                "_target_": "sam2.modeling.memory_encoder.MemoryEncoder",
+                "out_dim": mem,
+                "in_dim": d,
+                "position_encoding": sine(mem),
+                "mask_downsampler": {
+                    "_target_": "sam2.modeling.memory_encoder.MaskDownSampler",
+                    "kernel_size": 3,
+                    "stride": 2,
+                    "padding": 1,
+                    "embed_dim": d,
+                },
+                "fuser": {
+                    "_target_": "sam2.modeling.memory_encoder.Fuser",
+                    "layer": {
+                        "_target_": "sam2.modeling.memory_encoder.CXBlock",
+                        "dim": d,
+                        "kernel_size": 7,
+                        "padding": 3,
+                        "layer_scale_init_value": 1e-6,
+                        "use_dwconv": True,
+                    },
+                    "num_layers": 1,
+                },
+            },
+            "num_maskmem": 7,
+            "image_size": TINY_SAM2_IMAGE_SIZE,
+            "sigmoid_scale_for_mem_enc": 20.0,
+            "sigmoid_bias_for_mem_enc": -10.0,
+            "use_mask_input_as_output_without_sam": True,
+            "directly_add_no_mem_embed": True,
+            "no_obj_embed_spatial": True,
+            "use_high_res_features_in_sam": True,
+            "multimask_output_in_sam": True,
+            "iou_prediction_use_sigmoid": True,
+            "use_obj_ptrs_in_encoder": True,
+            "add_tpos_enc_to_obj_ptrs": True,
+            "proj_tpos_enc_in_obj_ptrs": True,
+            "use_signed_tpos_enc_to_obj_ptrs": True,
+            "only_obj_ptrs_in_the_past_for_eval": True,
+            "pred_obj_scores": True,
+            "pred_obj_scores_mlp": True,
+            "fixed_no_obj_ptr": True,
+            "multimask_output_for_tracking": True,
+            "use_multimask_token_for_obj_ptr": True,
+            "multimask_min_pt_num": 0,
+            "multimask_max_pt_num": 1,
+            "use_mlp_for_obj_ptr_proj": True,
+            "compile_image_encoder": False,
+        }
+    }
+
+
+def build_tiny_sam2(folder: Path) -> Path:
+    """A tiny SAM 2.1 (hiera) model: ``tiny_sam2.yaml``, ``model.pt`` (state dict under "model"), ``think2map.json``."""
+    import torch
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    cfg = OmegaConf.create(tiny_sam2_config())
+    (folder / "tiny_sam2.yaml").write_text("# @package _global_\n\n" + OmegaConf.to_yaml(cfg), encoding="utf-8")
+    torch.manual_seed(SEED)
+    model = instantiate(cfg.model, _recursive_=True)
+    torch.save({"model": model.state_dict()}, folder / "model.pt")
+    meta = {"family": "sam2", "checkpoint": "model.pt", "config": "tiny_sam2.yaml"}
+    (folder / "think2map.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    _write_readme(folder, "tiny-sam2: a tiny SAM 2.1 (hiera) segmenter")
+    return folder
+
+
+TINY_SAM_ARCH = {
+    "encoder_embed_dim": 32,
+    "encoder_depth": 2,
+    "encoder_num_heads": 2,
+    "encoder_global_attn_indexes": [1],
+    "encoder_window_size": 4,
+    "image_size": 256,
+    "vit_patch_size": 16,
+    "prompt_embed_dim": 32,
+    "decoder_mlp_dim": 64,
+    "decoder_num_heads": 2,
+    "iou_head_hidden_dim": 32,
+}
+
+
+def build_tiny_sam(folder: Path) -> Path:
+    """A tiny segment-anything ``Sam``: ``model.pth`` (a plain state dict, like the official files) and its arch."""
+    import torch
+
+    from backend.segmenter import build_sam_from_arch
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(SEED)
+    model = build_sam_from_arch(TINY_SAM_ARCH)
+    torch.save(model.state_dict(), folder / "model.pth")
+    meta = {"family": "sam", "checkpoint": "model.pth", "arch": TINY_SAM_ARCH}
+    (folder / "think2map.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    _write_readme(folder, "tiny-sam: a tiny segment-anything (ViT) segmenter")
+    return folder

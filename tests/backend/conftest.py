@@ -1,0 +1,23 @@
+"""Backend test settings: one torch thread (two make tiny-model ops slow and erratic)."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> dict:
+    """The tiny random prompter and segmenters, built once: {"prompter": dir, "sam2": dir, "sam": dir}."""
+    import torch
+
+    from backend.tiny import build_tiny_models
+
+    torch.set_num_threads(1)
+    return build_tiny_models(tmp_path_factory.mktemp("tiny-models"))

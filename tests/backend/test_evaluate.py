@@ -1,0 +1,143 @@
+"""``evaluate`` end to end on a small EarthReason-format set cut from the real Atlanta raster.
+
+The FAKE models (``FakeEarthReasonOracle``) know each image's label; the expected metrics are recomputed
+here with plain numpy from the files on disk, independently of ``backend.metrics`` and ``backend.evaluate``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+from backend.errors import UserError
+from backend.evaluate import CSV_COLUMNS, evaluate, load_samples
+from tests.backend.fixtures_earthreason import CROPS, FALSE_POSITIVE_BOX, FakeEarthReasonOracle, build_earthreason_fixture
+from tests.forcing import forced_answer_kwargs
+
+
+@pytest.fixture(scope="module")
+def dataset(shared_data, tmp_path_factory):
+    return build_earthreason_fixture(shared_data, tmp_path_factory.mktemp("earthreason"))
+
+
+def _views(dataset) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per sample: the 840×840 LANCZOS image and the 840×840 NEAREST ground truth, straight from PIL."""
+    root = dataset / "val"
+    views = {}
+    for sid, (_, fmt, _) in CROPS.items():
+        with Image.open(root / "images" / f"{sid}.{fmt}") as im:
+            image = np.asarray(im.convert("RGB").resize((840, 840), Image.Resampling.LANCZOS))
+        label = root / "labels" / f"{sid}.png"
+        if label.exists():
+            with Image.open(label) as im:
+                gt = np.asarray(im.resize((840, 840), Image.Resampling.NEAREST)) > 0
+        else:
+            gt = np.zeros((840, 840), bool)
+        views[sid] = (image, gt)
+    return views
+
+
+def _expected_prediction(sid: str, gt: np.ndarray) -> np.ndarray:
+    pred = np.zeros_like(gt)
+    behaviour = CROPS[sid][2]
+    if behaviour == "oracle":  # each building's bounding box, filled
+        labels, _ = ndimage.label(gt)
+        for sl in ndimage.find_objects(labels):
+            pred[sl] = True
+    elif behaviour == "false_positive":
+        x1, y1, x2, y2 = FALSE_POSITIVE_BOX
+        pred[y1:y2, x1:x2] = True
+    return pred
+
+
+def test_fixture_layout(dataset):
+    samples = load_samples(dataset, "val")
+    assert [s.id for s in samples] == sorted(CROPS)
+    by_id = {s.id: s for s in samples}
+    assert by_id["s03"].no_target and by_id["s05"].no_target and by_id["s05"].label is None
+    assert not by_id["s01"].no_target and by_id["s01"].question == "Where are the houses in this suburb?"
+    with pytest.raises(UserError):
+        load_samples(dataset, "test")
+
+
+def test_metrics_match_an_independent_computation(dataset, tmp_path):
+    views = _views(dataset)
+    fake = FakeEarthReasonOracle(views)
+    out = tmp_path / "rows.csv"
+    metrics = evaluate(dataset, "val", fake, fake, out, progress=False)
+
+    inter, union, ious, empty_gt = {}, {}, {}, {}
+    for sid, (_, gt) in views.items():
+        pred = _expected_prediction(sid, gt)
+        inter[sid], union[sid] = int((pred & gt).sum()), int((pred | gt).sum())
+        ious[sid] = 1.0 if union[sid] == 0 else inter[sid] / union[sid]
+        empty_gt[sid] = not gt.any()
+    assert [k for k, v in empty_gt.items() if v] == ["s03", "s05"]
+    assert 0 < ious["s01"] < 1 and ious["s03"] == 1.0 and ious["s05"] == 0.0 and ious["s06"] == 0.0
+    with_target = [k for k in views if not empty_gt[k]]
+
+    assert metrics["samples"] == 6 and metrics["empty_gt_samples"] == 2
+    assert metrics["giou_lisa"] == pytest.approx(np.mean(list(ious.values())))
+    assert metrics["giou_think2seg"] == pytest.approx(metrics["giou_lisa"])
+    assert metrics["ciou_lisa"] == pytest.approx(sum(inter.values()) / sum(union.values()))
+    assert metrics["ciou_think2seg"] == pytest.approx(
+        sum(inter[k] for k in with_target) / sum(union[k] for k in with_target))
+    # The false positive on s05 is in LISA's union only.
+    assert metrics["ciou_think2seg"] > metrics["ciou_lisa"]
+    assert metrics["no_target_accuracy"] == 0.5 and metrics["no_target_answer_rate"] == 0.5
+    assert metrics["unparseable"] == 1 and metrics["parse_failure_rate"] == pytest.approx(1 / 6)
+    assert metrics["errors"] == 0
+    assert fake.encodes == 4  # s01, s02, s04 and s05 have instances; s03 ([]) and s06 (garbage) skip SAM
+
+    with out.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    got = {r["id"]: r for r in rows}
+    assert list(got) == sorted(CROPS)
+    status = {k: r["status"] for k, r in got.items()}
+    assert status == {"s01": "ok", "s02": "ok", "s03": "no_target", "s04": "ok", "s05": "ok", "s06": "unparseable"}
+    for sid, r in got.items():
+        assert (int(r["intersection"]), int(r["union"])) == (inter[sid], union[sid])
+        assert float(r["iou"]) == pytest.approx(ious[sid], abs=1e-6)
+        assert r["empty_gt"] == str(int(empty_gt[sid]))
+        if CROPS[sid][2] == "oracle":
+            assert int(r["n_instances"]) == ndimage.label(views[sid][1])[1]
+
+
+def test_a_failing_sample_is_recorded_not_fatal(dataset, tmp_path):
+    views = _views(dataset)
+    fake = FakeEarthReasonOracle(views)
+
+    class Flaky:
+        name = "flaky"
+
+        def prompt(self, images, query, tiles=None):
+            raise RuntimeError("boom")
+
+    metrics = evaluate(dataset, "val", Flaky(), fake, tmp_path / "rows.csv", progress=False, limit=2)
+    assert metrics["samples"] == 2 and metrics["errors"] == 2 and metrics["giou_lisa"] == 0.0
+
+
+def test_real_tiny_models_flow(dataset, tiny_models, tmp_path):
+    from backend.prompter import load_prompter
+    from backend.segmenter import load_segmenter
+
+    prompter = load_prompter(tiny_models["prompter"], device="cpu", max_new_tokens=96)
+    answer = '<think>x</think>\n<answer>```json[{"bbox_2d": [84, 168, 420, 840], "positive_points": [[200, 400]]}]```</answer>'
+    prompter.generate_kwargs = forced_answer_kwargs(prompter.processor, [answer])
+    segmenter = load_segmenter(tiny_models["sam2"], device="cpu")
+    out = tmp_path / "tiny.csv"
+    metrics = evaluate(dataset, "val", prompter, segmenter, out, progress=False, limit=2)
+    assert metrics["samples"] == 2 and metrics["errors"] == 0
+    assert metrics["prompter"] == "tiny-think2seg"
+    with out.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["id"] for r in rows] == ["s01", "s02"]
+    assert all(r["status"] == "ok" and r["n_instances"] == "1" for r in rows)
+    assert all(0.0 <= float(r["iou"]) <= 1.0 for r in rows)
+    json.dumps(metrics)  # the summary is JSON-serialisable

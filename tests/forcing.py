@@ -1,0 +1,28 @@
+"""Force a transformers model to write known answers through the real ``generate()`` path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def forced_answer_kwargs(processor_or_tokenizer, texts: list[str]) -> dict:
+    """``generate()`` kwargs that make row ``i`` of a batch write ``texts[i]`` and then end (EOS).
+
+    The generated part is found after the last ``<|im_start|>assistant\\n`` header (the chat template's
+    generation prompt), so it works with any left padding. Rows beyond ``len(texts)`` reuse the texts cyclically.
+    """
+    tokenizer = getattr(processor_or_tokenizer, "tokenizer", processor_or_tokenizer)
+    eos = tokenizer.eos_token_id
+    im_start = tokenizer.convert_tokens_to_ids("<|im_start|>")
+    header = len(tokenizer.encode("assistant\n", add_special_tokens=False))
+    forced = [tokenizer.encode(t, add_special_tokens=False) + [eos] for t in texts]
+
+    def allowed(batch_id: int, input_ids) -> list[int]:
+        ids = input_ids.tolist()
+        start = len(ids) - 1 - ids[::-1].index(im_start) + 1 + header
+        target = forced[batch_id % len(forced)]
+        step = len(ids) - start
+        return [target[step]] if step < len(target) else [eos]
+
+    fn: Callable = allowed
+    return {"prefix_allowed_tokens_fn": fn}
