@@ -35,6 +35,9 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models-dir", help="models folder (default: $THINK2MAP_MODELS or ~/.local/share/think2map/models)")
     p.add_argument("--batch-size", type=int, default=4, help="tiles per prompter batch (default 4)")
     p.add_argument("--max-new-tokens", type=int, default=2048, help="longest answer the prompter may write")
+    p.add_argument("--force-answer", metavar="TEXT",
+                   help="install check: constrain decoding so the prompter writes TEXT on every tile "
+                        "(e.g. with the tiny models, whose own answers are meaningless)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,7 +95,8 @@ def cmd_segment(args: argparse.Namespace) -> int:
     if device == "cpu":
         print("warning: no GPU in use; real-size models run very slowly on the CPU (minutes per tile).",
               file=sys.stderr)
-    prompter, segmenter = load_models(prompter_path, segmenter_path, device, args.batch_size, args.max_new_tokens)
+    prompter, segmenter = load_models(prompter_path, segmenter_path, device, args.batch_size, args.max_new_tokens,
+                                      args.force_answer)
 
     from tqdm import tqdm
 
@@ -119,12 +123,16 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
 
 def load_models(prompter_path: Path, segmenter_path: Path, device: str, batch_size: int = 4,
-                max_new_tokens: int = 2048):
-    """Load a prompter and a segmenter from resolved paths."""
+                max_new_tokens: int = 2048, force_answer: str | None = None):
+    """Load a prompter and a segmenter from resolved paths (``force_answer``: see ``--force-answer``)."""
     from .prompter import load_prompter
     from .segmenter import load_segmenter
 
     prompter = load_prompter(prompter_path, device=device, batch_size=batch_size, max_new_tokens=max_new_tokens)
+    if force_answer:
+        from .forcing import forced_answer_kwargs
+
+        prompter.generate_kwargs.update(forced_answer_kwargs(prompter.tokenizer, [force_answer]))
     return prompter, load_segmenter(segmenter_path, device=device)
 
 

@@ -17,7 +17,7 @@ from scipy import ndimage
 from backend.errors import UserError
 from backend.evaluate import CSV_COLUMNS, evaluate, load_samples
 from tests.backend.fixtures_earthreason import CROPS, FALSE_POSITIVE_BOX, FakeEarthReasonOracle, build_earthreason_fixture
-from tests.forcing import forced_answer_kwargs
+from backend.forcing import forced_answer_kwargs
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from backend.errors import ModelError
 from backend.prompter import Prompter, Think2SegPrompter, load_prompter
 from backend.prompts import Instance
 from backend.segmenter import Segmenter, load_segmenter, segment_instances
-from tests.forcing import forced_answer_kwargs
+from backend.forcing import forced_answer_kwargs
 
 pytest.importorskip("transformers")
 pytest.importorskip("sam2")

@@ -1,4 +1,8 @@
-"""Force a transformers model to write known answers through the real ``generate()`` path."""
+"""Constrain a prompter to write known answers through the real ``generate()`` path.
+
+Used by the tests and by ``--force-answer`` to check an install end to end with tiny random models, whose own
+output is meaningless. Decoding, parsing, SAM and geometry all run for real; only the token choice is fixed.
+"""
 
 from __future__ import annotations
 
