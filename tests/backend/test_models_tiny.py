@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from backend.errors import ModelError
+from backend.forcing import forced_answer_kwargs
 from backend.prompter import Prompter, Think2SegPrompter, load_prompter
 from backend.prompts import Instance
 from backend.segmenter import Segmenter, load_segmenter, segment_instances
-from backend.forcing import forced_answer_kwargs
 
 pytest.importorskip("transformers")
 pytest.importorskip("sam2")

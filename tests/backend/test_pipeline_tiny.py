@@ -5,10 +5,10 @@ import pytest
 import rasterio
 import shapely
 
+from backend.forcing import forced_answer_kwargs
 from backend.pipeline import Segmentation, SegmentOptions
 from backend.prompter import load_prompter
 from backend.segmenter import load_segmenter
-from backend.forcing import forced_answer_kwargs
 
 ANSWER = ('<think>a forced answer</think><answer>```json[{"bbox_2d": [210, 210, 630, 630], '
           '"positive_points": [[420, 420], [400, 440]]}]```</answer>')
