@@ -5,8 +5,15 @@ PY := $(VENV)/bin/python
 RASTER ?= ../shared/data/gorinchem_river_0p25m_epsg28992.tif
 QUERY ?= the river
 OUT ?= out/demo.gpkg
+QGIS_PYTHON ?= /usr/bin/python3
+QVENV := .venv-qgis
+QPY := $(QVENV)/bin/python
+QGIS_PROFILES ?= $(HOME)/.local/share/QGIS/QGIS3
+QGIS_PROFILE ?= default
+LRELEASE ?= lrelease
+I18N_QM := $(patsubst %.ts,%.qm,$(wildcard i18n/*.ts))
 
-.PHONY: setup demo test lint lock clean
+.PHONY: setup demo test test-plugin test-desktop i18n qgis lint lock openapi clean
 
 $(VENV)/.installed: backend/requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,19 +22,45 @@ $(VENV)/.installed: backend/requirements.txt requirements-dev.txt
 
 setup: $(VENV)/.installed  ## build the backend environment in .venv
 
+$(QVENV)/.installed: requirements-qgis.txt
+	@$(QGIS_PYTHON) -c "import qgis.core" || { echo "$(QGIS_PYTHON) cannot import qgis: install QGIS (apt-get install qgis python3-qgis) or set QGIS_PYTHON"; exit 1; }
+	$(QGIS_PYTHON) -m venv --system-site-packages $(QVENV)
+	$(QPY) -m pip install --quiet --disable-pip-version-check -r requirements-qgis.txt
+	touch $@
+
 demo: setup  ## segment RASTER for QUERY with the default models (or explain how to get them)
 	PY=$(PY) scripts/demo "$(RASTER)" "$(QUERY)" "$(OUT)"
 
 test: setup  ## lint, then every test tier
 	$(PY) -m ruff check .
 	OMP_NUM_THREADS=1 $(PY) -m pytest tests -q -ra
+	$(MAKE) test-plugin
+	$(MAKE) test-desktop
+
+test-plugin: setup $(QVENV)/.installed  ## plugin tests: pytest-qgis on QGIS's Python, headless, real backend in .venv
+	QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=1 $(QPY) -m pytest tests/plugin -q -ra
+
+test-desktop: setup i18n  ## the real QGIS under Xvfb drives the dock; screenshots in test-artifacts/
+	tests/desktop/run_desktop_test.sh
+
+i18n: $(I18N_QM)  ## compile the translations (i18n/*.ts -> .qm, needs lrelease from qttools5-dev-tools)
+
+i18n/%.qm: i18n/%.ts
+	QT_SELECT=qt5 $(LRELEASE) -silent $< -qm $@
+
+qgis: setup $(QVENV)/.installed i18n  ## install the plugin into QGIS profile QGIS_PROFILE (enabled) and start QGIS
+	python3 scripts/install_qgis_plugin.py --profiles-path "$(QGIS_PROFILES)" --profile "$(QGIS_PROFILE)"
+	qgis --profiles-path "$(QGIS_PROFILES)" --profile "$(QGIS_PROFILE)"
 
 lint: setup
 	$(PY) -m ruff check .
+
+openapi: setup  ## regenerate docs/openapi.json (the API contract) from the server's code
+	$(PY) -m backend serve --openapi docs/openapi.json
 
 lock: setup  ## re-pin backend/requirements.txt from the current environment
 	{ head -n 2 backend/requirements.txt; $(PY) -m pip freeze --exclude-editable | grep -v -i -E '^(ruff|pytest|iniconfig|pluggy)=='; } > backend/requirements.lock.tmp
 	mv backend/requirements.lock.tmp backend/requirements.txt
 
 clean:
-	rm -rf out test-artifacts .qgis-settings
+	rm -rf out test-artifacts .qgis-settings i18n/*.qm

@@ -34,7 +34,8 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda or cuda:N")
     p.add_argument("--models-dir", help="models folder (default: $THINK2MAP_MODELS or ~/.local/share/think2map/models)")
     p.add_argument("--batch-size", type=int, default=4, help="tiles per prompter batch (default 4)")
-    p.add_argument("--max-new-tokens", type=int, default=2048, help="longest answer the prompter may write")
+    p.add_argument("--max-new-tokens", type=int,
+                   help="longest answer the prompter may write (default: the model's own limit, else 2048)")
     p.add_argument("--force-answer", metavar="TEXT",
                    help="install check: constrain decoding so the prompter writes TEXT on every tile "
                         "(e.g. with the tiny models, whose own answers are meaningless)")
@@ -76,6 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
         "checkpoints in the real on-disk formats. They load through the same code as real weights, which is "
         "what they are for: tests and install checks. Their outputs are MEANINGLESS.")
     tiny.add_argument("dir", help="output folder")
+
+    srv = sub.add_parser("serve", help="run the authenticated local HTTP service for the QGIS plugin (docs/api.md)")
+    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
+    srv.add_argument("--port", type=int, default=0, help="port to listen on (default 0: any free port)")
+    srv.add_argument("--max-tiles", type=int, help="default limit of tiles per job ($THINK2MAP_MAX_TILES or 400)")
+    srv.add_argument("--idle-unload", type=float, metavar="SECONDS", help="unload the models after this long idle")
+    srv.add_argument("--openapi", metavar="FILE", help="write the OpenAPI schema to FILE ('-': stdout) and exit")
+    _add_model_args(srv)
+
+    from . import bench, evaluate
+
+    evaluate.add_parser(sub)
+    bench.add_parser(sub)
     return parser
 
 
@@ -123,7 +137,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
 
 def load_models(prompter_path: Path, segmenter_path: Path, device: str, batch_size: int = 4,
-                max_new_tokens: int = 2048, force_answer: str | None = None):
+                max_new_tokens: int | None = None, force_answer: str | None = None):
     """Load a prompter and a segmenter from resolved paths (``force_answer``: see ``--force-answer``)."""
     from .prompter import load_prompter
     from .segmenter import load_segmenter
@@ -163,14 +177,20 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .server import serve_from_args
+
+    return serve_from_args(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    handlers = {"segment": cmd_segment, "models": cmd_models}
+    handlers = {"segment": cmd_segment, "models": cmd_models, "serve": cmd_serve}
     try:
-        return handlers[args.command](args)
+        return (getattr(args, "handler", None) or handlers[args.command])(args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

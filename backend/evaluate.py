@@ -23,7 +23,7 @@ import numpy as np
 from .errors import UserError
 from .metrics import SampleScore, score_masks, summarise
 from .prompter import Prompter, to_model_image
-from .prompts import MODEL_IMAGE_SIZE
+from .prompts import MODEL_IMAGE_SIZE, PromptResult
 from .segmenter import Segmenter, segment_instances
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,55 @@ def predict_mask(
     return mask, result.status, len(result.instances)
 
 
+def _prompt_batch(prompter: Prompter, images: list[np.ndarray], questions: list[str]) -> list[PromptResult | str]:
+    """One result per image (or an error message): one ``generate()`` for the batch where the prompter can
+    take a question per image, else one call per sample; a failing batch is retried sample by sample."""
+    batched = getattr(prompter, "prompt_questions", None)
+    if batched is not None and len(images) > 1:
+        try:
+            return list(batched(images, questions))
+        except Exception:  # noqa: BLE001 - find out which sample fails
+            log.warning("a prompter batch failed; retrying its samples one by one", exc_info=True)
+    out: list[PromptResult | str] = []
+    for image, question in zip(images, questions):
+        try:
+            out.append(prompter.prompt([image], question)[0])
+        except Exception as exc:  # noqa: BLE001 - one failing sample must not lose a long run
+            log.exception("the prompter failed")
+            out.append(f"prompter failed: {type(exc).__name__}: {exc}")
+    return out
+
+
+def _masks(segmenter: Segmenter, images: list[np.ndarray], results: list) -> list[np.ndarray | str]:
+    """The OR-ed mask per image (or an error message); encodes the images that need SAM in one batch."""
+    need = [i for i, r in enumerate(results) if isinstance(r, PromptResult) and r.instances]
+    embeddings: dict[int, object] = {}
+    encode = getattr(segmenter, "encode", None)
+    if encode is not None and len(need) > 1:
+        try:
+            embeddings = dict(zip(need, encode([images[i] for i in need])))
+        except Exception:  # noqa: BLE001 - fall back to encoding one by one
+            log.warning("batched SAM encoding failed; encoding one by one", exc_info=True)
+    out: list[np.ndarray | str] = []
+    for i, (image, result) in enumerate(zip(images, results)):
+        mask = np.zeros(image.shape[:2], dtype=bool)
+        if isinstance(result, PromptResult) and result.instances:
+            try:
+                if i in embeddings:
+                    segmenter.set_embedding(embeddings[i])
+                    predictions = [segmenter.predict(inst) for inst in result.instances]
+                else:
+                    predictions = segment_instances(segmenter, image, result.instances)
+            except Exception as exc:  # noqa: BLE001 - one failing sample must not lose a long run
+                log.exception("the segmenter failed")
+                out.append(f"segmenter failed: {type(exc).__name__}: {exc}")
+                continue
+            for m, _ in predictions:
+                mask |= m
+        out.append(mask)
+    return out
+
+
 def evaluate(
     dataset_dir: str | Path,
     split: str,
@@ -113,10 +162,12 @@ def evaluate(
     out_csv: str | Path,
     progress: bool = True,
     limit: int | None = None,
+    batch_size: int = 1,
 ) -> dict:
     """Run every sample of ``split`` (or the first ``limit``), write one CSV row each, return the metrics.
 
-    A sample whose prompter or segmenter raises is recorded with status ``error`` and an empty prediction.
+    Samples go through the prompter and the SAM encoder ``batch_size`` at a time. A sample whose prompter or
+    segmenter raises is recorded with status ``error`` and an empty prediction.
     """
     from tqdm import tqdm
 
@@ -125,26 +176,34 @@ def evaluate(
     out_csv.parent.mkdir(parents=True, exist_ok=True)
     scores: list[SampleScore] = []
     statuses: list[str] = []
+    batch_size = max(1, int(batch_size))
     started = time.perf_counter()
-    with out_csv.open("w", newline="", encoding="utf-8") as fh:
+    with out_csv.open("w", newline="", encoding="utf-8") as fh, tqdm(
+        total=len(samples), desc=f"evaluate {split}", unit="sample", disable=not progress, file=sys.stderr
+    ) as bar:
         writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
         writer.writeheader()
-        for sample in tqdm(samples, desc=f"evaluate {split}", unit="sample", disable=not progress, file=sys.stderr):
-            image = model_view(sample.image)
-            gt = ground_truth(sample)
-            try:
-                pred, status, n = predict_mask(prompter, segmenter, image, sample.question)
-            except Exception:  # noqa: BLE001 - one failing sample must not lose a long run
-                log.exception("sample %s failed", sample.id)
-                pred, status, n = np.zeros_like(gt), "error", 0
-            score = score_masks(pred, gt)
-            scores.append(score)
-            statuses.append(status)
-            writer.writerow({
-                "id": sample.id, "question": sample.question, "status": status, "n_instances": n,
-                "intersection": score.intersection, "union": score.union, "iou": f"{score.iou:.6f}",
-                "empty_gt": int(score.empty_gt), "empty_pred": int(score.empty_pred),
-            })
+        for start in range(0, len(samples), batch_size):
+            chunk = samples[start:start + batch_size]
+            images = [model_view(s.image) for s in chunk]
+            results = _prompt_batch(prompter, images, [s.question for s in chunk])
+            masks = _masks(segmenter, images, results)
+            for sample, result, pred in zip(chunk, results, masks):
+                gt = ground_truth(sample)
+                if isinstance(result, PromptResult) and not isinstance(pred, str):
+                    status, n = result.status, len(result.instances)
+                else:
+                    log.error("sample %s: %s", sample.id, pred if isinstance(pred, str) else result)
+                    pred, status, n = np.zeros_like(gt), "error", 0
+                score = score_masks(pred, gt)
+                scores.append(score)
+                statuses.append(status)
+                writer.writerow({
+                    "id": sample.id, "question": sample.question, "status": status, "n_instances": n,
+                    "intersection": score.intersection, "union": score.union, "iou": f"{score.iou:.6f}",
+                    "empty_gt": int(score.empty_gt), "empty_pred": int(score.empty_pred),
+                })
+                bar.update(1)
     metrics = summarise(scores)
     empty_gt_status = [st for st, s in zip(statuses, scores) if s.empty_gt]
     metrics.update({
@@ -206,11 +265,12 @@ def run(args: argparse.Namespace) -> int:
     prompter_path = store.resolve(args.prompter, "prompter", args.models_dir)
     segmenter_path = store.resolve(args.segmenter, "segmenter", args.models_dir)
     prompter, segmenter = load_models(prompter_path, segmenter_path, resolve_device(args.device),
-                                      args.batch_size, args.max_new_tokens)
+                                      args.batch_size, args.max_new_tokens, args.force_answer)
     out = args.output or f"evaluate-{args.split}.csv"
     metrics = evaluate(args.dataset, args.split, prompter, segmenter, out, progress=not args.quiet,
-                       limit=args.limit)
+                       limit=args.limit, batch_size=args.batch_size)
     print(format_metrics(metrics))
     if args.json:
-        Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        clean = {k: (None if isinstance(v, float) and v != v else v) for k, v in metrics.items()}  # NaN -> null
+        Path(args.json).write_text(json.dumps(clean, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
 from affine import Affine
 
+from .embedding_cache import EmbeddingCache, embedding_key, raster_identity, shared_cache
 from .errors import RasterError, UserError
 from .geometry import SeamMerger, finish_geometry, grid_neighbours, tile_pieces
 from .prompter import Prompter
 from .prompts import PromptResult
 from .raster import RasterSource
-from .segmenter import Segmenter, segment_instances
+from .segmenter import Segmenter
 from .tiling import Tile, check_tiling, tile_grid, tiles_with_data
 
 log = logging.getLogger(__name__)
@@ -36,6 +40,13 @@ class SegmentOptions:
     simplify_px: float = 1.0
     pixel_coords: bool = False
     max_tiles: int | None = None
+    # Speed: read the next batch while the models work, batch the SAM encoder, reuse embeddings across jobs
+    # (the process-wide cache unless ``embedding_cache`` is given), and polygonise on this many CPU threads.
+    prefetch: bool = True
+    batch_encoder: bool = True
+    cache_embeddings: bool = True
+    embedding_cache: EmbeddingCache | None = None
+    cpu_threads: int = 2
 
 
 @dataclass
@@ -126,6 +137,12 @@ class Segmentation:
         self.cancelled = False
         self._batch = max(1, opts.batch_size)
         self._next_id = 1
+        self._raster_id = raster_identity(self.source.path)
+        self.timings: dict[str, float] = defaultdict(float)
+        self.first_feature_s: float | None = None
+        self._run_started = time.perf_counter()
+        self._last_read_s = 0.0
+        self._timing_lock = threading.Lock()
 
     @property
     def tiles_with_data(self) -> int:
@@ -138,10 +155,18 @@ class Segmentation:
         should_cancel: Callable[[], bool] = lambda: False,
         on_tile: Callable[[TileReport], None] | None = None,
     ) -> Iterator[Feature]:
-        """Process every tile, yielding finished features; stops at a tile boundary when cancelled."""
+        """Process every tile, yielding finished features; stops at a tile boundary when cancelled.
+
+        Stage times (seconds, summed over tiles) accumulate in ``self.timings``; ``self.first_feature_s`` is the
+        time from the start of ``run`` to the first feature.
+        """
         self.prompter, self.segmenter = prompter, segmenter
+        self.timings: dict[str, float] = defaultdict(float)
+        self.first_feature_s: float | None = None
+        self._run_started = time.perf_counter()
         merger = SeamMerger()
         neighbours = grid_neighbours(self.tiles)
+        opts = self.options
 
         def finish(report: TileReport, objects) -> Iterator[Feature]:
             if on_tile is not None:
@@ -156,28 +181,58 @@ class Segmentation:
                 self.reports[tile.index].status = "skipped"
                 self.reports[tile.index].warnings.append("no valid pixels (nodata)")
                 yield from finish(self.reports[tile.index], merger.skip_tile(tile.index))
+        # One reader thread (rasterio datasets are not safe for concurrent reads) and a pool for polygons.
+        reader = ThreadPoolExecutor(1, thread_name_prefix="think2map-read") if opts.prefetch else None
+        polygons = (ThreadPoolExecutor(opts.cpu_threads, thread_name_prefix="think2map-poly")
+                    if opts.cpu_threads > 0 else None)
+        ahead: tuple[list[Tile], Future] | None = None
         try:
             while todo:
                 if should_cancel():
                     self.cancelled = True
                     break
-                batch, todo = todo[: self._batch], todo[self._batch:]
+                if ahead is not None:  # always the head of todo: todo only loses tiles from its front
+                    batch, future = ahead
+                    waited = time.perf_counter()
+                    read = future.result()
+                    self._add_time("read_wait", time.perf_counter() - waited)
+                else:
+                    batch = todo[: self._batch]
+                    read = self._read_batch(batch)
+                    self._add_time("read_wait", self._last_read_s)
+                todo = todo[len(batch):]
+                ahead = None
+                if reader is not None and todo:
+                    nxt = todo[: self._batch]
+                    ahead = (nxt, reader.submit(self._read_batch, nxt))
                 started = time.perf_counter()
-                read = [(t, *self.source.read(t.window)) for t in batch]
+                t0 = time.perf_counter()
                 results = self._prompt_batch([(t, img) for t, img, valid in read if self._core_valid(t, valid)])
+                self._add_time("prompt", time.perf_counter() - t0)
+                embeddings = self._encode_batch(read, results)
+                pending = []
                 for tile, image, valid in read:
                     report = self.reports[tile.index]
                     result = results.get(tile.index)
                     if isinstance(result, PromptResult):
-                        objects = self._segment_tile(tile, image, valid, result, report, neighbours[tile.index],
-                                                     merger)
+                        job = self._segment_tile(tile, image, valid, result, report, neighbours[tile.index],
+                                                 embeddings.get(tile.index), polygons)
                     else:
                         report.status = "skipped" if result is None else "error"
                         if result is None:
                             report.warnings.append("no valid pixels (nodata)")
                         else:
                             report.error = result
-                        objects = merger.skip_tile(tile.index)
+                        job = None
+                    pending.append((tile, report, job))
+                for tile, report, job in pending:
+                    t0 = time.perf_counter()
+                    pieces = job.result() if isinstance(job, Future) else job
+                    self._add_time("polygons_wait", time.perf_counter() - t0)
+                    t0 = time.perf_counter()
+                    objects = merger.add_tile(tile.index, pieces) if pieces is not None else merger.skip_tile(
+                        tile.index)
+                    self._add_time("merge", time.perf_counter() - t0)
                     now = time.perf_counter()
                     report.seconds, started = now - started, now
                     yield from finish(report, objects)
@@ -185,7 +240,17 @@ class Segmentation:
                 self.reports[tile.index].status = "cancelled"
             yield from self._features(merger.flush())
         finally:
+            for pool in (reader, polygons):
+                if pool is not None:
+                    pool.shutdown(wait=True, cancel_futures=True)
             self.source.close()
+
+    def _read_batch(self, batch: list[Tile]) -> list[tuple[Tile, np.ndarray, np.ndarray]]:
+        t0 = time.perf_counter()
+        out = [(t, *self.source.read(t.window)) for t in batch]
+        self._last_read_s = elapsed = time.perf_counter() - t0
+        self._add_time("read", elapsed)
+        return out
 
     @staticmethod
     def _core_valid(tile: Tile, valid: np.ndarray) -> bool:
@@ -220,25 +285,97 @@ class Segmentation:
             i += len(chunk)
         return out
 
-    def _segment_tile(self, tile, image, valid, result, report, neighbours, merger):
+    def _cache_key(self, tile: Tile) -> tuple:
+        w = tile.window
+        return embedding_key(self._raster_id, (w.col_off, w.row_off, w.width, w.height), self.source.bands,
+                             self.segmenter)
+
+    def _encode_batch(self, read, results: dict) -> dict[int, object]:
+        """SAM embeddings of the tiles that have instances: from the cache, else one batched encoder call.
+
+        Segmenters without ``encode`` (and any failure here) fall back to ``set_image`` per tile later.
+        """
+        opts = self.options
+        encode = getattr(self.segmenter, "encode", None)
+        if encode is None or not opts.batch_encoder and not opts.cache_embeddings:
+            return {}
+        wanted = [(t, img) for t, img, _ in read
+                  if isinstance(results.get(t.index), PromptResult) and results[t.index].instances]
+        cache = None
+        if opts.cache_embeddings:
+            cache = opts.embedding_cache if opts.embedding_cache is not None else shared_cache()
+        out: dict[int, object] = {}
+        missing = []
+        for t, img in wanted:
+            hit = cache.get(self._cache_key(t)) if cache is not None else None
+            if hit is not None:
+                out[t.index] = hit
+                self._add_time("encode_cached", 1)
+            else:
+                missing.append((t, img))
+        step = self._batch if opts.batch_encoder else 1
+        t0 = time.perf_counter()
+        try:
+            for i in range(0, len(missing), step):
+                chunk = missing[i:i + step]
+                for (t, _), emb in zip(chunk, encode([img for _, img in chunk])):
+                    out[t.index] = emb
+                    if cache is not None:
+                        cache.put(self._cache_key(t), emb)
+        except Exception as exc:
+            if _is_oom(exc):
+                _free_gpu_cache()
+            log.warning("batched SAM encoding failed (%s: %s); encoding tile by tile", type(exc).__name__, exc)
+        self._add_time("encode", time.perf_counter() - t0)
+        return out
+
+    def _segment_tile(self, tile, image, valid, result, report, neighbours, embedding, pool):
+        """Masks for one tile, then its pieces: a ``Future`` when polygonising on a thread, else a list.
+
+        Returns None when the segmenter failed (the tile is then skipped by the merger).
+        """
         report.status, report.raw_text = result.status, result.raw_text
         report.instances, report.warnings = len(result.instances), report.warnings + result.warnings
+        predictions = []
         try:
-            predictions = segment_instances(self.segmenter, image, result.instances)
+            if result.instances:
+                t0 = time.perf_counter()
+                if embedding is not None:
+                    self.segmenter.set_embedding(embedding)
+                else:
+                    self.segmenter.set_image(image)
+                t1 = time.perf_counter()
+                predictions = [self.segmenter.predict(instance) for instance in result.instances]
+                self._add_time("encode", t1 - t0)
+                self._add_time("decode_masks", time.perf_counter() - t1)
         except Exception as exc:
             if _is_oom(exc):
                 _free_gpu_cache()
             log.exception("segmenter failed on tile %d", tile.index)
             report.status, report.error = "error", f"segmenter failed: {type(exc).__name__}: {exc}"
-            return merger.skip_tile(tile.index)
+            return None
         masks = [m & valid for m, _ in predictions]
-        pieces = tile_pieces(tile, masks, [s for _, s in predictions], valid, neighbours)
-        return merger.add_tile(tile.index, pieces)
+        scores = [s for _, s in predictions]
+        if pool is None:
+            return self._pieces(tile, masks, scores, valid, neighbours)
+        return pool.submit(self._pieces, tile, masks, scores, valid, neighbours)
+
+    def _pieces(self, tile, masks, scores, valid, neighbours):
+        t0 = time.perf_counter()
+        pieces = tile_pieces(tile, masks, scores, valid, neighbours)
+        self._add_time("polygons", time.perf_counter() - t0)
+        return pieces
+
+    def _add_time(self, stage: str, seconds: float) -> None:
+        with self._timing_lock:
+            self.timings[stage] += seconds
 
     def _features(self, objects) -> Iterator[Feature]:
         opts = self.options
         for obj in objects:
+            t0 = time.perf_counter()
             geom = finish_geometry(obj.geometry, self.transform, opts.simplify_px, opts.min_area_px)
+            self._add_time("merge", time.perf_counter() - t0)
             if geom is None:
                 continue
             props = {
@@ -253,4 +390,6 @@ class Segmentation:
                 "created": datetime.now(UTC).isoformat(timespec="seconds"),
             }
             self._next_id += 1
+            if self.first_feature_s is None:
+                self.first_feature_s = time.perf_counter() - self._run_started
             yield Feature(geom, props)

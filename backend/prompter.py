@@ -58,17 +58,29 @@ class Think2SegPrompter:
         self,
         path: str | Path,
         device: str = "auto",
-        max_new_tokens: int = 2048,
+        max_new_tokens: int | None = None,
         batch_size: int = 4,
         generate_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self.path = Path(path)
         self.name = self.path.resolve().name
         self.device = resolve_device(device)
-        self.max_new_tokens = int(max_new_tokens)
         self.batch_size = max(1, int(batch_size))
         self.generate_kwargs = dict(generate_kwargs or {})
         self.processor, self.model = _load(self.path, self.device)
+        # The checkpoint's own limit where it sets one (the tiny models do), else the evaluation's 2048.
+        self.max_new_tokens = int(max_new_tokens or self.model.generation_config.max_new_tokens or 2048)
+
+    @classmethod
+    def from_loaded(cls, processor, model, name: str, device: str, **kwargs: Any) -> Think2SegPrompter:
+        """A prompter around an already built processor and model (benchmarks build random-weight models)."""
+        self = cls.__new__(cls)
+        self.path, self.name, self.device = Path(name), name, device
+        self.max_new_tokens = int(kwargs.get("max_new_tokens", 2048))
+        self.batch_size = max(1, int(kwargs.get("batch_size", 4)))
+        self.generate_kwargs = dict(kwargs.get("generate_kwargs") or {})
+        self.processor, self.model = processor, model
+        return self
 
     @property
     def tokenizer(self):
@@ -76,33 +88,50 @@ class Think2SegPrompter:
 
     def prompt(self, images: Sequence[np.ndarray], query: str, tiles: Sequence | None = None) -> list[PromptResult]:
         """Prompts for every image, in its own pixels; several images share one ``generate()`` call."""
+        return self.prompt_questions(images, [query] * len(images))
+
+    def prompt_questions(self, images: Sequence[np.ndarray], queries: Sequence[str]) -> list[PromptResult]:
+        """Like :meth:`prompt`, with one query per image (evaluation data asks a different question each)."""
         results: list[PromptResult] = []
         for start in range(0, len(images), self.batch_size):
             chunk = images[start : start + self.batch_size]
-            texts = self.generate_texts(chunk, query)
+            texts = self.generate_texts(chunk, queries[start : start + self.batch_size])
             for image, text in zip(chunk, texts):
                 height, width = np.asarray(image).shape[:2]
                 parsed = parse_answer(text, MODEL_IMAGE_SIZE, MODEL_IMAGE_SIZE)
                 results.append(parsed.scaled(width / MODEL_IMAGE_SIZE, height / MODEL_IMAGE_SIZE))
         return results
 
-    def generate_texts(self, images: Sequence[np.ndarray], query: str) -> list[str]:
-        """The model's raw answers for ``images`` (one batch, left-padded), new tokens only."""
+    def prepare_inputs(self, images: Sequence[np.ndarray], query: str | Sequence[str]):
+        """The model inputs for one batch (840×840 images, chat text, left padding), on the model's device."""
+        queries = [query] * len(images) if isinstance(query, str) else list(query)
+        pil_images = [to_model_image(image) for image in images]
+        chats = [self.processor.apply_chat_template(chat_messages(q), tokenize=False, add_generation_prompt=True)
+                 for q in queries]
+        return self.processor(
+            text=chats, images=pil_images, padding=True, padding_side="left", return_tensors="pt"
+        ).to(self.model.device)
+
+    def generate_from_inputs(self, inputs, **overrides: Any) -> list[str]:
+        """Greedy ``generate()`` on prepared inputs; the new tokens only, decoded."""
         import torch
 
-        if not images:
-            return []
-        pil_images = [to_model_image(image) for image in images]
-        chat = self.processor.apply_chat_template(chat_messages(query), tokenize=False, add_generation_prompt=True)
-        inputs = self.processor(
-            text=[chat] * len(pil_images), images=pil_images, padding=True, padding_side="left", return_tensors="pt"
-        ).to(self.model.device)
         kwargs: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "do_sample": False}
         kwargs.update(self.generate_kwargs)
+        kwargs.update(overrides)
         with torch.inference_mode():
             output = self.model.generate(**inputs, **kwargs)
         new_tokens = output[:, inputs["input_ids"].shape[1] :]
         return self.processor.batch_decode(new_tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+
+    def generate_texts(self, images: Sequence[np.ndarray], query: str | Sequence[str]) -> list[str]:
+        """The model's raw answers for ``images`` (one batch, left-padded), new tokens only.
+
+        ``query`` is one question for all images, or one per image.
+        """
+        if not images:
+            return []
+        return self.generate_from_inputs(self.prepare_inputs(images, query))
 
 
 def _load(path: Path, device: str):

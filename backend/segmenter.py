@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -55,6 +57,30 @@ class Segmenter(Protocol):
     def predict(self, instance: Instance) -> tuple[np.ndarray, float]:
         """A bool HxW mask of the image last set, and SAM's score, for one instance in that image's pixels."""
         ...
+
+
+@dataclass
+class Embedding:
+    """One image's SAM encoding (opaque to callers): what ``set_embedding`` restores, and its size in bytes."""
+
+    features: dict[str, Any]
+    hw: tuple[int, int]
+    nbytes: int
+
+
+def _nbytes(value: Any) -> int:
+    if isinstance(value, (list, tuple)):
+        return sum(_nbytes(v) for v in value)
+    if isinstance(value, dict):
+        return sum(_nbytes(v) for v in value.values())
+    return int(value.numel() * value.element_size()) if hasattr(value, "element_size") else 0
+
+
+def _clone(value: Any) -> Any:
+    # A slice of a batch would keep the whole batch alive in the cache: own the memory.
+    if isinstance(value, (list, tuple)):
+        return [_clone(v) for v in value]
+    return value.clone()
 
 
 def segment_instances(
@@ -104,6 +130,35 @@ class Sam2Segmenter:
         hires = model.image_size // 4
         self.predictor._bb_feat_sizes = [(hires // 2**k, hires // 2**k) for k in range(3)]
         self._hw: tuple[int, int] | None = None
+        self.cache_id = f"{name}:{uuid.uuid4().hex}"
+
+    def encode(self, images: Sequence[np.ndarray]) -> list[Embedding]:
+        """Encode several images in one batched encoder call (``SAM2ImagePredictor.set_image_batch``)."""
+        import torch
+
+        images = [_rgb(image) for image in images]
+        if not images:
+            return []
+        p = self.predictor
+        with torch.inference_mode(), autocast(self.device):
+            p.set_image_batch(images)
+        embed, high = p._features["image_embed"], p._features["high_res_feats"]
+        out = []
+        for i, image in enumerate(images):
+            features = {"image_embed": _clone(embed[i:i + 1]), "high_res_feats": _clone([f[i:i + 1] for f in high])}
+            out.append(Embedding(features, image.shape[:2], _nbytes(features)))
+        p.reset_predictor()
+        return out
+
+    def set_embedding(self, embedding: Embedding) -> None:
+        """Make ``embedding`` (from :meth:`encode`) the image that ``predict`` works on."""
+        p = self.predictor
+        p.reset_predictor()
+        p._features = {"image_embed": embedding.features["image_embed"],
+                       "high_res_feats": list(embedding.features["high_res_feats"])}
+        p._orig_hw = [tuple(embedding.hw)]
+        p._is_image_set, p._is_batch = True, False
+        self._hw = tuple(embedding.hw)
 
     def set_image(self, image: np.ndarray) -> None:
         import torch
@@ -138,6 +193,38 @@ class SamSegmenter:
         self.device = device
         self.predictor = SamPredictor(model)
         self._hw: tuple[int, int] | None = None
+        self.cache_id = f"{name}:{uuid.uuid4().hex}"
+
+    def encode(self, images: Sequence[np.ndarray]) -> list[Embedding]:
+        """Encode several images in one batched call of the ViT image encoder."""
+        import torch
+
+        images = [_rgb(image) for image in images]
+        if not images:
+            return []
+        p = self.predictor
+        inputs, sizes = [], []
+        for image in images:
+            resized = torch.as_tensor(p.transform.apply_image(image), device=p.device).permute(2, 0, 1)
+            sizes.append(tuple(resized.shape[-2:]))
+            inputs.append(p.model.preprocess(resized[None].float())[0])  # normalised and padded to a square
+        with torch.inference_mode(), autocast(self.device):
+            features = p.model.image_encoder(torch.stack(inputs))
+        out = []
+        for i, image in enumerate(images):
+            f = {"features": features[i:i + 1].clone(), "input_size": sizes[i]}
+            out.append(Embedding(f, image.shape[:2], _nbytes(f["features"])))
+        return out
+
+    def set_embedding(self, embedding: Embedding) -> None:
+        """Make ``embedding`` (from :meth:`encode`) the image that ``predict`` works on."""
+        p = self.predictor
+        p.reset_image()
+        p.features = embedding.features["features"]
+        p.original_size = tuple(embedding.hw)
+        p.input_size = tuple(embedding.features["input_size"])
+        p.is_image_set = True
+        self._hw = tuple(embedding.hw)
 
     def set_image(self, image: np.ndarray) -> None:
         import torch

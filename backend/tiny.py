@@ -160,6 +160,8 @@ def build_tiny_prompter(folder: Path) -> Path:
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
     model.generation_config.bos_token_id = ids["<|endoftext|>"]
     model.generation_config.do_sample = False
+    # Random weights never write EOS; a short limit keeps an unforced run over a few tiles to seconds.
+    model.generation_config.max_new_tokens = 256
     model.save_pretrained(folder)
 
     # 840×840 inputs shrink to 112×112 pixels: 64 patches, 16 visual tokens.

@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+try:  # tests/plugin needs QGIS's Python (.venv-qgis, `make test-plugin`); the backend's .venv cannot import qgis
+    import qgis  # noqa: F401
+except ImportError:
+    collect_ignore = ["plugin"]
 SHARED_DATA = Path(os.environ.get("THINK2MAP_TEST_DATA", ROOT.parent / "shared" / "data"))
 
 

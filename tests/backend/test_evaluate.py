@@ -14,10 +14,16 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
+from backend.cli import main
 from backend.errors import UserError
 from backend.evaluate import CSV_COLUMNS, evaluate, load_samples
-from tests.backend.fixtures_earthreason import CROPS, FALSE_POSITIVE_BOX, FakeEarthReasonOracle, build_earthreason_fixture
 from backend.forcing import forced_answer_kwargs
+from tests.backend.fixtures_earthreason import (
+    CROPS,
+    FALSE_POSITIVE_BOX,
+    FakeEarthReasonOracle,
+    build_earthreason_fixture,
+)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +134,8 @@ def test_real_tiny_models_flow(dataset, tiny_models, tmp_path):
     from backend.segmenter import load_segmenter
 
     prompter = load_prompter(tiny_models["prompter"], device="cpu", max_new_tokens=96)
-    answer = '<think>x</think>\n<answer>```json[{"bbox_2d": [84, 168, 420, 840], "positive_points": [[200, 400]]}]```</answer>'
+    answer = ('<think>x</think>\n<answer>```json[{"bbox_2d": [84, 168, 420, 840], '
+              '"positive_points": [[200, 400]]}]```</answer>')
     prompter.generate_kwargs = forced_answer_kwargs(prompter.processor, [answer])
     segmenter = load_segmenter(tiny_models["sam2"], device="cpu")
     out = tmp_path / "tiny.csv"
@@ -141,3 +148,35 @@ def test_real_tiny_models_flow(dataset, tiny_models, tmp_path):
     assert all(r["status"] == "ok" and r["n_instances"] == "1" for r in rows)
     assert all(0.0 <= float(r["iou"]) <= 1.0 for r in rows)
     json.dumps(metrics)  # the summary is JSON-serialisable
+
+
+def test_batches_give_the_same_rows(dataset, tmp_path):
+    views = _views(dataset)
+    one, three = tmp_path / "one.csv", tmp_path / "three.csv"
+    m1 = evaluate(dataset, "val", FakeEarthReasonOracle(views), FakeEarthReasonOracle(views), one, progress=False)
+    m3 = evaluate(dataset, "val", FakeEarthReasonOracle(views), FakeEarthReasonOracle(views), three, progress=False,
+                  batch_size=4)
+    assert one.read_text() == three.read_text()
+    assert {k: v for k, v in m1.items() if k not in ("seconds", "csv")} == {
+        k: v for k, v in m3.items() if k not in ("seconds", "csv")}
+
+
+def test_cli_with_tiny_models_and_a_forced_answer(dataset, tiny_models, tmp_path, capsys):
+    # The forced box covers x 0-840, y 0-420 of the 840x840 frame: the top half of every image.
+    answer = '<think>x</think><answer>[{"bbox_2d": [0, 0, 840, 420], "positive_points": [[420, 200]]}]</answer>'
+    out, js = tmp_path / "rows.csv", tmp_path / "m.json"
+    rc = main(["evaluate", str(dataset), "--split", "val", "--prompter", str(tiny_models["prompter"]),
+               "--segmenter", str(tiny_models["sam2"]), "--device", "cpu", "--batch-size", "2",
+               "--max-new-tokens", "80", "--force-answer", answer, "--limit", "3", "-o", str(out), "--json", str(js),
+               "-q"])
+    assert rc == 0
+    with out.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["id"] for r in rows] == ["s01", "s02", "s03"]
+    assert all(r["status"] == "ok" and r["n_instances"] == "1" for r in rows)
+    metrics = json.loads(js.read_text())
+    assert metrics["samples"] == 3 and metrics["errors"] == 0 and metrics["unparseable"] == 0
+    # s03 has no target but the forced answer finds one: "no target" is never answered.
+    assert metrics["empty_gt_samples"] == 1 and metrics["no_target_answer_rate"] == 0.0
+    printed = capsys.readouterr().out
+    assert "LISA / SegEarth-R1" in printed and "Think2Seg-RS" in printed

@@ -1,0 +1,327 @@
+"""Jobs for the HTTP service: one worker thread owns the models (and the GPU) and runs jobs first in, first out.
+
+Request handlers only create, read and cancel jobs; all model work happens on the worker thread. Locks are held
+only to copy or swap small pieces of state, never during model work, so status requests answer at once.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import sys
+import threading
+import time
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shapely.geometry import mapping
+
+from . import store
+from .errors import UserError
+from .pipeline import Segmentation, TileReport
+
+log = logging.getLogger(__name__)
+
+QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+FINISHED = (DONE, FAILED, CANCELLED)
+MAX_KEPT_JOBS = 200  # finished jobs beyond this many are forgotten, oldest first
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How the worker loads and runs models (the ``serve`` command's model options)."""
+
+    prompter: str = store.DEFAULT_PROMPTER
+    segmenter: str = store.DEFAULT_SEGMENTER
+    device: str = "cpu"  # already resolved (see devices.resolve_device)
+    models_dir: str | None = None
+    batch_size: int = 4
+    max_new_tokens: int | None = None
+    force_answer: str | None = None
+    max_tiles: int = 400
+    idle_unload: float | None = None  # seconds without a job before the models are unloaded; None: never
+
+
+ModelKey = tuple[str, str]  # resolved prompter path, resolved segmenter path
+Loader = Callable[[Path, Path], tuple[Any, Any]]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def crs_name(crs) -> str | None:
+    """``EPSG:NNNN`` where the CRS has a code, else its WKT; None for pixel coordinates."""
+    if crs is None:
+        return None
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.to_wkt()
+
+
+class Job:
+    """One query over one raster, as the service sees it: state, progress, features and tile reports."""
+
+    def __init__(self, segmentation: Segmentation, models: dict[str, str], model_key: ModelKey):
+        self.id = uuid.uuid4().hex
+        self.segmentation: Segmentation | None = segmentation  # dropped when finished: it holds the models
+        self.query = segmentation.query
+        self.models = models
+        self.model_key = model_key
+        self.crs = crs_name(segmentation.crs)
+        self.tiles_total = len(segmentation.tiles)
+        self.state = QUEUED
+        self.error: str | None = None
+        self.created, self.started, self.finished = now_iso(), None, None
+        self.cancel_event = threading.Event()
+        self._lock = threading.Lock()
+        self._features: list[dict] = []
+        self._tiles: list[dict] = []
+        self._errors: list[dict] = []
+
+    # -- written by the worker ------------------------------------------------------------------------
+    def add_feature(self, feature) -> None:
+        with self._lock:
+            fid = len(self._features) + 1
+            self._features.append({"type": "Feature", "id": fid, "geometry": mapping(feature.geometry),
+                                   "properties": feature.properties})
+
+    def add_tile(self, report: TileReport) -> None:
+        row = {"index": report.index, "status": report.status, "instances": report.instances,
+               "raw_text": report.raw_text, "warnings": list(report.warnings), "error": report.error,
+               "seconds": round(report.seconds, 4), "window": list(report.window)}
+        with self._lock:
+            self._tiles.append(row)
+            if report.error:
+                self._errors.append({"tile": report.index, "message": report.error})
+
+    def mark_running(self) -> None:
+        with self._lock:
+            self.state, self.started = RUNNING, now_iso()
+
+    def finish(self, state: str, error: str | None = None) -> None:
+        segmentation, self.segmentation = self.segmentation, None
+        if segmentation is not None:
+            segmentation.source.close()  # a no-op when run() already closed it
+        with self._lock:
+            self.state, self.error, self.finished = state, error, now_iso()
+
+    # -- read by request handlers ---------------------------------------------------------------------
+    def features(self, after: int = 0) -> tuple[list[dict], int, str]:
+        """Features with index ≥ ``after``, the ``after`` to ask for next, and the state when read."""
+        with self._lock:
+            page = self._features[after:]
+            return page, max(after, len(self._features)), self.state
+
+    def tiles(self, after: int = 0) -> tuple[list[dict], int]:
+        with self._lock:
+            page = self._tiles[after:]
+            return page, max(after, len(self._tiles))
+
+    def status(self) -> dict:
+        with self._lock:
+            return {
+                "id": self.id, "query": self.query, "state": self.state, "tiles_done": len(self._tiles),
+                "tiles_total": self.tiles_total, "features": len(self._features), "errors": list(self._errors),
+                "error": self.error, "crs": self.crs, "created": self.created, "started": self.started,
+                "finished": self.finished, "models": dict(self.models),
+            }
+
+
+def free_memory() -> None:
+    """Return freed model memory: to Python's allocator and, on CUDA, to the driver."""
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+class ModelCache:
+    """One loaded prompter/segmenter pair, kept warm between jobs. A different pair replaces it."""
+
+    def __init__(self, loader: Loader):
+        self._loader = loader
+        self._lock = threading.Lock()
+        self._key: ModelKey | None = None
+        self._models: tuple[Any, Any] | None = None
+
+    def get(self, key: ModelKey) -> tuple[Any, Any]:
+        """The models for ``key``, loading them (worker thread only) if they are not the ones held."""
+        if self._key != key:
+            self.unload()  # free the old pair first: two may not fit on the GPU
+            models = self._loader(Path(key[0]), Path(key[1]))
+            with self._lock:
+                self._key, self._models = key, models
+        assert self._models is not None
+        return self._models
+
+    def unload(self) -> bool:
+        with self._lock:
+            had = self._models is not None
+            self._key, self._models = None, None
+        if had:
+            free_memory()
+        return had
+
+    def loaded(self) -> dict[str, str]:
+        """Names of the loaded models, ``{}`` when none are."""
+        with self._lock:
+            if self._models is None:
+                return {}
+            prompter, segmenter = self._models
+        return {"prompter": getattr(prompter, "name", str(self._key and self._key[0])),
+                "segmenter": getattr(segmenter, "name", str(self._key and self._key[1]))}
+
+
+def default_loader(config: EngineConfig) -> Loader:
+    """Load models the way the CLI does, with the server's device and generation options."""
+
+    def load(prompter_path: Path, segmenter_path: Path):
+        from .cli import load_models
+
+        return load_models(prompter_path, segmenter_path, config.device, config.batch_size,
+                           config.max_new_tokens, config.force_answer)
+
+    return load
+
+
+class JobQueue:
+    """The jobs and the one worker thread that runs them in order."""
+
+    def __init__(self, config: EngineConfig, loader: Loader | None = None):
+        self.config = config
+        self.models = ModelCache(loader or default_loader(config))
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._queue: deque[Job] = deque()
+        self._running: Job | None = None
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._last_active = time.monotonic()
+        self._thread = threading.Thread(target=self._loop, name="think2map-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Cancel the queued and running jobs and join the worker (which stops at its next tile boundary)."""
+        with self._cond:
+            self._stopping = True
+            queued, running = list(self._queue), self._running
+            self._queue.clear()
+            self._cond.notify_all()
+        for job in queued:
+            job.finish(CANCELLED)
+        if running is not None:
+            running.cancel_event.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self.models.unload()
+
+    # -- requests -------------------------------------------------------------------------------------
+    def submit(self, job: Job) -> None:
+        with self._cond:
+            if self._stopping:
+                raise UserError("The server is shutting down; it takes no new jobs.")
+            self._jobs[job.id] = job
+            self._queue.append(job)
+            self._forget_old()
+            self._cond.notify_all()
+
+    def get(self, job_id: str) -> Job | None:
+        with self._cond:
+            return self._jobs.get(job_id)
+
+    def cancel(self, job_id: str) -> Job | None:
+        """Cancel a job: a queued one at once, a running one at its next tile boundary."""
+        with self._cond:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return None
+            queued = job in self._queue
+            if queued:
+                self._queue.remove(job)
+            job.cancel_event.set()
+        if queued:
+            job.finish(CANCELLED)
+        return job
+
+    def info(self) -> dict:
+        with self._cond:
+            return {"queue": len(self._queue), "running": self._running.id if self._running else None}
+
+    def _forget_old(self) -> None:
+        finished = [j.id for j in self._jobs.values() if j.state in FINISHED]
+        for job_id in finished[: max(0, len(finished) - MAX_KEPT_JOBS)]:
+            del self._jobs[job_id]
+
+    # -- the worker -----------------------------------------------------------------------------------
+    def _next_job(self) -> Job | None:
+        """Wait for the next job, unloading idle models on the way; None when stopping."""
+        idle = self.config.idle_unload
+        with self._cond:
+            while not self._queue and not self._stopping:
+                waited = time.monotonic() - self._last_active
+                if idle is not None and waited >= idle:
+                    self._cond.release()  # unloading may take a while; don't block requests meanwhile
+                    try:
+                        if self.models.unload():
+                            log.info("models unloaded after %.0f s idle", waited)
+                    finally:
+                        self._cond.acquire()
+                    idle = None  # nothing more to unload until the next job
+                    continue
+                self._cond.wait(None if idle is None else max(0.05, idle - waited))
+            if self._stopping:
+                return None
+            job = self._queue.popleft()
+            self._running = job
+            return job
+
+    def _loop(self) -> None:
+        while True:
+            job = self._next_job()
+            if job is None:
+                return
+            try:
+                self._run(job)
+            except BaseException as exc:  # the worker must survive anything a job does
+                log.exception("job %s failed", job.id)
+                job.finish(FAILED, f"Unexpected {type(exc).__name__}: {exc}")
+            finally:
+                with self._cond:
+                    self._running = None
+                    self._last_active = time.monotonic()
+                    self._forget_old()
+
+    def _run(self, job: Job) -> None:
+        segmentation = job.segmentation
+        assert segmentation is not None
+        job.mark_running()
+        if job.cancel_event.is_set():
+            job.finish(CANCELLED)
+            return
+        try:
+            prompter, segmenter = self.models.get(job.model_key)
+        except UserError as exc:
+            job.finish(FAILED, f"The models could not be loaded: {exc}")
+            return
+        except Exception as exc:
+            log.exception("model load failed")
+            self.models.unload()
+            job.finish(FAILED, f"The models could not be loaded: {type(exc).__name__}: {exc}")
+            return
+        try:
+            for feature in segmentation.run(prompter, segmenter, should_cancel=job.cancel_event.is_set,
+                                            on_tile=job.add_tile):
+                job.add_feature(feature)
+        except Exception as exc:
+            log.exception("job %s failed", job.id)
+            job.finish(FAILED, f"The job stopped: {type(exc).__name__}: {exc}")
+            return
+        finally:
+            self._last_active = time.monotonic()
+        job.finish(CANCELLED if segmentation.cancelled else DONE)

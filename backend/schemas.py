@@ -1,0 +1,151 @@
+"""Request and response bodies of the HTTP API (see docs/api.md); they generate docs/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, FiniteFloat, model_validator
+
+from .tiling import MAX_TILE, MIN_TILE
+
+JobState = Literal["queued", "running", "done", "failed", "cancelled"]
+
+
+class ErrorBody(BaseModel):
+    detail: str = Field(description="One sentence: what is wrong and how to fix it.")
+
+
+class JobRequest(BaseModel):
+    """A query over a raster. The raster must be readable by the server (a local path or a GDAL URI)."""
+
+    raster: str = Field(min_length=1, max_length=4096, description="raster path or GDAL URI (e.g. /vsicurl/...)")
+    query: str = Field(max_length=2000, description='what to look for, e.g. "the river"')
+    bands: list[int] | None = Field(None, min_length=1, max_length=3,
+                                    description="1 band (grey) or 3 (R, G, B); default: the raster's RGB")
+    bounds: list[FiniteFloat] | None = Field(None, min_length=4, max_length=4,
+                                       description="[minx, miny, maxx, maxy] in the raster's CRS; default: all")
+    prompter: str | None = Field(None, min_length=1, max_length=4096,
+                                 description="model name or path; default: the server's --prompter")
+    segmenter: str | None = Field(None, min_length=1, max_length=4096,
+                                  description="model name or path; default: the server's --segmenter")
+    tile_size: int = Field(840, ge=MIN_TILE, le=MAX_TILE, description="tile size in raster pixels")
+    overlap: int = Field(128, ge=0, le=MAX_TILE // 2, description="tile overlap in pixels, at most half a tile")
+    min_area_px: float = Field(16.0, ge=0, le=1e12, allow_inf_nan=False,
+                               description="drop polygons smaller than this many pixels")
+    max_tiles: int | None = Field(None, ge=1, le=1_000_000,
+                                  description="refuse areas needing more tiles; default: the server's --max-tiles")
+    pixel_coords: bool = Field(False, description="allow a raster without CRS; coordinates are then pixels")
+
+    @model_validator(mode="after")
+    def _check(self) -> JobRequest:
+        if self.bands is not None and any(not 1 <= b <= 65535 for b in self.bands):
+            raise ValueError("bands are numbered from 1")
+        if self.bounds is not None and not (self.bounds[0] < self.bounds[2] and self.bounds[1] < self.bounds[3]):
+            raise ValueError("bounds are [minx, miny, maxx, maxy] with minx < maxx and miny < maxy")
+        return self
+
+
+class ModelNames(BaseModel):
+    prompter: str
+    segmenter: str
+
+
+class JobCreated(BaseModel):
+    id: str
+    state: JobState
+    tiles_total: int
+    crs: str | None = Field(description="EPSG:NNNN, or WKT; null for pixel coordinates")
+
+
+class TileError(BaseModel):
+    tile: int
+    message: str
+
+
+class JobStatus(BaseModel):
+    id: str
+    query: str
+    state: JobState
+    tiles_done: int
+    tiles_total: int
+    features: int = Field(description="how many features were found so far")
+    errors: list[TileError] = Field(description="tiles that failed; the job went on without them")
+    error: str | None = Field(description="why the job failed, when it did")
+    crs: str | None
+    created: str
+    started: str | None
+    finished: str | None
+    models: ModelNames
+
+
+class NamedCrs(BaseModel):
+    type: Literal["name"] = "name"
+    properties: dict[str, str]
+
+
+class FeaturePage(BaseModel):
+    """A GeoJSON FeatureCollection of the features with index ≥ ``after``."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    crs: NamedCrs | None = Field(description="the raster's CRS; null for pixel coordinates")
+    features: list[dict[str, Any]]
+    next: int = Field(description="the 'after' to ask for next time")
+    state: JobState = Field(description="the job's state when this page was taken")
+
+
+class TileReport(BaseModel):
+    index: int
+    status: str = Field(description="ok, no_target, unparseable, error, skipped or cancelled")
+    instances: int
+    raw_text: str = Field(description="the prompter's full answer, with its reasoning")
+    warnings: list[str]
+    error: str | None
+    seconds: float
+    window: list[int] = Field(description="[col_off, row_off, width, height] in raster pixels")
+
+
+class TilePage(BaseModel):
+    tiles: list[TileReport]
+    next: int
+
+
+class GpuInfo(BaseModel):
+    name: str
+    memory_total_mb: int
+    memory_used_mb: int
+
+
+class Health(BaseModel):
+    status: Literal["ready"] = "ready"
+    version: str
+    device: str
+    gpu: GpuInfo | None
+    models_loaded: dict[str, str] = Field(description="{prompter, segmenter} when loaded, else {}")
+    queue: int = Field(description="jobs waiting")
+    running: str | None = Field(description="the id of the running job")
+    default_models: ModelNames
+
+
+class ModelRow(BaseModel):
+    name: str
+    kind: Literal["prompter", "segmenter"]
+    description: str
+    present: bool
+    path: str | None
+    size_mb: float | None
+    approx_mb: int
+    source: str
+
+
+class ModelList(BaseModel):
+    models: list[ModelRow]
+    models_dir: str
+
+
+class PullStatus(BaseModel):
+    name: str
+    state: Literal["idle", "running", "done", "failed"]
+    bytes_done: int
+    bytes_total: int | None
+    error: str | None
+    path: str | None = Field(None, description="where the weights are, once done")

@@ -1,0 +1,197 @@
+"""Result layers: created in a GeoPackage (or memory), filled from the backend's GeoJSON, styled, grouped."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import tempfile
+from pathlib import Path
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsFeature,
+    QgsField,
+    QgsFields,
+    QgsFillSymbol,
+    QgsGeometry,
+    QgsJsonUtils,
+    QgsLayerTreeGroup,
+    QgsMemoryProviderUtils,
+    QgsProject,
+    QgsSingleSymbolRenderer,
+    QgsVectorFileWriter,
+    QgsVectorLayer,
+    QgsWkbTypes,
+)
+from qgis.PyQt.QtCore import QVariant
+
+from .i18n import tr
+
+GROUP_NAME = "Think2Map"
+GPKG_NAME = "think2map_results.gpkg"
+NAME_LENGTH = 60
+# name -> QVariant type, matching the backend's GeoPackage columns (backend/output.py)
+FIELD_TYPES = {
+    "query": QVariant.String,
+    "instance_id": QVariant.LongLong,
+    "area": QVariant.Double,
+    "area_unit": QVariant.String,
+    "score": QVariant.Double,
+    "prompter": QVariant.String,
+    "segmenter": QVariant.String,
+    "tiles": QVariant.String,
+    "created": QVariant.String,
+}
+PALETTE = ["255,127,0", "31,120,180", "227,26,28", "51,160,44", "106,61,154", "177,89,40", "0,150,150"]
+
+
+def result_fields() -> QgsFields:
+    """The attribute fields of a result layer."""
+    out = QgsFields()
+    for name, vtype in FIELD_TYPES.items():
+        out.append(QgsField(name, vtype))
+    return out
+
+
+def layer_name_for(query: str) -> str:
+    """A short layer name for a query: whitespace collapsed, at most ``NAME_LENGTH`` characters."""
+    text = " ".join(query.split()) or tr("query")
+    return text if len(text) <= NAME_LENGTH else text[: NAME_LENGTH - 1].rstrip() + "…"
+
+
+def crs_from_text(text: str) -> QgsCoordinateReferenceSystem:
+    """A CRS from an authid, an OGC URN or WKT (invalid CRS when ``text`` is empty or unknown)."""
+    crs = QgsCoordinateReferenceSystem()
+    if text:
+        crs.createFromUserInput(text)
+    return crs
+
+
+def results_folder(project: QgsProject | None = None) -> str:
+    """Where GeoPackage results go: the project's folder, or a temporary folder while it is unsaved."""
+    project = project or QgsProject.instance()
+    if project.fileName():
+        return project.absolutePath()
+    folder = Path(tempfile.gettempdir()) / "think2map"
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder)
+
+
+def _table_name(query: str) -> str:
+    slug = re.sub(r"[^0-9a-zA-Z]+", "_", query.lower()).strip("_")[:30] or "query"
+    return f"{slug}_{dt.datetime.now().strftime('%Y%m%d_%H%M%S_%f')}"
+
+
+def create_result_layer(query: str, crs: QgsCoordinateReferenceSystem, storage: str = "gpkg",
+                        folder: str | None = None) -> QgsVectorLayer:
+    """An empty MultiPolygon layer for the results of ``query`` in ``crs``.
+
+    ``storage`` 'gpkg' adds a table to ``<folder>/think2map_results.gpkg`` (``folder`` defaults to
+    :func:`results_folder`); 'memory' makes a memory layer. Raises RuntimeError if the file cannot be written.
+    """
+    name = layer_name_for(query)
+    if storage == "memory":
+        layer = QgsMemoryProviderUtils.createMemoryLayer(name, result_fields(), QgsWkbTypes.MultiPolygon, crs)
+    else:
+        path = Path(folder or results_folder()) / GPKG_NAME
+        table = _table_name(query)
+        options = QgsVectorFileWriter.SaveVectorOptions()
+        options.driverName = "GPKG"
+        options.layerName = table
+        options.fileEncoding = "UTF-8"
+        options.actionOnExistingFile = (QgsVectorFileWriter.CreateOrOverwriteLayer if path.exists()
+                                        else QgsVectorFileWriter.CreateOrOverwriteFile)
+        writer = QgsVectorFileWriter.create(str(path), result_fields(), QgsWkbTypes.MultiPolygon, crs,
+                                            QgsProject.instance().transformContext(), options)
+        error = writer.hasError()
+        message = writer.errorMessage()
+        del writer  # closes the file
+        if error != QgsVectorFileWriter.NoError:
+            raise RuntimeError(tr("Could not create the result layer in {path}: {error}").format(path=path,
+                                                                                               error=message))
+        layer = QgsVectorLayer(f"{path}|layername={table}", name, "ogr")
+    if not layer.isValid():
+        raise RuntimeError(tr("Could not open the result layer for '{query}'.").format(query=query))
+    layer.setCustomProperty("think2map/query", query)
+    return layer
+
+
+def geometries_from_geojson(features: list[dict]) -> list[QgsGeometry]:
+    """The geometries of GeoJSON feature dicts, parsed by QGIS (OGR), as multipolygons; null when unreadable."""
+    stripped = [{"type": "Feature", "properties": {}, "geometry": f.get("geometry")} for f in features]
+    parsed = QgsJsonUtils.stringToFeatureList(json.dumps({"type": "FeatureCollection", "features": stripped}),
+                                              QgsFields())
+    if len(parsed) != len(features):  # keep the order aligned: parse one by one
+        parsed = [next(iter(QgsJsonUtils.stringToFeatureList(json.dumps(f), QgsFields())), QgsFeature())
+                  for f in stripped]
+    out = []
+    for feature in parsed:
+        geom = QgsGeometry(feature.geometry())
+        if not geom.isNull():
+            geom.convertToMultiType()
+        out.append(geom)
+    return out
+
+
+def _value(value, vtype):
+    if value is None:
+        return None
+    if isinstance(value, (list, dict)):
+        value = json.dumps(value)
+    try:
+        if vtype == QVariant.LongLong:
+            return int(value)
+        if vtype == QVariant.Double:
+            return float(value)
+    except (TypeError, ValueError):
+        return None
+    return str(value)
+
+
+def features_from_geojson(features: list[dict], fields: QgsFields) -> list[QgsFeature]:
+    """QgsFeatures for ``fields`` from GeoJSON feature dicts (attributes matched by name; others ignored)."""
+    out = []
+    for data, geom in zip(features, geometries_from_geojson(features)):
+        if geom.isNull() or geom.type() != QgsWkbTypes.PolygonGeometry:
+            continue
+        feature = QgsFeature(fields)
+        feature.setGeometry(geom)
+        props = data.get("properties") or {}
+        for i, fld in enumerate(fields):
+            if fld.name() in props:
+                feature.setAttribute(i, _value(props[fld.name()], fld.type()))
+        out.append(feature)
+    return out
+
+
+def add_geojson_features(layer: QgsVectorLayer, features: list[dict]) -> int:
+    """Append GeoJSON feature dicts to ``layer`` (written straight to its provider); returns how many were added."""
+    qfeatures = features_from_geojson(features, layer.fields())
+    if not qfeatures:
+        return 0
+    ok, _ = layer.dataProvider().addFeatures(qfeatures)
+    if not ok:
+        raise RuntimeError(tr("Could not write features to {layer}: {error}").format(
+            layer=layer.name(), error="; ".join(layer.dataProvider().errors()) or "?"))
+    layer.updateExtents()
+    layer.triggerRepaint()
+    return len(qfeatures)
+
+
+def style_result_layer(layer: QgsVectorLayer) -> None:
+    """A translucent fill with a clear outline, its colour picked from the layer's name."""
+    color = PALETTE[sum(map(ord, layer.name())) % len(PALETTE)]
+    symbol = QgsFillSymbol.createSimple({"color": f"{color},70", "outline_color": f"{color},255",
+                                         "outline_width": "0.6", "outline_width_unit": "MM"})
+    layer.setRenderer(QgsSingleSymbolRenderer(symbol))
+    layer.triggerRepaint()
+
+
+def add_to_results_group(project: QgsProject, layer: QgsVectorLayer) -> QgsLayerTreeGroup:
+    """Add ``layer`` to the project at the top of a "Think2Map" group (created when missing)."""
+    root = project.layerTreeRoot()
+    group = root.findGroup(GROUP_NAME) or root.insertGroup(0, GROUP_NAME)
+    project.addMapLayer(layer, False)
+    group.insertLayer(0, layer)
+    return group

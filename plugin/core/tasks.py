@@ -1,0 +1,206 @@
+"""Background work: a segmentation job followed to its end, and the model list and downloads.
+
+The tasks run in QgsTaskManager's threads and talk to the backend with the blocking :class:`BackendClient`;
+results reach the UI thread through Qt signals (queued across threads).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from qgis.core import QgsTask
+from qgis.PyQt.QtCore import pyqtSignal
+
+from .client import BackendClient, BackendError
+from .i18n import tr
+
+FINAL_STATES = ("done", "failed", "cancelled")
+POLL_INTERVAL_S = 0.5
+CANCEL_TIMEOUT_S = 60.0
+
+
+def job_request(raster: str, query: str, bounds: list[float] | None = None, prompter: str | None = None,
+                segmenter: str | None = None, tile_size: int = 840, overlap: int = 128,
+                bands: list[int] | None = None, max_tiles: int | None = None) -> dict:
+    """The ``POST /jobs`` body (docs/api.md); None values mean "the backend's default"."""
+    body = {"raster": raster, "query": query.strip(), "bands": bands, "bounds": bounds, "prompter": prompter or None,
+            "segmenter": segmenter or None, "tile_size": int(tile_size), "overlap": int(overlap)}
+    if max_tiles:
+        body["max_tiles"] = int(max_tiles)
+    return body
+
+
+def geojson_crs(collection: dict) -> str:
+    """The CRS name of a GeoJSON object's legacy ``crs`` member ('' when absent)."""
+    crs = collection.get("crs") or {}
+    return str((crs.get("properties") or {}).get("name") or "") if isinstance(crs, dict) else ""
+
+
+def follow_job(client: BackendClient, job_id: str, crs: str = "", *,
+               on_features: Callable[[list, str], None] = lambda f, c: None,
+               on_tiles: Callable[[list], None] = lambda t: None,
+               on_progress: Callable[[int, int], None] = lambda done, total: None,
+               is_canceled: Callable[[], bool] = lambda: False,
+               interval_s: float = POLL_INTERVAL_S, cancel_timeout_s: float = CANCEL_TIMEOUT_S) -> tuple[str, dict]:
+    """Poll a job until it ends, handing over new features and tile reports as they appear.
+
+    When ``is_canceled()`` turns true the job is cancelled (``DELETE``) and followed until the backend confirms,
+    so features found until then are still delivered. Returns ``(final state, last status)``.
+    """
+    after_features = after_tiles = 0
+    cancel_sent_at: float | None = None
+    while True:
+        if cancel_sent_at is None and is_canceled():
+            client.cancel(job_id)
+            cancel_sent_at = time.monotonic()
+        status = client.status(job_id)  # taken before the pages: a final state here means the pages are complete
+        state = str(status.get("state", ""))
+        while True:
+            page = client.features(job_id, after_features)
+            features = page.get("features") or []
+            crs = geojson_crs(page) or status.get("crs") or crs
+            if features:
+                on_features(features, crs)
+            after_features = int(page.get("next", after_features + len(features)))
+            if not features:
+                break
+        page = client.tiles(job_id, after_tiles)
+        if page.get("tiles"):
+            on_tiles(page["tiles"])
+        after_tiles = int(page.get("next", after_tiles + len(page.get("tiles") or [])))
+        on_progress(int(status.get("tiles_done") or 0), int(status.get("tiles_total") or 0))
+        if state in FINAL_STATES:
+            return state, status
+        if cancel_sent_at is not None and time.monotonic() - cancel_sent_at > cancel_timeout_s:
+            status = dict(status, error=tr("The backend did not confirm the cancellation."))
+            return "cancelled", status
+        end = time.monotonic() + interval_s
+        while time.monotonic() < end and (cancel_sent_at is not None or not is_canceled()):
+            time.sleep(0.05)
+
+
+def outcome_message(state: str, status: dict, features: int) -> str:
+    """A one-line summary of a finished job for the user."""
+    errors = status.get("errors") or []
+    tile_note = (" " + tr("{n} tile(s) failed: {first}").format(n=len(errors), first=errors[0].get("message", ""))
+                 if errors and isinstance(errors[0], dict) else "")
+    if state == "done":
+        if features == 0:
+            return tr("Nothing matching the query was found.") + tile_note
+        return tr("{n} polygon(s) found.").format(n=features) + tile_note
+    if state == "cancelled":
+        return tr("Cancelled; the {n} polygon(s) found so far were kept.").format(n=features)
+    return str(status.get("error") or tr("The job failed.")) + tile_note
+
+
+class SegmentTask(QgsTask):
+    """Submit one job and follow it; ``cancel()`` cancels the backend job and keeps what was found."""
+
+    featuresArrived = pyqtSignal(list, str)  # noqa: N815 - GeoJSON feature dicts, CRS (authid or WKT)
+    tilesArrived = pyqtSignal(list)  # noqa: N815 - tile reports, with the prompter's raw_text
+    jobFinished = pyqtSignal(str, str)  # noqa: N815 - final state, user message
+
+    def __init__(self, client: BackendClient, request: dict, description: str):
+        super().__init__(description, QgsTask.CanCancel)
+        self.client = client
+        self.request = request
+        self.job_id = ""
+        self.crs = ""
+        self.state = "queued"
+        self.message = ""
+        self.feature_count = 0
+
+    def run(self) -> bool:  # worker thread
+        try:
+            job = self.client.submit(self.request)
+            self.job_id = str(job["id"])
+            self.crs = str(job.get("crs") or "")
+            self.state, status = follow_job(self.client, self.job_id, self.crs, on_features=self._features,
+                                            on_tiles=self.tilesArrived.emit, on_progress=self._progress,
+                                            is_canceled=self.isCanceled)
+        except BackendError as exc:
+            self.state, self.message = "failed", str(exc)
+            return False
+        except (KeyError, TypeError, ValueError) as exc:
+            self.state, self.message = "failed", tr("Unexpected answer from the backend: {e}").format(e=exc)
+            return False
+        self.message = outcome_message(self.state, status, self.feature_count)
+        return self.state != "failed"
+
+    def _features(self, features: list, crs: str) -> None:
+        self.feature_count += len(features)
+        self.featuresArrived.emit(features, crs)
+
+    def _progress(self, done: int, total: int) -> None:
+        if total > 0:
+            self.setProgress(100.0 * done / total)
+
+    def finished(self, result: bool) -> None:  # UI thread
+        if not self.job_id and self.state == "queued":  # cancelled before it ran
+            self.state, self.message = "cancelled", tr("Cancelled before it started.")
+        self.jobFinished.emit(self.state, self.message)
+
+
+class ModelsTask(QgsTask):
+    """Fetch ``GET /models`` in the background."""
+
+    modelsArrived = pyqtSignal(dict)  # noqa: N815
+    failed = pyqtSignal(str)
+
+    def __init__(self, client: BackendClient):
+        super().__init__(tr("Think2Map: list models"), QgsTask.CanCancel)
+        self.client = client
+        self.result: dict = {}
+        self.error = ""
+
+    def run(self) -> bool:
+        try:
+            self.result = self.client.models()
+        except BackendError as exc:
+            self.error = str(exc)
+            return False
+        return True
+
+    def finished(self, result: bool) -> None:
+        if result:
+            self.modelsArrived.emit(self.result)
+        else:
+            self.failed.emit(self.error or tr("Cancelled."))
+
+
+class PullTask(QgsTask):
+    """Download a model through the backend (``POST /models/{name}/pull``) and follow its progress."""
+
+    pullFinished = pyqtSignal(str, str)  # noqa: N815 - state (done|failed|cancelled), message
+
+    def __init__(self, client: BackendClient, name: str, interval_s: float = 1.0):
+        super().__init__(tr("Think2Map: download {name}").format(name=name), QgsTask.CanCancel)
+        self.client = client
+        self.name = name
+        self.interval_s = interval_s
+        self.state = "idle"
+        self.message = ""
+
+    def run(self) -> bool:
+        try:
+            status = self.client.pull(self.name)
+            while status.get("state") not in ("done", "failed"):
+                if self.isCanceled():
+                    self.state, self.message = "cancelled", tr("The download goes on in the backend.")
+                    return False
+                time.sleep(self.interval_s)
+                status = self.client.pull_status(self.name)
+                total = status.get("bytes_total") or 0
+                if total:
+                    self.setProgress(100.0 * (status.get("bytes_done") or 0) / total)
+        except BackendError as exc:
+            self.state, self.message = "failed", str(exc)
+            return False
+        self.state = str(status.get("state"))
+        self.message = str(status.get("error") or "") if self.state == "failed" else tr("{name} is ready.").format(
+            name=self.name)
+        return self.state == "done"
+
+    def finished(self, result: bool) -> None:
+        self.pullFinished.emit(self.state, self.message)

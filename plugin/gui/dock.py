@@ -1,0 +1,447 @@
+"""The Think2Map dock: widgets only; every decision is the controller's (plugin/gui/controller.py)."""
+
+from __future__ import annotations
+
+from qgis.core import QgsMapLayer, QgsMapLayerProxyModel, QgsRasterLayer, QgsRectangle
+from qgis.gui import QgsCollapsibleGroupBox, QgsDockWidget, QgsMapLayerComboBox
+from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.PyQt.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .controller import EXTENT, LAYER, RECTANGLE, DockController, RunOptions, parse_bands
+from .history import ResultRecord
+from .i18n import tr
+from .map_tool import RectangleMapTool
+from .reasoning import ReasoningDialog
+
+DEFAULT_DATA = "__default__"
+LEVEL_STYLE = {"info": "", "warning": "color: #8a5a00;", "error": "color: #b00020; font-weight: bold;"}
+STATE_STYLE = {"ready": "color: #1b6e2f;", "starting": "color: #555;", "error": "color: #b00020;",
+               "stopped": "color: #555;"}
+
+
+class Think2MapDock(QgsDockWidget):
+    """Layer, query, area, models, options, Run/Cancel, progress, backend status and the results list."""
+
+    settingsRequested = pyqtSignal()
+
+    def __init__(self, iface, controller: DockController, parent: QWidget | None = None):
+        super().__init__(tr("Think2Map"), parent)
+        self.setObjectName("Think2MapDock")
+        self.iface = iface
+        self.controller = controller
+        self.rectangle: QgsRectangle | None = None
+        self.rectangle_crs = None
+        self.status_text = ""
+        self.map_tool = RectangleMapTool(iface.mapCanvas())
+        self._previous_tool = None
+        self._build()
+        self._connect()
+        self.set_history(controller.history.items())
+        self.set_layer(iface.activeLayer())
+        self._on_state(controller.manager.state, controller.status_text(controller.manager.state,
+                                                                         controller.manager.detail or ""))
+
+    # ----- building ------------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        form = QFormLayout()
+        self.layer_combo = QgsMapLayerComboBox()
+        self.layer_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.layer_combo.setAllowEmptyLayer(True)
+        self.layer_combo.setToolTip(tr("The raster to search"))
+        form.addRow(tr("Raster"), self.layer_combo)
+        self.query_combo = QComboBox()
+        self.query_combo.setEditable(True)
+        self.query_combo.setInsertPolicy(QComboBox.NoInsert)
+        self.query_combo.lineEdit().setPlaceholderText(tr("What to find, e.g. the river"))
+        self.query_combo.setToolTip(tr("Describe what to find in plain language; earlier queries are in the list"))
+        form.addRow(tr("Query"), self.query_combo)
+        area_row = QHBoxLayout()
+        self.area_combo = QComboBox()
+        self.area_combo.addItem(tr("Whole layer"), LAYER)
+        self.area_combo.addItem(tr("Current map extent"), EXTENT)
+        self.area_combo.addItem(tr("Rectangle drawn on the map"), RECTANGLE)
+        self.draw_button = QToolButton()
+        self.draw_button.setText(tr("Draw"))
+        self.draw_button.setCheckable(True)
+        self.draw_button.setToolTip(tr("Drag a rectangle on the map to search only there"))
+        area_row.addWidget(self.area_combo, 1)
+        area_row.addWidget(self.draw_button)
+        form.addRow(tr("Area"), area_row)
+        layout.addLayout(form)
+
+        self.models_box = QgsCollapsibleGroupBox(tr("Models"))
+        models_form = QFormLayout(self.models_box)
+        self.prompter_combo = QComboBox()
+        self.segmenter_combo = QComboBox()
+        models_form.addRow(tr("Prompter"), self.prompter_combo)
+        models_form.addRow(tr("Segmenter"), self.segmenter_combo)
+        self.missing_label = QLabel()
+        self.missing_label.setWordWrap(True)
+        self.download_button = QPushButton(tr("Download"))
+        self.pull_bar = QProgressBar()
+        self.pull_bar.setVisible(False)
+        self.missing_row = QWidget()
+        missing_box = QVBoxLayout(self.missing_row)
+        missing_box.setContentsMargins(0, 0, 0, 0)
+        missing_row = QHBoxLayout()
+        missing_row.addWidget(self.missing_label, 1)
+        missing_row.addWidget(self.download_button)
+        missing_box.addLayout(missing_row)
+        missing_box.addWidget(self.pull_bar)
+        models_form.addRow(self.missing_row)
+        layout.addWidget(self.models_box)
+
+        self.advanced_box = QgsCollapsibleGroupBox(tr("Advanced options"))
+        self.advanced_box.setCollapsed(True)
+        advanced = QFormLayout(self.advanced_box)
+        self.tile_spin = QSpinBox()
+        self.tile_spin.setRange(64, 4096)
+        self.tile_spin.setSingleStep(64)
+        self.tile_spin.setValue(840)
+        self.tile_spin.setSuffix(tr(" px"))
+        self.overlap_spin = QSpinBox()
+        self.overlap_spin.setRange(0, 1024)
+        self.overlap_spin.setSingleStep(16)
+        self.overlap_spin.setValue(128)
+        self.overlap_spin.setSuffix(tr(" px"))
+        self.bands_edit = QLineEdit()
+        self.bands_edit.setPlaceholderText(tr("default (1,2,3); or 4,3,2; or one band"))
+        advanced.addRow(tr("Tile size"), self.tile_spin)
+        advanced.addRow(tr("Overlap"), self.overlap_spin)
+        advanced.addRow(tr("Bands"), self.bands_edit)
+        layout.addWidget(self.advanced_box)
+
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton(tr("Run"))
+        self.run_button.setDefault(True)
+        self.cancel_button = QPushButton(tr("Cancel"))
+        self.cancel_button.setEnabled(False)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        layout.addLayout(buttons)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat(tr("%v / %m tiles"))
+        self.progress_bar.setTextVisible(False)
+        layout.addWidget(self.progress_bar)
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        layout.addWidget(self.message_label)
+
+        status_row = QHBoxLayout()
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.restart_button = QToolButton()
+        self.restart_button.setText(tr("Restart"))
+        self.restart_button.setToolTip(tr("Restart the backend"))
+        self.settings_button = QToolButton()
+        self.settings_button.setText(tr("Settings…"))
+        self.details_button = QToolButton()
+        self.details_button.setText(tr("Details…"))
+        self.details_button.setToolTip(tr("The backend's full error message"))
+        self.details_button.setVisible(False)
+        status_row.addWidget(self.status_label, 1)
+        status_row.addWidget(self.details_button)
+        status_row.addWidget(self.restart_button)
+        status_row.addWidget(self.settings_button)
+        layout.addLayout(status_row)
+
+        layout.addWidget(QLabel(tr("Results")))
+        self.results_list = QListWidget()
+        self.results_list.setToolTip(tr("Select a result to show and zoom to its layer"))
+        layout.addWidget(self.results_list, 1)
+        results_buttons = QHBoxLayout()
+        self.zoom_button = QPushButton(tr("Zoom to layer"))
+        self.reasoning_button = QPushButton(tr("Reasoning…"))
+        self.reasoning_button.setToolTip(tr("What the prompter wrote for each tile"))
+        results_buttons.addWidget(self.zoom_button)
+        results_buttons.addWidget(self.reasoning_button)
+        layout.addLayout(results_buttons)
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
+        self._update_models()
+
+    def _connect(self) -> None:
+        c = self.controller
+        c.backendStatus.connect(self._on_state)
+        c.message.connect(self.show_message)
+        c.running.connect(self._on_running)
+        c.progress.connect(self._on_progress)
+        c.modelsChanged.connect(self._update_models)
+        c.pullProgress.connect(self._on_pull_progress)
+        c.resultsChanged.connect(self._update_results)
+        c.historyChanged.connect(self.set_history)
+        self.layer_combo.layerChanged.connect(self._on_layer_chosen)
+        self.iface.currentLayerChanged.connect(self._on_active_layer)
+        self.area_combo.currentIndexChanged.connect(self._on_area_mode)
+        self.draw_button.toggled.connect(self._on_draw_toggled)
+        self.map_tool.rectangleDrawn.connect(self._on_rectangle)
+        self.map_tool.cancelled.connect(lambda: self.draw_button.setChecked(False))
+        self.map_tool.deactivated.connect(lambda: self.draw_button.setChecked(False))
+        self.prompter_combo.currentIndexChanged.connect(self._update_missing)
+        self.segmenter_combo.currentIndexChanged.connect(self._update_missing)
+        self.download_button.clicked.connect(self._download)
+        self.run_button.clicked.connect(self.run)
+        self.query_combo.lineEdit().returnPressed.connect(self.run)
+        self.cancel_button.clicked.connect(c.cancel)
+        self.restart_button.clicked.connect(c.restart_backend)
+        self.settings_button.clicked.connect(self.settingsRequested)
+        self.results_list.currentRowChanged.connect(self._on_result_selected)
+        self.zoom_button.clicked.connect(lambda: self._on_result_selected(self.results_list.currentRow()))
+        self.reasoning_button.clicked.connect(self.show_reasoning)
+        self.details_button.clicked.connect(self.show_status_details)
+
+    # ----- inputs --------------------------------------------------------------------------------------------
+    def set_layer(self, layer: QgsMapLayer | None) -> bool:
+        """Choose ``layer`` as the raster; anything else is refused with a message. True when taken."""
+        problem = self.controller.layer_problem(layer) if layer is not None else None
+        if layer is not None and problem is None:
+            self.layer_combo.setLayer(layer)
+            self.show_message("info", "")
+            return True
+        if layer is not None:
+            self.show_message("error", problem)
+        return False
+
+    def _on_active_layer(self, layer: QgsMapLayer | None) -> None:
+        if isinstance(layer, QgsRasterLayer) and not self.controller.is_running:
+            self.set_layer(layer)
+
+    def _on_layer_chosen(self, layer: QgsMapLayer | None) -> None:
+        problem = self.controller.layer_problem(layer) if layer is not None else None
+        self.show_message("error" if problem else "info", problem or "")
+
+    def query(self) -> str:
+        return self.query_combo.currentText().strip()
+
+    def set_query(self, text: str) -> None:
+        self.query_combo.setEditText(text)
+
+    def set_history(self, queries: list[str]) -> None:
+        text = self.query_combo.currentText()
+        self.query_combo.blockSignals(True)
+        self.query_combo.clear()
+        self.query_combo.addItems(queries)
+        self.query_combo.setEditText(text)
+        self.query_combo.blockSignals(False)
+
+    def area_mode(self) -> str:
+        return self.area_combo.currentData()
+
+    def set_area_mode(self, mode: str) -> None:
+        self.area_combo.setCurrentIndex(max(0, self.area_combo.findData(mode)))
+
+    def _on_area_mode(self) -> None:
+        if self.area_mode() == RECTANGLE and self.rectangle is None:
+            self.draw_button.setChecked(True)
+        if self.area_mode() != RECTANGLE:
+            self.map_tool.clear()
+        elif self.rectangle is not None:
+            self.map_tool.show_rectangle(self.rectangle)
+
+    def _on_draw_toggled(self, checked: bool) -> None:
+        canvas = self.iface.mapCanvas()
+        if checked and canvas.mapTool() is not self.map_tool:
+            self._previous_tool = canvas.mapTool()
+            canvas.setMapTool(self.map_tool)
+        elif not checked and canvas.mapTool() is self.map_tool:
+            if self._previous_tool is not None:
+                canvas.setMapTool(self._previous_tool)
+            else:
+                canvas.unsetMapTool(self.map_tool)
+
+    def _on_rectangle(self, rect: QgsRectangle) -> None:
+        self.set_rectangle(rect, self.iface.mapCanvas().mapSettings().destinationCrs())
+        self.draw_button.setChecked(False)
+
+    def set_rectangle(self, rect: QgsRectangle, crs) -> None:
+        """Use ``rect`` (in ``crs``) as the area."""
+        self.rectangle, self.rectangle_crs = rect, crs
+        self.set_area_mode(RECTANGLE)
+        self.map_tool.show_rectangle(rect)
+        self.show_message("info", tr("Area: a rectangle of {w:.0f} × {h:.0f} map units.").format(
+            w=rect.width(), h=rect.height()))
+
+    def options(self) -> RunOptions:
+        """The model and advanced choices. Raises ValueError for bad bands."""
+        return RunOptions(tile_size=self.tile_spin.value(), overlap=self.overlap_spin.value(),
+                          bands=parse_bands(self.bands_edit.text()),
+                          prompter=_chosen(self.prompter_combo), segmenter=_chosen(self.segmenter_combo))
+
+    # ----- actions -------------------------------------------------------------------------------------------
+    def run(self) -> bool:
+        """Run the query as the dock shows it."""
+        if self.controller.is_running:
+            return False
+        try:
+            options = self.options()
+        except ValueError as exc:
+            self.show_message("error", str(exc))
+            return False
+        if self.overlap_spin.value() * 2 >= self.tile_spin.value():
+            self.show_message("error", tr("The overlap must be less than half the tile size."))
+            return False
+        return self.controller.run(self.layer_combo.currentLayer(), self.query(), self.area_mode(), options,
+                                   self.rectangle, self.rectangle_crs)
+
+    def _download(self) -> None:
+        self.controller.pull_models(self.controller.missing_models(_chosen(self.prompter_combo),
+                                                                   _chosen(self.segmenter_combo)))
+
+    def show_reasoning(self) -> None:
+        record = self._current_record()
+        if record is None:
+            self.show_message("info", tr("Select a result first."))
+            return
+        ReasoningDialog(record, self).exec_()
+
+    def show_status_details(self) -> None:
+        box = QMessageBox(QMessageBox.Warning, tr("Think2Map backend"), _first_lines(self.status_text), parent=self)
+        box.setDetailedText(self.status_text)
+        box.exec_()
+
+    # ----- controller signals -----------------------------------------------------------------------------
+    def show_message(self, level: str, text: str) -> None:
+        self.message_label.setStyleSheet(LEVEL_STYLE.get(level, ""))
+        self.message_label.setText(text)
+
+    def _on_state(self, state: str, text: str) -> None:
+        self.status_text = text
+        self.status_label.setStyleSheet(STATE_STYLE.get(state, ""))
+        self.status_label.setText(_first_lines(text))
+        self.status_label.setToolTip(text)
+        self.details_button.setVisible(state == "error" and _first_lines(text) != text)
+        self.restart_button.setEnabled(state != "starting")
+
+    def _on_running(self, running: bool) -> None:
+        self.run_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        if running:
+            self.progress_bar.setTextVisible(False)
+            self.progress_bar.setRange(0, 0)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if total <= 0:
+            if self.controller.is_running:
+                self.progress_bar.setRange(0, 0)
+            return
+        self.progress_bar.setTextVisible(True)
+        self.progress_bar.setRange(0, total)
+        self.progress_bar.setValue(min(done, total))
+
+    def _update_models(self) -> None:
+        c = self.controller
+        for combo, kind in ((self.prompter_combo, "prompter"), (self.segmenter_combo, "segmenter")):
+            chosen = _chosen(combo)
+            combo.blockSignals(True)
+            combo.clear()
+            default = c.default_models.get(kind)
+            combo.addItem(tr("Backend default ({name})").format(name=_short(default)) if default
+                          else tr("Backend default"), DEFAULT_DATA)
+            for name in c.model_names(kind):
+                mark = "✓" if c.is_present(name) else tr("(missing)")
+                combo.addItem(f"{name} {mark}", name)
+            if chosen:
+                combo.setCurrentIndex(max(0, combo.findData(chosen)))
+            combo.blockSignals(False)
+        self._update_missing()
+
+    def _update_missing(self) -> None:
+        missing = self.controller.missing_models(_chosen(self.prompter_combo), _chosen(self.segmenter_combo))
+        if missing:
+            self.missing_label.setText(tr("Not downloaded yet: {names}.").format(names=", ".join(missing)))
+        else:
+            self.missing_label.setText("")
+        self.missing_row.setVisible(bool(missing) or self.pull_bar.isVisible())
+
+    def _on_pull_progress(self, name: str, percent: int, state: str) -> None:
+        self.pull_bar.setVisible(state == "running")
+        self.missing_row.setVisible(True)
+        self.download_button.setEnabled(state != "running")
+        if percent < 0:
+            self.pull_bar.setRange(0, 0)
+        else:
+            self.pull_bar.setRange(0, 100)
+            self.pull_bar.setValue(percent)
+        self.pull_bar.setFormat(tr("Downloading {name}: %p%").format(name=name))
+
+    def _update_results(self) -> None:
+        row = self.results_list.currentRow()
+        self.results_list.blockSignals(True)
+        self.results_list.clear()
+        for record in self.controller.records:
+            item = QListWidgetItem(_record_text(record))
+            item.setToolTip(record.message or record.query)
+            self.results_list.addItem(item)
+        if 0 <= row < self.results_list.count():
+            self.results_list.setCurrentRow(row)
+        self.results_list.blockSignals(False)
+
+    def _current_record(self) -> ResultRecord | None:
+        row = self.results_list.currentRow()
+        records = self.controller.records
+        return records[row] if 0 <= row < len(records) else None
+
+    def _on_result_selected(self, row: int) -> None:
+        record = self._current_record()
+        if record is not None:
+            self.controller.show_record(record)
+
+    def cleanup(self) -> None:
+        """Give the map tool and its band back (plugin unload)."""
+        canvas = self.iface.mapCanvas()
+        if canvas.mapTool() is self.map_tool:
+            canvas.unsetMapTool(self.map_tool)
+        self.map_tool.remove()
+        try:
+            self.iface.currentLayerChanged.disconnect(self._on_active_layer)
+        except TypeError:
+            pass
+
+
+def _first_lines(text: str, lines: int = 3, chars: int = 300) -> str:
+    """The start of a long message (a backend traceback), for the status line."""
+    head = "\n".join(text.splitlines()[:lines])
+    return head if len(head) <= chars else head[: chars - 1] + "…"
+
+
+def _chosen(combo: QComboBox) -> str | None:
+    data = combo.currentData()
+    return None if data in (None, DEFAULT_DATA) else str(data)
+
+
+def _short(name: str | None) -> str:
+    text = str(name or "")
+    return text if len(text) <= 32 else "…" + text[-31:]
+
+
+def _record_text(record: ResultRecord) -> str:
+    states = {"submitted": tr("waiting"), "running": tr("running"), "done": tr("done"), "failed": tr("failed"),
+              "cancelled": tr("cancelled")}
+    tiles = f" · {record.tiles_done}/{record.tiles_total}" if record.tiles_total else ""
+    return tr("{query} — {state}, {n} feature(s){tiles}").format(
+        query=record.query, state=states.get(record.job_state, record.job_state), n=record.features, tiles=tiles)

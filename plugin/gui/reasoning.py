@@ -1,0 +1,81 @@
+"""A dialog showing, tile by tile, what the prompter wrote (its reasoning and answer) for one result."""
+
+from __future__ import annotations
+
+import json
+
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtGui import QFontDatabase
+from qgis.PyQt.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QListWidget,
+    QPlainTextEdit,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .history import ResultRecord
+from .i18n import tr
+
+
+def tile_title(tile: dict) -> str:
+    """One line for the tile list: index, status, instances and time."""
+    instances = tile.get("instances")
+    count = len(instances) if isinstance(instances, list) else (instances or 0)
+    seconds = tile.get("seconds")
+    timing = f", {seconds:.1f} s" if isinstance(seconds, (int, float)) else ""
+    return tr("Tile {index}: {status}, {n} instances{timing}").format(
+        index=tile.get("index", "?"), status=tile.get("status", "?"), n=count, timing=timing)
+
+
+def tile_text(tile: dict) -> str:
+    """The raw text the prompter wrote, then any warnings, error and the parsed instances."""
+    parts = [tile.get("raw_text") or tr("(the prompter wrote nothing for this tile)")]
+    for warning in tile.get("warnings") or []:
+        parts.append(tr("Warning: {text}").format(text=warning))
+    if tile.get("error"):
+        parts.append(tr("Error: {text}").format(text=tile["error"]))
+    if isinstance(tile.get("instances"), list) and tile["instances"]:
+        parts.append(tr("Instances:") + "\n" + json.dumps(tile["instances"], indent=1))
+    if tile.get("window"):
+        parts.append(tr("Window (pixels): {window}").format(window=tile["window"]))
+    return "\n\n".join(str(p) for p in parts)
+
+
+class ReasoningDialog(QDialog):
+    """Tiles on the left, the selected tile's text on the right."""
+
+    def __init__(self, record: ResultRecord, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.record = record
+        self.setWindowTitle(tr("Reasoning: {query}").format(query=record.query))
+        self.resize(760, 480)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(tr("What the prompter wrote for each tile of '{query}' ({n} tiles).").format(
+            query=record.query, n=len(record.tiles))))
+        splitter = QSplitter(Qt.Horizontal)
+        self.tile_list = QListWidget()
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        self.text.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
+        splitter.addWidget(self.tile_list)
+        splitter.addWidget(self.text)
+        splitter.setStretchFactor(1, 3)
+        layout.addWidget(splitter, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.tile_list.currentRowChanged.connect(self.show_tile)
+        for tile in record.tiles:
+            self.tile_list.addItem(tile_title(tile))
+        if record.tiles:
+            self.tile_list.setCurrentRow(0)
+        else:
+            self.text.setPlainText(tr("No tile reports yet."))
+
+    def show_tile(self, row: int) -> None:
+        if 0 <= row < len(self.record.tiles):
+            self.text.setPlainText(tile_text(self.record.tiles[row]))

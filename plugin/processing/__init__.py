@@ -1,0 +1,1 @@
+"""Think2Map's Processing provider: segmentation by text query as a Processing algorithm."""

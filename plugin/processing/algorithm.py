@@ -1,0 +1,156 @@
+"""``think2map:segmentbytext``: segment a raster by a text query, as a Processing algorithm."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from qgis.core import (
+    QgsFeatureSink,
+    QgsProcessing,
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingParameterExtent,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
+    QgsWkbTypes,
+)
+
+from ..core.backend_process import BackendManager, shared_blocking_backend
+from ..core.client import BackendClient, BackendError
+from ..core.extent import ExtentError, bounds_in_raster_crs, raster_problem, raster_source
+from ..core.i18n import tr
+from ..core.layers import features_from_geojson, result_fields
+from ..core.settings import DEFAULT_PROMPTER, DEFAULT_SEGMENTER, Settings
+from ..core.tasks import follow_job, job_request, outcome_message
+
+
+class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
+    """Polygons of what a text query describes in a raster, found by the Think2Map backend."""
+
+    INPUT = "INPUT"
+    QUERY = "QUERY"
+    EXTENT = "EXTENT"
+    PROMPTER = "PROMPTER"
+    SEGMENTER = "SEGMENTER"
+    TILE_SIZE = "TILE_SIZE"
+    OVERLAP = "OVERLAP"
+    OUTPUT = "OUTPUT"
+
+    def __init__(self, backend_source: Callable[[], BackendManager | None] | None = None):
+        super().__init__()
+        self.backend_source = backend_source or (lambda: None)
+
+    def createInstance(self) -> SegmentByTextAlgorithm:  # noqa: N802
+        return SegmentByTextAlgorithm(self.backend_source)
+
+    def name(self) -> str:
+        return "segmentbytext"
+
+    def displayName(self) -> str:  # noqa: N802
+        return tr("Segment raster by text query")
+
+    def shortHelpString(self) -> str:  # noqa: N802
+        return tr("Finds what the query describes (\"the river\", \"every building with a red roof\") in the raster "
+                  "and returns its outlines as polygons in the raster's CRS. A vision-language model reads each "
+                  "tile and prompts Segment Anything; both run in the Think2Map backend (see the plugin's "
+                  "settings), which is started when needed.")
+
+    def flags(self):
+        return super().flags() | QgsProcessingAlgorithm.FlagCanCancel
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802
+        settings = Settings.load()
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, tr("Raster")))
+        self.addParameter(QgsProcessingParameterString(self.QUERY, tr("Query"), multiLine=False))
+        self.addParameter(QgsProcessingParameterExtent(self.EXTENT, tr("Area to search (default: the whole raster)"),
+                                                       optional=True))
+        self.addParameter(QgsProcessingParameterString(self.PROMPTER, tr("Prompter (model name or folder)"),
+                                                       defaultValue=settings.prompter or DEFAULT_PROMPTER))
+        self.addParameter(QgsProcessingParameterString(self.SEGMENTER, tr("Segmenter (model name or checkpoint)"),
+                                                       defaultValue=settings.segmenter or DEFAULT_SEGMENTER))
+        self.addParameter(QgsProcessingParameterNumber(self.TILE_SIZE, tr("Tile size (pixels)"),
+                                                       QgsProcessingParameterNumber.Integer, 840, False, 64, 8192))
+        self.addParameter(QgsProcessingParameterNumber(self.OVERLAP, tr("Tile overlap (pixels)"),
+                                                       QgsProcessingParameterNumber.Integer, 128, False, 0, 4096))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Segmented polygons"),
+                                                            QgsProcessing.TypeVectorPolygon))
+
+    def processAlgorithm(self, parameters, context: QgsProcessingContext,  # noqa: N802
+                         feedback: QgsProcessingFeedback) -> dict:
+        raster = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        settings = Settings.load()
+        problem = raster_problem(raster, require_local_file=not settings.is_remote)
+        if problem:
+            raise QgsProcessingException(problem)
+        query = self.parameterAsString(parameters, self.QUERY, context).strip()
+        if not query:
+            raise QgsProcessingException(tr("Type what to look for in the query."))
+        bounds = None
+        if parameters.get(self.EXTENT) not in (None, ""):
+            rect = self.parameterAsExtent(parameters, self.EXTENT, context)
+            rect_crs = self.parameterAsExtentCrs(parameters, self.EXTENT, context)
+            if not rect.isNull():
+                try:
+                    bounds = bounds_in_raster_crs(rect, rect_crs if rect_crs.isValid() else raster.crs(), raster,
+                                                  context.transformContext())
+                except ExtentError as exc:
+                    raise QgsProcessingException(str(exc)) from exc
+        fields = result_fields()
+        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.MultiPolygon,
+                                             raster.crs())
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        request = job_request(raster_source(raster), query, bounds,
+                              self.parameterAsString(parameters, self.PROMPTER, context),
+                              self.parameterAsString(parameters, self.SEGMENTER, context),
+                              self.parameterAsInt(parameters, self.TILE_SIZE, context),
+                              self.parameterAsInt(parameters, self.OVERLAP, context))
+        count = 0
+
+        def on_features(features: list, crs: str) -> None:
+            nonlocal count
+            qfeatures = features_from_geojson(features, fields)
+            sink.addFeatures(qfeatures, QgsFeatureSink.FastInsert)
+            count += len(qfeatures)
+
+        def on_tiles(tiles: list) -> None:
+            for tile in tiles:
+                text = tile.get("error") or tile.get("raw_text") or ""
+                feedback.pushDebugInfo(tr("Tile {i}: {status}. {text}").format(
+                    i=tile.get("index"), status=tile.get("status"), text=text))
+
+        def on_progress(done: int, total: int) -> None:
+            if total:
+                feedback.setProgress(100.0 * done / total)
+                feedback.setProgressText(tr("{done} of {total} tiles").format(done=done, total=total))
+
+        try:
+            client = self._client(settings, feedback)
+            job = client.submit(request)
+            feedback.pushInfo(tr("Job {id}: {n} tile(s).").format(id=job.get("id"), n=job.get("tiles_total")))
+            state, status = follow_job(client, str(job["id"]), str(job.get("crs") or ""), on_features=on_features,
+                                       on_tiles=on_tiles, on_progress=on_progress, is_canceled=feedback.isCanceled)
+        except BackendError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+        message = outcome_message(state, status, count)
+        if state == "failed":
+            raise QgsProcessingException(message)
+        feedback.pushInfo(message)
+        return {self.OUTPUT: dest_id}
+
+    def _client(self, settings: Settings, feedback: QgsProcessingFeedback) -> BackendClient:
+        manager = self.backend_source()
+        if manager is not None and manager.state == "ready":
+            return manager.client()
+        if settings.is_remote:
+            if not settings.remote_url:
+                raise BackendError(tr("Remote mode needs a backend URL: set it in Think2Map settings."))
+            client = BackendClient(settings.remote_url, settings.remote_token)
+            client.health()
+            return client
+        feedback.pushInfo(tr("Starting the Think2Map backend…"))
+        return shared_blocking_backend().ensure_started(settings, is_canceled=feedback.isCanceled)

@@ -1,0 +1,63 @@
+"""The pipeline's speed options (read-ahead thread, polygon threads, batching) change timings, never results."""
+
+from __future__ import annotations
+
+import numpy as np
+import rasterio
+from rasterio.transform import from_origin
+
+from backend.pipeline import Segmentation, SegmentOptions
+from tests.fakes import FakeOracle
+
+
+def _raster(tmp_path):
+    rng = np.random.default_rng(5)
+    h, w = 900, 1300
+    path = tmp_path / "r.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=w, height=h, count=1, dtype="uint16", crs="EPSG:32616",
+                       transform=from_origin(740000, 3740000, 0.5, 0.5)) as ds:
+        ds.write(rng.integers(0, 4000, (1, h, w), dtype=np.uint16))
+    truth = np.zeros((h, w), bool)
+    for i in range(12):  # squares, some across tile seams
+        r, c = 60 + 70 * i, 90 * i + 20
+        truth[r:r + 50, c:c + 120] = True
+    return path, truth
+
+
+def _features(path, truth, **opts):
+    job = Segmentation(str(path), "x", SegmentOptions(tile_size=400, overlap=64, **opts))
+    oracle = FakeOracle(truth)
+    seen = []
+    feats = [(f.geometry.wkb, f.properties["tiles"]) for f in job.run(oracle, oracle, on_tile=seen.append)]
+    assert [r.index for r in seen] == list(range(len(job.tiles)))  # on_tile once per tile, in order
+    return job, feats
+
+
+def test_speed_options_give_identical_features(tmp_path):
+    path, truth = _raster(tmp_path)
+    plain_job, plain = _features(path, truth, batch_size=1, prefetch=False, cpu_threads=0)
+    assert len(plain_job.tiles) == 12 and len(plain) >= 10
+    for opts in ({"batch_size": 4}, {"batch_size": 3, "cpu_threads": 1}, {"batch_size": 1, "prefetch": True}):
+        job, feats = _features(path, truth, **opts)
+        assert feats == plain, opts
+        assert all(r.status in ("ok", "no_target") for r in job.reports)
+
+
+def test_stage_timings_and_first_feature(tmp_path):
+    path, truth = _raster(tmp_path)
+    job, feats = _features(path, truth, batch_size=4)
+    t = job.timings
+    assert t["read"] > 0 and t["prompt"] > 0 and t["decode_masks"] > 0 and t["polygons"] > 0 and t["merge"] > 0
+    # FakeOracle has no batched encoder: set_image runs per tile with instances, timed as "encode".
+    assert t["encode"] > 0 and t.get("encode_cached", 0) == 0
+    assert job.first_feature_s is not None and 0 < job.first_feature_s
+
+
+def test_cancel_with_read_ahead_still_stops_at_a_tile_boundary(tmp_path):
+    path, truth = _raster(tmp_path)
+    job = Segmentation(str(path), "x", SegmentOptions(tile_size=400, overlap=64, batch_size=2, prefetch=True))
+    oracle = FakeOracle(truth)
+    done = []
+    list(job.run(oracle, oracle, should_cancel=lambda: len(done) >= 4, on_tile=done.append))
+    assert job.cancelled and len(done) == 4
+    assert [r.status for r in job.reports].count("cancelled") == len(job.tiles) - 4

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Desktop end-to-end test: the real QGIS under Xvfb, the plugin installed in a throwaway profile, the real
+# backend (.venv) with tiny models and a forced answer. Screenshots and a report go to test-artifacts/.
+# Exit status: 0 when every check in drive_dock.py passed, non-zero otherwise (timeout included).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+PY=${PY:-$ROOT/.venv/bin/python}
+ARTIFACTS=${ARTIFACTS:-$ROOT/test-artifacts}
+RASTER=${RASTER:-$ROOT/../shared/data/gorinchem_river_0p25m_epsg28992.tif}
+TIMEOUT=${DESKTOP_TIMEOUT:-300}
+ANSWER='<think>x</think><answer>[{"bbox_2d": [100,100,400,400], "positive_points": [[250,250],[300,300]]}]</answer>'
+
+for tool in qgis xvfb-run import; do
+  command -v "$tool" >/dev/null || { echo "desktop test: '$tool' is missing (apt-get install qgis xvfb imagemagick)" >&2; exit 2; }
+done
+[ -x "$PY" ] || { echo "desktop test: no backend Python at $PY (run make setup)" >&2; exit 2; }
+[ -f "$RASTER" ] || { echo "desktop test: raster $RASTER not found" >&2; exit 2; }
+
+mkdir -p "$ARTIFACTS"
+rm -f "$ARTIFACTS"/desktop.png "$ARTIFACTS"/dock.png "$ARTIFACTS"/reasoning.png "$ARTIFACTS"/desktop-report.json
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/think2map-desktop.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+TINY=${TINY_MODELS:-$WORK/tiny-models}
+if [ ! -d "$TINY/tiny-think2seg" ]; then
+  OMP_NUM_THREADS=1 "$PY" -m backend models tiny "$TINY" >"$WORK/tiny.log" 2>&1 || { cat "$WORK/tiny.log"; exit 1; }
+fi
+
+PROFILE=$WORK/profiles/profiles/default
+mkdir -p "$PROFILE/QGIS"
+printf '[qgis]\ncheckVersion=false\n' >"$PROFILE/QGIS/QGIS3.ini"
+python3 scripts/install_qgis_plugin.py --profiles-path "$WORK/profiles" --profile default ${DESKTOP_COPY:+--copy}
+
+export THINK2MAP_E2E_ARTIFACTS=$ARTIFACTS THINK2MAP_E2E_RASTER=$RASTER THINK2MAP_E2E_PYTHON=$PY
+export THINK2MAP_E2E_PROMPTER=$TINY/tiny-think2seg THINK2MAP_E2E_SEGMENTER=$TINY/tiny-sam2
+export THINK2MAP_E2E_ANSWER=$ANSWER THINK2MAP_E2E_TIMEOUT=$((TIMEOUT - 30))
+export OMP_NUM_THREADS=1
+unset QT_QPA_PLATFORM  # offscreen makes the desktop qgis segfault
+
+echo "desktop test: starting QGIS under Xvfb (profile in $WORK)"
+status=0
+timeout --kill-after=10 "$TIMEOUT" xvfb-run -a -s "-screen 0 1600x1000x24" \
+  qgis --profiles-path "$WORK/profiles" --profile default --nologo --noversioncheck \
+  --code "$ROOT/tests/desktop/drive_dock.py" >"$WORK/qgis.log" 2>&1 || status=$?
+grep -E '^\[drive_dock' "$WORK/qgis.log" || true
+cp "$WORK/qgis.log" "$ARTIFACTS/desktop-qgis.log"
+if [ "$status" -ne 0 ]; then
+  echo "desktop test FAILED (status $status; 124 = timeout). QGIS output: $ARTIFACTS/desktop-qgis.log" >&2
+  tail -40 "$WORK/qgis.log" >&2
+  exit 1
+fi
+grep -q '"status": 0' "$ARTIFACTS/desktop-report.json" || { echo "desktop test: no passing report" >&2; exit 1; }
+echo "desktop test passed: $ARTIFACTS/desktop.png, $ARTIFACTS/dock.png, $ARTIFACTS/reasoning.png"

@@ -1,0 +1,109 @@
+"""pytest-qgis setup: the repository root imported as the plugin package ``think2map``, isolated settings, and
+a real backend (``.venv``) with tiny models for the integration tests.
+
+Run with ``QT_QPA_PLATFORM=offscreen .venv-qgis/bin/python -m pytest tests/plugin`` (``make test-plugin``).
+Nothing here imports ``backend/``: the backend only ever runs as a separate process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["OMP_NUM_THREADS"] = "1"  # inherited by backend processes: tiny models are slower on more threads
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = "think2map"
+BACKEND_PYTHON = Path(os.environ.get("THINK2MAP_BACKEND_PYTHON", ROOT / ".venv" / "bin" / "python"))
+RASTER_NAME = "gorinchem_river_0p25m_epsg28992.tif"
+FORCED_ANSWER = ('<think>x</think><answer>[{"bbox_2d": [100,100,400,400], '
+                 '"positive_points": [[250,250],[300,300]]}]</answer>')
+
+
+def _register_plugin_package() -> None:
+    """Import the repository root as ``think2map``, as QGIS would import the plugin folder by its name."""
+    if PACKAGE in sys.modules:
+        return
+    spec = importlib.util.spec_from_file_location(PACKAGE, ROOT / "__init__.py",
+                                                  submodule_search_locations=[str(ROOT)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[PACKAGE] = module
+    spec.loader.exec_module(module)
+
+
+_register_plugin_package()
+
+
+@pytest.fixture(autouse=True)
+def clean_settings(qgis_app):
+    """Every test starts with no stored Think2Map settings."""
+    from qgis.core import QgsSettings
+
+    QgsSettings().remove("think2map")
+    yield
+    QgsSettings().remove("think2map")
+
+
+@pytest.fixture(scope="session")
+def gorinchem(shared_data) -> Path:
+    """The real RGB orthophoto in EPSG:28992 (skips when ../shared/data is absent)."""
+    return shared_data / RASTER_NAME
+
+
+@pytest.fixture
+def raster_layer(gorinchem):
+    from qgis.core import QgsRasterLayer
+
+    layer = QgsRasterLayer(str(gorinchem), "gorinchem")
+    assert layer.isValid()
+    return layer
+
+
+@pytest.fixture(scope="session")
+def backend_python() -> Path:
+    """The backend venv's interpreter (skips when ``make setup`` has not built it)."""
+    if not BACKEND_PYTHON.exists():
+        pytest.skip(f"backend environment not built ({BACKEND_PYTHON} missing): run `make setup`")
+    return BACKEND_PYTHON
+
+
+@pytest.fixture(scope="session")
+def tiny_models(backend_python, tmp_path_factory) -> dict[str, Path]:
+    """Tiny random models built by ``python -m backend models tiny`` (their outputs are meaningless)."""
+    out = tmp_path_factory.mktemp("tiny-models")
+    proc = subprocess.run([str(backend_python), "-m", "backend", "models", "tiny", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return {"prompter": out / "tiny-think2seg", "sam2": out / "tiny-sam2", "sam": out / "tiny-sam"}
+
+
+@pytest.fixture
+def backend_settings(backend_python, tiny_models):
+    """Settings for a local backend on the CPU with the tiny models and a forced prompter answer, saved."""
+    from think2map.plugin.core.settings import Settings
+
+    settings = Settings(python_path=str(backend_python), backend_mode="local", prompter=str(tiny_models["prompter"]),
+                        segmenter=str(tiny_models["sam2"]), device="cpu", storage="memory",
+                        extra_args=["--force-answer", FORCED_ANSWER])
+    settings.save()
+    return settings
+
+
+@pytest.fixture
+def live_backend(backend_settings, qtbot):
+    """A started :class:`BackendManager` with the real backend; stopped afterwards."""
+    from think2map.plugin.core.backend_process import BackendManager
+
+    manager = BackendManager()
+    with qtbot.waitSignal(manager.ready, timeout=180_000):
+        manager.start()
+    assert manager.state == "ready", manager.detail
+    yield manager
+    manager.stop(wait_ms=10_000)
+    manager.deleteLater()

@@ -1,0 +1,57 @@
+"""The Processing provider offline: registration, parameters, and input checks before any backend starts."""
+
+from __future__ import annotations
+
+import pytest
+from qgis.core import QgsApplication, QgsProcessingException, QgsProject, QgsVectorLayer
+from think2map.plugin.core.settings import Settings
+from think2map.plugin.processing.provider import Think2MapProvider
+
+
+@pytest.fixture
+def provider(qgis_processing):
+    Settings(python_path="/nonexistent/python", prompter="my-prompter").save()
+    p = Think2MapProvider()
+    assert QgsApplication.processingRegistry().addProvider(p)
+    yield p
+    QgsApplication.processingRegistry().removeProvider(p)
+
+
+def test_algorithm_is_registered_with_its_parameters(provider):
+    alg = QgsApplication.processingRegistry().algorithmById("think2map:segmentbytext")
+    assert alg is not None and alg.displayName() == "Segment raster by text query"
+    names = [p.name() for p in alg.parameterDefinitions()]
+    assert names == ["INPUT", "QUERY", "EXTENT", "PROMPTER", "SEGMENTER", "TILE_SIZE", "OVERLAP", "OUTPUT"]
+    assert alg.parameterDefinition("EXTENT").flags() & alg.parameterDefinition("EXTENT").FlagOptional
+    assert alg.parameterDefinition("PROMPTER").defaultValue() == "my-prompter"
+    assert alg.parameterDefinition("SEGMENTER").defaultValue() == "sam2.1-s"
+
+
+def test_empty_query_and_missing_interpreter_are_explained(provider, gorinchem):
+    import processing
+
+    with pytest.raises(QgsProcessingException, match="Type what to look for"):
+        processing.run("think2map:segmentbytext", {"INPUT": str(gorinchem), "QUERY": "  ", "OUTPUT": "memory:"})
+    with pytest.raises(QgsProcessingException, match="does not exist.*make setup"):
+        processing.run("think2map:segmentbytext", {"INPUT": str(gorinchem), "QUERY": "roofs", "OUTPUT": "memory:"})
+
+
+def test_area_outside_the_raster_is_refused(provider, gorinchem):
+    import processing
+
+    with pytest.raises(QgsProcessingException, match="does not overlap"):
+        processing.run("think2map:segmentbytext", {"INPUT": str(gorinchem), "QUERY": "roofs",
+                                                   "EXTENT": "2.29,2.30,48.85,48.86 [EPSG:4326]",
+                                                   "OUTPUT": "memory:"})
+
+
+def test_non_raster_input_is_refused(provider, gorinchem):
+    import processing
+
+    vector = QgsVectorLayer("Polygon?crs=EPSG:28992", "parcels", "memory")
+    QgsProject.instance().addMapLayer(vector)
+    try:
+        with pytest.raises(QgsProcessingException):
+            processing.run("think2map:segmentbytext", {"INPUT": vector.id(), "QUERY": "roofs", "OUTPUT": "memory:"})
+    finally:
+        QgsProject.instance().removeMapLayer(vector.id())

@@ -1,0 +1,75 @@
+"""SegmentTask against the stand-in server: features arrive while the job runs, cancel keeps them."""
+
+from __future__ import annotations
+
+import pytest
+from qgis.core import QgsApplication
+from think2map.plugin.core.client import BackendClient
+from think2map.plugin.core.tasks import SegmentTask, geojson_crs, job_request, outcome_message
+
+from .fake_backend import FakeServer
+
+
+@pytest.fixture
+def fake():
+    server = FakeServer("tok", tiles_per_job=5).start_in_thread()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def run_task(qtbot, task: SegmentTask, cancel_after_features: int | None = None):
+    got = {"features": [], "crs": set(), "tiles": [], "progress": []}
+
+    def on_features(features, crs):
+        got["features"] += features
+        got["crs"].add(crs)
+        if cancel_after_features is not None and len(got["features"]) >= cancel_after_features:
+            task.cancel()
+
+    task.featuresArrived.connect(on_features)
+    task.tilesArrived.connect(lambda tiles: got["tiles"].extend(tiles))
+    task.progressChanged.connect(got["progress"].append)
+    with qtbot.waitSignal(task.jobFinished, timeout=30_000) as finished:
+        QgsApplication.taskManager().addTask(task)
+    got["finished"] = finished.args
+    return got
+
+
+def test_job_request_body():
+    body = job_request("/r.tif", "  the river ", [1, 2, 3, 4], "p", "", 512, 64)
+    assert body == {"raster": "/r.tif", "query": "the river", "bands": None, "bounds": [1, 2, 3, 4], "prompter": "p",
+                    "segmenter": None, "tile_size": 512, "overlap": 64}
+    assert geojson_crs({"crs": {"type": "name", "properties": {"name": "EPSG:3857"}}}) == "EPSG:3857"
+    assert geojson_crs({}) == ""
+    assert "Nothing" in outcome_message("done", {}, 0)
+    assert "boom" in outcome_message("failed", {"error": "boom"}, 0)
+
+
+def test_segment_task_streams_features_to_the_end(fake, qtbot):
+    task = SegmentTask(BackendClient(fake.url, "tok"), job_request("/r.tif", "roofs"), "Think2Map: roofs")
+    got = run_task(qtbot, task)
+    assert got["finished"] == ["done", "5 polygon(s) found."]
+    assert [f["properties"]["instance_id"] for f in got["features"]] == [0, 1, 2, 3, 4]
+    assert got["crs"] == {"EPSG:28992"}
+    assert [t["index"] for t in got["tiles"]] == [0, 1, 2, 3, 4] and got["tiles"][0]["raw_text"].startswith("<think>")
+    assert got["progress"] and got["progress"][-1] == pytest.approx(100) and min(got["progress"]) < 100
+    assert fake.bodies[0]["query"] == "roofs"
+
+
+def test_cancel_stops_the_job_and_keeps_features(fake, qtbot):
+    fake.tiles_per_job = 40
+    task = SegmentTask(BackendClient(fake.url, "tok"), job_request("/r.tif", "trees"), "Think2Map: trees")
+    got = run_task(qtbot, task, cancel_after_features=1)
+    state, message = got["finished"]
+    assert state == "cancelled" and "kept" in message
+    assert ("DELETE", "/jobs/job1") in [(r[0], r[1]) for r in fake.requests]
+    n = len(got["features"])
+    assert 1 <= n < 40 and f"{n} polygon" in message
+    assert fake.jobs["job1"].state() == "cancelled"
+
+
+def test_backend_errors_end_the_task_with_the_message(fake, qtbot):
+    task = SegmentTask(BackendClient(fake.url, "tok"), job_request("/r.tif", "   "), "Think2Map: empty")
+    got = run_task(qtbot, task)
+    assert got["finished"][0] == "failed" and "query is empty" in got["finished"][1]
