@@ -58,9 +58,11 @@ lint: setup
 openapi: setup  ## regenerate docs/openapi.json (the API contract) from the server's code
 	$(PY) -m backend serve --openapi docs/openapi.json
 
-lock: setup  ## re-pin backend/requirements.txt from the current environment
-	{ head -n 2 backend/requirements.txt; $(PY) -m pip freeze --exclude-editable | grep -v -i -E '^(ruff|pytest|iniconfig|pluggy)=='; } > backend/requirements.lock.tmp
-	mv backend/requirements.lock.tmp backend/requirements.txt
+lock:  ## re-pin backend/requirements.txt: resolve backend/requirements.in in a scratch venv and freeze it
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -r backend/requirements.in
+	{ head -n 2 backend/requirements.txt; .lock-venv/bin/python -m pip freeze --exclude-editable; } > backend/requirements.lock.tmp
+	mv backend/requirements.lock.tmp backend/requirements.txt && rm -rf .lock-venv
 
 clean:
 	rm -rf out test-artifacts .qgis-settings i18n/*.qm

@@ -7,7 +7,9 @@ only to copy or swap small pieces of state, never during model work, so status r
 from __future__ import annotations
 
 import gc
+import json
 import logging
+import math
 import sys
 import threading
 import time
@@ -29,7 +31,9 @@ log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 FINISHED = (DONE, FAILED, CANCELLED)
-MAX_KEPT_JOBS = 200  # finished jobs beyond this many are forgotten, oldest first
+# Finished jobs are forgotten, oldest first, beyond this many or once their features take this much memory.
+MAX_KEPT_JOBS = 200
+MAX_KEPT_BYTES = 512 * 2**20
 
 
 @dataclass(frozen=True)
@@ -79,16 +83,23 @@ class Job:
         self.created, self.started, self.finished = now_iso(), None, None
         self.cancel_event = threading.Event()
         self._lock = threading.Lock()
-        self._features: list[dict] = []
+        self._features: list[bytes] = []
+        self.nbytes = 0
         self._tiles: list[dict] = []
         self._errors: list[dict] = []
 
     # -- written by the worker ------------------------------------------------------------------------
     def add_feature(self, feature) -> None:
+        """Keep a feature as GeoJSON text: compact to hold, and sent as it is on every page."""
+        props = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                 for k, v in feature.properties.items()}
         with self._lock:
             fid = len(self._features) + 1
-            self._features.append({"type": "Feature", "id": fid, "geometry": mapping(feature.geometry),
-                                   "properties": feature.properties})
+        text = json.dumps({"type": "Feature", "id": fid, "geometry": mapping(feature.geometry), "properties": props},
+                          separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        with self._lock:
+            self._features.append(text)
+            self.nbytes += len(text)
 
     def add_tile(self, report: TileReport) -> None:
         row = {"index": report.index, "status": report.status, "instances": report.instances,
@@ -111,8 +122,8 @@ class Job:
             self.state, self.error, self.finished = state, error, now_iso()
 
     # -- read by request handlers ---------------------------------------------------------------------
-    def features(self, after: int = 0) -> tuple[list[dict], int, str]:
-        """Features with index ≥ ``after``, the ``after`` to ask for next, and the state when read."""
+    def features(self, after: int = 0) -> tuple[list[bytes], int, str]:
+        """Features (GeoJSON text) with index ≥ ``after``, the ``after`` to ask for next, and the state."""
         with self._lock:
             page = self._features[after:]
             return page, max(after, len(self._features)), self.state
@@ -254,9 +265,14 @@ class JobQueue:
             return {"queue": len(self._queue), "running": self._running.id if self._running else None}
 
     def _forget_old(self) -> None:
-        finished = [j.id for j in self._jobs.values() if j.state in FINISHED]
-        for job_id in finished[: max(0, len(finished) - MAX_KEPT_JOBS)]:
-            del self._jobs[job_id]
+        finished = [j for j in self._jobs.values() if j.state in FINISHED]
+        total = sum(j.nbytes for j in finished)
+        for job in finished:
+            if len(finished) <= MAX_KEPT_JOBS and total <= MAX_KEPT_BYTES:
+                break
+            del self._jobs[job.id]
+            finished = finished[1:]
+            total -= job.nbytes
 
     # -- the worker -----------------------------------------------------------------------------------
     def _next_job(self) -> Job | None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from . import __version__, store
@@ -133,12 +133,16 @@ def create_app(config: ServerConfig, loader: Loader | None = None) -> FastAPI:
     def status(job_id: str) -> dict:
         return find_job(job_id).status()
 
-    @app.get("/jobs/{job_id}/features", response_model=FeaturePage, summary="Features found so far, as GeoJSON")
-    def features(job_id: str, after: int = Query(0, ge=0, description="skip the first N features")) -> dict:
+    @app.get("/jobs/{job_id}/features", response_model=None, summary="Features found so far, as GeoJSON",
+             responses={200: {"model": FeaturePage, "description": "a GeoJSON FeatureCollection"}})
+    def features(job_id: str, after: int = Query(0, ge=0, description="skip the first N features")) -> Response:
         job = find_job(job_id)
         page, nxt, state = job.features(after)
         crs = {"type": "name", "properties": {"name": job.crs}} if job.crs else None
-        return {"type": "FeatureCollection", "crs": crs, "features": page, "next": nxt, "state": state}
+        # the features are stored as GeoJSON text, so the page is put together without parsing them again
+        head = json.dumps({"type": "FeatureCollection", "crs": crs, "next": nxt, "state": state})[:-1]
+        body = b"".join([head.encode(), b', "features": [', b",".join(page), b"]}"])
+        return Response(body, media_type="application/json")
 
     @app.get("/jobs/{job_id}/tiles", response_model=TilePage, summary="Per-tile reports, with the reasoning")
     def tiles(job_id: str, after: int = Query(0, ge=0, description="skip the first N reports")) -> dict:
@@ -270,8 +274,17 @@ def serve_from_args(args) -> int:
     config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False,
                             timeout_graceful_shutdown=5, server_header=False)
     server = _AnnouncingServer(config, None if given else token)
-    server.run()
-    return 0 if server.started else 1
+    try:
+        server.run()  # the app's lifespan stops the worker (cancelling its job) and unloads the models
+        code = 0 if server.started else 1
+    except SystemExit as exc:  # SIGTERM, re-raised by uvicorn after its clean shutdown
+        code = exc.code if isinstance(exc.code, int) else 0
+    # Everything is closed now. Skip the interpreter's teardown of torch and friends, which takes seconds and
+    # would keep a plugin that is waiting for the process to end.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 class _AnnouncingServer(uvicorn.Server):

@@ -127,7 +127,7 @@ class BackendManager(QObject):
         self.start_timeout_s = START_TIMEOUT_S
         app = QCoreApplication.instance()
         if app is not None:
-            app.aboutToQuit.connect(lambda: self.stop(wait_ms=3000))
+            app.aboutToQuit.connect(self._on_about_to_quit)
 
     # --- public API --------------------------------------------------------------------------------
     @property
@@ -210,6 +210,12 @@ class BackendManager(QObject):
             self._restart_after_stop = True
         else:
             self.start()
+
+    def _on_about_to_quit(self) -> None:
+        try:
+            self.stop(wait_ms=3000)
+        except RuntimeError:  # the C++ object is already gone
+            pass
 
     # --- remote ------------------------------------------------------------------------------------
     def _start_remote(self, settings: Settings) -> None:

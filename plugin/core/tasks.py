@@ -100,6 +100,7 @@ class SegmentTask(QgsTask):
     featuresArrived = pyqtSignal(list, str)  # noqa: N815 - GeoJSON feature dicts, CRS (authid or WKT)
     tilesArrived = pyqtSignal(list)  # noqa: N815 - tile reports, with the prompter's raw_text
     jobFinished = pyqtSignal(str, str)  # noqa: N815 - final state, user message
+    tileProgress = pyqtSignal(int, int)  # noqa: N815 - tiles done, tiles total
 
     def __init__(self, client: BackendClient, request: dict, description: str):
         super().__init__(description, QgsTask.CanCancel)
@@ -135,6 +136,7 @@ class SegmentTask(QgsTask):
     def _progress(self, done: int, total: int) -> None:
         if total > 0:
             self.setProgress(100.0 * done / total)
+        self.tileProgress.emit(done, total)
 
     def finished(self, result: bool) -> None:  # UI thread
         if not self.job_id and self.state == "queued":  # cancelled before it ran

@@ -60,16 +60,6 @@ def parse_bands(text: str) -> list[int] | None:
     return bands
 
 
-class DockSegmentTask(SegmentTask):
-    """SegmentTask that also reports tiles done and total (the core task only gives a percentage)."""
-
-    tileProgress = pyqtSignal(int, int)
-
-    def _progress(self, done: int, total: int) -> None:
-        super()._progress(done, total)
-        self.tileProgress.emit(done, total)
-
-
 class DockController(QObject):
     """Runs queries, follows the backend and the models, and keeps the results list."""
 
@@ -217,7 +207,7 @@ class DockController(QObject):
         record = self._record
         if record is None:
             return
-        task = DockSegmentTask(self.client, request, tr("Think2Map: {query}").format(query=record.query))
+        task = SegmentTask(self.client, request, tr("Think2Map: {query}").format(query=record.query))
         task.featuresArrived.connect(self._on_features)
         task.tilesArrived.connect(self._on_tiles)
         task.jobFinished.connect(self._on_job_finished)

@@ -279,3 +279,18 @@ def test_memory_stays_flat_over_twenty_jobs(server, client, shared_data):
         {"rss_kb_after_job": values, "after_3rd_kb": first, "last_kb": last, "growth_kb": last - first}, indent=1))
     print(f"\nserver RSS after job 3: {first / 1024:.1f} MB, after job 20: {last / 1024:.1f} MB")
     assert last <= first * 1.15 and last - first < 40 * 1024, values
+
+
+def test_clients_that_hang_up_do_no_harm(server, client, shared_data):
+    import socket
+
+    job = submit(client, shared_data / CARS)["id"]
+    host, port = server.line["host"], server.line["port"]
+    for request in (b"GET /health HTTP/1.1\r\nHost: x\r\n",  # cut off inside the headers
+                    f"GET /jobs/{job}/features HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n\r\n"
+                    .encode(),  # gone before the answer is read
+                    b"POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"raster\":"):  # body cut off
+        with socket.create_connection((host, port)) as s:
+            s.sendall(request)
+    assert wait_for(client, job)["state"] == "done"
+    assert client.get("/health").status_code == 200 and server.proc.poll() is None

@@ -1,6 +1,6 @@
 """Schemathesis fuzzes the REAL server from the OpenAPI schema it serves: no request, valid or not, may get a
-5xx, responses must match the schema, and invalid input must be refused. Downloads (POST /models/{name}/pull) are left out: they would reach
-for the network."""
+5xx, responses must match the schema, and invalid input must be refused. Downloads (POST /models/{name}/pull)
+are left out: they would reach for the network."""
 
 from __future__ import annotations
 

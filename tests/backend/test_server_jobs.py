@@ -3,6 +3,7 @@ retries, cancel and shutdown. No HTTP here; see test_server.py for the real serv
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -129,7 +130,8 @@ def test_a_failed_model_load_fails_the_job_and_the_queue_goes_on(raster, queue_f
     bad = make_job(path)
     q.submit(bad)
     status = wait(bad)
-    assert status["state"] == FAILED and "could not be loaded" in status["error"] and "no kernel image" in status["error"]
+    assert status["state"] == FAILED and "could not be loaded" in status["error"]
+    assert "no kernel image" in status["error"]
     loader.fail = None
     good = make_job(path)
     q.submit(good)
@@ -192,3 +194,21 @@ def test_stop_cancels_the_running_job_and_joins_the_worker(raster):
     assert running.status()["state"] == CANCELLED and queued.status()["state"] == CANCELLED
     assert not any(t.name == "think2map-worker" and t.is_alive() for t in threading.enumerate())
     assert q.models.loaded() == {}
+
+
+def test_old_finished_jobs_are_forgotten(raster, queue_factory, monkeypatch):
+    import backend.jobs
+
+    monkeypatch.setattr(backend.jobs, "MAX_KEPT_JOBS", 2)
+    path, truth = raster
+    oracle = FakeOracle(truth)
+    q = queue_factory(FakeLoader(oracle, oracle))
+    jobs = [make_job(path) for _ in range(4)]
+    for job in jobs:
+        q.submit(job)
+        wait(job)
+    q.submit(last := make_job(path))
+    wait(last)
+    kept = [job.id for job in jobs if q.get(job.id) is not None]
+    assert kept == [jobs[-1].id] and q.get(last.id) is last
+    assert json.loads(last.features()[0][0])["geometry"]["type"] == "Polygon"

@@ -55,3 +55,55 @@ def test_non_raster_input_is_refused(provider, gorinchem):
             processing.run("think2map:segmentbytext", {"INPUT": vector.id(), "QUERY": "roofs", "OUTPUT": "memory:"})
     finally:
         QgsProject.instance().removeMapLayer(vector.id())
+
+
+class ReadyManager:
+    """Stands in for the plugin's BackendManager once it is ready."""
+
+    state = "ready"
+
+    def __init__(self, server):
+        self.server = server
+
+    def client(self):
+        from think2map.plugin.core.client import BackendClient
+
+        return BackendClient(self.server.url, self.server.token)
+
+
+@pytest.fixture
+def fake_manager():
+    from .fake_backend import FakeServer
+
+    server = FakeServer("tok", tiles_per_job=4).start_in_thread()
+    yield ReadyManager(server)
+    server.shutdown()
+    server.server_close()
+
+
+def test_uses_the_plugins_running_backend_and_writes_features(qgis_processing, fake_manager, gorinchem, tmp_path):
+    import processing
+    from qgis.core import QgsProcessingFeedback
+
+    provider = Think2MapProvider(lambda: fake_manager)
+    QgsApplication.processingRegistry().addProvider(provider)
+    try:
+        out = str(tmp_path / "out.gpkg")
+        result = processing.run("think2map:segmentbytext", {"INPUT": str(gorinchem), "QUERY": "roofs",
+                                                            "TILE_SIZE": 256, "OUTPUT": out},
+                                feedback=QgsProcessingFeedback())
+        layer = QgsVectorLayer(result["OUTPUT"], "out", "ogr")
+        assert layer.featureCount() == 4 and layer.crs().authid() == "EPSG:28992"
+        assert sorted(f["instance_id"] for f in layer.getFeatures()) == [0, 1, 2, 3]
+        body = fake_manager.server.bodies[0]
+        assert body["tile_size"] == 256 and body["bounds"] is None and body["raster"] == str(gorinchem)
+
+        fake_manager.server.tiles_per_job = 100
+        feedback = QgsProcessingFeedback()
+        feedback.progressChanged.connect(lambda p: feedback.cancel() if p > 0 else None)
+        processing.run("think2map:segmentbytext", {"INPUT": str(gorinchem), "QUERY": "roofs", "OUTPUT": "memory:"},
+                       feedback=feedback)
+        assert ("DELETE", "/jobs/job2") in [(r[0], r[1]) for r in fake_manager.server.requests]
+        assert fake_manager.server.jobs["job2"].state() == "cancelled"
+    finally:
+        QgsApplication.processingRegistry().removeProvider(provider)
