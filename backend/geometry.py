@@ -46,11 +46,13 @@ def tile_pieces(
     scores: Sequence[float],
     valid: np.ndarray | None,
     neighbours: dict[str, int],
+    min_hole_px: float = 0.0,
 ) -> list[Piece]:
     """The pieces of the union of ``masks`` (window-sized bool arrays) inside the tile's core.
 
     Each piece's score is the best score of the instance masks it holds. ``neighbours`` maps "left", "right",
-    "top" and "bottom" to the index of the tile across that side of the core, where there is one.
+    "top" and "bottom" to the index of the tile across that side of the core, where there is one. Holes
+    smaller than ``min_hole_px`` pixels are filled, like specks below the minimum area are dropped.
     """
     if not masks:
         return []
@@ -64,6 +66,8 @@ def tile_pieces(
     for m in masks:
         union |= m
     union &= core
+    if min_hole_px > 0:
+        _fill_small_holes(union, core, (slice(y0, y0 + c.height), slice(x0, x0 + c.width)), min_hole_px)
     labels, n = ndimage.label(union)
     if n == 0:
         return []
@@ -85,6 +89,24 @@ def tile_pieces(
         waits = frozenset(neighbours[side] for side, hit in touching.items() if hit and side in neighbours)
         pieces.append(Piece(poly, float(best[int(value)]), tile.index, waits))
     return pieces
+
+
+def _fill_small_holes(union: np.ndarray, core: np.ndarray, box: tuple[slice, slice], min_px: float) -> None:
+    """Fill, in place, background regions of ``union`` under ``min_px`` pixels that lie wholly inside the core.
+
+    A region that reaches the core's edge may continue in the next tile, so it is left alone. Noisy masks
+    otherwise make outlines with thousands of one-pixel holes, which are slow to merge and simplify.
+    """
+    background, n = ndimage.label(core & ~union, structure=np.ones((3, 3), dtype=bool))
+    if n == 0:
+        return
+    sizes = np.bincount(background.ravel(), minlength=n + 1)
+    inner = background[box]
+    edge = np.unique(np.concatenate([inner[0], inner[-1], inner[:, 0], inner[:, -1]]))
+    fill = sizes < min_px
+    fill[0] = False
+    fill[edge] = False
+    union |= fill[background]
 
 
 def grid_neighbours(tiles: Sequence[Tile]) -> dict[int, dict[str, int]]:

@@ -362,7 +362,7 @@ class Segmentation:
 
     def _pieces(self, tile, masks, scores, valid, neighbours):
         t0 = time.perf_counter()
-        pieces = tile_pieces(tile, masks, scores, valid, neighbours)
+        pieces = tile_pieces(tile, masks, scores, valid, neighbours, min_hole_px=self.options.min_area_px)
         self._add_time("polygons", time.perf_counter() - t0)
         return pieces
 

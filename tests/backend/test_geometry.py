@@ -3,6 +3,7 @@
 import time
 
 import numpy as np
+import shapely
 from affine import Affine
 
 from backend.geometry import SeamMerger, finish_geometry, grid_neighbours, tile_pieces
@@ -80,6 +81,26 @@ def test_specks_are_dropped_and_scores_kept():
     assert sorted(p.score for p in pieces) == [0.7, 0.95]
     kept = [finish_geometry(p.geometry, Affine.identity(), 1.0, min_area_px=16) for p in pieces]
     assert sum(g is not None for g in kept) == 1
+
+
+def test_small_holes_are_filled_but_large_ones_and_holes_cut_by_a_seam_are_kept():
+    truth = np.zeros((200, 100), bool)
+    truth[10:90, 10:90] = True
+    truth[20:23, 20:23] = False  # a 9-pixel hole: a speck of background, filled
+    truth[40:60, 40:60] = False  # a 400-pixel hole: kept
+    truth[97:190, 10:90] = True
+    truth[98:102, 40:45] = False  # 20 pixels, but tile 0's core ends at row 100: 8 + 12 pixels on either side
+    tiles = tile_grid(PixelWindow(0, 0, 100, 200), 100, 200, tile_size=100, overlap=0)
+    nb = grid_neighbours(tiles)
+    merger, objects = SeamMerger(), []
+    for t in tiles:
+        m = truth[t.window.row_off:t.window.row_end, t.window.col_off:t.window.col_end]
+        objects += merger.add_tile(t.index, tile_pieces(t, [m], [0.9], None, nb[t.index], min_hole_px=16))
+    objects += merger.flush()
+    assert len(objects) == 2
+    first, second = sorted(objects, key=lambda o: o.geometry.bounds[1])
+    assert [round(r.area) for r in (shapely.Polygon(i) for i in first.geometry.interiors)] == [400]
+    assert [round(shapely.Polygon(i).area) for i in second.geometry.interiors] == [20]
 
 
 def test_geometry_path_speed_on_a_realistic_mask(record_property):
