@@ -33,7 +33,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                    help=f"segmenter name or local checkpoint (default {store.DEFAULT_SEGMENTER})")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda or cuda:N")
     p.add_argument("--models-dir", help="models folder (default: $THINK2MAP_MODELS or ~/.local/share/think2map/models)")
-    p.add_argument("--batch-size", type=int, default=4, help="tiles per prompter batch (default 4)")
+    p.add_argument("--batch-size", type=int, help="tiles per batch (default: 4 on CUDA, 1 on the CPU)")
     p.add_argument("--max-new-tokens", type=int,
                    help="longest answer the prompter may write (default: the model's own limit, else 2048)")
     p.add_argument("--force-answer", metavar="TEXT",
@@ -94,18 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
-    from .devices import resolve_device
+    from .devices import default_batch_size, resolve_device
     from .output import driver_for, write_results
     from .pipeline import Segmentation, SegmentOptions
 
     driver_for(args.output)  # fail on a bad extension before any work
+    device = resolve_device(args.device)
+    args.batch_size = default_batch_size(device, args.batch_size)
     options = SegmentOptions(bands=args.bands, bounds=args.area, tile_size=args.tile_size, overlap=args.overlap,
                              batch_size=args.batch_size, min_area_px=args.min_area, pixel_coords=args.pixel_coords,
                              max_tiles=args.max_tiles)
     job = Segmentation(args.raster, args.query, options)
     prompter_path = store.resolve(args.prompter, "prompter", args.models_dir)
     segmenter_path = store.resolve(args.segmenter, "segmenter", args.models_dir)
-    device = resolve_device(args.device)
     if device == "cpu":
         print("warning: no GPU in use; real-size models run very slowly on the CPU (minutes per tile).",
               file=sys.stderr)

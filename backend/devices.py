@@ -36,6 +36,14 @@ def resolve_device(name: str = "auto") -> str:
     return key
 
 
+def default_batch_size(device: str, requested: int | None = None) -> int:
+    """Tiles per batch: ``requested`` if given, else 4 on CUDA and 1 on the CPU, where batching measured slower
+    (docs/benchmarks.md)."""
+    if requested is not None:
+        return max(1, int(requested))
+    return 4 if is_cuda(device) else 1
+
+
 def is_cuda(device: str) -> bool:
     """Whether ``device`` (as returned by :func:`resolve_device`) is a CUDA device."""
     return str(device).startswith("cuda")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .devices import is_cuda
 from .errors import UserError
 from .metrics import SampleScore, score_masks, summarise
 from .prompter import Prompter, to_model_image
@@ -129,7 +130,8 @@ def _masks(segmenter: Segmenter, images: list[np.ndarray], results: list) -> lis
     need = [i for i, r in enumerate(results) if isinstance(r, PromptResult) and r.instances]
     embeddings: dict[int, object] = {}
     encode = getattr(segmenter, "encode", None)
-    if encode is not None and len(need) > 1:
+    # Batched encoding pays on a GPU only (docs/benchmarks.md: 15-20 % slower on the CPU).
+    if encode is not None and len(need) > 1 and is_cuda(getattr(segmenter, "device", "cpu")):
         try:
             embeddings = dict(zip(need, encode([images[i] for i in need])))
         except Exception:  # noqa: BLE001 - fall back to encoding one by one
@@ -259,13 +261,15 @@ def run(args: argparse.Namespace) -> int:
     """The ``evaluate`` command."""
     from . import store
     from .cli import load_models
-    from .devices import resolve_device
+    from .devices import default_batch_size, resolve_device
 
     load_samples(args.dataset, args.split)  # fail on a bad folder before loading models
+    device = resolve_device(args.device)
+    args.batch_size = default_batch_size(device, args.batch_size)
     prompter_path = store.resolve(args.prompter, "prompter", args.models_dir)
     segmenter_path = store.resolve(args.segmenter, "segmenter", args.models_dir)
-    prompter, segmenter = load_models(prompter_path, segmenter_path, resolve_device(args.device),
-                                      args.batch_size, args.max_new_tokens, args.force_answer)
+    prompter, segmenter = load_models(prompter_path, segmenter_path, device, args.batch_size, args.max_new_tokens,
+                                      args.force_answer)
     out = args.output or f"evaluate-{args.split}.csv"
     metrics = evaluate(args.dataset, args.split, prompter, segmenter, out, progress=not args.quiet,
                        limit=args.limit, batch_size=args.batch_size)

@@ -175,6 +175,9 @@ class ModelCache:
             had = self._models is not None
             self._key, self._models = None, None
         if had:
+            from .embedding_cache import shared_cache
+
+            shared_cache().clear()  # its embeddings belong to the models just dropped, and may hold GPU memory
             free_memory()
         return had
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import numpy as np
 from affine import Affine
 
+from .devices import is_cuda
 from .embedding_cache import EmbeddingCache, embedding_key, raster_identity, shared_cache
 from .errors import RasterError, UserError
 from .geometry import SeamMerger, finish_geometry, grid_neighbours, tile_pieces
@@ -40,7 +41,7 @@ class SegmentOptions:
     simplify_px: float = 1.0
     pixel_coords: bool = False
     max_tiles: int | None = None
-    # Speed: read the next batch while the models work, batch the SAM encoder, reuse embeddings across jobs
+    # Speed: read the next batch while the models work, batch the SAM encoder (on CUDA), reuse embeddings across jobs
     # (the process-wide cache unless ``embedding_cache`` is given), and polygonise on this many CPU threads.
     prefetch: bool = True
     batch_encoder: bool = True
@@ -313,7 +314,8 @@ class Segmentation:
                 self._add_time("encode_cached", 1)
             else:
                 missing.append((t, img))
-        step = self._batch if opts.batch_encoder else 1
+        # Batching pays on a GPU only: on the CPU the encoder is compute-bound, and batches measured slower.
+        step = self._batch if opts.batch_encoder and is_cuda(getattr(self.segmenter, "device", "cpu")) else 1
         t0 = time.perf_counter()
         try:
             for i in range(0, len(missing), step):

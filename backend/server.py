@@ -252,7 +252,7 @@ def serve_from_args(args) -> int:
         write_openapi(None if args.openapi == "-" else args.openapi)
         return 0
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    from .devices import resolve_device
+    from .devices import default_batch_size, resolve_device
 
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be between 0 (any free port) and 65535, got {args.port}.")
@@ -267,7 +267,7 @@ def serve_from_args(args) -> int:
     if device == "cpu":
         log.warning("no GPU in use; real-size models run very slowly on the CPU (minutes per tile)")
     engine = EngineConfig(prompter=args.prompter, segmenter=args.segmenter, device=device,
-                          models_dir=args.models_dir, batch_size=max(1, args.batch_size),
+                          models_dir=args.models_dir, batch_size=default_batch_size(device, args.batch_size),
                           max_new_tokens=args.max_new_tokens, force_answer=args.force_answer, max_tiles=max_tiles,
                           idle_unload=args.idle_unload)
     app = create_app(ServerConfig(token=token, engine=engine))

@@ -84,5 +84,5 @@ def test_tiny_bench_smoke(tmp_path, capsys):
     assert warm["encoder_cache_hits"] == 2 and cold["encoder_cache_hits"] == 0
     assert warm["per_tile_s"]["encode"] < cold["per_tile_s"]["encode"]
     assert report["geometry"]["cpu_s_per_tile"] > 0 and report["geometry"]["buildings_per_tile"] > 1
-    assert set(report["sam_encode_s_per_tile"]) == {"set_image", "batch_2"}
+    assert set(report["sam_encode_s_per_tile"]) == {"set_image", "set_image_cpu", "batch_2", "batch_2_cpu"}
     assert "speed-up" in capsys.readouterr().out

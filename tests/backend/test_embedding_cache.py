@@ -75,12 +75,14 @@ def prompter(tiny_models):
 class CountingEncoder:
     """Counts the images that reach a real segmenter's encoder."""
 
-    def __init__(self, inner):
-        self.inner, self.encoded = inner, 0
+    def __init__(self, inner, device: str = "cpu"):
+        self.inner, self.encoded, self.batches = inner, 0, []
         self.name, self.cache_id = inner.name, inner.cache_id
+        self.device = device  # "cuda" makes the pipeline batch the encoder (it batches on GPUs only)
 
     def encode(self, images):
         self.encoded += len(images)
+        self.batches.append(len(images))
         return self.inner.encode(images)
 
     def set_embedding(self, embedding):
@@ -101,13 +103,14 @@ def _run(raster, prompter, segmenter, cache, **kw):
     return job, [(f.geometry.wkb, f.properties["score"], f.properties["tiles"]) for f in features]
 
 
-@pytest.mark.parametrize("family", ["sam2", "sam"])
-def test_second_query_skips_the_encoder_with_identical_results(tiny_models, prompter, raster, family):
-    segmenter = CountingEncoder(load_segmenter(tiny_models[family], device="cpu"))
+@pytest.mark.parametrize("family,device", [("sam2", "cpu"), ("sam", "cpu"), ("sam2", "cuda")])
+def test_second_query_skips_the_encoder_with_identical_results(tiny_models, prompter, raster, family, device):
+    segmenter = CountingEncoder(load_segmenter(tiny_models[family], device="cpu"), device)
     cache = EmbeddingCache(2**30)
     job, first = _run(raster, prompter, segmenter, cache)
     tiles = len(job.tiles)
     assert tiles == 6 and segmenter.encoded == tiles and len(cache) == tiles and cache.hits == 0
+    assert segmenter.batches == ([2, 2, 2] if device == "cuda" else [1] * 6)
     assert first, "the forced box should give polygons"
     job2, second = _run(raster, prompter, segmenter, cache)
     assert segmenter.encoded == tiles  # nothing more was encoded

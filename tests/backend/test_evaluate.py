@@ -180,3 +180,37 @@ def test_cli_with_tiny_models_and_a_forced_answer(dataset, tiny_models, tmp_path
     assert metrics["empty_gt_samples"] == 1 and metrics["no_target_answer_rate"] == 0.0
     printed = capsys.readouterr().out
     assert "LISA / SegEarth-R1" in printed and "Think2Seg-RS" in printed
+
+
+def test_batched_sam_encoding_on_gpus_matches_one_by_one(dataset, tiny_models, tmp_path):
+    from backend.prompter import load_prompter
+    from backend.segmenter import load_segmenter
+
+    class OnGpu:
+        """Delegates to a real CPU segmenter but reports a CUDA device, so that evaluate batches the encoder."""
+
+        device = "cuda"
+
+        def __init__(self, inner):
+            self.inner, self.name, self.batches = inner, inner.name, []
+
+        def encode(self, images):
+            self.batches.append(len(images))
+            return self.inner.encode(images)
+
+        def __getattr__(self, attr):
+            return getattr(self.inner, attr)
+
+    answer = '<think>x</think><answer>[{"bbox_2d": [100, 100, 700, 500], "positive_points": [[400, 300]]}]</answer>'
+    prompter = load_prompter(tiny_models["prompter"], device="cpu", max_new_tokens=80, batch_size=3)
+    prompter.generate_kwargs = forced_answer_kwargs(prompter.processor, [answer])
+    segmenter = load_segmenter(tiny_models["sam2"], device="cpu")
+    gpu = OnGpu(segmenter)
+    evaluate(dataset, "val", prompter, gpu, tmp_path / "b.csv", progress=False, limit=3, batch_size=3)
+    evaluate(dataset, "val", prompter, segmenter, tmp_path / "s.csv", progress=False, limit=3, batch_size=1)
+    assert gpu.batches == [3]
+    with (tmp_path / "b.csv").open(newline="") as fb, (tmp_path / "s.csv").open(newline="") as fs:
+        batched, single = list(csv.DictReader(fb)), list(csv.DictReader(fs))
+    assert [r["status"] for r in batched] == [r["status"] for r in single] == ["ok"] * 3
+    for b, s in zip(batched, single):
+        assert float(b["iou"]) == pytest.approx(float(s["iou"]), abs=0.02)
