@@ -13,7 +13,7 @@ QGIS_PROFILE ?= default
 LRELEASE ?= lrelease
 I18N_QM := $(patsubst %.ts,%.qm,$(wildcard i18n/*.ts))
 
-.PHONY: setup demo test test-plugin test-desktop i18n qgis lint lock openapi clean
+.PHONY: system setup demo test test-plugin test-desktop i18n qgis lint lock openapi clean
 
 $(VENV)/.installed: backend/requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ $(VENV)/.installed: backend/requirements.txt requirements-dev.txt
 	touch $@
 
 setup: $(VENV)/.installed  ## build the backend environment in .venv
+
+system:  ## install the Debian packages (QGIS, lrelease, Xvfb) if any is missing; uses sudo when not root
+	scripts/system-packages
 
 $(QVENV)/.installed: requirements-qgis.txt
 	@$(QGIS_PYTHON) -c "import qgis.core" || { echo "$(QGIS_PYTHON) cannot import qgis: install QGIS (apt-get install qgis python3-qgis) or set QGIS_PYTHON"; exit 1; }
@@ -31,7 +34,7 @@ $(QVENV)/.installed: requirements-qgis.txt
 demo: setup  ## segment RASTER for QUERY with the default models (or explain how to get them)
 	PY=$(PY) scripts/demo "$(RASTER)" "$(QUERY)" "$(OUT)"
 
-test: setup  ## lint, then every test tier
+test: system setup  ## lint, then every test tier
 	$(PY) -m ruff check .
 	OMP_NUM_THREADS=1 $(PY) -m pytest tests -q -ra
 	$(MAKE) test-plugin
@@ -48,7 +51,7 @@ i18n: $(I18N_QM)  ## compile the translations (i18n/*.ts -> .qm, needs lrelease 
 i18n/%.qm: i18n/%.ts
 	QT_SELECT=qt5 $(LRELEASE) -silent $< -qm $@
 
-qgis: setup $(QVENV)/.installed i18n  ## install the plugin into QGIS profile QGIS_PROFILE (enabled) and start QGIS
+qgis: system setup $(QVENV)/.installed i18n  ## install the plugin into QGIS profile QGIS_PROFILE (enabled) and start QGIS
 	python3 scripts/install_qgis_plugin.py --profiles-path "$(QGIS_PROFILES)" --profile "$(QGIS_PROFILE)"
 	qgis --profiles-path "$(QGIS_PROFILES)" --profile "$(QGIS_PROFILE)"
 
