@@ -65,44 +65,12 @@ BUILDINGS_PER_KM2 = 215  # as in the Atlanta footprints of the test data (43 in 
 # -- models ---------------------------------------------------------------------------------------------
 def qwen_3b_config(text_layers: int = 36, vision_depth: int = 32, fullatt: Sequence[int] = (7, 15, 23, 31)):
     """Qwen2.5-VL-3B's configuration, optionally with fewer layers (same widths)."""
-    from transformers import Qwen2_5_VLConfig
+    from .tiny import qwen_vl_config
 
-    ids = QWEN_SPECIAL_IDS
-    return Qwen2_5_VLConfig(
-        text_config={
-            "vocab_size": QWEN_VOCAB,
-            "hidden_size": 2048,
-            "intermediate_size": 11008,
-            "num_hidden_layers": text_layers,
-            "num_attention_heads": 16,
-            "num_key_value_heads": 2,
-            "max_position_embeddings": 128000,
-            "rms_norm_eps": 1e-6,
-            "rope_parameters": {"rope_type": "default", "rope_theta": 1e6, "mrope_section": [16, 24, 24]},
-            "tie_word_embeddings": True,
-            "bos_token_id": ids["<|endoftext|>"],
-            "eos_token_id": ids["<|im_end|>"],
-            "pad_token_id": ids["<|endoftext|>"],
-        },
-        vision_config={
-            "depth": vision_depth,
-            "hidden_size": 1280,
-            "intermediate_size": 3420,
-            "num_heads": 16,
-            "out_hidden_size": 2048,
-            "fullatt_block_indexes": list(fullatt),
-            "window_size": 112,
-            "patch_size": 14,
-            "spatial_merge_size": 2,
-            "temporal_patch_size": 2,
-            "tokens_per_second": 2,
-        },
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
-        tie_word_embeddings=True,
-    )
+    return qwen_vl_config(QWEN_SPECIAL_IDS, QWEN_VOCAB, hidden=2048, intermediate=11008, layers=text_layers, heads=16,
+                          kv_heads=2, mrope=(16, 24, 24),
+                          vision={"depth": vision_depth, "hidden_size": 1280, "intermediate_size": 3420,
+                                  "num_heads": 16, "fullatt_block_indexes": list(fullatt)})
 
 
 def build_qwen_tokenizer():

@@ -7,6 +7,7 @@ exactly as real checkpoints do, run in seconds on a CPU, and produce meaningless
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 README = (
@@ -108,10 +109,43 @@ def build_tiny_tokenizer():
     return fast
 
 
+def qwen_vl_config(ids: dict[str, int], vocab: int, *, hidden: int, intermediate: int, layers: int, heads: int,
+                   kv_heads: int, mrope: Sequence[int], vision: dict, max_positions: int = 128000,
+                   rms_norm_eps: float = 1e-6):
+    """A ``Qwen2_5_VLConfig`` of the given size, with Qwen2.5-VL's fixed vision geometry (14-pixel patches,
+    2×2 merge, 112-pixel windows), tied embeddings and the special-token ids in ``ids``."""
+    from transformers import Qwen2_5_VLConfig
+
+    return Qwen2_5_VLConfig(
+        text_config={
+            "vocab_size": vocab,
+            "hidden_size": hidden,
+            "intermediate_size": intermediate,
+            "num_hidden_layers": layers,
+            "num_attention_heads": heads,
+            "num_key_value_heads": kv_heads,
+            "max_position_embeddings": max_positions,
+            "rms_norm_eps": rms_norm_eps,
+            "rope_parameters": {"rope_type": "default", "rope_theta": 1e6, "mrope_section": list(mrope)},
+            "tie_word_embeddings": True,
+            "bos_token_id": ids["<|endoftext|>"],
+            "eos_token_id": ids["<|im_end|>"],
+            "pad_token_id": ids["<|endoftext|>"],
+        },
+        vision_config={"out_hidden_size": hidden, "window_size": 112, "patch_size": 14, "spatial_merge_size": 2,
+                       "temporal_patch_size": 2, "tokens_per_second": 2, **vision},
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=True,
+    )
+
+
 def build_tiny_prompter(folder: Path) -> Path:
     """A ~2-layer Qwen2.5-VL with a local tokenizer, saved like a Hugging Face checkpoint."""
     import torch
-    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
+    from transformers import Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
     from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor
     from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
 
@@ -120,40 +154,11 @@ def build_tiny_prompter(folder: Path) -> Path:
     tokenizer = build_tiny_tokenizer()
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL_TOKENS}
     heads, hidden = 4, 64
-    config = Qwen2_5_VLConfig(
-        text_config={
-            "vocab_size": len(tokenizer),
-            "hidden_size": hidden,
-            "intermediate_size": 128,
-            "num_hidden_layers": 2,
-            "num_attention_heads": heads,
-            "num_key_value_heads": 2,
-            "max_position_embeddings": 4096,
-            # transformers 5: rope settings live here, and sum(mrope_section) must equal head_dim / 2.
-            "rope_parameters": {"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 3, 3]},
-            "tie_word_embeddings": True,
-            "bos_token_id": ids["<|endoftext|>"],
-            "eos_token_id": ids["<|im_end|>"],
-            "pad_token_id": ids["<|endoftext|>"],
-        },
-        vision_config={
-            "depth": 2,
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_heads": 2,
-            "out_hidden_size": hidden,
-            "fullatt_block_indexes": [1],
-            "window_size": 112,
-            "patch_size": 14,
-            "spatial_merge_size": 2,
-            "temporal_patch_size": 2,
-        },
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
-        tie_word_embeddings=True,
-    )
+    # transformers 5: sum(mrope_section) must equal head_dim / 2 (here 64 / 4 / 2 = 8).
+    config = qwen_vl_config(ids, len(tokenizer), hidden=hidden, intermediate=128, layers=2, heads=heads,
+                            kv_heads=2, mrope=(2, 3, 3), max_positions=4096,
+                            vision={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2,
+                                    "fullatt_block_indexes": [1]})
     torch.manual_seed(SEED)
     model = Qwen2_5_VLForConditionalGeneration(config).eval()
     model.generation_config.eos_token_id = ids["<|im_end|>"]

@@ -88,7 +88,7 @@ class Driver:
         settings.save()
         window = self.iface.mainWindow()
         window.setGeometry(0, 0, 1600, 1000)  # Xvfb has no window manager to maximise it
-        self.raster = self.iface.addRasterLayer(RASTER, "gorinchem river")
+        self.raster = self.iface.addRasterLayer(RASTER, Path(RASTER).stem.replace("_", " "))
         self.check(isinstance(self.raster, QgsRasterLayer) and self.raster.isValid(), f"raster loaded: {RASTER}")
         self.iface.setActiveLayer(self.raster)
         self.iface.zoomToActiveLayer()

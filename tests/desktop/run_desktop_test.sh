@@ -15,12 +15,29 @@ for tool in qgis xvfb-run import; do
   command -v "$tool" >/dev/null || { echo "desktop test: '$tool' is missing (apt-get install qgis xvfb imagemagick)" >&2; exit 2; }
 done
 [ -x "$PY" ] || { echo "desktop test: no backend Python at $PY (run make setup)" >&2; exit 2; }
-[ -f "$RASTER" ] || { echo "desktop test: raster $RASTER not found" >&2; exit 2; }
 
 mkdir -p "$ARTIFACTS"
 rm -f "$ARTIFACTS"/desktop.png "$ARTIFACTS"/dock.png "$ARTIFACTS"/reasoning.png "$ARTIFACTS"/desktop-report.json
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/think2map-desktop.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
+
+if [ ! -f "$RASTER" ]; then
+  # A checkout without ../shared/data still gets a real georeferenced raster: a synthetic RGB GeoTIFF.
+  echo "desktop test: $RASTER not found; using a synthetic GeoTIFF in EPSG:28992 instead" >&2
+  RASTER=$WORK/synthetic_epsg28992.tif
+  "$PY" - "$RASTER" <<'PYEOF'
+import sys
+import numpy as np
+import rasterio
+from rasterio.transform import from_origin
+rng = np.random.default_rng(0)
+img = (rng.random((3, 800, 800)) * 60 + np.array([40, 90, 60])[:, None, None]).astype("uint8")
+img[:, 250:550, 200:600] = np.array([20, 60, 140])[:, None, None]  # a "lake"
+with rasterio.open(sys.argv[1], "w", driver="GTiff", width=800, height=800, count=3, dtype="uint8",
+                   crs="EPSG:28992", transform=from_origin(121000, 425000, 0.25, 0.25)) as dst:
+    dst.write(img)
+PYEOF
+fi
 
 TINY=${TINY_MODELS:-$WORK/tiny-models}
 if [ ! -d "$TINY/tiny-think2seg" ]; then
