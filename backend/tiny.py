@@ -52,6 +52,9 @@ def build_tiny_models(out_dir: Path) -> dict[str, Path]:
 
     Returns ``{"prompter": dir, "sam2": dir, "sam": dir}``. Deterministic: the same files every time.
     """
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a bar for a one-megabyte "shard" is noise
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     return {

@@ -83,3 +83,30 @@ def test_documented_tiny_model_run_writes_a_valid_geopackage(tmp_path, shared_da
     assert all(footprint.contains(g) for g in objects.geometry)
     tiles = gpd.read_file(out, layer="tiles")
     assert len(tiles) == 4 and set(tiles.status) <= {"ok", "no_target", "unparseable"}
+
+
+@pytest.mark.parametrize("answer, expect_features", [
+    ('<think>x</think><answer>[{"bbox_2d": [100,100,400,400], "positive_points": [[250,250],[300,300]]}]</answer>',
+     True),
+    ("<think>nothing like that here</think><answer>[]</answer>", False),
+])
+def test_forced_answers_give_polygons_on_the_raster_or_a_valid_empty_layer(tmp_path, shared_data, tiny_models,
+                                                                          answer, expect_features):
+    import geopandas as gpd
+
+    raster = shared_data / "gorinchem_river_0p25m_epsg28992.tif"
+    out = tmp_path / "river.gpkg"
+    r = cli("segment", raster, "the river", "-o", out, "--prompter", tiny_models["prompter"],
+            "--segmenter", tiny_models["sam2"], "--force-answer", answer)
+    assert r.returncode == 0, r.stderr
+    objects = gpd.read_file(out, layer="objects")
+    tiles = gpd.read_file(out, layer="tiles")
+    assert objects.crs.to_epsg() == 28992 and tiles.crs.to_epsg() == 28992
+    with rasterio.open(raster) as ds:
+        footprint = shapely.box(*ds.bounds)
+    if expect_features:
+        assert len(objects) >= 1 and set(tiles.status) == {"ok"}
+        assert all(footprint.contains(g) and g.is_valid for g in objects.geometry)
+        assert set(objects["query"]) == {"the river"} and (objects["area"] > 0).all()
+    else:
+        assert len(objects) == 0 and set(tiles.status) == {"no_target"}
