@@ -9,54 +9,49 @@
       <translation>Le moteur est arrêté.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/backend_process.py" line="217" />
+      <location filename="../plugin/core/backend_process.py" line="223" />
       <source>Remote mode needs a backend URL: set it in Think2Map settings.</source>
       <translation>Le mode distant a besoin de l'URL d'un moteur : indiquez-la dans les paramètres de Think2Map.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/backend_process.py" line="220" />
+      <location filename="../plugin/core/backend_process.py" line="226" />
       <source>Connecting to {url}…</source>
       <translation>Connexion à {url}…</translation>
     </message>
     <message>
-      <location filename="../plugin/core/backend_process.py" line="246" />
+      <location filename="../plugin/core/backend_process.py" line="252" />
       <source>Starting the backend with {python}…</source>
       <translation>Démarrage du moteur avec {python}…</translation>
     </message>
     <message>
-      <location filename="../plugin/core/backend_process.py" line="281" />
+      <location filename="../plugin/core/backend_process.py" line="287" />
       <source>The backend could not be started: {error}.</source>
       <translation>Le moteur n'a pas pu démarrer : {error}.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/backend_process.py" line="301" />
+      <location filename="../plugin/core/backend_process.py" line="307" />
       <source>The backend stopped unexpectedly (exit code {code}).</source>
       <translation>Le moteur s'est arrêté de façon inattendue (code de sortie {code}).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/backend_process.py" line="302" />
+      <location filename="../plugin/core/backend_process.py" line="308" />
       <source>The backend crashed or was killed.</source>
       <translation>Le moteur a planté ou a été tué.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/backend_process.py" line="309" />
+      <location filename="../plugin/core/backend_process.py" line="315" />
       <source>Restarting in {s} s (attempt {n} of {max})…</source>
       <translation>Redémarrage dans {s} s (tentative {n} sur {max})…</translation>
     </message>
     <message>
-      <location filename="../plugin/core/backend_process.py" line="321" />
+      <location filename="../plugin/core/backend_process.py" line="327" />
       <source>Last backend messages:</source>
       <translation>Derniers messages du moteur :</translation>
     </message>
     <message>
-      <location filename="../plugin/core/backend_process.py" line="327" />
+      <location filename="../plugin/core/backend_process.py" line="333" />
       <source>The backend did not start within {s} s.</source>
       <translation>Le moteur n'a pas démarré en {s} s.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/backend_process.py" line="368" />
-      <source>Backend ready at {url} on {device}.</source>
-      <translation>Moteur prêt à {url} sur {device}.</translation>
     </message>
     <message>
       <location filename="../plugin/core/backend_process.py" line="37" />
@@ -64,37 +59,42 @@
       <translation>Indiquez le Python du moteur dans les paramètres de Think2Map, ou lancez `make setup` dans le dossier de l'extension.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/backend_process.py" line="370" />
+      <location filename="../plugin/core/backend_process.py" line="374" />
+      <source>Backend ready at {url} on {device}.</source>
+      <translation>Moteur prêt à {url} sur {device}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/backend_process.py" line="376" />
       <source>No GPU: running on the CPU will be slow.</source>
       <translation>Pas de GPU : l'exécution sur le CPU sera lente.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/backend_process.py" line="375" />
+      <location filename="../plugin/core/backend_process.py" line="381" />
       <source>The backend refused the token (HTTP 401): check the token in Think2Map settings.</source>
       <translation>Le moteur a refusé le jeton (HTTP 401) : vérifiez le jeton dans les paramètres de Think2Map.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/backend_process.py" line="379" />
+      <location filename="../plugin/core/backend_process.py" line="385" />
       <source>The backend at {url} is not healthy: {error}</source>
       <translation>Le moteur à {url} ne répond pas correctement : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/backend_process.py" line="409" />
+      <location filename="../plugin/core/backend_process.py" line="415" />
       <source>The backend's Python lacks packages: run `make setup`, or choose the venv's Python in settings.</source>
       <translation>Il manque des paquets au Python du moteur : lancez `make setup`, ou choisissez le Python du venv dans les paramètres.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/backend_process.py" line="411" />
+      <location filename="../plugin/core/backend_process.py" line="417" />
       <source>The backend does not accept these options: check the extra arguments in Think2Map settings.</source>
       <translation>Le moteur n'accepte pas ces options : vérifiez les arguments supplémentaires dans les paramètres de Think2Map.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/backend_process.py" line="413" />
+      <location filename="../plugin/core/backend_process.py" line="419" />
       <source>The port is taken: restart the backend.</source>
       <translation>Le port est occupé : redémarrez le moteur.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/backend_process.py" line="509" />
+      <location filename="../plugin/core/backend_process.py" line="515" />
       <source>Canceled while the backend was starting.</source>
       <translation>Annulé pendant le démarrage du moteur.</translation>
     </message>
@@ -224,37 +224,57 @@
       <translation>requête</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="126" />
+      <location filename="../plugin/core/settings.py" line="123" />
+      <source>Could not read the remote backend token from QGIS's authentication database (configuration {id}): was the master password entered?</source>
+      <translation>Impossible de lire le jeton du moteur distant dans la base d'authentification de QGIS (configuration {id}) : le mot de passe principal a-t-il été saisi ?</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/settings.py" line="137" />
+      <source>Think2Map remote backend token</source>
+      <translation>Jeton du moteur distant Think2Map</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/settings.py" line="154" />
+      <source>Could not store the remote backend token in QGIS's authentication database: it is kept in the QGIS settings, in plain text.</source>
+      <translation>Impossible d'enregistrer le jeton du moteur distant dans la base d'authentification de QGIS : il est conservé dans les paramètres de QGIS, en clair.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/settings.py" line="157" />
+      <source>QGIS's authentication database is disabled or has no master password: the remote backend token is kept in the QGIS settings, in plain text. Set a master password (Settings &gt; Options &gt; Authentication) to protect it.</source>
+      <translation>La base d'authentification de QGIS est désactivée ou n'a pas de mot de passe principal : le jeton du moteur distant est conservé dans les paramètres de QGIS, en clair. Définissez un mot de passe principal (Préférences &gt; Options &gt; Authentification) pour le protéger.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="127" />
       <source>Unexpected answer from the backend: {e}</source>
       <translation>Réponse inattendue du moteur : {e}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="141" />
+      <location filename="../plugin/core/tasks.py" line="143" />
       <source>Cancelled before it started.</source>
       <translation>Annulée avant de commencer.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="152" />
+      <location filename="../plugin/core/tasks.py" line="154" />
       <source>Think2Map: list models</source>
       <translation>Think2Map : liste des modèles</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="169" />
+      <location filename="../plugin/core/tasks.py" line="171" />
       <source>Cancelled.</source>
       <translation>Annulé.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="178" />
+      <location filename="../plugin/core/tasks.py" line="180" />
       <source>Think2Map: download {name}</source>
       <translation>Think2Map : téléchargement de {name}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="190" />
+      <location filename="../plugin/core/tasks.py" line="192" />
       <source>The download goes on in the backend.</source>
       <translation>Le téléchargement continue dans le moteur.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="201" />
+      <location filename="../plugin/core/tasks.py" line="203" />
       <source>{name} is ready.</source>
       <translation>{name} est prêt.</translation>
     </message>
@@ -289,107 +309,107 @@
       <translation>La tâche a échoué.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="122" />
+      <location filename="../plugin/gui/controller.py" line="112" />
       <source>Starting the backend…</source>
       <translation>Démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="124" />
+      <location filename="../plugin/gui/controller.py" line="114" />
       <source>unknown device</source>
       <translation>processeur inconnu</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="125" />
+      <location filename="../plugin/gui/controller.py" line="115" />
       <source>Backend ready on {device}</source>
       <translation>Moteur prêt sur {device}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="127" />
+      <location filename="../plugin/gui/controller.py" line="117" />
       <source>(no GPU: queries will be slow)</source>
       <translation>(pas de GPU : les requêtes seront lentes)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="130" />
+      <location filename="../plugin/gui/controller.py" line="120" />
       <source>Backend error: {detail}</source>
       <translation>Erreur du moteur : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="130" />
+      <location filename="../plugin/gui/controller.py" line="120" />
       <source>no details</source>
       <translation>sans détails</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="131" />
+      <location filename="../plugin/gui/controller.py" line="121" />
       <source>Backend stopped; it starts when you open this panel or run a query.</source>
       <translation>Moteur arrêté ; il démarre à l'ouverture de ce panneau ou au lancement d'une requête.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="137" />
+      <location filename="../plugin/gui/controller.py" line="127" />
       <source>The backend did not start: {detail}</source>
       <translation>Le moteur n'a pas démarré : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="162" />
+      <location filename="../plugin/gui/controller.py" line="152" />
       <source>Draw a rectangle on the map first (the Draw button), or choose another area.</source>
       <translation>Tracez d'abord un rectangle sur la carte (bouton Tracer), ou choisissez une autre zone.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="179" />
+      <location filename="../plugin/gui/controller.py" line="169" />
       <source>Type what to look for, for example: the river.</source>
       <translation>Tapez ce qu'il faut chercher, par exemple : la rivière.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="181" />
+      <location filename="../plugin/gui/controller.py" line="171" />
       <source>A query is already running; cancel it or wait for it to finish.</source>
       <translation>Une requête est déjà en cours ; annulez-la ou attendez qu'elle se termine.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="203" />
+      <location filename="../plugin/gui/controller.py" line="193" />
       <source>Waiting for the backend to start…</source>
       <translation>En attente du démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="210" />
+      <location filename="../plugin/gui/controller.py" line="200" />
       <source>Cancelling…</source>
       <translation>Annulation…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="220" />
+      <location filename="../plugin/gui/controller.py" line="210" />
       <source>Think2Map: {query}</source>
       <translation>Think2Map : {query}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="227" />
+      <location filename="../plugin/gui/controller.py" line="217" />
       <source>Searching for '{query}'…</source>
       <translation>Recherche de « {query} »…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="235" />
+      <location filename="../plugin/gui/controller.py" line="225" />
       <source>Could not create the result layer: {error}</source>
       <translation>Impossible de créer la couche de résultats : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="284" />
+      <location filename="../plugin/gui/controller.py" line="274" />
       <source>done.</source>
       <translation>terminée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="286" />
+      <location filename="../plugin/gui/controller.py" line="276" />
       <source>cancelled.</source>
       <translation>annulée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="288" />
+      <location filename="../plugin/gui/controller.py" line="278" />
       <source>The query failed: {error}</source>
       <translation>La requête a échoué : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="300" />
+      <location filename="../plugin/gui/controller.py" line="290" />
       <source>The layer of '{query}' was removed from the project.</source>
       <translation>La couche de « {query} » a été retirée du projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="330" />
+      <location filename="../plugin/gui/controller.py" line="320" />
       <source>Could not list the models: {error}</source>
       <translation>Impossible de lister les modèles : {error}</translation>
     </message>

@@ -99,7 +99,7 @@ class BackendManager(QObject):
     stateChanged = pyqtSignal(str, str)  # noqa: N815 (Qt naming)
     ready = pyqtSignal(str, str)  # url, token
 
-    def __init__(self, settings_loader=Settings.load, parent: QObject | None = None):
+    def __init__(self, settings_loader=Settings.load_for_backend, parent: QObject | None = None):
         super().__init__(parent)
         self._settings_loader = settings_loader
         self._state = "stopped"

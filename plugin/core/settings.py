@@ -1,4 +1,9 @@
-"""The plugin's settings, kept in QgsSettings under ``think2map/...``."""
+"""The plugin's settings, kept in QgsSettings under ``think2map/...``.
+
+The remote backend's token goes to QGIS's authentication database when it can hold it (enabled, with a master
+password set up): QgsSettings then keeps only the id of that configuration. Otherwise it stays in QgsSettings, in
+plain text, and a warning is logged.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from qgis.core import QgsSettings
+from qgis.core import Qgis, QgsApplication, QgsAuthMethodConfig, QgsMessageLog, QgsSettings
+
+from .i18n import tr
 
 PLUGIN_ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "think2map/"
@@ -15,6 +22,11 @@ DEFAULT_PROMPTER = "think2seg-rs-3b"
 DEFAULT_SEGMENTER = "sam2.1-s"
 BACKEND_MODES = ("local", "remote")
 STORAGES = ("gpkg", "memory")
+TOKEN_KEY = PREFIX + "remote_token"
+TOKEN_AUTHCFG_KEY = PREFIX + "remote_token_authcfg"
+TOKEN_AUTH_METHOD = "Basic"
+TOKEN_AUTH_USER = "think2map"
+LOG_TAG = "Think2Map"
 
 
 def default_python_path(root: Path = PLUGIN_ROOT) -> str:
@@ -39,11 +51,27 @@ class Settings:
     extra_args: list[str] = field(default_factory=list)
 
     @classmethod
-    def load(cls) -> Settings:
-        """Read the stored settings; anything missing, empty or invalid falls back to its default."""
+    def load_for_backend(cls) -> Settings:
+        """The settings a backend connection needs: the token is read only in remote mode, so that a local
+        backend never makes QGIS ask for the authentication database's master password."""
+        out = cls.load(include_token=False)
+        if out.is_remote:
+            out.remote_token = _load_token(QgsSettings())
+        return out
+
+    @classmethod
+    def load(cls, include_token: bool = True) -> Settings:
+        """Read the stored settings; anything missing, empty or invalid falls back to its default.
+
+        ``include_token=False`` leaves ``remote_token`` empty, so that callers which do not need it never make
+        QGIS ask for the authentication database's master password.
+        """
         qs = QgsSettings()
         out = cls()
         for f in fields(cls):
+            if f.name == "remote_token":
+                out.remote_token = _load_token(qs) if include_token else ""
+                continue
             raw = qs.value(PREFIX + f.name, None)
             if raw is None or raw == "":
                 continue
@@ -58,10 +86,14 @@ class Settings:
         return out
 
     def save(self) -> None:
-        """Write every field to QgsSettings (lists as JSON text, which survives QSettings' list quirks)."""
+        """Write every field to QgsSettings (lists as JSON text, which survives QSettings' list quirks), the token
+        to the authentication database when it is usable."""
         qs = QgsSettings()
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "remote_token":
+                _save_token(qs, str(value))
+                continue
             qs.setValue(PREFIX + f.name, json.dumps(list(value)) if f.name == "extra_args" else str(value))
 
     @property
@@ -77,3 +109,70 @@ def _decode_list(raw) -> list[str]:
     except ValueError:
         return str(raw).split()
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def token_store_usable() -> bool:
+    """Whether QGIS's authentication database can hold the token: enabled, with a master password set up."""
+    manager = QgsApplication.authManager()
+    return manager is not None and not manager.isDisabled() and manager.masterPasswordHashInDatabase()
+
+
+def _ok(result) -> bool:
+    """The success flag of an auth manager call (PyQGIS returns ``(bool, config)`` for some of them)."""
+    return bool(result[0] if isinstance(result, tuple) else result)
+
+
+def _warn(message: str) -> None:
+    QgsMessageLog.logMessage(message, LOG_TAG, Qgis.Warning)
+
+
+def _load_token(qs: QgsSettings) -> str:
+    """The token from the authentication configuration QgsSettings names, else the plain-text value."""
+    authcfg = str(qs.value(TOKEN_AUTHCFG_KEY, "") or "")
+    if authcfg:
+        config = QgsAuthMethodConfig()
+        if _ok(QgsApplication.authManager().loadAuthenticationConfig(authcfg, config, True)):
+            return config.config("password")
+        _warn(tr("Could not read the remote backend token from QGIS's authentication database (configuration "
+                 "{id}): was the master password entered?").format(id=authcfg))
+    return str(qs.value(TOKEN_KEY, "") or "")
+
+
+def _store_in_auth_db(authcfg: str, token: str) -> str:
+    """Write ``token`` into configuration ``authcfg`` (created when missing); its id, or '' on failure."""
+    manager = QgsApplication.authManager()
+    config = QgsAuthMethodConfig()
+    if authcfg and _ok(manager.loadAuthenticationConfig(authcfg, config, True)) \
+            and config.method() == TOKEN_AUTH_METHOD:
+        config.setConfig("password", token)
+        return config.id() if manager.updateAuthenticationConfig(config) else ""
+    config = QgsAuthMethodConfig(TOKEN_AUTH_METHOD)
+    config.setName(tr("Think2Map remote backend token"))
+    config.setConfig("username", TOKEN_AUTH_USER)
+    config.setConfig("password", token)
+    return config.id() if _ok(manager.storeAuthenticationConfig(config)) else ""
+
+
+def _save_token(qs: QgsSettings, token: str) -> None:
+    """Keep ``token`` in the authentication database when usable, else in QgsSettings with a warning."""
+    old = str(qs.value(TOKEN_AUTHCFG_KEY, "") or "")
+    if old and not token and not QgsApplication.authManager().masterPasswordIsSet():
+        return  # the stored token could not have been read (no master password entered): keep it
+    if token and token_store_usable():
+        authcfg = _store_in_auth_db(old, token)
+        if authcfg:
+            if old and old != authcfg:
+                QgsApplication.authManager().removeAuthenticationConfig(old)
+            qs.setValue(TOKEN_AUTHCFG_KEY, authcfg)
+            qs.remove(TOKEN_KEY)
+            return
+        _warn(tr("Could not store the remote backend token in QGIS's authentication database: it is kept in the "
+                 "QGIS settings, in plain text."))
+    elif token:
+        _warn(tr("QGIS's authentication database is disabled or has no master password: the remote backend token "
+                 "is kept in the QGIS settings, in plain text. Set a master password (Settings > Options > "
+                 "Authentication) to protect it."))
+    if old:
+        QgsApplication.authManager().removeAuthenticationConfig(old)
+        qs.remove(TOKEN_AUTHCFG_KEY)
+    qs.setValue(TOKEN_KEY, token)

@@ -138,7 +138,7 @@ class DockController(QObject):
     # ----- layer and area --------------------------------------------------------------------------------------
     def layer_problem(self, layer: QgsMapLayer | None) -> str | None:
         """Why ``layer`` cannot be searched, or None when it can."""
-        return core_extent.raster_problem(layer, require_local_file=not Settings.load().is_remote)
+        return core_extent.raster_problem(layer, require_local_file=not Settings.load(include_token=False).is_remote)
 
     def area_bounds(self, layer: QgsRasterLayer, mode: str, rect: QgsRectangle | None = None,
                     rect_crs: QgsCoordinateReferenceSystem | None = None) -> list[float] | None:
@@ -218,7 +218,7 @@ class DockController(QObject):
         QgsApplication.taskManager().addTask(task)
 
     def _create_layer(self, record: ResultRecord, crs: QgsCoordinateReferenceSystem) -> QgsVectorLayer | None:
-        storage, folder = Settings.load().storage, core_layers.results_folder(self.project)
+        storage, folder = Settings.load(include_token=False).storage, core_layers.results_folder(self.project)
         try:
             layer = core_layers.create_result_layer(record.query, crs, storage, folder)
         except Exception as exc:  # noqa: BLE001 - shown to the user, the run goes on without a layer

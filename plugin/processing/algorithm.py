@@ -63,7 +63,7 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
         return super().flags() | QgsProcessingAlgorithm.FlagCanCancel
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        settings = Settings.load()
+        settings = Settings.load(include_token=False)
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, tr("Raster")))
         self.addParameter(QgsProcessingParameterString(self.QUERY, tr("Query"), multiLine=False))
         self.addParameter(QgsProcessingParameterExtent(self.EXTENT, tr("Area to search (default: the whole raster)"),
@@ -82,7 +82,7 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
     def processAlgorithm(self, parameters, context: QgsProcessingContext,  # noqa: N802
                          feedback: QgsProcessingFeedback) -> dict:
         raster = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        settings = Settings.load()
+        settings = Settings.load_for_backend()
         problem = raster_problem(raster, require_local_file=not settings.is_remote)
         if problem:
             raise QgsProcessingException(problem)
