@@ -224,22 +224,22 @@
       <translation>requête</translation>
     </message>
     <message>
-      <location filename="../plugin/core/settings.py" line="123" />
+      <location filename="../plugin/core/settings.py" line="136" />
       <source>Could not read the remote backend token from QGIS's authentication database (configuration {id}): was the master password entered?</source>
       <translation>Impossible de lire le jeton du moteur distant dans la base d'authentification de QGIS (configuration {id}) : le mot de passe principal a-t-il été saisi ?</translation>
     </message>
     <message>
-      <location filename="../plugin/core/settings.py" line="137" />
+      <location filename="../plugin/core/settings.py" line="150" />
       <source>Think2Map remote backend token</source>
       <translation>Jeton du moteur distant Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/core/settings.py" line="154" />
+      <location filename="../plugin/core/settings.py" line="169" />
       <source>Could not store the remote backend token in QGIS's authentication database: it is kept in the QGIS settings, in plain text.</source>
       <translation>Impossible d'enregistrer le jeton du moteur distant dans la base d'authentification de QGIS : il est conservé dans les paramètres de QGIS, en clair.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/settings.py" line="157" />
+      <location filename="../plugin/core/settings.py" line="172" />
       <source>QGIS's authentication database is disabled or has no master password: the remote backend token is kept in the QGIS settings, in plain text. Set a master password (Settings &gt; Options &gt; Authentication) to protect it.</source>
       <translation>La base d'authentification de QGIS est désactivée ou n'a pas de mot de passe principal : le jeton du moteur distant est conservé dans les paramètres de QGIS, en clair. Définissez un mot de passe principal (Préférences &gt; Options &gt; Authentification) pour le protéger.</translation>
     </message>
@@ -364,52 +364,57 @@
       <translation>Une requête est déjà en cours ; annulez-la ou attendez qu'elle se termine.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="193" />
+      <location filename="../plugin/gui/controller.py" line="175" />
+      <source>Not downloaded yet: {names}. Click Download to fetch them, or choose other models.</source>
+      <translation>Pas encore téléchargé : {names}. Cliquez sur Télécharger pour les obtenir, ou choisissez d’autres modèles.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/controller.py" line="197" />
       <source>Waiting for the backend to start…</source>
       <translation>En attente du démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="200" />
+      <location filename="../plugin/gui/controller.py" line="204" />
       <source>Cancelling…</source>
       <translation>Annulation…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="210" />
+      <location filename="../plugin/gui/controller.py" line="214" />
       <source>Think2Map: {query}</source>
       <translation>Think2Map : {query}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="217" />
+      <location filename="../plugin/gui/controller.py" line="221" />
       <source>Searching for '{query}'…</source>
       <translation>Recherche de « {query} »…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="225" />
+      <location filename="../plugin/gui/controller.py" line="229" />
       <source>Could not create the result layer: {error}</source>
       <translation>Impossible de créer la couche de résultats : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="274" />
+      <location filename="../plugin/gui/controller.py" line="278" />
       <source>done.</source>
       <translation>terminée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="276" />
+      <location filename="../plugin/gui/controller.py" line="280" />
       <source>cancelled.</source>
       <translation>annulée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="278" />
+      <location filename="../plugin/gui/controller.py" line="282" />
       <source>The query failed: {error}</source>
       <translation>La requête a échoué : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="290" />
+      <location filename="../plugin/gui/controller.py" line="306" />
       <source>The layer of '{query}' was removed from the project.</source>
       <translation>La couche de « {query} » a été retirée du projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="320" />
+      <location filename="../plugin/gui/controller.py" line="336" />
       <source>Could not list the models: {error}</source>
       <translation>Impossible de lister les modèles : {error}</translation>
     </message>
@@ -519,47 +524,47 @@
       <translation>Ce que le modèle d'invite a écrit pour chaque tuile</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="286" />
+      <location filename="../plugin/gui/dock.py" line="291" />
       <source>Area: a rectangle of {w:.0f} × {h:.0f} map units.</source>
       <translation>Zone : un rectangle de {w:.0f} × {h:.0f} unités de carte.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="306" />
+      <location filename="../plugin/gui/dock.py" line="311" />
       <source>The overlap must be less than half the tile size.</source>
       <translation>Le recouvrement doit être inférieur à la moitié de la taille des tuiles.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="318" />
+      <location filename="../plugin/gui/dock.py" line="323" />
       <source>Select a result first.</source>
       <translation>Sélectionnez d'abord un résultat.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="323" />
+      <location filename="../plugin/gui/dock.py" line="328" />
       <source>Think2Map backend</source>
       <translation>Moteur Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="363" />
+      <location filename="../plugin/gui/dock.py" line="371" />
       <source>Backend default ({name})</source>
       <translation>Par défaut du moteur ({name})</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="364" />
+      <location filename="../plugin/gui/dock.py" line="372" />
       <source>Backend default</source>
       <translation>Par défaut du moteur</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="366" />
+      <location filename="../plugin/gui/dock.py" line="374" />
       <source>(missing)</source>
       <translation>(absent)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="376" />
+      <location filename="../plugin/gui/dock.py" line="384" />
       <source>Not downloaded yet: {names}.</source>
       <translation>Pas encore téléchargé : {names}.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="390" />
+      <location filename="../plugin/gui/dock.py" line="398" />
       <source>Downloading {name}: %p%</source>
       <translation>Téléchargement de {name} : %p%</translation>
     </message>
@@ -569,32 +574,32 @@
       <translation>Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="443" />
+      <location filename="../plugin/gui/dock.py" line="451" />
       <source>waiting</source>
       <translation>en attente</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="443" />
+      <location filename="../plugin/gui/dock.py" line="451" />
       <source>running</source>
       <translation>en cours</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="443" />
+      <location filename="../plugin/gui/dock.py" line="451" />
       <source>done</source>
       <translation>terminée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="443" />
+      <location filename="../plugin/gui/dock.py" line="451" />
       <source>failed</source>
       <translation>échouée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="444" />
+      <location filename="../plugin/gui/dock.py" line="452" />
       <source>cancelled</source>
       <translation>annulée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="446" />
+      <location filename="../plugin/gui/dock.py" line="454" />
       <source>{query} — {state}, {n} feature(s){tiles}</source>
       <translation>{query} — {state}, {n} entité(s){tiles}</translation>
     </message>

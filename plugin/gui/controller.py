@@ -169,6 +169,11 @@ class DockController(QObject):
             problem = tr("Type what to look for, for example: the river.")
         if problem is None and self.is_running:
             problem = tr("A query is already running; cancel it or wait for it to finish.")
+        options = options or RunOptions()
+        missing = self.missing_models(options.prompter, options.segmenter)
+        if problem is None and missing:
+            problem = tr("Not downloaded yet: {names}. Click Download to fetch them, or choose other models.").format(
+                names=", ".join(missing))
         if problem is None:
             try:
                 bounds = self.area_bounds(layer, mode, rect, rect_crs)
@@ -177,7 +182,6 @@ class DockController(QObject):
         if problem is not None:
             self.message.emit("error", problem)
             return False
-        options = options or RunOptions()
         request = self.build_request(layer, query, bounds, options)
         self.historyChanged.emit(self.history.add(query))
         self._record = ResultRecord(query=query)
@@ -276,8 +280,20 @@ class DockController(QObject):
             self.message.emit("warning", f"'{record.query}': " + (message or tr("cancelled.")))
         else:
             self.message.emit("error", tr("The query failed: {error}").format(error=message or tr("no details")))
+            if record.features == 0:
+                self._drop_empty_layer(record)
         self.running.emit(False)
         self.resultsChanged.emit()
+
+    def _drop_empty_layer(self, record: ResultRecord) -> None:
+        """A failed query found nothing: take its empty layer (and an emptied results group) off the map."""
+        layer = self.layer_for(record)
+        if layer is not None and layer.featureCount() == 0:
+            self.project.removeMapLayer(layer.id())
+            record.layer_id = ""
+        group = self.project.layerTreeRoot().findGroup(core_layers.GROUP_NAME)
+        if group is not None and not group.children():
+            group.parent().removeChildNode(group)
 
     # ----- results -----------------------------------------------------------------------------------------
     def layer_for(self, record: ResultRecord) -> QgsVectorLayer | None:

@@ -179,8 +179,13 @@ class Think2MapDock(QgsDockWidget):
         results_buttons.addWidget(self.reasoning_button)
         layout.addLayout(results_buttons)
 
+        # Long model paths and layer names must not widen the dock: combos shrink and elide instead.
+        for combo in (self.layer_combo, self.query_combo, self.area_combo, self.prompter_combo, self.segmenter_combo):
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setWidget(body)
         self.setWidget(scroll)
         self._update_models()
@@ -343,6 +348,9 @@ class Think2MapDock(QgsDockWidget):
         if running:
             self.progress_bar.setTextVisible(False)
             self.progress_bar.setRange(0, 0)
+        elif self.progress_bar.maximum() == 0:  # still "busy": the job ended before any progress came
+            self.progress_bar.setRange(0, 1)
+            self.progress_bar.setValue(0)
 
     def _on_progress(self, done: int, total: int) -> None:
         if total <= 0:

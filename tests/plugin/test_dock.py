@@ -9,7 +9,7 @@ from qgis.core import QgsProject, QgsRectangle, QgsVectorLayer
 from qgis.PyQt.QtCore import Qt, QTimer
 from think2map.plugin.core.backend_process import BackendManager
 from think2map.plugin.core.settings import Settings
-from think2map.plugin.gui.controller import EXTENT, LAYER, RECTANGLE, DockController, parse_bands
+from think2map.plugin.gui.controller import EXTENT, LAYER, RECTANGLE, DockController, RunOptions, parse_bands
 from think2map.plugin.gui.dock import Think2MapDock
 
 JOB_TIMEOUT_MS = 240_000
@@ -228,3 +228,31 @@ def test_reasoning_text_shows_each_tile():
     dialog.tile_list.setCurrentRow(1)
     assert "<think>b2</think>" in dialog.text.toPlainText()
     dialog.deleteLater()
+
+
+def test_a_query_with_missing_models_is_refused_before_anything_runs(make_dock, raster_layer):
+    QgsProject.instance().addMapLayer(raster_layer)
+    controller = make_dock().controller
+    controller.models = [{"name": "think2seg-rs-3b", "kind": "prompter", "present": False},
+                         {"name": "sam2.1-s", "kind": "segmenter", "present": True}]
+    controller.default_models = {"prompter": "think2seg-rs-3b", "segmenter": "sam2.1-s"}
+    messages = []
+    controller.message.connect(lambda level, text: messages.append((level, text)))
+    assert controller.run(raster_layer, "the river") is False
+    assert messages[-1][0] == "error" and "Not downloaded yet: think2seg-rs-3b" in messages[-1][1]
+    assert controller.records == [] and QgsProject.instance().layerTreeRoot().findGroup("Think2Map") is None
+
+
+def test_a_failed_query_leaves_no_empty_layer_and_no_busy_bar(make_dock, live_backend, raster_layer, qtbot, tmp_path):
+    QgsProject.instance().addMapLayer(raster_layer)
+    dock = make_dock(live_backend)
+    controller = dock.controller
+    not_a_model = tmp_path / "not-a-model"
+    not_a_model.mkdir()
+    with qtbot.waitSignal(controller.running, timeout=JOB_TIMEOUT_MS, check_params_cb=lambda running: not running):
+        assert controller.run(raster_layer, "the river", options=RunOptions(prompter=str(not_a_model)))
+    record = controller.records[0]
+    assert record.job_state == "failed" and record.message
+    assert "failed" in dock.message_label.text().lower()
+    assert record.layer_id == "" and QgsProject.instance().layerTreeRoot().findGroup("Think2Map") is None
+    assert dock.progress_bar.maximum() > 0 and dock.run_button.isEnabled()
