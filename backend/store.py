@@ -6,8 +6,10 @@ Weights are looked for in this order: an explicit path, the models folder (``--m
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import threading
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -168,8 +170,9 @@ def pull(name: str, folder: str | Path | None = None, progress: Progress | None 
         if spec.repo:
             from huggingface_hub import snapshot_download
 
-            snapshot_download(spec.repo, local_dir=target,
-                              allow_patterns=[spec.filename] if spec.filename else list(_PROMPTER_FILES))
+            with _watch_folder(target, spec.approx_mb * 10**6, progress):
+                snapshot_download(spec.repo, local_dir=target,
+                                  allow_patterns=[spec.filename] if spec.filename else list(_PROMPTER_FILES))
         else:
             _download(spec.url, target / spec.filename, progress)
     except Exception as exc:
@@ -185,6 +188,32 @@ def pull(name: str, folder: str | Path | None = None, progress: Progress | None 
     if found is None:
         raise DownloadError(f"The download of '{spec.name}' finished but {target} does not hold its weights.")
     return found
+
+
+@contextlib.contextmanager
+def _watch_folder(folder: Path, approx_total: int, progress: Progress | None, every_s: float = 1.0):
+    """Report the bytes under ``folder`` every ``every_s`` seconds while a download that reports no progress of
+    its own (huggingface_hub's) fills it; the total is the model's approximate size."""
+    if progress is None:
+        yield
+        return
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(every_s):
+            try:
+                done = _size(folder)
+            except OSError:  # a file renamed or removed while being counted: count again next time
+                continue
+            progress(done, max(approx_total, done))
+
+    watcher = threading.Thread(target=watch, name="pull-progress", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
 
 
 def _download(url: str, dest: Path, progress: Progress | None) -> None:
