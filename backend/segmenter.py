@@ -112,11 +112,34 @@ def _rgb(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
-class Sam2Segmenter:
+class _SamBase:
+    """What both segmenters share: their identity, the current image's size, and the checks around ``predict``."""
+
+    def __init__(self, device: str, name: str) -> None:
+        self.name = name
+        self.device = device
+        self._hw: tuple[int, int] | None = None
+        self.cache_id = f"{name}:{uuid.uuid4().hex}"  # embedding-cache key: new for every loaded model
+
+    def predict(self, instance: Instance) -> tuple[np.ndarray, float]:
+        if self._hw is None:
+            raise RuntimeError("set_image() must be called before predict()")
+        coords, labels, box = _prompt_arrays(instance)
+        if coords is None and box is None:
+            return np.zeros(self._hw, dtype=bool), 0.0
+        return self._predict(coords, labels, box)
+
+    def _predict(self, coords, labels, box) -> tuple[np.ndarray, float]:
+        raise NotImplementedError
+
+
+class Sam2Segmenter(_SamBase):
     """SAM 2 / 2.1 through ``sam2.sam2_image_predictor.SAM2ImagePredictor``."""
 
     def __init__(self, model: Any, device: str, name: str) -> None:
         import warnings
+
+        super().__init__(device, name)
 
         with warnings.catch_warnings():
             # sam2's transforms use torch.jit.script, which torch 2.14 deprecates; nothing for users to act on.
@@ -124,13 +147,9 @@ class Sam2Segmenter:
             from sam2.sam2_image_predictor import SAM2ImagePredictor
 
             self.predictor = SAM2ImagePredictor(model)
-        self.name = name
-        self.device = device
         # The predictor assumes 1024-pixel inputs; derive the backbone's feature sizes from the model instead.
         hires = model.image_size // 4
         self.predictor._bb_feat_sizes = [(hires // 2**k, hires // 2**k) for k in range(3)]
-        self._hw: tuple[int, int] | None = None
-        self.cache_id = f"{name}:{uuid.uuid4().hex}"
 
     def encode(self, images: Sequence[np.ndarray]) -> list[Embedding]:
         """Encode several images in one batched encoder call (``SAM2ImagePredictor.set_image_batch``)."""
@@ -168,14 +187,9 @@ class Sam2Segmenter:
             self.predictor.set_image(image)
         self._hw = image.shape[:2]
 
-    def predict(self, instance: Instance) -> tuple[np.ndarray, float]:
+    def _predict(self, coords, labels, box) -> tuple[np.ndarray, float]:
         import torch
 
-        if self._hw is None:
-            raise RuntimeError("set_image() must be called before predict()")
-        coords, labels, box = _prompt_arrays(instance)
-        if coords is None and box is None:
-            return np.zeros(self._hw, dtype=bool), 0.0
         with torch.inference_mode(), autocast(self.device):
             masks, scores, _ = self.predictor.predict(
                 point_coords=coords, point_labels=labels, box=box, multimask_output=False
@@ -183,17 +197,14 @@ class Sam2Segmenter:
         return np.asarray(masks[0]) > 0.5, float(scores[0])
 
 
-class SamSegmenter:
+class SamSegmenter(_SamBase):
     """The original SAM through ``segment_anything.SamPredictor``."""
 
     def __init__(self, model: Any, device: str, name: str) -> None:
         from segment_anything import SamPredictor
 
-        self.name = name
-        self.device = device
+        super().__init__(device, name)
         self.predictor = SamPredictor(model)
-        self._hw: tuple[int, int] | None = None
-        self.cache_id = f"{name}:{uuid.uuid4().hex}"
 
     def encode(self, images: Sequence[np.ndarray]) -> list[Embedding]:
         """Encode several images in one batched call of the ViT image encoder."""
@@ -234,14 +245,9 @@ class SamSegmenter:
             self.predictor.set_image(image, image_format="RGB")
         self._hw = image.shape[:2]
 
-    def predict(self, instance: Instance) -> tuple[np.ndarray, float]:
+    def _predict(self, coords, labels, box) -> tuple[np.ndarray, float]:
         import torch
 
-        if self._hw is None:
-            raise RuntimeError("set_image() must be called before predict()")
-        coords, labels, box = _prompt_arrays(instance)
-        if coords is None and box is None:
-            return np.zeros(self._hw, dtype=bool), 0.0
         # predict_torch, not predict: predict() calls .numpy() on bf16 tensors under autocast, which fails.
         p = self.predictor
         dev = p.device
