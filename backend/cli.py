@@ -33,7 +33,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                    help=f"segmenter name or local checkpoint (default {store.DEFAULT_SEGMENTER})")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda or cuda:N")
     p.add_argument("--models-dir", help="models folder (default: $THINK2MAP_MODELS or ~/.local/share/think2map/models)")
-    p.add_argument("--batch-size", type=int, help="tiles per batch (default: 4 on CUDA, 1 on the CPU)")
+    p.add_argument("--batch-size", type=int, help="tiles per batch (default: 16 on CUDA, 1 on the CPU)")
     p.add_argument("--max-new-tokens", type=int,
                    help="longest answer the prompter may write (default: the model's own limit, else 2048)")
     p.add_argument("--force-answer", metavar="TEXT",

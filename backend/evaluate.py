@@ -25,7 +25,7 @@ from .errors import UserError
 from .metrics import SampleScore, score_masks, summarise
 from .prompter import Prompter, to_model_image
 from .prompts import MODEL_IMAGE_SIZE, PromptResult
-from .segmenter import Segmenter, segment_instances
+from .segmenter import Segmenter, predict_all, segment_instances
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def _masks(segmenter: Segmenter, images: list[np.ndarray], results: list) -> lis
             try:
                 if i in embeddings:
                     segmenter.set_embedding(embeddings[i])
-                    predictions = [segmenter.predict(inst) for inst in result.instances]
+                    predictions = predict_all(segmenter, result.instances)
                 else:
                     predictions = segment_instances(segmenter, image, result.instances)
             except Exception as exc:  # noqa: BLE001 - one failing sample must not lose a long run

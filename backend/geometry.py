@@ -58,26 +58,34 @@ def tile_pieces(
         return []
     w, c = tile.window, tile.core
     y0, x0 = c.row_off - w.row_off, c.col_off - w.col_off
-    core = np.zeros((w.height, w.width), dtype=bool)
-    core[y0:y0 + c.height, x0:x0 + c.width] = True
-    if valid is not None:
-        core &= valid
-    union = np.zeros_like(core)
+    core_box = (slice(y0, y0 + c.height), slice(x0, x0 + c.width))
+    union = np.zeros((w.height, w.width), dtype=bool)
     for m in masks:
-        union |= m
-    union &= core
-    if min_hole_px > 0:
-        _fill_small_holes(union, core, (slice(y0, y0 + c.height), slice(x0, x0 + c.width)), min_hole_px)
-    labels, n = ndimage.label(union)
-    if n == 0:
+        union[core_box] |= m[core_box]
+    if valid is not None:
+        union &= valid
+    rows, cols = np.flatnonzero(union.any(axis=1)), np.flatnonzero(union.any(axis=0))
+    if not len(rows):
         return []
+    # Work on the objects' bounding box, one pixel wider where the core allows: labelling and polygonising
+    # cost grows with the pixels scanned, and most tiles hold little.
+    r0, r1 = max(y0, rows[0] - 1), min(y0 + c.height, rows[-1] + 2)
+    c0, c1 = max(x0, cols[0] - 1), min(x0 + c.width, cols[-1] + 2)
+    box = (slice(r0, r1), slice(c0, c1))
+    union = union[box]
+    if min_hole_px > 0:
+        inside = np.ones_like(union) if valid is None else valid[box].copy()
+        _fill_small_holes(union, inside, min_hole_px)
+    labels, n = ndimage.label(union)
     best = np.zeros(n + 1, dtype=np.float64)
     for m, s in zip(masks, scores):
-        hit = np.unique(labels[m & union])
+        hit = np.zeros(n + 1, dtype=bool)
+        hit[labels[m[box]]] = True
+        hit[0] = False
         best[hit] = np.maximum(best[hit], s)
-    to_raster = Affine.translation(w.col_off, w.row_off)
+    to_raster = Affine.translation(w.col_off + c0, w.row_off + r0)
     pieces = []
-    for geom, value in rasterio.features.shapes(labels.astype(np.int32), mask=union, transform=to_raster):
+    for geom, value in rasterio.features.shapes(labels.astype(np.int32, copy=False), mask=union, transform=to_raster):
         poly = shape(geom)
         minx, miny, maxx, maxy = poly.bounds
         touching = {
@@ -91,18 +99,19 @@ def tile_pieces(
     return pieces
 
 
-def _fill_small_holes(union: np.ndarray, core: np.ndarray, box: tuple[slice, slice], min_px: float) -> None:
-    """Fill, in place, background regions of ``union`` under ``min_px`` pixels that lie wholly inside the core.
+def _fill_small_holes(union: np.ndarray, inside: np.ndarray, min_px: float) -> None:
+    """Fill, in place, background regions of ``union`` under ``min_px`` pixels that do not reach its edge.
 
-    A region that reaches the core's edge may continue in the next tile, so it is left alone. Noisy masks
-    otherwise make outlines with thousands of one-pixel holes, which are slow to merge and simplify.
+    ``union`` is cut to the objects' box within the tile's core, so a region reaching its edge is either
+    open ground around the objects or may continue in the next tile: it is left alone. ``inside`` marks
+    the pixels that count as background (valid data). Noisy masks otherwise make outlines with thousands
+    of one-pixel holes, which are slow to merge and simplify.
     """
-    background, n = ndimage.label(core & ~union, structure=np.ones((3, 3), dtype=bool))
+    background, n = ndimage.label(inside & ~union, structure=np.ones((3, 3), dtype=bool))
     if n == 0:
         return
     sizes = np.bincount(background.ravel(), minlength=n + 1)
-    inner = background[box]
-    edge = np.unique(np.concatenate([inner[0], inner[-1], inner[:, 0], inner[:, -1]]))
+    edge = np.unique(np.concatenate([background[0], background[-1], background[:, 0], background[:, -1]]))
     fill = sizes < min_px
     fill[0] = False
     fill[edge] = False

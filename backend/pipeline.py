@@ -22,7 +22,7 @@ from .geometry import SeamMerger, finish_geometry, grid_neighbours, tile_pieces
 from .prompter import Prompter
 from .prompts import PromptResult
 from .raster import RasterSource
-from .segmenter import Segmenter
+from .segmenter import Segmenter, predict_all
 from .tiling import Tile, check_tiling, tile_grid, tiles_with_data
 
 log = logging.getLogger(__name__)
@@ -187,6 +187,24 @@ class Segmentation:
         polygons = (ThreadPoolExecutor(opts.cpu_threads, thread_name_prefix="think2map-poly")
                     if opts.cpu_threads > 0 else None)
         ahead: tuple[list[Tile], Future] | None = None
+        # Tiles whose masks are made, in tile order, waiting for their pieces to be merged. A tile still being
+        # polygonised stays here while the next batch runs on the GPU, so the GPU does not wait for the CPU.
+        waiting: list[tuple[Tile, TileReport, Future | list | None]] = []
+        started = time.perf_counter()
+
+        def merge_next() -> Iterator[Feature]:
+            nonlocal started
+            tile, report, job = waiting.pop(0)
+            t0 = time.perf_counter()
+            pieces = job.result() if isinstance(job, Future) else job
+            self._add_time("polygons_wait", time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            objects = merger.add_tile(tile.index, pieces) if pieces is not None else merger.skip_tile(tile.index)
+            self._add_time("merge", time.perf_counter() - t0)
+            now = time.perf_counter()
+            report.seconds, started = now - started, now
+            yield from finish(report, objects)
+
         try:
             while todo:
                 if should_cancel():
@@ -206,12 +224,10 @@ class Segmentation:
                 if reader is not None and todo:
                     nxt = todo[: self._batch]
                     ahead = (nxt, reader.submit(self._read_batch, nxt))
-                started = time.perf_counter()
                 t0 = time.perf_counter()
                 results = self._prompt_batch([(t, img) for t, img, valid in read if self._core_valid(t, valid)])
                 self._add_time("prompt", time.perf_counter() - t0)
                 embeddings = self._encode_batch(read, results)
-                pending = []
                 for tile, image, valid in read:
                     report = self.reports[tile.index]
                     result = results.get(tile.index)
@@ -225,18 +241,12 @@ class Segmentation:
                         else:
                             report.error = result
                         job = None
-                    pending.append((tile, report, job))
-                for tile, report, job in pending:
-                    t0 = time.perf_counter()
-                    pieces = job.result() if isinstance(job, Future) else job
-                    self._add_time("polygons_wait", time.perf_counter() - t0)
-                    t0 = time.perf_counter()
-                    objects = merger.add_tile(tile.index, pieces) if pieces is not None else merger.skip_tile(
-                        tile.index)
-                    self._add_time("merge", time.perf_counter() - t0)
-                    now = time.perf_counter()
-                    report.seconds, started = now - started, now
-                    yield from finish(report, objects)
+                    waiting.append((tile, report, job))
+                while waiting and (not isinstance(waiting[0][2], Future) or waiting[0][2].done()
+                                   or not todo):
+                    yield from merge_next()
+            while waiting:  # cancelled: the tiles already segmented are kept
+                yield from merge_next()
             for tile in todo:
                 self.reports[tile.index].status = "cancelled"
             yield from self._features(merger.flush())
@@ -347,7 +357,7 @@ class Segmentation:
                 else:
                     self.segmenter.set_image(image)
                 t1 = time.perf_counter()
-                predictions = [self.segmenter.predict(instance) for instance in result.instances]
+                predictions = predict_all(self.segmenter, result.instances)
                 self._add_time("encode", t1 - t0)
                 self._add_time("decode_masks", time.perf_counter() - t1)
         except Exception as exc:
@@ -363,9 +373,10 @@ class Segmentation:
         return pool.submit(self._pieces, tile, masks, scores, valid, neighbours)
 
     def _pieces(self, tile, masks, scores, valid, neighbours):
-        t0 = time.perf_counter()
+        # This thread's CPU time: on a pool thread, wall time would also count waits for the GIL.
+        t0 = time.thread_time()
         pieces = tile_pieces(tile, masks, scores, valid, neighbours, min_hole_px=self.options.min_area_px)
-        self._add_time("polygons", time.perf_counter() - t0)
+        self._add_time("polygons", time.thread_time() - t0)
         return pieces
 
     def _add_time(self, stage: str, seconds: float) -> None:

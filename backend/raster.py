@@ -62,6 +62,7 @@ class RasterSource:
             self._unique = sorted(set(self.bands))
             self._lut_index = [self._unique.index(b) for b in self.bands]
             self.stretch = self._compute_stretch()
+            self._tables: dict[tuple[int, str], np.ndarray] = {}
         except Exception:
             self.ds.close()
             raise
@@ -176,11 +177,28 @@ class RasterSource:
         else:
             planes = np.empty(data.shape, dtype=np.uint8)
             for i, (lo, hi) in enumerate(self.stretch):
-                scaled = (data[i].astype(np.float32) - lo) * (255.0 / (hi - lo))
-                planes[i] = np.clip(scaled, 0, 255).astype(np.uint8)
-        image = np.ascontiguousarray(np.moveaxis(planes[self._lut_index], 0, -1))
+                if data.dtype.itemsize <= 2 and data.dtype.kind in "iu":
+                    # 8- and 16-bit data: one lookup per pixel in a table of the same arithmetic.
+                    unsigned = data[i].view(data.dtype.str.replace("i", "u"))
+                    planes[i] = self._stretch_table(i, data.dtype)[unsigned]
+                else:
+                    planes[i] = _stretch(data[i], lo, hi)
+        # Channel by channel: a transposing copy of all three planes at once is several times slower.
+        image = np.empty((*planes.shape[1:], 3), dtype=np.uint8)
+        for channel, plane in enumerate(self._lut_index):
+            image[..., channel] = planes[plane]
         image[~valid] = 0
         return image, valid
+
+    def _stretch_table(self, band: int, dtype: np.dtype) -> np.ndarray:
+        key = (band, np.dtype(dtype).str)
+        table = self._tables.get(key)
+        if table is None:  # indexed by the pixels' bits read as unsigned: signed values wrap to the top half
+            info = np.iinfo(dtype)
+            lo, hi = self.stretch[band]
+            table = _stretch(np.arange(info.min, info.max + 1, dtype=np.float32), lo, hi)
+            self._tables[key] = table = np.roll(table, info.min)
+        return table
 
     def close(self) -> None:
         self.ds.close()
@@ -190,3 +208,9 @@ class RasterSource:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _stretch(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Linear stretch of ``lo``..``hi`` to 0..255 (float32 arithmetic), clipped, as uint8."""
+    scaled = (values.astype(np.float32) - lo) * (255.0 / (hi - lo))
+    return np.clip(scaled, 0, 255).astype(np.uint8)

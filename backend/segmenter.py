@@ -1,7 +1,8 @@
 """Segmenters: SAM 2.1 (``sam2``) and the original SAM (``segment_anything``), prompted by box and points.
 
-Each instance becomes one SAM call: its box plus its positive points (label 1), no negative points,
-``multimask_output=False``, bf16 autocast on CUDA and fp32 on the CPU (as Think2Seg-RS ran SAM 2.1).
+Each instance is prompted by its box plus its positive points (label 1), no negative points,
+``multimask_output=False``, bf16 autocast on CUDA and fp32 on the CPU (as Think2Seg-RS ran SAM 2.1). The
+instances of one image that have the same prompt shape go through the mask decoder together, in one call.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +92,14 @@ def segment_instances(
     if not instances:
         return []
     segmenter.set_image(image)
+    return predict_all(segmenter, instances)
+
+
+def predict_all(segmenter: Segmenter, instances: Sequence[Instance]) -> list[tuple[np.ndarray, float]]:
+    """A mask and a score per instance of the image last set: batched where the segmenter can."""
+    many = getattr(segmenter, "predict_many", None)
+    if many is not None:
+        return many(instances)
     return [segmenter.predict(instance) for instance in instances]
 
 
@@ -122,14 +132,34 @@ class _SamBase:
         self.cache_id = f"{name}:{uuid.uuid4().hex}"  # embedding-cache key: new for every loaded model
 
     def predict(self, instance: Instance) -> tuple[np.ndarray, float]:
+        return self.predict_many([instance])[0]
+
+    def predict_many(self, instances: Sequence[Instance]) -> list[tuple[np.ndarray, float]]:
+        """A mask and a score per instance: one mask-decoder call for each prompt shape (points, box or not).
+
+        Prompts of one shape batch exactly; padding other shapes would add tokens the decoder attends to.
+        """
         if self._hw is None:
             raise RuntimeError("set_image() must be called before predict()")
-        coords, labels, box = _prompt_arrays(instance)
-        if coords is None and box is None:
-            return np.zeros(self._hw, dtype=bool), 0.0
-        return self._predict(coords, labels, box)
+        out: list[tuple[np.ndarray, float] | None] = [None] * len(instances)
+        groups: dict[tuple[int, bool], list[tuple[int, Any, Any, Any]]] = defaultdict(list)
+        for i, instance in enumerate(instances):
+            coords, labels, box = _prompt_arrays(instance)
+            if coords is None and box is None:
+                out[i] = (np.zeros(self._hw, dtype=bool), 0.0)
+            else:
+                groups[(0 if coords is None else len(coords), box is not None)].append((i, coords, labels, box))
+        for (n_points, has_box), items in groups.items():
+            coords = np.stack([it[1] for it in items]) if n_points else None
+            labels = np.stack([it[2] for it in items]) if n_points else None
+            boxes = np.stack([it[3] for it in items]) if has_box else None
+            masks, scores = self._predict(coords, labels, boxes)
+            for (i, *_), mask, score in zip(items, masks, scores):
+                out[i] = (mask, float(score))
+        return out
 
-    def _predict(self, coords, labels, box) -> tuple[np.ndarray, float]:
+    def _predict(self, coords, labels, boxes) -> tuple[np.ndarray, np.ndarray]:
+        """N bool masks and N scores for prompts of one shape: coords (N, P, 2), labels (N, P), boxes (N, 4)."""
         raise NotImplementedError
 
 
@@ -187,14 +217,14 @@ class Sam2Segmenter(_SamBase):
             self.predictor.set_image(image)
         self._hw = image.shape[:2]
 
-    def _predict(self, coords, labels, box) -> tuple[np.ndarray, float]:
+    def _predict(self, coords, labels, boxes) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
+        p = self.predictor
         with torch.inference_mode(), autocast(self.device):
-            masks, scores, _ = self.predictor.predict(
-                point_coords=coords, point_labels=labels, box=box, multimask_output=False
-            )
-        return np.asarray(masks[0]) > 0.5, float(scores[0])
+            mask_input, coords, labels, boxes = p._prep_prompts(coords, labels, boxes, None, True)
+            masks, scores, _ = p._predict(coords, labels, boxes, mask_input, multimask_output=False)
+        return masks[:, 0].cpu().numpy(), scores[:, 0].float().cpu().numpy()
 
 
 class SamSegmenter(_SamBase):
@@ -245,7 +275,7 @@ class SamSegmenter(_SamBase):
             self.predictor.set_image(image, image_format="RGB")
         self._hw = image.shape[:2]
 
-    def _predict(self, coords, labels, box) -> tuple[np.ndarray, float]:
+    def _predict(self, coords, labels, boxes) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
         # predict_torch, not predict: predict() calls .numpy() on bf16 tensors under autocast, which fails.
@@ -253,13 +283,13 @@ class SamSegmenter(_SamBase):
         dev = p.device
         t_coords = t_labels = t_box = None
         if coords is not None:
-            t_coords = torch.as_tensor(p.transform.apply_coords(coords, self._hw), dtype=torch.float, device=dev)[None]
-            t_labels = torch.as_tensor(labels, dtype=torch.int, device=dev)[None]
-        if box is not None:
-            t_box = torch.as_tensor(p.transform.apply_boxes(box, self._hw), dtype=torch.float, device=dev)
+            t_coords = torch.as_tensor(p.transform.apply_coords(coords, self._hw), dtype=torch.float, device=dev)
+            t_labels = torch.as_tensor(labels, dtype=torch.int, device=dev)
+        if boxes is not None:
+            t_box = torch.as_tensor(p.transform.apply_boxes(boxes, self._hw), dtype=torch.float, device=dev)
         with torch.inference_mode(), autocast(self.device):
             masks, scores, _ = p.predict_torch(t_coords, t_labels, t_box, multimask_output=False)
-        return masks[0, 0].cpu().numpy().astype(bool), float(scores[0, 0].float().cpu())
+        return masks[:, 0].cpu().numpy().astype(bool), scores[:, 0].float().cpu().numpy()
 
 
 def build_sam_from_arch(arch: dict[str, Any]):

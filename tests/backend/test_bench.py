@@ -80,6 +80,10 @@ def test_tiny_bench_smoke(tmp_path, capsys):
         assert r["km2_per_h"] == pytest.approx(r["tiles_per_s"] * 3600 * KM2_PER_TILE)
         assert r["first_polygon_s"] is not None and 0 < r["first_polygon_s"] <= r["wall_s"]
         assert 0 < r["cpu_side_share"] < 1 and r["peak_host_mb"] > 0
+        assert 0 <= r["cpu_wait_share"] < 1
+    assert set(report["warmup_s"]) == {"1", "2"} and all(v > 0 for v in report["warmup_s"].values())
+    # Every run segments the same raster the same way: the optimisations change the speed, not the answer.
+    assert len({r["features"] for r in report["runs"]}) == 1
     warm, cold = report["runs"][-1], report["runs"][-2]
     assert warm["encoder_cache_hits"] == 2 and cold["encoder_cache_hits"] == 0
     assert warm["per_tile_s"]["encode"] < cold["per_tile_s"]["encode"]

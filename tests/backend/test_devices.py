@@ -9,7 +9,7 @@ from backend.jobs import ModelCache
 
 def test_batch_size_defaults_to_one_on_the_cpu_and_four_on_cuda():
     assert default_batch_size("cpu") == 1
-    assert default_batch_size("cuda:0") == 4
+    assert default_batch_size("cuda:0") == 16
     assert default_batch_size("cpu", 3) == 3
     assert default_batch_size("cuda", 0) == 1
 

@@ -119,6 +119,40 @@ def test_segment_instances(segmenter):
     assert [m.shape for m, _ in out] == [(64, 96), (64, 96)]
 
 
+def test_batched_masks_match_one_at_a_time(segmenter):
+    """Instances of one prompt shape share a decoder call; each mask must be the one it gets alone."""
+    segmenter.set_image(_image(120, 200, 5))
+    instances = [
+        Instance((20.0, 10.0, 150.0, 100.0), ((50.0, 40.0), (80.0, 60.0))),
+        Instance((100.0, 50.0, 190.0, 115.0), ((120.0, 80.0), (150.0, 90.0))),
+        Instance((5.0, 5.0, 60.0, 60.0)),
+        Instance(None, ((30.0, 30.0),)),
+        Instance((0.0, 0.0, 200.0, 120.0), ((10.0, 10.0), (20.0, 20.0))),
+        Instance(None, ()),
+        Instance((70.0, 20.0, 110.0, 70.0)),
+    ]
+    batched = segmenter.predict_many(instances)
+    alone = [segmenter.predict(instance) for instance in instances]
+    assert len(batched) == len(instances)
+    for (mask_b, score_b), (mask_a, score_a) in zip(batched, alone):
+        assert mask_b.shape == (120, 200) and mask_b.dtype == bool
+        assert (mask_b != mask_a).mean() < 1e-3
+        assert score_b == pytest.approx(score_a, abs=1e-4)
+    assert not batched[5][0].any() and batched[5][1] == 0.0  # no prompt at all: an empty mask
+
+
+def test_one_instance_matches_the_library_predictor(tiny_models):
+    segmenter = load_segmenter(tiny_models["sam2"], device="cpu")
+    image = _image(120, 200, 6)
+    segmenter.set_image(image)
+    mask, score = segmenter.predict(Instance((20.0, 10.0, 150.0, 100.0), ((50.0, 40.0), (80.0, 60.0))))
+    masks, scores, _ = segmenter.predictor.predict(
+        point_coords=np.array([[50.0, 40.0], [80.0, 60.0]]), point_labels=np.array([1, 1]),
+        box=np.array([20.0, 10.0, 150.0, 100.0]), multimask_output=False)
+    assert np.array_equal(mask, masks[0] > 0.5)
+    assert score == pytest.approx(float(scores[0]), abs=1e-6)
+
+
 def test_segment_instances_without_instances_does_not_encode():
     class Spy:
         name = "spy"

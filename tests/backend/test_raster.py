@@ -97,3 +97,23 @@ def test_float_with_nan_and_four_bands(tmp_path):
         assert src.bands == (1, 2, 3)
         image, valid = src.read(src.full_window())
         assert image.dtype == np.uint8 and not valid[:10, :10].any() and valid[20:, 20:].all()
+
+
+@pytest.mark.parametrize("dtype", ["uint16", "int16"])
+def test_16_bit_stretch_matches_the_float_formula(tmp_path, dtype):
+    """16-bit tiles go through a lookup table; every value must map as the 2-98 % linear stretch says."""
+    info = np.iinfo(dtype)
+    data = np.random.default_rng(1).integers(info.min, info.max, (3, 60, 80), endpoint=True).astype(dtype)
+    data[0, 0, :3] = [info.min, info.max, 0]
+    path = tmp_path / f"{dtype}.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=80, height=60, count=3, dtype=dtype, crs="EPSG:32616",
+                       transform=from_origin(500000, 4000000, 1, 1)) as ds:
+        ds.write(data)
+    with RasterSource(str(path)) as src:
+        image, valid = src.read(src.full_window())
+        stretch = src.stretch
+    assert valid.all() and image.dtype == np.uint8
+    for band, (lo, hi) in enumerate(stretch):
+        expected = np.clip((data[band].astype(np.float64) - lo) * 255.0 / (hi - lo), 0, 255)
+        assert np.abs(image[..., band].astype(int) - np.floor(expected)).max() <= 1
+    assert image[0, 0, 0] == 0 and image[0, 1, 0] == 255
