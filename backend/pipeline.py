@@ -190,6 +190,7 @@ class Segmentation:
         # Tiles whose masks are made, in tile order, waiting for their pieces to be merged. A tile still being
         # polygonised stays here while the next batch runs on the GPU, so the GPU does not wait for the CPU.
         waiting: list[tuple[Tile, TileReport, Future | list | None]] = []
+        first_batch = True
         started = time.perf_counter()
 
         def merge_next() -> Iterator[Feature]:
@@ -242,9 +243,11 @@ class Segmentation:
                             report.error = result
                         job = None
                     waiting.append((tile, report, job))
+                # The first batch is merged at once, so the first polygons and progress come without delay.
                 while waiting and (not isinstance(waiting[0][2], Future) or waiting[0][2].done()
-                                   or not todo):
+                                   or not todo or first_batch):
                     yield from merge_next()
+                first_batch = False
             while waiting:  # cancelled: the tiles already segmented are kept
                 yield from merge_next()
             for tile in todo:

@@ -59,5 +59,24 @@ def test_cancel_with_read_ahead_still_stops_at_a_tile_boundary(tmp_path):
     oracle = FakeOracle(truth)
     done = []
     list(job.run(oracle, oracle, should_cancel=lambda: len(done) >= 4, on_tile=done.append))
-    assert job.cancelled and len(done) == 4
-    assert [r.status for r in job.reports].count("cancelled") == len(job.tiles) - 4
+    # A batch segmented while the earlier one was being merged is kept: at most one batch (2 tiles) more.
+    assert job.cancelled and len(done) in (4, 6)
+    assert [r.status for r in job.reports].count("cancelled") == len(job.tiles) - len(done)
+
+
+def test_first_batch_is_reported_before_the_next_batch_starts(tmp_path):
+    """Later batches may be merged while the next one runs on the GPU; the first one never waits."""
+    path, truth = _raster(tmp_path)
+    job = Segmentation(str(path), "x", SegmentOptions(tile_size=400, overlap=64, batch_size=4, cpu_threads=2))
+    oracle = FakeOracle(truth)
+    done, reported_at_prompt = [], []
+    prompt = oracle.prompt
+
+    def recording_prompt(images, query, tiles=None):
+        reported_at_prompt.append(len(done))
+        return prompt(images, query, tiles=tiles)
+
+    oracle.prompt = recording_prompt
+    features = list(job.run(oracle, oracle, on_tile=done.append))
+    assert reported_at_prompt[:2] == [0, 4] and len(reported_at_prompt) == 3
+    assert len(done) == len(job.tiles) == 12 and features
