@@ -675,6 +675,11 @@ def run_bench(args: argparse.Namespace) -> dict:
 STAGES = ("read", "prompter_prep", "prefill", "decode", "encode", "decode_masks", "polygons", "merge", "wall")
 
 
+def _figure(value: float) -> str:
+    """Four significant figures, without an exponent, for a table column."""
+    return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
 def format_table(report: dict) -> str:
     """The runs as a text table: seconds per tile by stage, throughput and memory."""
     head = f"{'run':<18}" + "".join(f"{s:>14}" for s in STAGES) + f"{'CPU s':>9}{'tiles/s':>9}{'km2/h':>9}" \
@@ -687,7 +692,8 @@ def format_table(report: dict) -> str:
         gpu = f"{r['peak_gpu_mb']:.0f}" if r["peak_gpu_mb"] is not None else "-"
         first = f"{r['first_polygon_s']:.2f}" if r["first_polygon_s"] is not None else "-"
         lines.append(f"{r['name']:<18}" + "".join(f"{p[s]:>14.4f}" for s in STAGES) + f"{r['cpu_s_per_tile']:>9.3f}"
-                     + f"{r['tiles_per_s']:>9.4f}{r['km2_per_h']:>9.3f}{first:>9}{100 * r['cpu_side_share']:>6.1f}"
+                     + f"{_figure(r['tiles_per_s']):>9}{_figure(r['km2_per_h']):>9}{first:>9}"
+                     + f"{100 * r['cpu_side_share']:>6.1f}"
                      + f"{100 * r['cpu_wait_share']:>6.1f}"
                      + f"{r['peak_host_mb']:>9.0f}{gpu:>8}")
     g = report["geometry"]

@@ -16,7 +16,6 @@ import shapely
 import shapely.affinity
 from affine import Affine
 from scipy import ndimage
-from shapely.geometry import shape
 
 from .tiling import Tile
 
@@ -54,40 +53,49 @@ def tile_pieces(
     "top" and "bottom" to the index of the tile across that side of the core, where there is one. Holes
     smaller than ``min_hole_px`` pixels are filled, like specks below the minimum area are dropped.
     """
-    if not masks:
-        return []
     w, c = tile.window, tile.core
-    y0, x0 = c.row_off - w.row_off, c.col_off - w.col_off
-    core_box = (slice(y0, y0 + c.height), slice(x0, x0 + c.width))
-    union = np.zeros((w.height, w.width), dtype=bool)
-    for m in masks:
-        union[core_box] |= m[core_box]
-    if valid is not None:
-        union &= valid
-    rows, cols = np.flatnonzero(union.any(axis=1)), np.flatnonzero(union.any(axis=0))
-    if not len(rows):
+    core = (c.row_off - w.row_off, c.row_end - w.row_off, c.col_off - w.col_off, c.col_end - w.col_off)
+    groups = _groups([(box, i) for i, m in enumerate(masks) for box in _pixel_boxes(m, core)], core)
+    if not groups:
         return []
-    # Work on the objects' bounding box, one pixel wider where the core allows: labelling and polygonising
-    # cost grows with the pixels scanned, and most tiles hold little.
-    r0, r1 = max(y0, rows[0] - 1), min(y0 + c.height, rows[-1] + 2)
-    c0, c1 = max(x0, cols[0] - 1), min(x0 + c.width, cols[-1] + 2)
-    box = (slice(r0, r1), slice(c0, c1))
-    union = union[box]
+    # Labelling and polygonising cost grows with the pixels scanned, and most tiles hold a few small
+    # objects: each group of nearby masks is cut to its box, and the boxes are packed side by side on one
+    # canvas, so GDAL is called once per tile on a fraction of its pixels.
+    places, shape_ = _pack([(b[1] - b[0], b[3] - b[2]) for b, _ in groups])
+    union = np.zeros(shape_, dtype=bool)
+    inside = np.ones(shape_, dtype=bool)
+    cuts = []
+    for (box, members), (py, px) in zip(groups, places):
+        src = (slice(box[0], box[1]), slice(box[2], box[3]))
+        dst = (slice(py, py + box[1] - box[0]), slice(px, px + box[3] - box[2]))
+        for i in members:
+            union[dst] |= masks[i][src]
+        if valid is not None:
+            inside[dst] = valid[src]
+            union[dst] &= inside[dst]
+        cuts.append((src, dst, members))
     if min_hole_px > 0:
-        inside = np.ones_like(union) if valid is None else valid[box].copy()
         _fill_small_holes(union, inside, min_hole_px)
     labels, n = ndimage.label(union)
     best = np.zeros(n + 1, dtype=np.float64)
-    for m, s in zip(masks, scores):
-        hit = np.zeros(n + 1, dtype=bool)
-        hit[labels[m[box]]] = True
-        hit[0] = False
-        best[hit] = np.maximum(best[hit], s)
-    to_raster = Affine.translation(w.col_off + c0, w.row_off + r0)
+    group_of = np.zeros(n + 1, dtype=np.intp)
+    for k, (src, dst, members) in enumerate(cuts):
+        part = labels[dst]
+        group_of[part] = k
+        for i in members:
+            hit = np.zeros(n + 1, dtype=bool)
+            hit[part[masks[i][src]]] = True
+            hit[0] = False
+            best[hit] = np.maximum(best[hit], scores[i])
+    # rasterio warns about an identity transform, so the canvas is shifted by one pixel and shifted back here.
+    offsets = [np.array([w.col_off + src[1].start - dst[1].start - 1, w.row_off + src[0].start - dst[0].start - 1])
+               for src, dst, _ in cuts]
     pieces = []
-    for geom, value in rasterio.features.shapes(labels.astype(np.int32, copy=False), mask=union, transform=to_raster):
-        poly = shape(geom)
-        minx, miny, maxx, maxy = poly.bounds
+    for geom, value in rasterio.features.shapes(labels, mask=union, transform=Affine.translation(1, 1)):
+        off = offsets[group_of[int(value)]]
+        rings = [np.asarray(r, dtype=float) + off for r in geom["coordinates"]]
+        minx, miny = rings[0].min(axis=0)
+        maxx, maxy = rings[0].max(axis=0)
         touching = {
             "left": minx <= c.col_off,
             "right": maxx >= c.col_end,
@@ -95,15 +103,89 @@ def tile_pieces(
             "bottom": maxy >= c.row_end,
         }
         waits = frozenset(neighbours[side] for side, hit in touching.items() if hit and side in neighbours)
-        pieces.append(Piece(poly, float(best[int(value)]), tile.index, waits))
+        pieces.append(Piece(shapely.Polygon(rings[0], rings[1:]), float(best[int(value)]), tile.index, waits))
     return pieces
+
+
+Box = tuple[int, int, int, int]  # row start, row end, column start, column end, in window pixels
+
+
+SPLIT_PX = 128 * 128  # a mask whose box is larger than this is looked at more closely...
+CELL_PX = 16  # ...on a grid of cells this size
+
+
+def _pixel_boxes(mask: np.ndarray, core: Box) -> list[Box]:
+    """Boxes around ``mask``'s pixels inside ``core``: one, or one per cluster when the mask is spread out.
+
+    A mask whose box holds over ``SPLIT_PX`` pixels is cut on a grid of ``CELL_PX`` cells, and each group of
+    occupied cells (with their diagonals) gets a box, so a stray speck does not make the whole tile scanned.
+    """
+    block = CELL_PX
+    r0, r1, c0, c1 = core
+    part = mask[r0:r1, c0:c1]
+    rows = np.flatnonzero(part.any(axis=1))
+    if not len(rows):
+        return []
+    cols = np.flatnonzero(part[rows[0]:rows[-1] + 1].any(axis=0))
+    top, bottom, left, right = r0 + rows[0], r0 + rows[-1] + 1, c0 + cols[0], c0 + cols[-1] + 1
+    h, w = bottom - top, right - left
+    if h * w <= SPLIT_PX:
+        return [(top, bottom, left, right)]
+    cells = np.zeros((-(-h // block) * block, -(-w // block) * block), dtype=bool)
+    cells[:h, :w] = mask[top:bottom, left:right]
+    occupied = cells.reshape(cells.shape[0] // block, block, cells.shape[1] // block, block).any(axis=(1, 3))
+    clusters, _ = ndimage.label(occupied, structure=np.ones((3, 3), dtype=bool))
+    return [(top + ys.start * block, min(bottom, top + ys.stop * block),
+             left + xs.start * block, min(right, left + xs.stop * block))
+            for ys, xs in ndimage.find_objects(clusters)]
+
+
+def _groups(boxes: Sequence[tuple[Box, int]], core: Box) -> list[tuple[Box, list[int]]]:
+    """(box, mask index) pairs, each box one pixel wider within the core, merged until no two overlap.
+
+    Returns each merged box with the masks it holds. Masks in different groups are then at least two pixels
+    apart, so they cannot join, a hole of one cannot hold the other, and each group's box has a ring of
+    background where the core allows.
+    """
+    groups = [((max(core[0], b[0] - 1), min(core[1], b[1] + 1), max(core[2], b[2] - 1), min(core[3], b[3] + 1)), [i])
+              for b, i in boxes]
+    merged = True
+    while merged:
+        merged, out = False, []
+        for box, members in groups:
+            for j, (other, more) in enumerate(out):
+                if box[0] < other[1] and other[0] < box[1] and box[2] < other[3] and other[2] < box[3]:
+                    out[j] = ((min(box[0], other[0]), max(box[1], other[1]), min(box[2], other[2]),
+                               max(box[3], other[3])), more + members)
+                    merged = True
+                    break
+            else:
+                out.append((box, members))
+        groups = out
+    return [(box, sorted(set(members))) for box, members in groups]
+
+
+def _pack(sizes: Sequence[tuple[int, int]]) -> tuple[list[tuple[int, int]], tuple[int, int]]:
+    """Shelf-pack (height, width) boxes with a one-pixel gap around each: their (row, col), and the canvas shape."""
+    width = max(max(w for _, w in sizes), int(np.sqrt(sum((h + 1) * (w + 1) for h, w in sizes)))) + 2
+    places: list[tuple[int, int]] = [(0, 0)] * len(sizes)
+    y = x = 1
+    shelf = 0
+    for k in sorted(range(len(sizes)), key=lambda k: -sizes[k][0]):
+        h, w = sizes[k]
+        if x + w + 1 > width:
+            y, x, shelf = y + shelf + 1, 1, 0
+        places[k] = (y, x)
+        x, shelf = x + w + 1, max(shelf, h)
+    return places, (y + shelf + 1, width)
 
 
 def _fill_small_holes(union: np.ndarray, inside: np.ndarray, min_px: float) -> None:
     """Fill, in place, background regions of ``union`` under ``min_px`` pixels that do not reach its edge.
 
-    ``union`` is cut to the objects' box within the tile's core, so a region reaching its edge is either
-    open ground around the objects or may continue in the next tile: it is left alone. ``inside`` marks
+    ``union`` is the packed canvas of ``tile_pieces``: a region that reaches a group's box joins the gaps
+    around it, which reach the canvas edge. Such a region is either open ground around the objects or may
+    continue in the next tile, and it is left alone. ``inside`` marks
     the pixels that count as background (valid data). Noisy masks otherwise make outlines with thousands
     of one-pixel holes, which are slow to merge and simplify.
     """

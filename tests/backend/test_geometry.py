@@ -3,9 +3,13 @@
 import time
 
 import numpy as np
+import pytest
+import rasterio.features
 import shapely
 from affine import Affine
+from scipy import ndimage
 
+from backend import geometry
 from backend.geometry import SeamMerger, finish_geometry, grid_neighbours, tile_pieces
 from backend.raster import PixelWindow
 from backend.tiling import tile_grid
@@ -101,6 +105,129 @@ def test_small_holes_are_filled_but_large_ones_and_holes_cut_by_a_seam_are_kept(
     first, second = sorted(objects, key=lambda o: o.geometry.bounds[1])
     assert [round(r.area) for r in (shapely.Polygon(i) for i in first.geometry.interiors)] == [400]
     assert [round(shapely.Polygon(i).area) for i in second.geometry.interiors] == [20]
+
+
+def _many_instances():
+    """Instance masks on a 400x400 tile: overlapping, nested, two and one pixel apart, touching, at the
+    tile's edge, and one with stray specks far from its object (as SAM sometimes returns)."""
+    masks = []
+
+    def add(*boxes):
+        m = np.zeros((400, 400), bool)
+        for r0, r1, c0, c1 in boxes:
+            m[r0:r1, c0:c1] = True
+        masks.append(m)
+
+    add((10, 40, 10, 40))
+    add((30, 60, 30, 50))  # overlaps the first: one piece
+    add((100, 160, 100, 160))
+    masks[-1][110:150, 110:150] = False  # a ring...
+    add((120, 140, 120, 140))  # ...with an object inside its hole
+    add((200, 220, 10, 30))
+    add((200, 220, 32, 50))  # two pixels from the last: separate
+    add((250, 270, 10, 30))
+    add((250, 270, 31, 50))  # one pixel apart: separate pieces, same group
+    add((300, 320, 10, 30))
+    add((320, 340, 30, 50))  # meets the last at a corner only: separate
+    add((0, 30, 370, 400))  # at the tile's edge
+    add((350, 380, 200, 240), (5, 7, 300, 302), (390, 392, 10, 12))  # an object and two specks
+    return masks
+
+
+def test_many_instances_give_exactly_the_connected_parts_of_their_union():
+    tile = tile_grid(PixelWindow(0, 0, 400, 400), 400, 400, 400, 0)[0]
+    masks = _many_instances()
+    scores = [0.1 * (i % 9 + 1) for i in range(len(masks))]
+    pieces = tile_pieces(tile, masks, scores, None, {})
+    union = np.logical_or.reduce(masks)
+    parts, n = ndimage.label(union)
+    assert len(pieces) == n == 13
+    for piece in pieces:
+        drawn = rasterio.features.rasterize([piece.geometry], out_shape=union.shape).astype(bool)
+        label = parts[drawn][0]
+        assert (drawn == (parts == label)).all()  # the piece is exactly one connected part, holes included
+        assert piece.score == pytest.approx(max(s for m, s in zip(masks, scores) if (m & drawn).any()))
+
+
+def test_polygonising_scans_the_objects_not_the_whole_tile(monkeypatch):
+    """Small objects and stray specks are cut out before GDAL runs, so its cost follows what was found."""
+    scanned = []
+    real = rasterio.features.shapes
+
+    def spy(source, *args, **kwargs):
+        scanned.append(source.size)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(geometry.rasterio.features, "shapes", spy)
+    tile = tile_grid(PixelWindow(0, 0, 400, 400), 400, 400, 400, 0)[0]
+    masks = _many_instances()
+    tile_pieces(tile, masks, [0.5] * len(masks), None, {}, min_hole_px=16)
+    object_px = sum(((m.any(axis=1).sum() + 2) * (m.any(axis=0).sum() + 2)) for m in masks[:-1]) + 46 * 46
+    assert len(scanned) == 1
+    assert scanned[0] < 2 * object_px < 0.25 * 400 * 400
+
+
+def _whole_core_pieces(tile, masks, scores, valid, min_hole_px):
+    """The straightforward way: the union over the whole core, holes filled, labelled and polygonised."""
+    c, w = tile.core, tile.window
+    box = (slice(c.row_off - w.row_off, c.row_end - w.row_off), slice(c.col_off - w.col_off, c.col_end - w.col_off))
+    union = np.logical_or.reduce([m[box] for m in masks])
+    inside = np.ones_like(union) if valid is None else valid[box].copy()
+    union &= inside
+    if min_hole_px:
+        geometry._fill_small_holes(union, inside, min_hole_px)
+    labels, _ = ndimage.label(union)
+    out = []
+    for geom, value in rasterio.features.shapes(labels, mask=union, transform=Affine.translation(c.col_off, c.row_off)):
+        poly = shapely.geometry.shape(geom)
+        best = max(s for m, s in zip(masks, scores) if (labels[m[box]] == value).any())
+        out.append((shapely.normalize(poly).wkb, best))
+    return sorted(out)
+
+
+@pytest.mark.parametrize("split_px, cell_px", [(128 * 128, 16), (64, 4), (16, 2)])
+def test_pieces_equal_the_whole_core_polygonised(monkeypatch, split_px, cell_px):
+    """Random overlapping, nested, ringed and speckled masks, with and without nodata and hole filling: the
+    pieces, cut to boxes and packed, are the same polygons, vertex for vertex, as polygonising the whole core."""
+    monkeypatch.setattr(geometry, "SPLIT_PX", split_px)
+    monkeypatch.setattr(geometry, "CELL_PX", cell_px)
+    rng = np.random.default_rng(split_px)
+    tiles = tile_grid(PixelWindow(0, 0, 300, 300), 300, 300, 160, 20)
+    nb = grid_neighbours(tiles)
+    for case in range(60):
+        t = tiles[case % len(tiles)]
+        shape_ = (t.window.height, t.window.width)
+        masks = []
+        for _ in range(rng.integers(1, 10)):
+            m = np.zeros(shape_, bool)
+            for _ in range(rng.integers(1, 4)):
+                y, x, h, w = rng.integers(0, shape_[0]), rng.integers(0, shape_[1]), *rng.integers(1, 50, 2)
+                m[y:y + h, x:x + w] = True
+                m[y + 3:y + h - 3, x + 3:x + w - 3] = rng.random() < 0.5  # some are rings
+            if rng.random() < 0.3:
+                m &= rng.random(shape_) > 0.1  # pinholes
+            masks.append(m)
+        scores = [float(v) for v in rng.random(len(masks))]
+        valid = rng.random(shape_) > 0.03 if case % 3 == 0 else None
+        hole = (0, 16, 40)[case % 3]
+        pieces = tile_pieces(t, masks, scores, valid, nb[t.index], min_hole_px=hole)
+        got = sorted((shapely.normalize(p.geometry).wkb, p.score) for p in pieces)
+        assert got == _whole_core_pieces(t, masks, scores, valid, hole), f"case {case}"
+
+
+def test_packed_boxes_keep_a_gap_of_background_around_each():
+    rng = np.random.default_rng(3)
+    sizes = [tuple(int(v) for v in rng.integers(1, 90, 2)) for _ in range(40)]
+    places, (height, width) = geometry._pack(sizes)
+    canvas = np.zeros((height, width), int)
+    for (h, w), (y, x) in zip(sizes, places):
+        assert y >= 1 and x >= 1 and y + h < height and x + w < width
+        canvas[y - 1:y + h + 1, x - 1:x + w + 1] += 1  # each box with its ring of background
+    inner = np.zeros_like(canvas)
+    for (h, w), (y, x) in zip(sizes, places):
+        inner[y:y + h, x:x + w] += 1
+    assert inner.max() == 1 and (canvas[inner == 1] == 1).all()  # no box's ring reaches into another box
+    assert height * width < 3 * sum((h + 1) * (w + 1) for h, w in sizes)
 
 
 def test_geometry_path_speed_on_a_realistic_mask(record_property):
