@@ -19,6 +19,11 @@ from scipy import ndimage
 
 from .tiling import Tile
 
+Box = tuple[int, int, int, int]  # row start, row end, column start, column end, in window pixels
+
+SPLIT_PX = 128 * 128  # a mask whose box is larger than this is looked at more closely...
+CELL_PX = 16  # ...on a grid of cells this size
+
 
 @dataclass
 class Piece:
@@ -105,13 +110,6 @@ def tile_pieces(
         waits = frozenset(neighbours[side] for side, hit in touching.items() if hit and side in neighbours)
         pieces.append(Piece(shapely.Polygon(rings[0], rings[1:]), float(best[int(value)]), tile.index, waits))
     return pieces
-
-
-Box = tuple[int, int, int, int]  # row start, row end, column start, column end, in window pixels
-
-
-SPLIT_PX = 128 * 128  # a mask whose box is larger than this is looked at more closely...
-CELL_PX = 16  # ...on a grid of cells this size
 
 
 def _pixel_boxes(mask: np.ndarray, core: Box) -> list[Box]:
