@@ -676,7 +676,7 @@ STAGES = ("read", "prompter_prep", "prefill", "decode", "encode", "decode_masks"
 
 
 def _figure(value: float) -> str:
-    """Four significant figures, without an exponent, for a table column."""
+    """A table cell: whole numbers from 1000 up, four significant figures below."""
     return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
