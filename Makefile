@@ -34,8 +34,7 @@ $(QVENV)/.installed: requirements-qgis.txt
 demo: setup  ## segment RASTER for QUERY with the default models (or explain how to get them)
 	PY=$(PY) scripts/demo "$(RASTER)" "$(QUERY)" "$(OUT)"
 
-test: system setup  ## lint, then every test tier
-	$(PY) -m ruff check .
+test: system setup lint  ## lint, then every test tier
 	OMP_NUM_THREADS=1 $(PY) -m pytest tests -q -ra
 	$(MAKE) test-plugin
 	$(MAKE) test-desktop
@@ -55,8 +54,10 @@ qgis: system setup $(QVENV)/.installed i18n  ## install the plugin into QGIS pro
 	python3 scripts/install_qgis_plugin.py --profiles-path "$(QGIS_PROFILES)" --profile "$(QGIS_PROFILE)"
 	qgis --profiles-path "$(QGIS_PROFILES)" --profile "$(QGIS_PROFILE)"
 
-lint: setup
+lint: setup  ## ruff (lint and format) and mypy, as the pre-commit hooks run them
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 openapi: setup  ## regenerate docs/openapi.json (the API contract) from the server's code
 	$(PY) -m backend serve --openapi docs/openapi.json

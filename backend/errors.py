@@ -1,20 +1,44 @@
-"""Errors that reach the user as a message, never as a traceback."""
+"""Errors that reach the user as a message, never as a traceback.
+
+Each carries a stable ``code`` and its ``params`` besides the English sentence, so that a client (the QGIS
+dock, Processing) can say the same thing in its own words and language; ``plugin/core/contract.py`` lists the
+codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 
 class UserError(Exception):
     """Bad input or a missing resource that the user can fix.
 
-    The CLI prints the message and exits with ``exit_code``; the HTTP service answers 4xx.
+    The CLI prints the message and exits with ``exit_code``; the HTTP service answers ``http_status`` with
+    ``{"detail": message, "code": code, "params": params}``.
     """
 
     exit_code = 2
     http_status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, code: str | None = None, **params: Any) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.params = params
+
+
+class OptionError(UserError, ValueError):
+    """An option out of its range: tile size, overlap, limits."""
+
+    code = "bad_option"
 
 
 class RasterError(UserError):
     """The raster cannot be used: missing, not a raster, no CRS, bad bands or bounds."""
 
     http_status = 422
+    code = "bad_raster"
 
 
 class MissingWeightsError(UserError):
@@ -22,6 +46,7 @@ class MissingWeightsError(UserError):
 
     exit_code = 3
     http_status = 409
+    code = "missing_weights"
 
 
 class ModelError(UserError):
@@ -29,6 +54,7 @@ class ModelError(UserError):
 
     exit_code = 3
     http_status = 422
+    code = "bad_model"
 
 
 class DownloadError(UserError):
@@ -36,3 +62,4 @@ class DownloadError(UserError):
 
     exit_code = 4
     http_status = 502
+    code = "download_failed"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qgis.core import Qgis, QgsApplication, QgsMessageLog
+from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
-from .core.backend_process import BackendManager
+from .core.log import log
+from .core.process import BackendManager
 from .core.settings import Settings
 from .gui.i18n import install_translator, remove_translator, tr
 
@@ -115,7 +116,7 @@ class Think2MapPlugin:
         after = dialog.settings()
         after.save()
         if after != before and self.manager is not None and self.manager.state != "stopped":
-            QgsMessageLog.logMessage(tr("Settings changed: restarting the backend."), "Think2Map", Qgis.Info)
+            log(tr("Settings changed: restarting the backend."))
             self.manager.restart()
 
     # ----- processing (plugin/processing, when present) ------------------------------------------------------
@@ -133,8 +134,6 @@ class Think2MapPlugin:
         QgsApplication.processingRegistry().addProvider(self.provider)
 
     def _stop_processing_backend(self) -> None:
-        try:
-            from .core.backend_process import stop_shared_blocking_backend
-        except ImportError:
-            return
+        from .core.blocking import stop_shared_blocking_backend
+
         stop_shared_blocking_backend()

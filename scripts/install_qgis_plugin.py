@@ -18,8 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "think2map"
 DEFAULT_PROFILES = Path.home() / ".local" / "share" / "QGIS" / "QGIS3"
-COPY_IGNORE = shutil.ignore_patterns(".git", ".venv*", ".qgis-settings", "__pycache__", "*.pyc", "test-artifacts",
-                                     "out", ".ruff_cache", ".pytest_cache")
+COPY_IGNORE = shutil.ignore_patterns(
+    ".git", ".venv*", ".qgis-settings", "__pycache__", "*.pyc", "test-artifacts", "out", ".ruff_cache", ".pytest_cache"
+)
 
 
 def install(profiles: Path, profile: str, copy: bool = False) -> Path:

@@ -10,13 +10,13 @@ known right answer.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 
 import numpy as np
 from scipy import ndimage
 
-from backend.prompts import MODEL_IMAGE_SIZE, Instance, PromptResult, parse_answer
+from backend.models.prompts import MODEL_IMAGE_SIZE, Instance, PromptResult, parse_answer
+from backend.tools.bench.truth import answer_text
 
 
 def _key(image: np.ndarray) -> str:
@@ -38,17 +38,8 @@ class FakeOracle:
     # -- prompter -------------------------------------------------------------------------------------
     def answer_text(self, window_truth: np.ndarray) -> str:
         """The answer the real model would write for this tile, in 840×840 coordinates."""
-        h, w = window_truth.shape
-        sx, sy = MODEL_IMAGE_SIZE / w, MODEL_IMAGE_SIZE / h
-        labels, n = ndimage.label(window_truth)
-        items = []
-        for i, sl in enumerate(ndimage.find_objects(labels), start=1):
-            ys, xs = np.nonzero(labels[sl] == i)
-            pick = [len(ys) // 3, 2 * len(ys) // 3]
-            points = [[round((sl[1].start + xs[k] + 0.5) * sx), round((sl[0].start + ys[k] + 0.5) * sy)] for k in pick]
-            box = [round(sl[1].start * sx), round(sl[0].start * sy), round(sl[1].stop * sx), round(sl[0].stop * sy)]
-            items.append({"bbox_2d": box, "positive_points": points})
-        return f"<think>fake oracle: {n} object(s) in this tile</think>\n<answer>```json{json.dumps(items)}```</answer>"
+        labels, _ = ndimage.label(window_truth)
+        return answer_text(labels, "fake oracle: {n} object(s) in this tile")
 
     def prompt(self, images: Sequence[np.ndarray], query: str, tiles=None) -> list[PromptResult]:
         self.prompt_calls += 1
@@ -56,7 +47,7 @@ class FakeOracle:
         for image, tile in zip(images, tiles):
             w = tile.window
             self._windows[_key(image)] = (w.col_off, w.row_off, w.width, w.height)
-            window_truth = self.truth[w.row_off:w.row_end, w.col_off:w.col_end]
+            window_truth = self.truth[w.row_off : w.row_end, w.col_off : w.col_end]
             text = self.answer_text(window_truth)
             h, wd = image.shape[:2]
             results.append(parse_answer(text).scaled(wd / MODEL_IMAGE_SIZE, h / MODEL_IMAGE_SIZE))
@@ -66,7 +57,7 @@ class FakeOracle:
     def set_image(self, image: np.ndarray) -> None:
         self.encodes += 1
         c, r, w, h = self._windows[_key(image)]
-        self._current = self.truth[r:r + h, c:c + w]
+        self._current = self.truth[r : r + h, c : c + w]
 
     def predict(self, instance: Instance) -> tuple[np.ndarray, float]:
         truth = self._current

@@ -116,8 +116,14 @@ class BackendClient:
         req.setTransferTimeout(int(timeout_s * 1000))
         return req
 
-    def _call(self, method: str, path: str, body: dict | None = None, params: dict | None = None,
-              timeout_s: float | None = None) -> dict:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: dict | None = None,
+        params: dict | None = None,
+        timeout_s: float | None = None,
+    ) -> dict:
         bypass_proxy_for(self.url)
         req = self._request(path, params, timeout_s or self.timeout_s)
         blocking = QgsBlockingNetworkRequest()
@@ -139,23 +145,31 @@ class BackendClient:
         payload = _parse_json(raw)
         if status >= 400:
             detail = payload.get("detail") if isinstance(payload, dict) else None
-            raise BackendError(_detail_text(detail) or tr("The backend answered HTTP {status}.").format(status=status),
-                               status)
+            raise BackendError(
+                _detail_text(detail) or tr("The backend answered HTTP {status}.").format(status=status), status
+            )
         if not isinstance(payload, dict):
-            raise BackendError(tr("The backend sent an answer that is not JSON: {text}").format(
-                text=raw[:200].decode("utf-8", "replace")), status)
+            raise BackendError(
+                tr("The backend sent an answer that is not JSON: {text}").format(
+                    text=raw[:200].decode("utf-8", "replace")
+                ),
+                status,
+            )
         return payload
 
     def _network_message(self, code, reply, blocking) -> str:
         if self.feedback is not None and self.feedback.isCanceled():
             return tr("The request to the backend was canceled.")
         error = reply.error()
-        if code == QgsBlockingNetworkRequest.TimeoutError or error in (QNetworkReply.OperationCanceledError,
-                                                                        QNetworkReply.TimeoutError):
+        if code == QgsBlockingNetworkRequest.TimeoutError or error in (
+            QNetworkReply.OperationCanceledError,
+            QNetworkReply.TimeoutError,
+        ):
             return tr("The backend at {url} did not answer in time.").format(url=self.url)
         if error == QNetworkReply.ConnectionRefusedError:
             return tr("No backend is listening at {url}: start it (Think2Map settings) or check the URL.").format(
-                url=self.url)
+                url=self.url
+            )
         text = blocking.errorMessage() or reply.errorString() or tr("unknown network error")
         return tr("Could not reach the backend at {url}: {error}").format(url=self.url, error=text)
 

@@ -22,8 +22,12 @@ class ExtentError(ValueError):
     """The requested area cannot be used; the message says why."""
 
 
-def bounds_in_raster_crs(rect: QgsRectangle, src_crs: QgsCoordinateReferenceSystem, raster_layer: QgsRasterLayer,
-                         transform_context: QgsCoordinateTransformContext) -> list[float]:
+def bounds_in_raster_crs(
+    rect: QgsRectangle,
+    src_crs: QgsCoordinateReferenceSystem,
+    raster_layer: QgsRasterLayer,
+    transform_context: QgsCoordinateTransformContext,
+) -> list[float]:
     """``rect`` (in ``src_crs``) as ``[minx, miny, maxx, maxy]`` in the raster's CRS, clipped to the raster.
 
     The rectangle's edges are densified during the transformation, so curved edges in the target CRS are
@@ -38,15 +42,22 @@ def bounds_in_raster_crs(rect: QgsRectangle, src_crs: QgsCoordinateReferenceSyst
         try:
             area = transform.transformBoundingBox(rect)
         except QgsCsException as exc:
-            raise ExtentError(tr("The area could not be converted to the raster's CRS ({crs}): {error}").format(
-                crs=dst_crs.authid() or dst_crs.description(), error=exc)) from exc
+            raise ExtentError(
+                tr("The area could not be converted to the raster's CRS ({crs}): {error}").format(
+                    crs=dst_crs.authid() or dst_crs.description(), error=exc
+                )
+            ) from exc
         if not all(map(_finite, (area.xMinimum(), area.yMinimum(), area.xMaximum(), area.yMaximum()))):
-            raise ExtentError(tr("The area could not be converted to the raster's CRS ({crs}).").format(
-                crs=dst_crs.authid()))
+            raise ExtentError(
+                tr("The area could not be converted to the raster's CRS ({crs}).").format(crs=dst_crs.authid())
+            )
     clipped = area.intersect(raster_layer.extent())
     if clipped.isNull() or clipped.isEmpty() or clipped.width() <= 0 or clipped.height() <= 0:
-        raise ExtentError(tr("The area does not overlap the raster '{name}': pan or zoom to it, or draw a "
-                             "rectangle over it.").format(name=raster_layer.name()))
+        raise ExtentError(
+            tr("The area does not overlap the raster '{name}': pan or zoom to it, or draw a rectangle over it.").format(
+                name=raster_layer.name()
+            )
+        )
     return [clipped.xMinimum(), clipped.yMinimum(), clipped.xMaximum(), clipped.yMaximum()]
 
 
@@ -72,12 +83,15 @@ def raster_problem(layer: QgsMapLayer | None, require_local_file: bool = True) -
     if not layer.isValid():
         return tr("The raster '{name}' cannot be read: check its source.").format(name=layer.name())
     if layer.providerType() != "gdal":
-        return tr("'{name}' comes from the '{provider}' provider; only file-based rasters (GDAL), such as GeoTIFFs "
-                  "or /vsicurl/ cloud-optimised GeoTIFFs, can be sent to the backend. Save it as a GeoTIFF first."
-                  ).format(name=layer.name(), provider=layer.providerType())
+        return tr(
+            "'{name}' comes from the '{provider}' provider; only file-based rasters (GDAL), such as GeoTIFFs "
+            "or /vsicurl/ cloud-optimised GeoTIFFs, can be sent to the backend. Save it as a GeoTIFF first."
+        ).format(name=layer.name(), provider=layer.providerType())
     if not layer.crs().isValid():
-        return tr("The raster '{name}' has no coordinate reference system: set it in the layer's properties, "
-                  "or georeference the image first.").format(name=layer.name())
+        return tr(
+            "The raster '{name}' has no coordinate reference system: set it in the layer's properties, "
+            "or georeference the image first."
+        ).format(name=layer.name())
     source = raster_source(layer)
     if require_local_file and not source.startswith("/vsi") and "://" not in source and not os.path.exists(source):
         return tr("The raster file {path} does not exist.").format(path=source)

@@ -26,23 +26,15 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
+from . import contract
 from .i18n import tr
 
 GROUP_NAME = "Think2Map"
 GPKG_NAME = "think2map_results.gpkg"
 NAME_LENGTH = 60
-# name -> QVariant type, matching the backend's GeoPackage columns (backend/output.py)
-FIELD_TYPES = {
-    "query": QVariant.String,
-    "instance_id": QVariant.LongLong,
-    "area": QVariant.Double,
-    "area_unit": QVariant.String,
-    "score": QVariant.Double,
-    "prompter": QVariant.String,
-    "segmenter": QVariant.String,
-    "tiles": QVariant.String,
-    "created": QVariant.String,
-}
+_QVARIANT = {"string": QVariant.String, "integer": QVariant.LongLong, "real": QVariant.Double}
+# name -> QVariant type of the result attributes, in the contract's order
+FIELD_TYPES = {name: _QVARIANT[kind] for name, kind in contract.FEATURE_FIELDS.items()}
 PALETTE = ["255,127,0", "31,120,180", "227,26,28", "51,160,44", "106,61,154", "177,89,40", "0,150,150"]
 
 
@@ -83,8 +75,9 @@ def _table_name(query: str) -> str:
     return f"{slug}_{dt.datetime.now().strftime('%Y%m%d_%H%M%S_%f')}"
 
 
-def create_result_layer(query: str, crs: QgsCoordinateReferenceSystem, storage: str = "gpkg",
-                        folder: str | None = None) -> QgsVectorLayer:
+def create_result_layer(
+    query: str, crs: QgsCoordinateReferenceSystem, storage: str = "gpkg", folder: str | None = None
+) -> QgsVectorLayer:
     """An empty MultiPolygon layer for the results of ``query`` in ``crs``.
 
     ``storage`` 'gpkg' adds a table to ``<folder>/think2map_results.gpkg`` (``folder`` defaults to
@@ -100,16 +93,19 @@ def create_result_layer(query: str, crs: QgsCoordinateReferenceSystem, storage: 
         options.driverName = "GPKG"
         options.layerName = table
         options.fileEncoding = "UTF-8"
-        options.actionOnExistingFile = (QgsVectorFileWriter.CreateOrOverwriteLayer if path.exists()
-                                        else QgsVectorFileWriter.CreateOrOverwriteFile)
-        writer = QgsVectorFileWriter.create(str(path), result_fields(), QgsWkbTypes.MultiPolygon, crs,
-                                            QgsProject.instance().transformContext(), options)
+        options.actionOnExistingFile = (
+            QgsVectorFileWriter.CreateOrOverwriteLayer if path.exists() else QgsVectorFileWriter.CreateOrOverwriteFile
+        )
+        writer = QgsVectorFileWriter.create(
+            str(path), result_fields(), QgsWkbTypes.MultiPolygon, crs, QgsProject.instance().transformContext(), options
+        )
         error = writer.hasError()
         message = writer.errorMessage()
         del writer  # closes the file
         if error != QgsVectorFileWriter.NoError:
-            raise RuntimeError(tr("Could not create the result layer in {path}: {error}").format(path=path,
-                                                                                               error=message))
+            raise RuntimeError(
+                tr("Could not create the result layer in {path}: {error}").format(path=path, error=message)
+            )
         layer = QgsVectorLayer(f"{path}|layername={table}", name, "ogr")
     if not layer.isValid():
         raise RuntimeError(tr("Could not open the result layer for '{query}'.").format(query=query))
@@ -120,11 +116,13 @@ def create_result_layer(query: str, crs: QgsCoordinateReferenceSystem, storage: 
 def geometries_from_geojson(features: list[dict]) -> list[QgsGeometry]:
     """The geometries of GeoJSON feature dicts, parsed by QGIS (OGR), as multipolygons; null when unreadable."""
     stripped = [{"type": "Feature", "properties": {}, "geometry": f.get("geometry")} for f in features]
-    parsed = QgsJsonUtils.stringToFeatureList(json.dumps({"type": "FeatureCollection", "features": stripped}),
-                                              QgsFields())
+    parsed = QgsJsonUtils.stringToFeatureList(
+        json.dumps({"type": "FeatureCollection", "features": stripped}), QgsFields()
+    )
     if len(parsed) != len(features):  # keep the order aligned: parse one by one
-        parsed = [next(iter(QgsJsonUtils.stringToFeatureList(json.dumps(f), QgsFields())), QgsFeature())
-                  for f in stripped]
+        parsed = [
+            next(iter(QgsJsonUtils.stringToFeatureList(json.dumps(f), QgsFields())), QgsFeature()) for f in stripped
+        ]
     out = []
     for feature in parsed:
         geom = QgsGeometry(feature.geometry())
@@ -172,8 +170,11 @@ def add_geojson_features(layer: QgsVectorLayer, features: list[dict]) -> int:
         return 0
     ok, _ = layer.dataProvider().addFeatures(qfeatures)
     if not ok:
-        raise RuntimeError(tr("Could not write features to {layer}: {error}").format(
-            layer=layer.name(), error="; ".join(layer.dataProvider().errors()) or "?"))
+        raise RuntimeError(
+            tr("Could not write features to {layer}: {error}").format(
+                layer=layer.name(), error="; ".join(layer.dataProvider().errors()) or "?"
+            )
+        )
     layer.updateExtents()
     layer.triggerRepaint()
     return len(qfeatures)
@@ -182,8 +183,9 @@ def add_geojson_features(layer: QgsVectorLayer, features: list[dict]) -> int:
 def style_result_layer(layer: QgsVectorLayer) -> None:
     """A translucent fill with a clear outline, its colour picked from the layer's name."""
     color = PALETTE[sum(map(ord, layer.name())) % len(PALETTE)]
-    symbol = QgsFillSymbol.createSimple({"color": f"{color},70", "outline_color": f"{color},255",
-                                         "outline_width": "0.6", "outline_width_unit": "MM"})
+    symbol = QgsFillSymbol.createSimple(
+        {"color": f"{color},70", "outline_color": f"{color},255", "outline_width": "0.6", "outline_width_unit": "MM"}
+    )
     layer.setRenderer(QgsSingleSymbolRenderer(symbol))
     layer.triggerRepaint()
 

@@ -12,21 +12,20 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from qgis.core import Qgis, QgsApplication, QgsAuthMethodConfig, QgsMessageLog, QgsSettings
+from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsSettings
 
+from . import contract
 from .i18n import tr
+from .log import warn
 
 PLUGIN_ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "think2map/"
-DEFAULT_PROMPTER = "think2seg-rs-3b"
-DEFAULT_SEGMENTER = "sam2.1-s"
 BACKEND_MODES = ("local", "remote")
 STORAGES = ("gpkg", "memory")
 TOKEN_KEY = PREFIX + "remote_token"
 TOKEN_AUTHCFG_KEY = PREFIX + "remote_token_authcfg"
 TOKEN_AUTH_METHOD = "Basic"
 TOKEN_AUTH_USER = "think2map"
-LOG_TAG = "Think2Map"
 
 
 def default_python_path(root: Path = PLUGIN_ROOT) -> str:
@@ -44,8 +43,8 @@ class Settings:
     remote_url: str = ""
     remote_token: str = ""
     models_dir: str = ""
-    prompter: str = DEFAULT_PROMPTER
-    segmenter: str = DEFAULT_SEGMENTER
+    prompter: str = contract.DEFAULT_PROMPTER
+    segmenter: str = contract.DEFAULT_SEGMENTER
     device: str = "auto"
     storage: str = "gpkg"
     extra_args: list[str] = field(default_factory=list)
@@ -122,10 +121,6 @@ def _ok(result) -> bool:
     return bool(result[0] if isinstance(result, tuple) else result)
 
 
-def _warn(message: str) -> None:
-    QgsMessageLog.logMessage(message, LOG_TAG, Qgis.Warning)
-
-
 def _load_token(qs: QgsSettings) -> str:
     """The token from the authentication configuration QgsSettings names, else the plain-text value."""
     authcfg = str(qs.value(TOKEN_AUTHCFG_KEY, "") or "")
@@ -133,8 +128,12 @@ def _load_token(qs: QgsSettings) -> str:
         config = QgsAuthMethodConfig()
         if _ok(QgsApplication.authManager().loadAuthenticationConfig(authcfg, config, True)):
             return config.config("password")
-        _warn(tr("Could not read the remote backend token from QGIS's authentication database (configuration "
-                 "{id}): was the master password entered?").format(id=authcfg))
+        warn(
+            tr(
+                "Could not read the remote backend token from QGIS's authentication database (configuration "
+                "{id}): was the master password entered?"
+            ).format(id=authcfg)
+        )
     return str(qs.value(TOKEN_KEY, "") or "")
 
 
@@ -142,8 +141,11 @@ def _store_in_auth_db(authcfg: str, token: str) -> str:
     """Write ``token`` into configuration ``authcfg`` (created when missing); its id, or '' on failure."""
     manager = QgsApplication.authManager()
     config = QgsAuthMethodConfig()
-    if authcfg and _ok(manager.loadAuthenticationConfig(authcfg, config, True)) \
-            and config.method() == TOKEN_AUTH_METHOD:
+    if (
+        authcfg
+        and _ok(manager.loadAuthenticationConfig(authcfg, config, True))
+        and config.method() == TOKEN_AUTH_METHOD
+    ):
         config.setConfig("password", token)
         return config.id() if manager.updateAuthenticationConfig(config) else ""
     config = QgsAuthMethodConfig(TOKEN_AUTH_METHOD)
@@ -166,12 +168,20 @@ def _save_token(qs: QgsSettings, token: str) -> None:
             qs.setValue(TOKEN_AUTHCFG_KEY, authcfg)
             qs.remove(TOKEN_KEY)
             return
-        _warn(tr("Could not store the remote backend token in QGIS's authentication database: it is kept in the "
-                 "QGIS settings, in plain text."))
+        warn(
+            tr(
+                "Could not store the remote backend token in QGIS's authentication database: it is kept in the "
+                "QGIS settings, in plain text."
+            )
+        )
     elif token:
-        _warn(tr("QGIS's authentication database is disabled or has no master password: the remote backend token "
-                 "is kept in the QGIS settings, in plain text. Set a master password (Settings > Options > "
-                 "Authentication) to protect it."))
+        warn(
+            tr(
+                "QGIS's authentication database is disabled or has no master password: the remote backend token "
+                "is kept in the QGIS settings, in plain text. Set a master password (Settings > Options > "
+                "Authentication) to protect it."
+            )
+        )
     if old:
         QgsApplication.authManager().removeAuthenticationConfig(old)
         qs.remove(TOKEN_AUTHCFG_KEY)

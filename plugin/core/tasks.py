@@ -12,20 +12,36 @@ from collections.abc import Callable
 from qgis.core import QgsTask
 from qgis.PyQt.QtCore import pyqtSignal
 
+from . import contract
 from .client import BackendClient, BackendError
 from .i18n import tr
 
-FINAL_STATES = ("done", "failed", "cancelled")
 POLL_INTERVAL_S = 0.5
 CANCEL_TIMEOUT_S = 60.0
 
 
-def job_request(raster: str, query: str, bounds: list[float] | None = None, prompter: str | None = None,
-                segmenter: str | None = None, tile_size: int = 840, overlap: int = 128,
-                bands: list[int] | None = None, max_tiles: int | None = None) -> dict:
+def job_request(
+    raster: str,
+    query: str,
+    bounds: list[float] | None = None,
+    prompter: str | None = None,
+    segmenter: str | None = None,
+    tile_size: int = contract.TILE_SIZE_DEFAULT,
+    overlap: int = contract.OVERLAP_DEFAULT,
+    bands: list[int] | None = None,
+    max_tiles: int | None = None,
+) -> dict:
     """The ``POST /jobs`` body (docs/api.md); None values mean "the backend's default"."""
-    body = {"raster": raster, "query": query.strip(), "bands": bands, "bounds": bounds, "prompter": prompter or None,
-            "segmenter": segmenter or None, "tile_size": int(tile_size), "overlap": int(overlap)}
+    body = {
+        "raster": raster,
+        "query": query.strip(),
+        "bands": bands,
+        "bounds": bounds,
+        "prompter": prompter or None,
+        "segmenter": segmenter or None,
+        "tile_size": int(tile_size),
+        "overlap": int(overlap),
+    }
     if max_tiles:
         body["max_tiles"] = int(max_tiles)
     return body
@@ -37,12 +53,18 @@ def geojson_crs(collection: dict) -> str:
     return str((crs.get("properties") or {}).get("name") or "") if isinstance(crs, dict) else ""
 
 
-def follow_job(client: BackendClient, job_id: str, crs: str = "", *,
-               on_features: Callable[[list, str], None] = lambda f, c: None,
-               on_tiles: Callable[[list], None] = lambda t: None,
-               on_progress: Callable[[int, int], None] = lambda done, total: None,
-               is_canceled: Callable[[], bool] = lambda: False,
-               interval_s: float = POLL_INTERVAL_S, cancel_timeout_s: float = CANCEL_TIMEOUT_S) -> tuple[str, dict]:
+def follow_job(
+    client: BackendClient,
+    job_id: str,
+    crs: str = "",
+    *,
+    on_features: Callable[[list, str], None] = lambda f, c: None,
+    on_tiles: Callable[[list], None] = lambda t: None,
+    on_progress: Callable[[int, int], None] = lambda done, total: None,
+    is_canceled: Callable[[], bool] = lambda: False,
+    interval_s: float = POLL_INTERVAL_S,
+    cancel_timeout_s: float = CANCEL_TIMEOUT_S,
+) -> tuple[str, dict]:
     """Poll a job until it ends, handing over new features and tile reports as they appear.
 
     When ``is_canceled()`` turns true the job is cancelled (``DELETE``) and followed until the backend confirms,
@@ -70,7 +92,7 @@ def follow_job(client: BackendClient, job_id: str, crs: str = "", *,
             on_tiles(page["tiles"])
         after_tiles = int(page.get("next", after_tiles + len(page.get("tiles") or [])))
         on_progress(int(status.get("tiles_done") or 0), int(status.get("tiles_total") or 0))
-        if state in FINAL_STATES:
+        if state in contract.FINAL_STATES:
             return state, status
         if cancel_sent_at is not None and time.monotonic() - cancel_sent_at > cancel_timeout_s:
             status = dict(status, error=tr("The backend did not confirm the cancellation."))
@@ -83,8 +105,11 @@ def follow_job(client: BackendClient, job_id: str, crs: str = "", *,
 def outcome_message(state: str, status: dict, features: int) -> str:
     """A one-line summary of a finished job for the user."""
     errors = status.get("errors") or []
-    tile_note = (" " + tr("{n} tile(s) failed: {first}").format(n=len(errors), first=errors[0].get("message", ""))
-                 if errors and isinstance(errors[0], dict) else "")
+    tile_note = (
+        " " + tr("{n} tile(s) failed: {first}").format(n=len(errors), first=errors[0].get("message", ""))
+        if errors and isinstance(errors[0], dict)
+        else ""
+    )
     if state == "done":
         if features == 0:
             return tr("Nothing matching the query was found.") + tile_note
@@ -117,9 +142,15 @@ class SegmentTask(QgsTask):
             job = self.client.submit(self.request)
             self.job_id = str(job["id"])
             self.crs = str(job.get("crs") or "")
-            self.state, status = follow_job(self.client, self.job_id, self.crs, on_features=self._features,
-                                            on_tiles=self.tilesArrived.emit, on_progress=self._progress,
-                                            is_canceled=self.isCanceled)
+            self.state, status = follow_job(
+                self.client,
+                self.job_id,
+                self.crs,
+                on_features=self._features,
+                on_tiles=self.tilesArrived.emit,
+                on_progress=self._progress,
+                is_canceled=self.isCanceled,
+            )
         except BackendError as exc:
             self.state, self.message = "failed", str(exc)
             return False
@@ -200,8 +231,9 @@ class PullTask(QgsTask):
             self.state, self.message = "failed", str(exc)
             return False
         self.state = str(status.get("state"))
-        self.message = str(status.get("error") or "") if self.state == "failed" else tr("{name} is ready.").format(
-            name=self.name)
+        self.message = (
+            str(status.get("error") or "") if self.state == "failed" else tr("{name} is ready.").format(name=self.name)
+        )
         return self.state == "done"
 
     def finished(self, result: bool) -> None:

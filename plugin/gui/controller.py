@@ -21,26 +21,26 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
+from ..core import contract
 from ..core import extent as core_extent
 from ..core import layers as core_layers
 from ..core.client import BackendClient
 from ..core.extent import ExtentError
+from ..core.history import QueryHistory, ResultRecord
 from ..core.settings import Settings
 from ..core.tasks import ModelsTask, PullTask, SegmentTask, job_request
-from .history import QueryHistory, ResultRecord
 from .i18n import tr
 
 LAYER, EXTENT, RECTANGLE = "layer", "extent", "rectangle"
 AREA_MODES = (LAYER, EXTENT, RECTANGLE)
-FINAL_STATES = ("done", "failed", "cancelled")
 
 
 @dataclass
 class RunOptions:
     """What the dock's model and advanced boxes say (None: the backend's default)."""
 
-    tile_size: int = 840
-    overlap: int = 128
+    tile_size: int = contract.TILE_SIZE_DEFAULT
+    overlap: int = contract.OVERLAP_DEFAULT
     bands: list[int] | None = None
     prompter: str | None = None
     segmenter: str | None = None
@@ -140,8 +140,13 @@ class DockController(QObject):
         """Why ``layer`` cannot be searched, or None when it can."""
         return core_extent.raster_problem(layer, require_local_file=not Settings.load(include_token=False).is_remote)
 
-    def area_bounds(self, layer: QgsRasterLayer, mode: str, rect: QgsRectangle | None = None,
-                    rect_crs: QgsCoordinateReferenceSystem | None = None) -> list[float] | None:
+    def area_bounds(
+        self,
+        layer: QgsRasterLayer,
+        mode: str,
+        rect: QgsRectangle | None = None,
+        rect_crs: QgsCoordinateReferenceSystem | None = None,
+    ) -> list[float] | None:
         """Bounds in the raster's CRS for the chosen area (None: the whole raster). Raises ExtentError."""
         if mode == LAYER:
             return None
@@ -153,15 +158,29 @@ class DockController(QObject):
         rect_crs = rect_crs or canvas.mapSettings().destinationCrs()
         return core_extent.bounds_in_raster_crs(rect, rect_crs, layer, self.project.transformContext())
 
-    def build_request(self, layer: QgsRasterLayer, query: str, bounds: list[float] | None,
-                      options: RunOptions) -> dict:
+    def build_request(self, layer: QgsRasterLayer, query: str, bounds: list[float] | None, options: RunOptions) -> dict:
         """The POST /jobs body."""
-        return job_request(core_extent.raster_source(layer), query, bounds, options.prompter, options.segmenter,
-                           options.tile_size, options.overlap, options.bands)
+        return job_request(
+            core_extent.raster_source(layer),
+            query,
+            bounds,
+            options.prompter,
+            options.segmenter,
+            options.tile_size,
+            options.overlap,
+            options.bands,
+        )
 
     # ----- running -----------------------------------------------------------------------------------------
-    def run(self, layer: QgsMapLayer | None, query: str, mode: str = LAYER, options: RunOptions | None = None,
-            rect: QgsRectangle | None = None, rect_crs: QgsCoordinateReferenceSystem | None = None) -> bool:
+    def run(
+        self,
+        layer: QgsMapLayer | None,
+        query: str,
+        mode: str = LAYER,
+        options: RunOptions | None = None,
+        rect: QgsRectangle | None = None,
+        rect_crs: QgsCoordinateReferenceSystem | None = None,
+    ) -> bool:
         """Check the inputs, make the result layer and submit the job (once the backend is ready)."""
         query = query.strip()
         problem = self.layer_problem(layer)
@@ -173,7 +192,8 @@ class DockController(QObject):
         missing = self.missing_models(options.prompter, options.segmenter)
         if problem is None and missing:
             problem = tr("Not downloaded yet: {names}. Click Download to fetch them, or choose other models.").format(
-                names=", ".join(missing))
+                names=", ".join(missing)
+            )
         if problem is None:
             try:
                 bounds = self.area_bounds(layer, mode, rect, rect_crs)
@@ -303,8 +323,9 @@ class DockController(QObject):
         """Make the record's layer the active one and zoom to it; False when the layer is gone."""
         layer = self.layer_for(record)
         if layer is None:
-            self.message.emit("warning", tr("The layer of '{query}' was removed from the project.").format(
-                query=record.query))
+            self.message.emit(
+                "warning", tr("The layer of '{query}' was removed from the project.").format(query=record.query)
+            )
             return False
         self.iface.setActiveLayer(layer)
         if zoom and layer.featureCount() > 0:
@@ -394,4 +415,3 @@ def _task_over(task: QgsTask) -> bool:
         return task.status() in (QgsTask.Complete, QgsTask.Terminated)
     except RuntimeError:  # the C++ object is gone
         return True
-

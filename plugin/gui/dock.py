@@ -23,16 +23,21 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from ..core import contract
+from ..core.history import ResultRecord
 from .controller import EXTENT, LAYER, RECTANGLE, DockController, RunOptions, parse_bands
-from .history import ResultRecord
 from .i18n import tr
 from .map_tool import RectangleMapTool
+from .models_box import ModelsBox
 from .reasoning import ReasoningDialog
 
-DEFAULT_DATA = "__default__"
 LEVEL_STYLE = {"info": "", "warning": "color: #8a5a00;", "error": "color: #b00020; font-weight: bold;"}
-STATE_STYLE = {"ready": "color: #1b6e2f;", "starting": "color: #555;", "error": "color: #b00020;",
-               "stopped": "color: #555;"}
+STATE_STYLE = {
+    "ready": "color: #1b6e2f;",
+    "starting": "color: #555;",
+    "error": "color: #b00020;",
+    "stopped": "color: #555;",
+}
 
 
 class Think2MapDock(QgsDockWidget):
@@ -54,8 +59,9 @@ class Think2MapDock(QgsDockWidget):
         self._connect()
         self.set_history(controller.history.items())
         self.set_layer(iface.activeLayer())
-        self._on_state(controller.manager.state, controller.status_text(controller.manager.state,
-                                                                         controller.manager.detail or ""))
+        self._on_state(
+            controller.manager.state, controller.status_text(controller.manager.state, controller.manager.detail or "")
+        )
 
     # ----- building ------------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -87,40 +93,21 @@ class Think2MapDock(QgsDockWidget):
         form.addRow(tr("Area"), area_row)
         layout.addLayout(form)
 
-        self.models_box = QgsCollapsibleGroupBox(tr("Models"))
-        models_form = QFormLayout(self.models_box)
-        self.prompter_combo = QComboBox()
-        self.segmenter_combo = QComboBox()
-        models_form.addRow(tr("Prompter"), self.prompter_combo)
-        models_form.addRow(tr("Segmenter"), self.segmenter_combo)
-        self.missing_label = QLabel()
-        self.missing_label.setWordWrap(True)
-        self.download_button = QPushButton(tr("Download"))
-        self.pull_bar = QProgressBar()
-        self.pull_bar.setVisible(False)
-        self.missing_row = QWidget()
-        missing_box = QVBoxLayout(self.missing_row)
-        missing_box.setContentsMargins(0, 0, 0, 0)
-        missing_row = QHBoxLayout()
-        missing_row.addWidget(self.missing_label, 1)
-        missing_row.addWidget(self.download_button)
-        missing_box.addLayout(missing_row)
-        missing_box.addWidget(self.pull_bar)
-        models_form.addRow(self.missing_row)
+        self.models_box = ModelsBox(self.controller)
         layout.addWidget(self.models_box)
 
         self.advanced_box = QgsCollapsibleGroupBox(tr("Advanced options"))
         self.advanced_box.setCollapsed(True)
         advanced = QFormLayout(self.advanced_box)
         self.tile_spin = QSpinBox()
-        self.tile_spin.setRange(64, 4096)
+        self.tile_spin.setRange(contract.TILE_SIZE_MIN, contract.TILE_SIZE_MAX)
         self.tile_spin.setSingleStep(64)
-        self.tile_spin.setValue(840)
+        self.tile_spin.setValue(contract.TILE_SIZE_DEFAULT)
         self.tile_spin.setSuffix(tr(" px"))
         self.overlap_spin = QSpinBox()
-        self.overlap_spin.setRange(0, 1024)
+        self.overlap_spin.setRange(0, contract.OVERLAP_MAX)
         self.overlap_spin.setSingleStep(16)
-        self.overlap_spin.setValue(128)
+        self.overlap_spin.setValue(contract.OVERLAP_DEFAULT)
         self.overlap_spin.setSuffix(tr(" px"))
         self.bands_edit = QLineEdit()
         self.bands_edit.setPlaceholderText(tr("default (1,2,3); or 4,3,2; or one band"))
@@ -180,7 +167,7 @@ class Think2MapDock(QgsDockWidget):
         layout.addLayout(results_buttons)
 
         # Long model paths and layer names must not widen the dock: combos shrink and elide instead.
-        for combo in (self.layer_combo, self.query_combo, self.area_combo, self.prompter_combo, self.segmenter_combo):
+        for combo in (self.layer_combo, self.query_combo, self.area_combo):
             combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(8)
         scroll = QScrollArea()
@@ -188,7 +175,6 @@ class Think2MapDock(QgsDockWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setWidget(body)
         self.setWidget(scroll)
-        self._update_models()
 
     def _connect(self) -> None:
         c = self.controller
@@ -196,8 +182,6 @@ class Think2MapDock(QgsDockWidget):
         c.message.connect(self.show_message)
         c.running.connect(self._on_running)
         c.progress.connect(self._on_progress)
-        c.modelsChanged.connect(self._update_models)
-        c.pullProgress.connect(self._on_pull_progress)
         c.resultsChanged.connect(self._update_results)
         c.historyChanged.connect(self.set_history)
         self.layer_combo.layerChanged.connect(self._on_layer_chosen)
@@ -207,9 +191,6 @@ class Think2MapDock(QgsDockWidget):
         self.map_tool.rectangleDrawn.connect(self._on_rectangle)
         self.map_tool.cancelled.connect(lambda: self.draw_button.setChecked(False))
         self.map_tool.deactivated.connect(lambda: self.draw_button.setChecked(False))
-        self.prompter_combo.currentIndexChanged.connect(self._update_missing)
-        self.segmenter_combo.currentIndexChanged.connect(self._update_missing)
-        self.download_button.clicked.connect(self._download)
         self.run_button.clicked.connect(self.run)
         self.query_combo.lineEdit().returnPressed.connect(self.run)
         self.cancel_button.clicked.connect(c.cancel)
@@ -288,14 +269,19 @@ class Think2MapDock(QgsDockWidget):
         self.rectangle, self.rectangle_crs = rect, crs
         self.set_area_mode(RECTANGLE)
         self.map_tool.show_rectangle(rect)
-        self.show_message("info", tr("Area: a rectangle of {w:.0f} × {h:.0f} map units.").format(
-            w=rect.width(), h=rect.height()))
+        self.show_message(
+            "info", tr("Area: a rectangle of {w:.0f} × {h:.0f} map units.").format(w=rect.width(), h=rect.height())
+        )
 
     def options(self) -> RunOptions:
         """The model and advanced choices. Raises ValueError for bad bands."""
-        return RunOptions(tile_size=self.tile_spin.value(), overlap=self.overlap_spin.value(),
-                          bands=parse_bands(self.bands_edit.text()),
-                          prompter=_chosen(self.prompter_combo), segmenter=_chosen(self.segmenter_combo))
+        return RunOptions(
+            tile_size=self.tile_spin.value(),
+            overlap=self.overlap_spin.value(),
+            bands=parse_bands(self.bands_edit.text()),
+            prompter=self.models_box.prompter(),
+            segmenter=self.models_box.segmenter(),
+        )
 
     # ----- actions -------------------------------------------------------------------------------------------
     def run(self) -> bool:
@@ -310,12 +296,9 @@ class Think2MapDock(QgsDockWidget):
         if self.overlap_spin.value() * 2 >= self.tile_spin.value():
             self.show_message("error", tr("The overlap must be less than half the tile size."))
             return False
-        return self.controller.run(self.layer_combo.currentLayer(), self.query(), self.area_mode(), options,
-                                   self.rectangle, self.rectangle_crs)
-
-    def _download(self) -> None:
-        self.controller.pull_models(self.controller.missing_models(_chosen(self.prompter_combo),
-                                                                   _chosen(self.segmenter_combo)))
+        return self.controller.run(
+            self.layer_combo.currentLayer(), self.query(), self.area_mode(), options, self.rectangle, self.rectangle_crs
+        )
 
     def show_reasoning(self) -> None:
         record = self._current_record()
@@ -361,42 +344,6 @@ class Think2MapDock(QgsDockWidget):
         self.progress_bar.setRange(0, total)
         self.progress_bar.setValue(min(done, total))
 
-    def _update_models(self) -> None:
-        c = self.controller
-        for combo, kind in ((self.prompter_combo, "prompter"), (self.segmenter_combo, "segmenter")):
-            chosen = _chosen(combo)
-            combo.blockSignals(True)
-            combo.clear()
-            default = c.default_models.get(kind)
-            combo.addItem(tr("Backend default ({name})").format(name=_short(default)) if default
-                          else tr("Backend default"), DEFAULT_DATA)
-            for name in c.model_names(kind):
-                mark = "✓" if c.is_present(name) else tr("(missing)")
-                combo.addItem(f"{name} {mark}", name)
-            if chosen:
-                combo.setCurrentIndex(max(0, combo.findData(chosen)))
-            combo.blockSignals(False)
-        self._update_missing()
-
-    def _update_missing(self) -> None:
-        missing = self.controller.missing_models(_chosen(self.prompter_combo), _chosen(self.segmenter_combo))
-        if missing:
-            self.missing_label.setText(tr("Not downloaded yet: {names}.").format(names=", ".join(missing)))
-        else:
-            self.missing_label.setText("")
-        self.missing_row.setVisible(bool(missing) or self.pull_bar.isVisible())
-
-    def _on_pull_progress(self, name: str, percent: int, state: str) -> None:
-        self.pull_bar.setVisible(state == "running")
-        self.missing_row.setVisible(True)
-        self.download_button.setEnabled(state != "running")
-        if percent < 0:
-            self.pull_bar.setRange(0, 0)
-        else:
-            self.pull_bar.setRange(0, 100)
-            self.pull_bar.setValue(percent)
-        self.pull_bar.setFormat(tr("Downloading {name}: %p%").format(name=name))
-
     def _update_results(self) -> None:
         row = self.results_list.currentRow()
         self.results_list.blockSignals(True)
@@ -437,19 +384,15 @@ def _first_lines(text: str, lines: int = 3, chars: int = 300) -> str:
     return head if len(head) <= chars else head[: chars - 1] + "…"
 
 
-def _chosen(combo: QComboBox) -> str | None:
-    data = combo.currentData()
-    return None if data in (None, DEFAULT_DATA) else str(data)
-
-
-def _short(name: str | None) -> str:
-    text = str(name or "")
-    return text if len(text) <= 32 else "…" + text[-31:]
-
-
 def _record_text(record: ResultRecord) -> str:
-    states = {"submitted": tr("waiting"), "running": tr("running"), "done": tr("done"), "failed": tr("failed"),
-              "cancelled": tr("cancelled")}
+    states = {
+        "submitted": tr("waiting"),
+        "running": tr("running"),
+        "done": tr("done"),
+        "failed": tr("failed"),
+        "cancelled": tr("cancelled"),
+    }
     tiles = f" · {record.tiles_done}/{record.tiles_total}" if record.tiles_total else ""
     return tr("{query} — {state}, {n} feature(s){tiles}").format(
-        query=record.query, state=states.get(record.job_state, record.job_state), n=record.features, tiles=tiles)
+        query=record.query, state=states.get(record.job_state, record.job_state), n=record.features, tiles=tiles
+    )

@@ -17,7 +17,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from .history import ResultRecord
+from ..core.history import ResultRecord
 from .i18n import tr
 
 
@@ -28,7 +28,8 @@ def tile_title(tile: dict) -> str:
     seconds = tile.get("seconds")
     timing = f", {seconds:.1f} s" if isinstance(seconds, (int, float)) else ""
     return tr("Tile {index}: {status}, {n} instances{timing}").format(
-        index=tile.get("index", "?"), status=tile.get("status", "?"), n=count, timing=timing)
+        index=tile.get("index", "?"), status=tile.get("status", "?"), n=count, timing=timing
+    )
 
 
 def tile_text(tile: dict) -> str:
@@ -54,8 +55,13 @@ class ReasoningDialog(QDialog):
         self.setWindowTitle(tr("Reasoning: {query}").format(query=record.query))
         self.resize(760, 480)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(tr("What the prompter wrote for each tile of '{query}' ({n} tiles).").format(
-            query=record.query, n=len(record.tiles))))
+        layout.addWidget(
+            QLabel(
+                tr("What the prompter wrote for each tile of '{query}' ({n} tiles).").format(
+                    query=record.query, n=len(record.tiles)
+                )
+            )
+        )
         splitter = QSplitter(Qt.Horizontal)
         self.tile_list = QListWidget()
         self.text = QPlainTextEdit()

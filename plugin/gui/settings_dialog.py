@@ -41,8 +41,12 @@ class SettingsDialog(QDialog):
         self.python_widget = QgsFileWidget()
         self.python_widget.setStorageMode(QgsFileWidget.GetFile)
         self.python_widget.setDialogTitle(tr("Python interpreter of the backend environment"))
-        self.python_widget.setToolTip(tr("The python of the environment where the backend and PyTorch are "
-                                         "installed (make setup builds .venv in the plugin folder)"))
+        self.python_widget.setToolTip(
+            tr(
+                "The python of the environment where the backend and PyTorch are "
+                "installed (make setup builds .venv in the plugin folder)"
+            )
+        )
         backend.addRow(tr("Backend Python"), self.python_widget)
         self.device_combo = QComboBox()
         self.device_combo.setEditable(True)
@@ -113,13 +117,18 @@ class SettingsDialog(QDialog):
             extra = shlex.split(self.extra_edit.text())
         except ValueError as exc:
             raise ValueError(tr("The extra arguments do not parse: {error}").format(error=exc)) from None
-        return Settings(python_path=self.python_widget.filePath().strip(),
-                        backend_mode="local" if self.local_radio.isChecked() else "remote",
-                        remote_url=self.url_edit.text().strip(), remote_token=self.token_edit.text().strip(),
-                        models_dir=self.models_widget.filePath().strip(), prompter=self.prompter_edit.text().strip(),
-                        segmenter=self.segmenter_edit.text().strip(),
-                        device=self.device_combo.currentText().strip() or "auto",
-                        storage=self.storage_combo.currentData(), extra_args=extra)
+        return Settings(
+            python_path=self.python_widget.filePath().strip(),
+            backend_mode="local" if self.local_radio.isChecked() else "remote",
+            remote_url=self.url_edit.text().strip(),
+            remote_token=self.token_edit.text().strip(),
+            models_dir=self.models_widget.filePath().strip(),
+            prompter=self.prompter_edit.text().strip(),
+            segmenter=self.segmenter_edit.text().strip(),
+            device=self.device_combo.currentText().strip() or "auto",
+            storage=self.storage_combo.currentData(),
+            extra_args=extra,
+        )
 
     def problem(self) -> str | None:
         """What must be fixed before OK, or None."""

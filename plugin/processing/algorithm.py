@@ -19,12 +19,15 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from ..core.backend_process import BackendManager, shared_blocking_backend
+from ..core import contract
+from ..core.blocking import shared_blocking_backend
 from ..core.client import BackendClient, BackendError
 from ..core.extent import ExtentError, bounds_in_raster_crs, raster_problem, raster_source
 from ..core.i18n import tr
 from ..core.layers import features_from_geojson, result_fields
-from ..core.settings import DEFAULT_PROMPTER, DEFAULT_SEGMENTER, Settings
+from ..core.messages import message_for
+from ..core.process import BackendManager
+from ..core.settings import Settings
 from ..core.tasks import follow_job, job_request, outcome_message
 
 
@@ -54,10 +57,12 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
         return tr("Segment raster by text query")
 
     def shortHelpString(self) -> str:  # noqa: N802
-        return tr("Finds what the query describes (\"the river\", \"every building with a red roof\") in the raster "
-                  "and returns its outlines as polygons in the raster's CRS. A vision-language model reads each "
-                  "tile and prompts Segment Anything; both run in the Think2Map backend (see the plugin's "
-                  "settings), which is started when needed.")
+        return tr(
+            'Finds what the query describes ("the river", "every building with a red roof") in the raster '
+            "and returns its outlines as polygons in the raster's CRS. A vision-language model reads each "
+            "tile and prompts Segment Anything; both run in the Think2Map backend (see the plugin's "
+            "settings), which is started when needed."
+        )
 
     def flags(self):
         return super().flags() | QgsProcessingAlgorithm.FlagCanCancel
@@ -66,21 +71,64 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
         settings = Settings.load(include_token=False)
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, tr("Raster")))
         self.addParameter(QgsProcessingParameterString(self.QUERY, tr("Query"), multiLine=False))
-        self.addParameter(QgsProcessingParameterExtent(self.EXTENT, tr("Area to search (default: the whole raster)"),
-                                                       optional=True))
-        self.addParameter(QgsProcessingParameterString(self.PROMPTER, tr("Prompter (model name or folder)"),
-                                                       defaultValue=settings.prompter or DEFAULT_PROMPTER))
-        self.addParameter(QgsProcessingParameterString(self.SEGMENTER, tr("Segmenter (model name or checkpoint)"),
-                                                       defaultValue=settings.segmenter or DEFAULT_SEGMENTER))
-        self.addParameter(QgsProcessingParameterNumber(self.TILE_SIZE, tr("Tile size (pixels)"),
-                                                       QgsProcessingParameterNumber.Integer, 840, False, 64, 8192))
-        self.addParameter(QgsProcessingParameterNumber(self.OVERLAP, tr("Tile overlap (pixels)"),
-                                                       QgsProcessingParameterNumber.Integer, 128, False, 0, 4096))
-        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Segmented polygons"),
-                                                            QgsProcessing.TypeVectorPolygon))
+        self.addParameter(
+            QgsProcessingParameterExtent(self.EXTENT, tr("Area to search (default: the whole raster)"), optional=True)
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.PROMPTER,
+                tr("Prompter (model name or folder)"),
+                defaultValue=settings.prompter or contract.DEFAULT_PROMPTER,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.SEGMENTER,
+                tr("Segmenter (model name or checkpoint)"),
+                defaultValue=settings.segmenter or contract.DEFAULT_SEGMENTER,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.TILE_SIZE,
+                tr("Tile size (pixels)"),
+                QgsProcessingParameterNumber.Integer,
+                contract.TILE_SIZE_DEFAULT,
+                False,
+                contract.TILE_SIZE_MIN,
+                contract.TILE_SIZE_MAX,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.OVERLAP,
+                tr("Tile overlap (pixels)"),
+                QgsProcessingParameterNumber.Integer,
+                contract.OVERLAP_DEFAULT,
+                False,
+                0,
+                contract.OVERLAP_MAX,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Segmented polygons"), QgsProcessing.TypeVectorPolygon)
+        )
 
-    def processAlgorithm(self, parameters, context: QgsProcessingContext,  # noqa: N802
-                         feedback: QgsProcessingFeedback) -> dict:
+    def checkParameterValues(self, parameters, context: QgsProcessingContext):  # noqa: N802
+        """The backend's limits, checked before the run, in this algorithm's words."""
+        tile_size = self.parameterAsInt(parameters, self.TILE_SIZE, context)
+        overlap = self.parameterAsInt(parameters, self.OVERLAP, context)
+        problem = contract.tiling_problem(tile_size, overlap)
+        if problem is not None:
+            return False, message_for(*problem)
+        return super().checkParameterValues(parameters, context)
+
+    def processAlgorithm(
+        self,
+        parameters,
+        context: QgsProcessingContext,  # noqa: N802
+        feedback: QgsProcessingFeedback,
+    ) -> dict:
         raster = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         settings = Settings.load_for_backend()
         problem = raster_problem(raster, require_local_file=not settings.is_remote)
@@ -95,20 +143,26 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
             rect_crs = self.parameterAsExtentCrs(parameters, self.EXTENT, context)
             if not rect.isNull():
                 try:
-                    bounds = bounds_in_raster_crs(rect, rect_crs if rect_crs.isValid() else raster.crs(), raster,
-                                                  context.transformContext())
+                    bounds = bounds_in_raster_crs(
+                        rect, rect_crs if rect_crs.isValid() else raster.crs(), raster, context.transformContext()
+                    )
                 except ExtentError as exc:
                     raise QgsProcessingException(str(exc)) from exc
         fields = result_fields()
-        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.MultiPolygon,
-                                             raster.crs())
+        sink, dest_id = self.parameterAsSink(
+            parameters, self.OUTPUT, context, fields, QgsWkbTypes.MultiPolygon, raster.crs()
+        )
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
-        request = job_request(raster_source(raster), query, bounds,
-                              self.parameterAsString(parameters, self.PROMPTER, context),
-                              self.parameterAsString(parameters, self.SEGMENTER, context),
-                              self.parameterAsInt(parameters, self.TILE_SIZE, context),
-                              self.parameterAsInt(parameters, self.OVERLAP, context))
+        request = job_request(
+            raster_source(raster),
+            query,
+            bounds,
+            self.parameterAsString(parameters, self.PROMPTER, context),
+            self.parameterAsString(parameters, self.SEGMENTER, context),
+            self.parameterAsInt(parameters, self.TILE_SIZE, context),
+            self.parameterAsInt(parameters, self.OVERLAP, context),
+        )
         count = 0
 
         def on_features(features: list, crs: str) -> None:
@@ -120,8 +174,9 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
         def on_tiles(tiles: list) -> None:
             for tile in tiles:
                 text = tile.get("error") or tile.get("raw_text") or ""
-                feedback.pushDebugInfo(tr("Tile {i}: {status}. {text}").format(
-                    i=tile.get("index"), status=tile.get("status"), text=text))
+                feedback.pushDebugInfo(
+                    tr("Tile {i}: {status}. {text}").format(i=tile.get("index"), status=tile.get("status"), text=text)
+                )
 
         def on_progress(done: int, total: int) -> None:
             if total:
@@ -132,8 +187,15 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
             client = self._client(settings, feedback)
             job = client.submit(request)
             feedback.pushInfo(tr("Job {id}: {n} tile(s).").format(id=job.get("id"), n=job.get("tiles_total")))
-            state, status = follow_job(client, str(job["id"]), str(job.get("crs") or ""), on_features=on_features,
-                                       on_tiles=on_tiles, on_progress=on_progress, is_canceled=feedback.isCanceled)
+            state, status = follow_job(
+                client,
+                str(job["id"]),
+                str(job.get("crs") or ""),
+                on_features=on_features,
+                on_tiles=on_tiles,
+                on_progress=on_progress,
+                is_canceled=feedback.isCanceled,
+            )
         except BackendError as exc:
             raise QgsProcessingException(str(exc)) from exc
         message = outcome_message(state, status, count)
@@ -144,13 +206,18 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
 
     def _client(self, settings: Settings, feedback: QgsProcessingFeedback) -> BackendClient:
         manager = self.backend_source()
-        if manager is not None and manager.state == "ready":
-            return manager.client()
+        if manager is not None:  # a QGIS session with the plugin: the dock's backend, never a second one
+            if manager.state != "ready":
+                feedback.pushInfo(tr("Waiting for the Think2Map backend to start…"))
+            return manager.wait_until_ready(is_canceled=feedback.isCanceled)
         if settings.is_remote:
             if not settings.remote_url:
                 raise BackendError(tr("Remote mode needs a backend URL: set it in Think2Map settings."))
             client = BackendClient(settings.remote_url, settings.remote_token)
             client.health()
             return client
-        feedback.pushInfo(tr("Starting the Think2Map backend…"))
-        return shared_blocking_backend().ensure_started(settings, is_canceled=feedback.isCanceled)
+        return shared_blocking_backend().ensure_started(
+            settings,
+            is_canceled=feedback.isCanceled,
+            on_start=lambda: feedback.pushInfo(tr("Starting the Think2Map backend…")),
+        )

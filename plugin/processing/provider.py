@@ -8,8 +8,9 @@ from pathlib import Path
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
-from ..core.backend_process import BackendManager, stop_shared_blocking_backend
+from ..core.blocking import stop_shared_blocking_backend
 from ..core.i18n import tr
+from ..core.process import BackendManager
 from .algorithm import SegmentByTextAlgorithm
 
 ICON = Path(__file__).resolve().parents[2] / "resources" / "icon.svg"
@@ -18,8 +19,9 @@ ICON = Path(__file__).resolve().parents[2] / "resources" / "icon.svg"
 class Think2MapProvider(QgsProcessingProvider):
     """Provides ``think2map:segmentbytext``.
 
-    ``backend_source`` returns the plugin's :class:`BackendManager` (or None); when it is ready its backend is
-    used, otherwise the algorithm starts (and reuses) a backend of its own in its worker thread.
+    ``backend_source`` returns the plugin's :class:`BackendManager`, or None in a session without the plugin's
+    GUI (``qgis_process``). With a manager, the algorithm uses its backend (starting it and waiting when needed);
+    without one it starts, and reuses, a backend of its own.
     """
 
     def __init__(self, backend_source: Callable[[], BackendManager | None] | None = None):

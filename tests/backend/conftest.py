@@ -17,7 +17,7 @@ def tiny_models(tmp_path_factory) -> dict:
     """The tiny random prompter and segmenters, built once: {"prompter": dir, "sam2": dir, "sam": dir}."""
     import torch
 
-    from backend.tiny import build_tiny_models
+    from backend.models.tiny import build_tiny_models
 
     torch.set_num_threads(1)
     return build_tiny_models(tmp_path_factory.mktemp("tiny-models"))

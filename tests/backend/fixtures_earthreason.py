@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.prompts import Instance, PromptResult, parse_answer
+from backend.models.prompts import Instance, PromptResult, parse_answer
 from tests.fakes import FakeOracle
 
 RASTER = "atlanta_pan_uint16_0p5m_epsg32616.tif"
@@ -44,18 +44,19 @@ def build_earthreason_fixture(data_dir: Path, out_dir: Path, split: str = "val")
     import rasterio.features
     from PIL import Image
 
-    from backend.raster import PixelWindow, RasterSource
+    from backend.geo.raster import PixelWindow, RasterSource
 
     root = Path(out_dir) / split
     for sub in ("images", "labels", "QAs"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     with RasterSource(str(data_dir / RASTER)) as src:
         shapes = gpd.read_file(data_dir / FOOTPRINTS).to_crs(src.crs).geometry
-        truth = rasterio.features.rasterize(((g, 1) for g in shapes), out_shape=(src.height, src.width),
-                                            transform=src.transform, dtype="uint8")
+        truth = rasterio.features.rasterize(
+            ((g, 1) for g in shapes), out_shape=(src.height, src.width), transform=src.transform, dtype="uint8"
+        )
         for sid, ((c, r, w, h), fmt, _) in CROPS.items():
             image, _ = src.read(PixelWindow(c, r, w, h))
-            label = truth[r:r + h, c:c + w]
+            label = truth[r : r + h, c : c + w]
             Image.fromarray(image).save(root / "images" / f"{sid}.{fmt}", quality=95)
             if sid != "s05":
                 Image.fromarray(label * 255).save(root / "labels" / f"{sid}.png")

@@ -16,8 +16,9 @@ import httpx
 from tests.conftest import ROOT
 
 # Real polygons from the tiny random models: every tile's answer is forced to one box with two points.
-FORCED_ANSWER = ('<think>x</think><answer>[{"bbox_2d": [100,100,400,400], '
-                 '"positive_points": [[250,250],[300,300]]}]</answer>')
+FORCED_ANSWER = (
+    '<think>x</think><answer>[{"bbox_2d": [100,100,400,400], "positive_points": [[250,250],[300,300]]}]</answer>'
+)
 FINISHED = ("done", "failed", "cancelled")
 
 
@@ -52,27 +53,51 @@ class LiveServer:
 
 
 def tiny_model_args(tiny_models: dict) -> list[str]:
-    return ["--prompter", str(tiny_models["prompter"]), "--segmenter", str(tiny_models["sam2"]),
-            "--device", "cpu", "--max-new-tokens", "200", "--force-answer", FORCED_ANSWER]
+    return [
+        "--prompter",
+        str(tiny_models["prompter"]),
+        "--segmenter",
+        str(tiny_models["sam2"]),
+        "--device",
+        "cpu",
+        "--max-new-tokens",
+        "200",
+        "--force-answer",
+        FORCED_ANSWER,
+    ]
 
 
-def start_server(args: list[str], tmp: Path, token: str | None = "test-token", env: dict | None = None,
-                 timeout: float = 60) -> LiveServer:
+def start_server(
+    args: list[str], tmp: Path, token: str | None = "test-token", env: dict | None = None, timeout: float = 60
+) -> LiveServer:
     """Run ``python -m backend serve --port 0 ARGS`` and wait for its JSON line.
 
     The environment has no model weights and no network for Hugging Face, and one torch thread (two make the
     tiny models slow on small CI machines).
     """
     tmp.mkdir(parents=True, exist_ok=True)
-    full_env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "THINK2MAP_MODELS": str(tmp / "models"),
-                "HF_HOME": str(tmp / "hf"), "HF_HUB_OFFLINE": "1", **(env or {})}
+    full_env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "THINK2MAP_MODELS": str(tmp / "models"),
+        "HF_HOME": str(tmp / "hf"),
+        "HF_HUB_OFFLINE": "1",
+        **(env or {}),
+    }
     full_env.pop("THINK2MAP_TOKEN", None)
     if token is not None:
         full_env["THINK2MAP_TOKEN"] = token
     stderr_path = tmp / f"server-{time.monotonic_ns()}.log"
     with open(stderr_path, "w") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "backend", "serve", "--port", "0", *args], cwd=ROOT,
-                                env=full_env, stdout=subprocess.PIPE, stderr=err, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "backend", "serve", "--port", "0", *args],
+            cwd=ROOT,
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
     ready, _, _ = select.select([proc.stdout], [], [], timeout)
     text = proc.stdout.readline() if ready else ""
     if not text:

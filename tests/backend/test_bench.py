@@ -7,8 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from backend.bench import KM2_PER_TILE, QWEN_SPECIAL_IDS, QWEN_VOCAB, build_qwen_tokenizer, make_raster, qwen_3b_config
 from backend.cli import main
+from backend.tools.bench.models import QWEN_SPECIAL_IDS, QWEN_VOCAB, build_qwen_tokenizer, qwen_3b_config
+from backend.tools.bench.run import KM2_PER_TILE
+from backend.tools.bench.truth import make_raster
 
 
 def test_qwen_3b_config_has_the_published_size():
@@ -30,16 +32,20 @@ def test_tokenizer_has_qwens_ids_and_an_840_image_is_900_tokens():
     from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor
     from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
 
-    from backend.prompter import to_model_image
-    from backend.prompts import chat_messages
+    from backend.models.prompter import to_model_image
+    from backend.models.prompts import chat_messages
 
     tok = build_qwen_tokenizer()
     assert {t: tok.convert_tokens_to_ids(t) for t in QWEN_SPECIAL_IDS} == QWEN_SPECIAL_IDS
     assert len(tok) <= QWEN_VOCAB and tok.eos_token_id == 151645 and tok.pad_token_id == 151643
     text = '<answer>[{"bbox_2d": [1, 2, 3, 4]}]</answer>'
     assert tok.decode(tok.encode(text, add_special_tokens=False)) == text
-    processor = Qwen2_5_VLProcessor(image_processor=Qwen2VLImageProcessor(), tokenizer=tok,
-                                    video_processor=Qwen2VLVideoProcessor(), chat_template=tok.chat_template)
+    processor = Qwen2_5_VLProcessor(
+        image_processor=Qwen2VLImageProcessor(),
+        tokenizer=tok,
+        video_processor=Qwen2VLVideoProcessor(),
+        chat_template=tok.chat_template,
+    )
     chat = processor.apply_chat_template(chat_messages("buildings"), tokenize=False, add_generation_prompt=True)
     image = to_model_image(np.zeros((300, 500, 3), np.uint8))
     ids = processor(text=[chat], images=[image], return_tensors="pt")["input_ids"][0]
@@ -50,15 +56,16 @@ def test_tokenizer_has_qwens_ids_and_an_840_image_is_900_tokens():
 def test_synthetic_raster_has_exactly_the_tiles_asked_for(tmp_path):
     import rasterio
 
-    from backend.raster import PixelWindow
-    from backend.tiling import tile_grid
+    from backend.geo.raster import PixelWindow
+    from backend.geo.tiling import tile_grid
 
     path, truth = make_raster(tmp_path, 6)
     with rasterio.open(path) as ds:
         assert (ds.height, ds.width) == (840 + 712, 840 + 2 * 712) == truth.shape  # 2 rows × 3 columns
         assert ds.res == (0.5, 0.5)
-    assert len(tile_grid(PixelWindow(0, 0, truth.shape[1], truth.shape[0]), truth.shape[1], truth.shape[0],
-                         840, 128)) == 6
+    assert (
+        len(tile_grid(PixelWindow(0, 0, truth.shape[1], truth.shape[0]), truth.shape[1], truth.shape[0], 840, 128)) == 6
+    )
     # About 215 buildings per km² at 0.5 m: (1552 × 2264 px × 0.25 m²) = 0.878 km² -> ~189 buildings
     # covering roughly 189 × ~500 m² (/0.25 m² per px) ≈ 4-8 % of the pixels.
     assert 0.02 < truth.mean() < 0.12
@@ -67,8 +74,24 @@ def test_synthetic_raster_has_exactly_the_tiles_asked_for(tmp_path):
 
 def test_tiny_bench_smoke(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    rc = main(["bench", "--tiny", "--tiles", "2", "--batch-sizes", "1,2", "--tokens", "3", "--instances", "2",
-               "--device", "cpu", "-o", str(out)])
+    rc = main(
+        [
+            "bench",
+            "--tiny",
+            "--tiles",
+            "2",
+            "--batch-sizes",
+            "1,2",
+            "--tokens",
+            "3",
+            "--instances",
+            "2",
+            "--device",
+            "cpu",
+            "-o",
+            str(out),
+        ]
+    )
     assert rc == 0
     report = json.loads(out.read_text())
     names = [r["name"] for r in report["runs"]]

@@ -14,8 +14,14 @@ from tests.conftest import ROOT
 
 def cli(*args, env=None, timeout=300):
     full_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "backend", *map(str, args)], cwd=ROOT, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "backend", *map(str, args)],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture
@@ -57,8 +63,15 @@ def test_user_errors_have_no_traceback(tmp_path, shared_data):
     assert r.returncode == 2 and ".gpkg or .geojson" in r.stderr
     r = cli("segment", shared_data / "colorado_cars_0p15m_epsg26913.tif", "", "-o", tmp_path / "o.gpkg")
     assert r.returncode == 2 and "query is empty" in r.stderr
-    r = cli("segment", shared_data / "colorado_cars_0p15m_epsg26913.tif", "x", "-o", tmp_path / "o.gpkg",
-            "--prompter", "gpt-9")
+    r = cli(
+        "segment",
+        shared_data / "colorado_cars_0p15m_epsg26913.tif",
+        "x",
+        "-o",
+        tmp_path / "o.gpkg",
+        "--prompter",
+        "gpt-9",
+    )
     assert r.returncode == 3 and "Unknown model 'gpt-9'" in r.stderr
 
 
@@ -71,8 +84,19 @@ def test_documented_tiny_model_run_writes_a_valid_geopackage(tmp_path, shared_da
     assert r.returncode == 0 and "meaningless" in r.stdout
     raster = shared_data / "gorinchem_river_0p25m_epsg28992.tif"
     out = tmp_path / "river.gpkg"
-    r = cli("segment", raster, "the river", "-o", out, "--prompter", tiny / "tiny-think2seg",
-            "--segmenter", tiny / "tiny-sam2", "--max-new-tokens", "48")
+    r = cli(
+        "segment",
+        raster,
+        "the river",
+        "-o",
+        out,
+        "--prompter",
+        tiny / "tiny-think2seg",
+        "--segmenter",
+        tiny / "tiny-sam2",
+        "--max-new-tokens",
+        "48",
+    )
     assert r.returncode == 0, r.stderr
     layers = dict(pyogrio.list_layers(out))
     assert layers == {"objects": "MultiPolygon", "tiles": "Polygon"}
@@ -85,19 +109,37 @@ def test_documented_tiny_model_run_writes_a_valid_geopackage(tmp_path, shared_da
     assert len(tiles) == 4 and set(tiles.status) <= {"ok", "no_target", "unparseable"}
 
 
-@pytest.mark.parametrize("answer, expect_features", [
-    ('<think>x</think><answer>[{"bbox_2d": [100,100,400,400], "positive_points": [[250,250],[300,300]]}]</answer>',
-     True),
-    ("<think>nothing like that here</think><answer>[]</answer>", False),
-])
-def test_forced_answers_give_polygons_on_the_raster_or_a_valid_empty_layer(tmp_path, shared_data, tiny_models,
-                                                                          answer, expect_features):
+@pytest.mark.parametrize(
+    "answer, expect_features",
+    [
+        (
+            '<think>x</think><answer>[{"bbox_2d": [100,100,400,400], '
+            '"positive_points": [[250,250],[300,300]]}]</answer>',
+            True,
+        ),
+        ("<think>nothing like that here</think><answer>[]</answer>", False),
+    ],
+)
+def test_forced_answers_give_polygons_on_the_raster_or_a_valid_empty_layer(
+    tmp_path, shared_data, tiny_models, answer, expect_features
+):
     import geopandas as gpd
 
     raster = shared_data / "gorinchem_river_0p25m_epsg28992.tif"
     out = tmp_path / "river.gpkg"
-    r = cli("segment", raster, "the river", "-o", out, "--prompter", tiny_models["prompter"],
-            "--segmenter", tiny_models["sam2"], "--force-answer", answer)
+    r = cli(
+        "segment",
+        raster,
+        "the river",
+        "-o",
+        out,
+        "--prompter",
+        tiny_models["prompter"],
+        "--segmenter",
+        tiny_models["sam2"],
+        "--force-answer",
+        answer,
+    )
     assert r.returncode == 0, r.stderr
     objects = gpd.read_file(out, layer="objects")
     tiles = gpd.read_file(out, layer="tiles")

@@ -3,8 +3,8 @@
 import numpy as np
 
 from backend.devices import default_batch_size
-from backend.embedding_cache import shared_cache
-from backend.jobs import ModelCache
+from backend.models.embedding_cache import shared_cache
+from backend.service.jobs import ModelCache
 
 
 def test_batch_size_defaults_to_one_on_the_cpu_and_four_on_cuda():

@@ -9,14 +9,16 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from backend.embedding_cache import EmbeddingCache, embedding_key, raster_identity
-from backend.forcing import forced_answer_kwargs
-from backend.pipeline import Segmentation, SegmentOptions
-from backend.prompter import load_prompter
-from backend.segmenter import load_segmenter
+from backend.models.build_segmenter import load_segmenter
+from backend.models.embedding_cache import EmbeddingCache, embedding_key, raster_identity
+from backend.models.forcing import forced_answer_kwargs
+from backend.models.prompter import load_prompter
+from backend.pipeline import RunStats, SegmentOptions, SegmentPlan, run
 
-ANSWER = ('<think>forced</think><answer>```json[{"bbox_2d": [210, 210, 630, 630], '
-          '"positive_points": [[420, 420], [400, 440]]}]```</answer>')
+ANSWER = (
+    '<think>forced</think><answer>```json[{"bbox_2d": [210, 210, 630, 630], '
+    '"positive_points": [[420, 420], [400, 440]]}]```</answer>'
+)
 
 
 class Blob:
@@ -59,8 +61,17 @@ def test_key_changes_when_the_raster_is_rewritten(tmp_path):
 def raster(tmp_path_factory):
     path = tmp_path_factory.mktemp("cache") / "r.tif"
     rng = np.random.default_rng(3)
-    with rasterio.open(path, "w", driver="GTiff", width=700, height=400, count=3, dtype="uint8",
-                       crs="EPSG:32631", transform=from_origin(600000, 5700000, 0.5, 0.5)) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=700,
+        height=400,
+        count=3,
+        dtype="uint8",
+        crs="EPSG:32631",
+        transform=from_origin(600000, 5700000, 0.5, 0.5),
+    ) as ds:
         ds.write(rng.integers(0, 255, (3, 400, 700), dtype=np.uint8))
     return path
 
@@ -98,26 +109,27 @@ class CountingEncoder:
 
 def _run(raster, prompter, segmenter, cache, **kw):
     opts = SegmentOptions(tile_size=256, overlap=32, batch_size=2, min_area_px=0, embedding_cache=cache, **kw)
-    job = Segmentation(str(raster), "x", opts)
-    features = list(job.run(prompter, segmenter))
-    return job, [(f.geometry.wkb, f.properties["score"], f.properties["tiles"]) for f in features]
+    plan = SegmentPlan(str(raster), "x", opts)
+    stats = RunStats.for_plan(plan)
+    features = list(run(plan, prompter, segmenter, stats))
+    return plan, stats, [(f.geometry.wkb, f.properties["score"], f.properties["tiles"]) for f in features]
 
 
 @pytest.mark.parametrize("family,device", [("sam2", "cpu"), ("sam", "cpu"), ("sam2", "cuda")])
 def test_second_query_skips_the_encoder_with_identical_results(tiny_models, prompter, raster, family, device):
     segmenter = CountingEncoder(load_segmenter(tiny_models[family], device="cpu"), device)
     cache = EmbeddingCache(2**30)
-    job, first = _run(raster, prompter, segmenter, cache)
-    tiles = len(job.tiles)
+    plan, _, first = _run(raster, prompter, segmenter, cache)
+    tiles = len(plan.tiles)
     assert tiles == 6 and segmenter.encoded == tiles and len(cache) == tiles and cache.hits == 0
     assert segmenter.batches == ([2, 2, 2] if device == "cuda" else [1] * 6)
     assert first, "the forced box should give polygons"
-    job2, second = _run(raster, prompter, segmenter, cache)
+    _, stats2, second = _run(raster, prompter, segmenter, cache)
     assert segmenter.encoded == tiles  # nothing more was encoded
-    assert cache.hits == tiles and job2.timings["encode_cached"] == tiles
+    assert cache.hits == tiles and stats2.timings["encode_cached"] == tiles
     assert second == first
     # Without the cache, the same features again (so the cache changes nothing but the time).
-    job3, third = _run(raster, prompter, segmenter, None, cache_embeddings=False)
+    _, _, third = _run(raster, prompter, segmenter, None, cache_embeddings=False)
     assert segmenter.encoded == 2 * tiles and third == first
 
 
@@ -125,18 +137,24 @@ def test_a_small_budget_keeps_only_the_latest_tiles(tiny_models, prompter, raste
     segmenter = CountingEncoder(load_segmenter(tiny_models["sam2"], device="cpu"))
     probe = segmenter.inner.encode([np.zeros((256, 256, 3), np.uint8)])[0]
     cache = EmbeddingCache(2 * probe.nbytes)
-    job, _ = _run(raster, prompter, segmenter, cache)
+    plan, _, _ = _run(raster, prompter, segmenter, cache)
     assert len(cache) == 2 and cache.bytes <= cache.max_bytes
     # LRU: the last batch (tiles 4 and 5) is kept, the first ones were evicted.
-    assert [cache.get(job._cache_key(t)) is not None for t in job.tiles] == [False] * 4 + [True] * 2
+    keys = [embedding_key(plan.raster_id, _window(t), plan.source.bands, segmenter) for t in plan.tiles]
+    assert [cache.get(key) is not None for key in keys] == [False] * 4 + [True] * 2
     # A second pass evicts tiles 4 and 5 (while encoding 0 and 1) before reaching them: all six are encoded again.
     _run(raster, prompter, segmenter, cache)
-    assert segmenter.encoded == 2 * len(job.tiles)
+    assert segmenter.encoded == 2 * len(plan.tiles)
+
+
+def _window(tile):
+    w = tile.window
+    return (w.col_off, w.row_off, w.width, w.height)
 
 
 @pytest.mark.parametrize("family", ["sam2", "sam"])
 def test_batched_encoding_matches_one_image_at_a_time(tiny_models, family):
-    from backend.prompts import Instance
+    from backend.models.prompts import Instance
 
     segmenter = load_segmenter(tiny_models[family], device="cpu")
     rng = np.random.default_rng(0)

@@ -16,8 +16,8 @@ from scipy import ndimage
 
 from backend.cli import main
 from backend.errors import UserError
-from backend.evaluate import CSV_COLUMNS, evaluate, load_samples
-from backend.forcing import forced_answer_kwargs
+from backend.models.forcing import forced_answer_kwargs
+from backend.tools.evaluate import CSV_COLUMNS, evaluate, load_samples
 from tests.backend.fixtures_earthreason import (
     CROPS,
     FALSE_POSITIVE_BOX,
@@ -92,7 +92,8 @@ def test_metrics_match_an_independent_computation(dataset, tmp_path):
     assert metrics["giou_think2seg"] == pytest.approx(metrics["giou_lisa"])
     assert metrics["ciou_lisa"] == pytest.approx(sum(inter.values()) / sum(union.values()))
     assert metrics["ciou_think2seg"] == pytest.approx(
-        sum(inter[k] for k in with_target) / sum(union[k] for k in with_target))
+        sum(inter[k] for k in with_target) / sum(union[k] for k in with_target)
+    )
     # The false positive on s05 is in LISA's union only.
     assert metrics["ciou_think2seg"] > metrics["ciou_lisa"]
     assert metrics["no_target_accuracy"] == 0.5 and metrics["no_target_answer_rate"] == 0.5
@@ -130,12 +131,14 @@ def test_a_failing_sample_is_recorded_not_fatal(dataset, tmp_path):
 
 
 def test_real_tiny_models_flow(dataset, tiny_models, tmp_path):
-    from backend.prompter import load_prompter
-    from backend.segmenter import load_segmenter
+    from backend.models.build_segmenter import load_segmenter
+    from backend.models.prompter import load_prompter
 
     prompter = load_prompter(tiny_models["prompter"], device="cpu", max_new_tokens=96)
-    answer = ('<think>x</think>\n<answer>```json[{"bbox_2d": [84, 168, 420, 840], '
-              '"positive_points": [[200, 400]]}]```</answer>')
+    answer = (
+        '<think>x</think>\n<answer>```json[{"bbox_2d": [84, 168, 420, 840], '
+        '"positive_points": [[200, 400]]}]```</answer>'
+    )
     prompter.generate_kwargs = forced_answer_kwargs(prompter.processor, [answer])
     segmenter = load_segmenter(tiny_models["sam2"], device="cpu")
     out = tmp_path / "tiny.csv"
@@ -154,21 +157,46 @@ def test_batches_give_the_same_rows(dataset, tmp_path):
     views = _views(dataset)
     one, three = tmp_path / "one.csv", tmp_path / "three.csv"
     m1 = evaluate(dataset, "val", FakeEarthReasonOracle(views), FakeEarthReasonOracle(views), one, progress=False)
-    m3 = evaluate(dataset, "val", FakeEarthReasonOracle(views), FakeEarthReasonOracle(views), three, progress=False,
-                  batch_size=4)
+    m3 = evaluate(
+        dataset, "val", FakeEarthReasonOracle(views), FakeEarthReasonOracle(views), three, progress=False, batch_size=4
+    )
     assert one.read_text() == three.read_text()
     assert {k: v for k, v in m1.items() if k not in ("seconds", "csv")} == {
-        k: v for k, v in m3.items() if k not in ("seconds", "csv")}
+        k: v for k, v in m3.items() if k not in ("seconds", "csv")
+    }
 
 
 def test_cli_with_tiny_models_and_a_forced_answer(dataset, tiny_models, tmp_path, capsys):
     # The forced box covers x 0-840, y 0-420 of the 840x840 frame: the top half of every image.
     answer = '<think>x</think><answer>[{"bbox_2d": [0, 0, 840, 420], "positive_points": [[420, 200]]}]</answer>'
     out, js = tmp_path / "rows.csv", tmp_path / "m.json"
-    rc = main(["evaluate", str(dataset), "--split", "val", "--prompter", str(tiny_models["prompter"]),
-               "--segmenter", str(tiny_models["sam2"]), "--device", "cpu", "--batch-size", "2",
-               "--max-new-tokens", "80", "--force-answer", answer, "--limit", "3", "-o", str(out), "--json", str(js),
-               "-q"])
+    rc = main(
+        [
+            "evaluate",
+            str(dataset),
+            "--split",
+            "val",
+            "--prompter",
+            str(tiny_models["prompter"]),
+            "--segmenter",
+            str(tiny_models["sam2"]),
+            "--device",
+            "cpu",
+            "--batch-size",
+            "2",
+            "--max-new-tokens",
+            "80",
+            "--force-answer",
+            answer,
+            "--limit",
+            "3",
+            "-o",
+            str(out),
+            "--json",
+            str(js),
+            "-q",
+        ]
+    )
     assert rc == 0
     with out.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -183,8 +211,8 @@ def test_cli_with_tiny_models_and_a_forced_answer(dataset, tiny_models, tmp_path
 
 
 def test_batched_sam_encoding_on_gpus_matches_one_by_one(dataset, tiny_models, tmp_path):
-    from backend.prompter import load_prompter
-    from backend.segmenter import load_segmenter
+    from backend.models.build_segmenter import load_segmenter
+    from backend.models.prompter import load_prompter
 
     class OnGpu:
         """Delegates to a real CPU segmenter but reports a CUDA device, so that evaluate batches the encoder."""

@@ -9,10 +9,10 @@ import shapely
 from affine import Affine
 from scipy import ndimage
 
-from backend import geometry
-from backend.geometry import SeamMerger, finish_geometry, grid_neighbours, tile_pieces
-from backend.raster import PixelWindow
-from backend.tiling import tile_grid
+from backend.geo import geometry
+from backend.geo.geometry import SeamMerger, finish_geometry, grid_neighbours, tile_pieces
+from backend.geo.raster import PixelWindow
+from backend.geo.tiling import tile_grid
 
 
 def _disc(h, w, cy, cx, r):
@@ -22,9 +22,9 @@ def _disc(h, w, cy, cx, r):
 
 def _run(truth, tiles, order=None):
     merger, nb, out = SeamMerger(), grid_neighbours(tiles), []
-    for t in (order or tiles):
+    for t in order or tiles:
         w = t.window
-        m = truth[w.row_off:w.row_end, w.col_off:w.col_end]
+        m = truth[w.row_off : w.row_end, w.col_off : w.col_end]
         out += merger.add_tile(t.index, tile_pieces(t, [m], [0.8], None, nb[t.index]))
     return out + merger.flush()
 
@@ -61,7 +61,7 @@ def test_objects_stream_out_once_their_neighbours_are_done():
     released = []
     for t in tiles:
         w = t.window
-        m = truth[w.row_off:w.row_end, w.col_off:w.col_end]
+        m = truth[w.row_off : w.row_end, w.col_off : w.col_end]
         released.append(len(merger.add_tile(t.index, tile_pieces(t, [m], [1.0], None, nb[t.index]))))
     assert released == [1, 0, 1]  # the second object waits for tile 2
     assert merger.flush() == []
@@ -98,7 +98,7 @@ def test_small_holes_are_filled_but_large_ones_and_holes_cut_by_a_seam_are_kept(
     nb = grid_neighbours(tiles)
     merger, objects = SeamMerger(), []
     for t in tiles:
-        m = truth[t.window.row_off:t.window.row_end, t.window.col_off:t.window.col_end]
+        m = truth[t.window.row_off : t.window.row_end, t.window.col_off : t.window.col_end]
         objects += merger.add_tile(t.index, tile_pieces(t, [m], [0.9], None, nb[t.index], min_hole_px=16))
     objects += merger.flush()
     assert len(objects) == 2
@@ -202,8 +202,8 @@ def test_pieces_equal_the_whole_core_polygonised(monkeypatch, split_px, cell_px)
             m = np.zeros(shape_, bool)
             for _ in range(rng.integers(1, 4)):
                 y, x, h, w = rng.integers(0, shape_[0]), rng.integers(0, shape_[1]), *rng.integers(1, 50, 2)
-                m[y:y + h, x:x + w] = True
-                m[y + 3:y + h - 3, x + 3:x + w - 3] = rng.random() < 0.5  # some are rings
+                m[y : y + h, x : x + w] = True
+                m[y + 3 : y + h - 3, x + 3 : x + w - 3] = rng.random() < 0.5  # some are rings
             if rng.random() < 0.3:
                 m &= rng.random(shape_) > 0.1  # pinholes
             masks.append(m)
@@ -222,10 +222,10 @@ def test_packed_boxes_keep_a_gap_of_background_around_each():
     canvas = np.zeros((height, width), int)
     for (h, w), (y, x) in zip(sizes, places):
         assert y >= 1 and x >= 1 and y + h < height and x + w < width
-        canvas[y - 1:y + h + 1, x - 1:x + w + 1] += 1  # each box with its ring of background
+        canvas[y - 1 : y + h + 1, x - 1 : x + w + 1] += 1  # each box with its ring of background
     inner = np.zeros_like(canvas)
     for (h, w), (y, x) in zip(sizes, places):
-        inner[y:y + h, x:x + w] += 1
+        inner[y : y + h, x : x + w] += 1
     assert inner.max() == 1 and (canvas[inner == 1] == 1).all()  # no box's ring reaches into another box
     assert height * width < 3 * sum((h + 1) * (w + 1) for h, w in sizes)
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from backend.metrics import (
+from backend.tools.metrics import (
     ciou_lisa,
     ciou_think2seg,
     giou,

@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 
 from backend.errors import ModelError
-from backend.forcing import forced_answer_kwargs
-from backend.prompter import Prompter, Think2SegPrompter, load_prompter
-from backend.prompts import Instance
-from backend.segmenter import Segmenter, load_segmenter, segment_instances
+from backend.models.batch import predict_masks
+from backend.models.build_segmenter import load_segmenter
+from backend.models.forcing import forced_answer_kwargs
+from backend.models.prompter import Prompter, Think2SegPrompter, load_prompter
+from backend.models.prompts import Instance
+from backend.models.segmenter import Segmenter
 
 pytest.importorskip("transformers")
 pytest.importorskip("sam2")
@@ -114,8 +116,8 @@ def test_segmenters_give_a_bool_mask_and_a_score(segmenter):
     assert mask.shape == (120, 200)
 
 
-def test_segment_instances(segmenter):
-    out = segment_instances(segmenter, _image(64, 96), [Instance((1, 1, 30, 40)), Instance((40, 10, 90, 60))])
+def test_predict_masks(segmenter):
+    out = predict_masks(segmenter, _image(64, 96), [Instance((1, 1, 30, 40)), Instance((40, 10, 90, 60))])
     assert [m.shape for m, _ in out] == [(64, 96), (64, 96)]
 
 
@@ -147,8 +149,11 @@ def test_one_instance_matches_the_library_predictor(tiny_models):
     segmenter.set_image(image)
     mask, score = segmenter.predict(Instance((20.0, 10.0, 150.0, 100.0), ((50.0, 40.0), (80.0, 60.0))))
     masks, scores, _ = segmenter.predictor.predict(
-        point_coords=np.array([[50.0, 40.0], [80.0, 60.0]]), point_labels=np.array([1, 1]),
-        box=np.array([20.0, 10.0, 150.0, 100.0]), multimask_output=False)
+        point_coords=np.array([[50.0, 40.0], [80.0, 60.0]]),
+        point_labels=np.array([1, 1]),
+        box=np.array([20.0, 10.0, 150.0, 100.0]),
+        multimask_output=False,
+    )
     assert np.array_equal(mask, masks[0] > 0.5)
     assert score == pytest.approx(float(scores[0]), abs=1e-6)
 
@@ -163,7 +168,7 @@ def test_segment_instances_without_instances_does_not_encode():
         def predict(self, instance):
             raise AssertionError("predict must not be called")
 
-    assert segment_instances(Spy(), _image(10, 10), []) == []
+    assert predict_masks(Spy(), _image(10, 10), []) == []
 
 
 def test_unknown_file_is_a_model_error(tmp_path):
@@ -213,7 +218,7 @@ def test_corrupt_prompter_is_a_model_error(tiny_models, tmp_path):
 
 
 def test_tiny_models_are_deterministic(tiny_models, tmp_path):
-    from backend.tiny import build_tiny_sam
+    from backend.models.tiny import build_tiny_sam
 
     again = build_tiny_sam(tmp_path / "tiny-sam")
     import torch

@@ -8,7 +8,7 @@ from rasterio.features import rasterize
 from rasterio.transform import from_origin
 
 from backend.errors import RasterError, UserError
-from backend.pipeline import Segmentation, SegmentOptions
+from backend.pipeline import RunStats, SegmentOptions, SegmentPlan, run
 from tests.fakes import FakeFailingPrompter, FakeOracle
 
 RASTERS = [
@@ -20,9 +20,10 @@ RASTERS = [
 
 
 def _run(path, truth, **opts):
-    job = Segmentation(str(path), "buildings", SegmentOptions(**opts))
+    plan = SegmentPlan(str(path), "buildings", SegmentOptions(**opts))
+    stats = RunStats.for_plan(plan)
     oracle = FakeOracle(truth)
-    return job, list(job.run(oracle, oracle)), oracle
+    return plan, stats, list(run(plan, oracle, oracle, stats)), oracle
 
 
 def test_atlanta_footprints_come_back_on_the_footprints(shared_data):
@@ -34,9 +35,9 @@ def test_atlanta_footprints_come_back_on_the_footprints(shared_data):
         assert truth_gdf.crs.to_epsg() == 32616 == ds.crs.to_epsg()
         truth = rasterize(truth_gdf.geometry, out_shape=ds.shape, transform=ds.transform).astype(bool)
         footprint = shapely.box(*ds.bounds)
-    job, features, _ = _run(path, truth, tile_size=400, overlap=64)
-    assert len(job.tiles) == 9 and features
-    assert job.crs.to_epsg() == 32616
+    plan, _, features, _ = _run(path, truth, tile_size=400, overlap=64)
+    assert len(plan.tiles) == 9 and features
+    assert plan.crs.to_epsg() == 32616
     found = shapely.union_all([f.geometry for f in features])
     expected = shapely.union_all(list(truth_gdf.geometry)).intersection(footprint)
     iou = found.intersection(expected).area / found.union(expected).area
@@ -56,10 +57,10 @@ def test_every_shared_raster_goes_through(shared_data, name):
     with rasterio.open(path) as ds:
         h, w = ds.shape
         truth = np.zeros((h, w), bool)
-        truth[h // 3: h // 2, w // 4: w // 2] = True
+        truth[h // 3 : h // 2, w // 4 : w // 2] = True
         footprint = shapely.box(*ds.bounds)
-    job, features, _ = _run(path, truth, tile_size=512, overlap=64)
-    assert all(r.status in ("ok", "no_target", "skipped") for r in job.reports), [r.error for r in job.reports]
+    _, stats, features, _ = _run(path, truth, tile_size=512, overlap=64)
+    assert all(r.status in ("ok", "no_target", "skipped") for r in stats.reports), [r.error for r in stats.reports]
     assert all(footprint.buffer(1e-6).contains(f.geometry) for f in features)
     if "landsat" not in name:  # there the box may fall on nodata
         assert len(features) == 1
@@ -69,13 +70,22 @@ def test_object_spanning_four_tiles_is_one_polygon_with_the_true_area(tmp_path):
     rng = np.random.default_rng(1)
     h = w = 1100
     path = tmp_path / "synthetic.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=w, height=h, count=3, dtype="uint8", crs="EPSG:32631",
-                       transform=from_origin(600000, 5700000, 0.5, 0.5)) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=w,
+        height=h,
+        count=3,
+        dtype="uint8",
+        crs="EPSG:32631",
+        transform=from_origin(600000, 5700000, 0.5, 0.5),
+    ) as ds:
         ds.write(rng.integers(0, 255, (3, h, w), dtype=np.uint8))
     yy, xx = np.mgrid[0:h, 0:w]
-    truth = (yy + 0.5 - 550) ** 2 + (xx + 0.5 - 550) ** 2 <= 300 ** 2
-    job, features, oracle = _run(path, truth, tile_size=640, overlap=128)
-    assert len(job.tiles) == 4
+    truth = (yy + 0.5 - 550) ** 2 + (xx + 0.5 - 550) ** 2 <= 300**2
+    plan, _, features, oracle = _run(path, truth, tile_size=640, overlap=128)
+    assert len(plan.tiles) == 4
     assert len(features) == 1
     true_area = truth.sum() * 0.25
     assert abs(features[0].geometry.area - true_area) / true_area < 0.01
@@ -87,9 +97,9 @@ def test_no_target_gives_no_features_but_a_report(shared_data):
     path = shared_data / "colorado_cars_0p15m_epsg26913.tif"
     with rasterio.open(path) as ds:
         truth = np.zeros(ds.shape, bool)
-    job, features, _ = _run(path, truth)
-    assert features == [] and [r.status for r in job.reports] == ["no_target"]
-    assert "fake oracle" in job.reports[0].raw_text
+    _, stats, features, _ = _run(path, truth)
+    assert features == [] and [r.status for r in stats.reports] == ["no_target"]
+    assert "fake oracle" in stats.reports[0].raw_text
 
 
 def test_area_bounds_limit_the_search(shared_data):
@@ -100,23 +110,23 @@ def test_area_bounds_limit_the_search(shared_data):
         truth[700:800, 700:800] = True
         left, bottom, right, top = ds.bounds
     area = (left, bottom, left + 125, bottom + 125)  # the lower-left 500x500 pixels
-    job, features, _ = _run(path, truth, bounds=area, tile_size=512, overlap=64)
+    _, _, features, _ = _run(path, truth, bounds=area, tile_size=512, overlap=64)
     assert len(features) == 0 or all(shapely.box(*area).buffer(1e-6).contains(f.geometry) for f in features)
     area = (left, top - 125, left + 125, top)  # the upper-left corner holds the first square
-    job, features, _ = _run(path, truth, bounds=area, tile_size=512, overlap=64)
+    _, _, features, _ = _run(path, truth, bounds=area, tile_size=512, overlap=64)
     assert len(features) == 1
     with pytest.raises(RasterError, match="outside the raster"):
-        Segmentation(str(path), "x", SegmentOptions(bounds=(0, 0, 10, 10)))
+        SegmentPlan(str(path), "x", SegmentOptions(bounds=(0, 0, 10, 10)))
 
 
 def test_bad_requests_fail_before_any_model_work(shared_data):
     path = str(shared_data / "gorinchem_river_0p25m_epsg28992.tif")
     with pytest.raises(UserError, match="query is empty"):
-        Segmentation(path, "  ", SegmentOptions())
+        SegmentPlan(path, "  ", SegmentOptions())
     with pytest.raises(UserError, match="(?i)tile size"):
-        Segmentation(path, "x", SegmentOptions(tile_size=8))
+        SegmentPlan(path, "x", SegmentOptions(tile_size=8))
     with pytest.raises(RasterError, match="limit of 1"):
-        Segmentation(path, "x", SegmentOptions(tile_size=256, max_tiles=1))
+        SegmentPlan(path, "x", SegmentOptions(tile_size=256, max_tiles=1))
 
 
 def _grid_truth(path):
@@ -130,15 +140,16 @@ def test_cancel_stops_at_a_tile_boundary_and_keeps_what_was_found(shared_data):
     path = shared_data / "gorinchem_river_0p25m_epsg28992.tif"
     truth = np.zeros((1000, 1000), bool)
     truth[20:60, 20:60] = True
-    job = Segmentation(str(path), "x", SegmentOptions(tile_size=128, overlap=0, batch_size=1))
+    plan = SegmentPlan(str(path), "x", SegmentOptions(tile_size=128, overlap=0, batch_size=1))
+    stats = RunStats.for_plan(plan)
     oracle = FakeOracle(truth)
     done = []
-    features = list(job.run(oracle, oracle, should_cancel=lambda: len(done) >= 3, on_tile=done.append))
+    features = list(run(plan, oracle, oracle, stats, should_cancel=lambda: len(done) >= 3, on_tile=done.append))
     # A batch already segmented while the cancel came is kept: at most one batch (one tile) more.
-    assert job.cancelled and len(done) in (3, 4)
+    assert stats.cancelled and len(done) in (3, 4)
     assert len(features) == 1
-    statuses = [r.status for r in job.reports]
-    assert statuses.count("cancelled") == len(job.tiles) - len(done)
+    statuses = [r.status for r in stats.reports]
+    assert statuses.count("cancelled") == len(plan.tiles) - len(done)
     assert all(r.status in ("ok", "no_target") for r in done)
 
 
@@ -148,10 +159,11 @@ def test_a_failing_tile_is_recorded_and_the_job_goes_on(shared_data):
     truth[600:650, 600:650] = True  # in the last tile
     oracle = FakeOracle(truth)
     prompter = FakeFailingPrompter(RuntimeError("model exploded"), fail_on={1}, inner=oracle)
-    job = Segmentation(str(path), "x", SegmentOptions(tile_size=512, overlap=0, batch_size=1))
-    features = list(job.run(prompter, oracle))
-    assert job.reports[0].status == "error" and "model exploded" in job.reports[0].error
-    assert [r.status for r in job.reports[1:]] == ["no_target", "no_target", "ok"]
+    plan = SegmentPlan(str(path), "x", SegmentOptions(tile_size=512, overlap=0, batch_size=1))
+    stats = RunStats.for_plan(plan)
+    features = list(run(plan, prompter, oracle, stats))
+    assert stats.reports[0].status == "error" and "model exploded" in stats.reports[0].error
+    assert [r.status for r in stats.reports[1:]] == ["no_target", "no_target", "ok"]
     assert len(features) == 1
 
 
@@ -174,9 +186,11 @@ def test_out_of_memory_halves_the_batch_then_reports(shared_data):
             return oracle.prompt(images, query, tiles=tiles)
 
     p = OomForBigBatches()
-    job = Segmentation(str(path), "x", SegmentOptions(tile_size=400, overlap=0, batch_size=4))
-    list(job.run(p, oracle))
-    assert p.sizes[:3] == [4, 2, 1] and all(r.status == "no_target" for r in job.reports)
-    job = Segmentation(str(path), "x", SegmentOptions(tile_size=400, overlap=0, batch_size=1))
-    list(job.run(FakeFailingPrompter(OutOfMemoryError("CUDA out of memory")), oracle))
-    assert all("out of memory" in r.error for r in job.reports)
+    plan = SegmentPlan(str(path), "x", SegmentOptions(tile_size=400, overlap=0, batch_size=4))
+    stats = RunStats.for_plan(plan)
+    list(run(plan, p, oracle, stats))
+    assert p.sizes[:3] == [4, 2, 1] and all(r.status == "no_target" for r in stats.reports)
+    plan = SegmentPlan(str(path), "x", SegmentOptions(tile_size=400, overlap=0, batch_size=1))
+    stats = RunStats.for_plan(plan)
+    list(run(plan, FakeFailingPrompter(OutOfMemoryError("CUDA out of memory")), oracle, stats))
+    assert all("out of memory" in r.error for r in stats.reports)

@@ -5,13 +5,15 @@ import pytest
 import rasterio
 import shapely
 
-from backend.forcing import forced_answer_kwargs
-from backend.pipeline import Segmentation, SegmentOptions
-from backend.prompter import load_prompter
-from backend.segmenter import load_segmenter
+from backend.models.build_segmenter import load_segmenter
+from backend.models.forcing import forced_answer_kwargs
+from backend.models.prompter import load_prompter
+from backend.pipeline import RunStats, SegmentOptions, SegmentPlan, run
 
-ANSWER = ('<think>a forced answer</think><answer>```json[{"bbox_2d": [210, 210, 630, 630], '
-          '"positive_points": [[420, 420], [400, 440]]}]```</answer>')
+ANSWER = (
+    '<think>a forced answer</think><answer>```json[{"bbox_2d": [210, 210, 630, 630], '
+    '"positive_points": [[420, 420], [400, 440]]}]```</answer>'
+)
 RASTERS = [
     ("gorinchem_river_0p25m_epsg28992.tif", 28992, 4),
     ("atlanta_pan_uint16_0p5m_epsg32616.tif", 32616, 4),
@@ -31,12 +33,13 @@ def tiny_prompter(tiny_models):
 @pytest.mark.parametrize("family", ["sam2", "sam"])
 def test_shared_rasters_through_tiny_models(shared_data, tiny_models, tiny_prompter, name, epsg, n_tiles, family):
     segmenter = load_segmenter(tiny_models[family], device="cpu")
-    job = Segmentation(str(shared_data / name), "the river", SegmentOptions(batch_size=2, min_area_px=0))
-    features = list(job.run(tiny_prompter, segmenter))
-    assert len(job.tiles) == n_tiles
-    assert [r.status for r in job.reports] == ["ok"] * n_tiles, [r.error for r in job.reports]
-    assert all(r.instances == 1 and "a forced answer" in r.raw_text for r in job.reports)
-    assert job.crs.to_epsg() == epsg
+    plan = SegmentPlan(str(shared_data / name), "the river", SegmentOptions(batch_size=2, min_area_px=0))
+    stats = RunStats.for_plan(plan)
+    features = list(run(plan, tiny_prompter, segmenter, stats))
+    assert len(plan.tiles) == n_tiles
+    assert [r.status for r in stats.reports] == ["ok"] * n_tiles, [r.error for r in stats.reports]
+    assert all(r.instances == 1 and "a forced answer" in r.raw_text for r in stats.reports)
+    assert plan.crs.to_epsg() == epsg
     with rasterio.open(shared_data / name) as ds:
         footprint = shapely.box(*ds.bounds)
     for f in features:

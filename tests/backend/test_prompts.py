@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from backend.prompts import MODEL_IMAGE_SIZE, chat_messages, parse_answer, user_text
+from backend.models.prompts import MODEL_IMAGE_SIZE, chat_messages, parse_answer, user_text
 
 DOC_EXAMPLE = (
     "<think> thinking process here </think> \n"
@@ -37,20 +37,25 @@ def test_empty_list_is_no_target():
     assert parse_answer("<answer>```json[]```</answer>").status == "no_target"
 
 
-@pytest.mark.parametrize("text", [
-    "I think there is a river at [10, 10, 200, 200]",  # no <answer>
-    "",
-    "<answer>no targets</answer>",
-    "<answer>[{\"bbox_2d\": [1, 2, ",  # truncated, nothing complete
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I think there is a river at [10, 10, 200, 200]",  # no <answer>
+        "",
+        "<answer>no targets</answer>",
+        '<answer>[{"bbox_2d": [1, 2, ',  # truncated, nothing complete
+    ],
+)
 def test_unparseable_answers_are_reported_not_raised(text):
     r = parse_answer(text)
     assert r.status == "unparseable" and r.instances == [] and r.warnings
 
 
 def test_truncated_json_keeps_complete_instances():
-    text = ('<think>two roofs</think><answer>```json[{"bbox_2d": [10, 10, 50, 60], "positive_points": [[20, 30], '
-            '[30, 40]]}, {"bbox_2d": [100, 100, 1')
+    text = (
+        '<think>two roofs</think><answer>```json[{"bbox_2d": [10, 10, 50, 60], "positive_points": [[20, 30], '
+        '[30, 40]]}, {"bbox_2d": [100, 100, 1'
+    )
     r = parse_answer(text)
     assert r.status == "ok"
     assert [i.box for i in r.instances] == [(10, 10, 50, 60)]
@@ -58,9 +63,11 @@ def test_truncated_json_keeps_complete_instances():
 
 
 def test_clips_reorders_and_drops_degenerate():
-    text = ('<answer>[{"bbox_2d": [900, 50, 700, -20], "positive_points": [[800, 10]]},'
-            ' {"bbox_2d": [5, 5, 5, 90]},'
-            ' {"bbox_2d": [10, 10, 20, 20], "positive_points": [[15, 15], [2000, 15]]}]</answer>')
+    text = (
+        '<answer>[{"bbox_2d": [900, 50, 700, -20], "positive_points": [[800, 10]]},'
+        ' {"bbox_2d": [5, 5, 5, 90]},'
+        ' {"bbox_2d": [10, 10, 20, 20], "positive_points": [[15, 15], [2000, 15]]}]</answer>'
+    )
     r = parse_answer(text)
     boxes = [i.box for i in r.instances]
     assert (700, 0, 840, 50) in boxes  # clipped to the 840 image, corners reordered
@@ -71,8 +78,10 @@ def test_clips_reorders_and_drops_degenerate():
 
 
 def test_nan_and_garbage_values_are_dropped():
-    text = ('<answer>[{"bbox_2d": [NaN, 1, 2, 3]}, {"bbox_2d": ["a", 1, 2, 3]}, {"bbox_2d": [1, 2, 3]},'
-            ' {"positive_points": [[NaN, 4]]}, "junk", 7, {"bbox_2d": [1, 1, 30, 30]}]</answer>')
+    text = (
+        '<answer>[{"bbox_2d": [NaN, 1, 2, 3]}, {"bbox_2d": ["a", 1, 2, 3]}, {"bbox_2d": [1, 2, 3]},'
+        ' {"positive_points": [[NaN, 4]]}, "junk", 7, {"bbox_2d": [1, 1, 30, 30]}]</answer>'
+    )
     r = parse_answer(text)
     assert r.status == "ok"
     assert [i.box for i in r.instances] == [(1, 1, 30, 30)]
@@ -80,17 +89,21 @@ def test_nan_and_garbage_values_are_dropped():
 
 
 def test_extra_prose_code_fences_and_duplicates():
-    text = ("Sure! Here is my analysis.\n<think>The red roofs are at the top.</think>\nSome more words.\n"
-            "<answer>The targets are:\n```json\n[\n {\"bbox_2d\": [100, 100, 300, 300], \"positive_points\": "
-            "[[150, 150], [200, 200]]},\n {\"bbox_2d\": [105, 102, 298, 305], \"positive_points\": [[150, 150]]},\n"
-            " {\"bbox_2d\": [500, 500, 600, 600], \"positive_points\": [[550, 550], [560, 560]]},\n]\n```\n"
-            "Hope this helps.</answer> trailing words")
+    text = (
+        "Sure! Here is my analysis.\n<think>The red roofs are at the top.</think>\nSome more words.\n"
+        '<answer>The targets are:\n```json\n[\n {"bbox_2d": [100, 100, 300, 300], "positive_points": '
+        '[[150, 150], [200, 200]]},\n {"bbox_2d": [105, 102, 298, 305], "positive_points": [[150, 150]]},\n'
+        ' {"bbox_2d": [500, 500, 600, 600], "positive_points": [[550, 550], [560, 560]]},\n]\n```\n'
+        "Hope this helps.</answer> trailing words"
+    )
     r = parse_answer(text)
     assert r.status == "ok"
     boxes = sorted(i.box for i in r.instances)
     # NMS at IoU > 0.5 keeps the larger of the two overlapping boxes
-    assert boxes == [(100, 100, 300, 300), (500, 500, 600, 600)] or boxes == [(105, 102, 298, 305),
-                                                                              (500, 500, 600, 600)]
+    assert boxes == [(100, 100, 300, 300), (500, 500, 600, 600)] or boxes == [
+        (105, 102, 298, 305),
+        (500, 500, 600, 600),
+    ]
     big = max(((100, 100, 300, 300), (105, 102, 298, 305)), key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
     assert big in boxes
     assert any("duplicate" in w for w in r.warnings)

@@ -6,7 +6,7 @@ import rasterio
 from rasterio.transform import from_origin
 
 from backend.errors import RasterError
-from backend.raster import RasterSource
+from backend.geo.raster import RasterSource
 
 
 def test_rgb_uint8_is_read_as_is(shared_data):
@@ -24,7 +24,7 @@ def test_rgb_uint8_is_read_as_is(shared_data):
 def test_uint16_single_band_is_stretched_to_grey_rgb_once(shared_data):
     with RasterSource(shared_data / "atlanta_pan_uint16_0p5m_epsg32616.tif") as src:
         assert src.bands == (1, 1, 1) and src.stretch is not None
-        from backend.raster import PixelWindow
+        from backend.geo.raster import PixelWindow
 
         a, va = src.read(PixelWindow(0, 0, 300, 300))
         b, vb = src.read(PixelWindow(600, 600, 300, 300))
@@ -54,8 +54,19 @@ def test_band_choice(shared_data):
 
 def _write(path, data, crs="EPSG:32631", nodata=None, **kw):
     count, h, w = data.shape
-    with rasterio.open(path, "w", driver="GTiff", width=w, height=h, count=count, dtype=data.dtype, crs=crs,
-                       transform=from_origin(500000, 5000000, 1, 1), nodata=nodata, **kw) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=w,
+        height=h,
+        count=count,
+        dtype=data.dtype,
+        crs=crs,
+        transform=from_origin(500000, 5000000, 1, 1),
+        nodata=nodata,
+        **kw,
+    ) as ds:
         ds.write(data)
     return path
 
@@ -106,8 +117,17 @@ def test_16_bit_stretch_matches_the_float_formula(tmp_path, dtype):
     data = np.random.default_rng(1).integers(info.min, info.max, (3, 60, 80), endpoint=True).astype(dtype)
     data[0, 0, :3] = [info.min, info.max, 0]
     path = tmp_path / f"{dtype}.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=80, height=60, count=3, dtype=dtype, crs="EPSG:32616",
-                       transform=from_origin(500000, 4000000, 1, 1)) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=80,
+        height=60,
+        count=3,
+        dtype=dtype,
+        crs="EPSG:32616",
+        transform=from_origin(500000, 4000000, 1, 1),
+    ) as ds:
         ds.write(data)
     with RasterSource(str(path)) as src:
         image, valid = src.read(src.full_window())

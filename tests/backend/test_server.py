@@ -52,12 +52,26 @@ def test_announces_itself_on_loopback_by_default(server, client):
     assert health["status"] == "ready" and health["device"] == "cpu" and health["gpu"] is None
 
 
-@pytest.mark.parametrize("method,path", [("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/jobs/x"),
-                                         ("POST", "/jobs"), ("DELETE", "/jobs/x"), ("GET", "/models"),
-                                         ("POST", "/models/sam2.1-t/pull")])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "/health"),
+        ("GET", "/openapi.json"),
+        ("GET", "/jobs/x"),
+        ("POST", "/jobs"),
+        ("DELETE", "/jobs/x"),
+        ("GET", "/models"),
+        ("POST", "/models/sam2.1-t/pull"),
+    ],
+)
 def test_every_endpoint_needs_the_token(server, method, path):
-    wrong = [{}, {"Authorization": "Bearer wrong-token"}, {"Authorization": f"Bearer {server.token}x"},
-             {"Authorization": f"Basic {server.token}"}, {"Authorization": server.token}]
+    wrong = [
+        {},
+        {"Authorization": "Bearer wrong-token"},
+        {"Authorization": f"Bearer {server.token}x"},
+        {"Authorization": f"Basic {server.token}"},
+        {"Authorization": server.token},
+    ]
     with httpx.Client(base_url=server.url, timeout=30) as c:
         for headers in wrong:
             r = c.request(method, path, headers=headers, json={})
@@ -110,8 +124,11 @@ def test_cancel_midway_stops_soon_and_keeps_the_features(client, shared_data):
     status = wait_for(client, job["id"], states=("cancelled",), timeout=10)
     latency = time.monotonic() - started
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "server_cancel.json").write_text(json.dumps(
-        {"cancel_latency_s": round(latency, 3), "tiles_done": status["tiles_done"], "features": status["features"]}))
+    (ARTIFACTS / "server_cancel.json").write_text(
+        json.dumps(
+            {"cancel_latency_s": round(latency, 3), "tiles_done": status["tiles_done"], "features": status["features"]}
+        )
+    )
     print(f"\ncancel latency {latency:.2f} s after {status['tiles_done']} of 256 tiles")
     assert latency < 2.0
     assert 4 <= status["tiles_done"] < 256
@@ -163,7 +180,7 @@ def no_crs_raster(tmp_path_factory) -> Path:
 BAD_REQUESTS = [  # (body changes, status, words the message must hold)
     ({"raster": "/no/such/raster.tif"}, 422, "Raster not found"),
     ({"raster": "{data}/atlanta_buildings.geojson"}, 422, "not a raster"),
-    ({"raster": "{nocrs}"}, 422, 'no coordinate reference system'),
+    ({"raster": "{nocrs}"}, 422, "no coordinate reference system"),
     ({"bounds": [0, 0, 10, 10]}, 422, "lies outside the raster"),
     ({"bounds": [10, 0, 0, 10]}, 422, "minx < maxx"),
     ({"query": ""}, 422, "query is empty"),
@@ -195,8 +212,10 @@ def test_bad_requests_get_a_clear_4xx(client, shared_data, no_crs_raster, change
 
 
 def test_the_tile_limit_message_says_how_to_raise_it(client, shared_data):
-    r = client.post("/jobs", json={"raster": str(shared_data / RIVER), "query": "x", "tile_size": 64, "overlap": 0,
-                                   "max_tiles": 100})
+    r = client.post(
+        "/jobs",
+        json={"raster": str(shared_data / RIVER), "query": "x", "tile_size": 64, "overlap": 0, "max_tiles": 100},
+    )
     assert r.status_code == 422
     assert '"max_tiles"' in r.json()["detail"] and "--max-tiles" in r.json()["detail"]
 
@@ -222,8 +241,14 @@ def test_malformed_bodies_are_422_not_500(client):
 
 
 def test_unknown_jobs_and_models_are_404(client):
-    for method, path in [("GET", "/jobs/nope"), ("GET", "/jobs/nope/features"), ("GET", "/jobs/nope/tiles"),
-                         ("DELETE", "/jobs/nope"), ("GET", "/models/nope/pull"), ("POST", "/models/nope/pull")]:
+    for method, path in [
+        ("GET", "/jobs/nope"),
+        ("GET", "/jobs/nope/features"),
+        ("GET", "/jobs/nope/tiles"),
+        ("DELETE", "/jobs/nope"),
+        ("GET", "/models/nope/pull"),
+        ("POST", "/models/nope/pull"),
+    ]:
         r = client.request(method, path)
         assert r.status_code == 404 and "nope" in r.json()["detail"], (method, path, r.text)
 
@@ -257,14 +282,21 @@ def test_models_list_and_an_offline_pull_fail_cleanly(server, client):
 
 
 def test_openapi_is_served_and_the_committed_copy_is_current(client):
-    from backend.server import openapi_schema
+    from backend.service.server import openapi_schema
 
     served = client.get("/openapi.json").json()
     committed = json.loads((ROOT / "docs" / "openapi.json").read_text())
     assert served == openapi_schema()
     assert committed == served, "docs/openapi.json is stale: run `make openapi`"
-    assert {"/health", "/jobs", "/jobs/{job_id}", "/jobs/{job_id}/features", "/jobs/{job_id}/tiles", "/models",
-            "/models/{name}/pull"} == set(served["paths"])
+    assert {
+        "/health",
+        "/jobs",
+        "/jobs/{job_id}",
+        "/jobs/{job_id}/features",
+        "/jobs/{job_id}/tiles",
+        "/models",
+        "/models/{name}/pull",
+    } == set(served["paths"])
 
 
 def test_memory_stays_flat_over_twenty_jobs(server, client, shared_data):
@@ -275,8 +307,11 @@ def test_memory_stays_flat_over_twenty_jobs(server, client, shared_data):
         values.append(rss_kb(server.proc.pid))
     first, last = values[2], values[-1]
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "server_rss.json").write_text(json.dumps(
-        {"rss_kb_after_job": values, "after_3rd_kb": first, "last_kb": last, "growth_kb": last - first}, indent=1))
+    (ARTIFACTS / "server_rss.json").write_text(
+        json.dumps(
+            {"rss_kb_after_job": values, "after_3rd_kb": first, "last_kb": last, "growth_kb": last - first}, indent=1
+        )
+    )
     print(f"\nserver RSS after job 3: {first / 1024:.1f} MB, after job 20: {last / 1024:.1f} MB")
     assert last <= first * 1.15 and last - first < 40 * 1024, values
 
@@ -286,10 +321,12 @@ def test_clients_that_hang_up_do_no_harm(server, client, shared_data):
 
     job = submit(client, shared_data / CARS)["id"]
     host, port = server.line["host"], server.line["port"]
-    for request in (b"GET /health HTTP/1.1\r\nHost: x\r\n",  # cut off inside the headers
-                    f"GET /jobs/{job}/features HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n\r\n"
-                    .encode(),  # gone before the answer is read
-                    b"POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"raster\":"):  # body cut off
+    for request in (
+        b"GET /health HTTP/1.1\r\nHost: x\r\n",  # cut off inside the headers
+        # gone before the answer is read
+        f"GET /jobs/{job}/features HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n\r\n".encode(),
+        b'POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"raster":',
+    ):  # body cut off
         with socket.create_connection((host, port)) as s:
             s.sendall(request)
     assert wait_for(client, job)["state"] == "done"

@@ -47,8 +47,7 @@ def test_no_request_gets_a_server_error(api_schema, live, method, path, mode):
     headers = {"Authorization": f"Bearer {live.token}"}
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-              database=None)
+    @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
     def check(case):
         # a request can match the schema and still name a missing file: the contract answers 422 for that
         response = case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])

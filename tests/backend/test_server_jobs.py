@@ -12,8 +12,9 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from backend.jobs import CANCELLED, DONE, FAILED, EngineConfig, Job, JobQueue
-from backend.pipeline import Segmentation, SegmentOptions
+from backend.models.loading import EngineConfig
+from backend.pipeline import SegmentOptions, SegmentPlan
+from backend.service.jobs import CANCELLED, DONE, FAILED, Job, JobQueue
 from tests.fakes import FakeFailingPrompter, FakeOracle
 
 SIZE = 256
@@ -26,8 +27,17 @@ def raster(tmp_path_factory):
     truth[20:60, 30:90] = True
     truth[150:230, 140:200] = True
     path = tmp_path_factory.mktemp("jobs") / "squares.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=SIZE, height=SIZE, count=3, dtype="uint8",
-                       crs="EPSG:32631", transform=from_origin(500000, 5000000, 0.5, 0.5)) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=SIZE,
+        height=SIZE,
+        count=3,
+        dtype="uint8",
+        crs="EPSG:32631",
+        transform=from_origin(500000, 5000000, 0.5, 0.5),
+    ) as ds:
         ds.write(np.stack([truth.astype(np.uint8) * 200 + 20] * 3))
     return path, truth
 
@@ -59,9 +69,10 @@ class FakeSlowPrompter:
 
 
 def make_job(path, tile_size=128, overlap=0, batch_size=2, key=("p", "s")) -> Job:
-    seg = Segmentation(str(path), "squares", SegmentOptions(tile_size=tile_size, overlap=overlap,
-                                                            batch_size=batch_size, min_area_px=0))
-    return Job(seg, {"prompter": key[0], "segmenter": key[1]}, key)
+    plan = SegmentPlan(
+        str(path), "squares", SegmentOptions(tile_size=tile_size, overlap=overlap, batch_size=batch_size, min_area_px=0)
+    )
+    return Job(plan, {"prompter": key[0], "segmenter": key[1]}, key)
 
 
 def wait(job: Job, states=(DONE, FAILED, CANCELLED), timeout: float = 30) -> dict:
@@ -76,8 +87,8 @@ def wait(job: Job, states=(DONE, FAILED, CANCELLED), timeout: float = 30) -> dic
 def queue_factory():
     queues = []
 
-    def make(loader, **config) -> JobQueue:
-        q = JobQueue(EngineConfig(**config), loader)
+    def make(loader, idle_unload=None, **config) -> JobQueue:
+        q = JobQueue(EngineConfig(**config), loader, idle_unload=idle_unload)
         q.start()
         queues.append(q)
         return q
@@ -100,7 +111,7 @@ def test_models_load_once_stay_warm_and_unload_when_idle(raster, queue_factory):
     features, nxt, state = second.features()
     assert state == DONE and nxt == len(features) == 2 and second.status()["features"] == 2
     assert second.features(after=1)[0] == features[1:] and second.features(after=5) == ([], 5, DONE)
-    assert second.segmentation is None  # a finished job holds no reference to the models
+    assert second.plan is None  # a finished job holds no reference to its raster or models
     deadline = time.monotonic() + 5
     while q.models.loaded():
         assert time.monotonic() < deadline, "models were not unloaded when idle"
@@ -197,9 +208,9 @@ def test_stop_cancels_the_running_job_and_joins_the_worker(raster):
 
 
 def test_old_finished_jobs_are_forgotten(raster, queue_factory, monkeypatch):
-    import backend.jobs
+    import backend.service.jobs
 
-    monkeypatch.setattr(backend.jobs, "MAX_KEPT_JOBS", 2)
+    monkeypatch.setattr(backend.service.jobs, "MAX_KEPT_JOBS", 2)
     path, truth = raster
     oracle = FakeOracle(truth)
     q = queue_factory(FakeLoader(oracle, oracle))

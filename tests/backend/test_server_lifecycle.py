@@ -16,8 +16,9 @@ RIVER = "gorinchem_river_0p25m_epsg28992.tif"
 
 @pytest.fixture(scope="module")
 def server(tiny_models, tmp_path_factory):
-    live = start_server([*tiny_model_args(tiny_models), "--idle-unload", "2"], tmp_path_factory.mktemp("life"),
-                        token=None)
+    live = start_server(
+        [*tiny_model_args(tiny_models), "--idle-unload", "2"], tmp_path_factory.mktemp("life"), token=None
+    )
     yield live
     live.stop()
 
@@ -26,8 +27,9 @@ def test_generated_token_and_models_unloaded_when_idle(server, shared_data):
     assert len(server.line["token"]) >= 32  # printed because it was generated
     with server.client() as c:
         assert c.get("/health").json()["models_loaded"] == {}  # nothing loads at start-up
-        job = c.post("/jobs", json={"raster": str(shared_data / "colorado_cars_0p15m_epsg26913.tif"),
-                                    "query": "cars"}).json()
+        job = c.post(
+            "/jobs", json={"raster": str(shared_data / "colorado_cars_0p15m_epsg26913.tif"), "query": "cars"}
+        ).json()
         assert wait_for(c, job["id"])["state"] == "done"
         assert c.get("/health").json()["models_loaded"] == {"prompter": "tiny-think2seg", "segmenter": "tiny-sam2"}
         deadline = time.monotonic() + 15
@@ -38,8 +40,9 @@ def test_generated_token_and_models_unloaded_when_idle(server, shared_data):
 
 def test_sigterm_cancels_the_running_job_and_exits_cleanly(server, shared_data):
     with server.client() as c:
-        job = c.post("/jobs", json={"raster": str(shared_data / RIVER), "query": "x", "tile_size": 64,
-                                    "overlap": 0}).json()
+        job = c.post(
+            "/jobs", json={"raster": str(shared_data / RIVER), "query": "x", "tile_size": 64, "overlap": 0}
+        ).json()
         wait_for(c, job["id"], states=("running",), tiles_done=2)
     started = time.monotonic()
     server.proc.send_signal(signal.SIGTERM)

@@ -5,7 +5,7 @@ import time
 
 import huggingface_hub
 
-from backend import store
+from backend.models import store
 
 
 def test_a_hub_download_reports_growing_progress_and_finds_the_weights(tmp_path, monkeypatch):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from backend.raster import PixelWindow
-from backend.tiling import tile_grid
+from backend.geo.raster import PixelWindow
+from backend.geo.tiling import tile_grid
 
 
 def _cover(tiles, area):

@@ -120,22 +120,28 @@ class Driver:
         record = self.plugin.controller.records[0]
         if record.job_state not in ("done", "failed", "cancelled"):
             return
-        self.log(f"job {record.job_state}: {record.message!r}; {record.features} features, "
-                 f"{record.tiles_done}/{record.tiles_total} tiles; dock says: {self.dock.message_label.text()!r}")
+        self.log(
+            f"job {record.job_state}: {record.message!r}; {record.features} features, "
+            f"{record.tiles_done}/{record.tiles_total} tiles; dock says: {self.dock.message_label.text()!r}"
+        )
         self.check(record.job_state == "done", "the job finished")
         layer = QgsProject.instance().mapLayer(record.layer_id)
         self.check(isinstance(layer, QgsVectorLayer) and layer.isValid(), "a result layer was added")
         self.check(layer.featureCount() > 0, f"the result layer has features ({layer.featureCount()})")
-        self.check(layer.crs() == self.raster.crs(), f"the result layer is in the raster's CRS "
-                                                     f"({layer.crs().authid()})")
+        self.check(
+            layer.crs() == self.raster.crs(), f"the result layer is in the raster's CRS ({layer.crs().authid()})"
+        )
         self.check(QUERY in layer.name(), f"the result layer is named after the query ({layer.name()!r})")
-        self.check(record.tiles_total > 0 and self.dock.progress_bar.value() == record.tiles_total,
-                   f"the progress bar shows {self.dock.progress_bar.text()!r}")
+        self.check(
+            record.tiles_total > 0 and self.dock.progress_bar.value() == record.tiles_total,
+            f"the progress bar shows {self.dock.progress_bar.text()!r}",
+        )
         self.check(any("<think>" in (t.get("raw_text") or "") for t in record.tiles), "tile reasoning was received")
         self.check(self.dock.results_list.count() >= 1, "the results list shows the query")
         self.layer = layer
-        self.report.update(features=layer.featureCount(), layer=layer.name(), source=layer.source(),
-                           tiles=record.tiles_total)
+        self.report.update(
+            features=layer.featureCount(), layer=layer.name(), source=layer.source(), tiles=record.tiles_total
+        )
         self.dock.results_list.setCurrentRow(0)  # select → active layer and zoom
         self.check(self.iface.activeLayer() == layer, "selecting the result made its layer active")
         canvas = self.iface.mapCanvas()

@@ -22,16 +22,16 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "think2map"
 BACKEND_PYTHON = Path(os.environ.get("THINK2MAP_BACKEND_PYTHON", ROOT / ".venv" / "bin" / "python"))
 RASTER_NAME = "gorinchem_river_0p25m_epsg28992.tif"
-FORCED_ANSWER = ('<think>x</think><answer>[{"bbox_2d": [100,100,400,400], '
-                 '"positive_points": [[250,250],[300,300]]}]</answer>')
+FORCED_ANSWER = (
+    '<think>x</think><answer>[{"bbox_2d": [100,100,400,400], "positive_points": [[250,250],[300,300]]}]</answer>'
+)
 
 
 def _register_plugin_package() -> None:
     """Import the repository root as ``think2map``, as QGIS would import the plugin folder by its name."""
     if PACKAGE in sys.modules:
         return
-    spec = importlib.util.spec_from_file_location(PACKAGE, ROOT / "__init__.py",
-                                                  submodule_search_locations=[str(ROOT)])
+    spec = importlib.util.spec_from_file_location(PACKAGE, ROOT / "__init__.py", submodule_search_locations=[str(ROOT)])
     module = importlib.util.module_from_spec(spec)
     sys.modules[PACKAGE] = module
     spec.loader.exec_module(module)
@@ -77,8 +77,13 @@ def backend_python() -> Path:
 def tiny_models(backend_python, tmp_path_factory) -> dict[str, Path]:
     """Tiny random models built by ``python -m backend models tiny`` (their outputs are meaningless)."""
     out = tmp_path_factory.mktemp("tiny-models")
-    proc = subprocess.run([str(backend_python), "-m", "backend", "models", "tiny", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [str(backend_python), "-m", "backend", "models", "tiny", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return {"prompter": out / "tiny-think2seg", "sam2": out / "tiny-sam2", "sam": out / "tiny-sam"}
 
@@ -88,9 +93,15 @@ def backend_settings(backend_python, tiny_models):
     """Settings for a local backend on the CPU with the tiny models and a forced prompter answer, saved."""
     from think2map.plugin.core.settings import Settings
 
-    settings = Settings(python_path=str(backend_python), backend_mode="local", prompter=str(tiny_models["prompter"]),
-                        segmenter=str(tiny_models["sam2"]), device="cpu", storage="memory",
-                        extra_args=["--force-answer", FORCED_ANSWER])
+    settings = Settings(
+        python_path=str(backend_python),
+        backend_mode="local",
+        prompter=str(tiny_models["prompter"]),
+        segmenter=str(tiny_models["sam2"]),
+        device="cpu",
+        storage="memory",
+        extra_args=["--force-answer", FORCED_ANSWER],
+    )
     settings.save()
     return settings
 
@@ -98,7 +109,7 @@ def backend_settings(backend_python, tiny_models):
 @pytest.fixture
 def live_backend(backend_settings, qtbot):
     """A started :class:`BackendManager` with the real backend; stopped afterwards."""
-    from think2map.plugin.core.backend_process import BackendManager
+    from think2map.plugin.core.process import BackendManager
 
     manager = BackendManager()
     with qtbot.waitSignal(manager.ready, timeout=180_000):

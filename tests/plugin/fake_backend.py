@@ -35,17 +35,36 @@ class Job:
         return "done" if self.tiles_done() >= self.tiles_total else "running"
 
     def status(self) -> dict:
-        return {"id": self.id, "query": self.query, "state": self.state(), "tiles_done": self.tiles_done(),
-                "tiles_total": self.tiles_total, "features": self.tiles_done(), "errors": [], "error": None,
-                "crs": "EPSG:28992"}
+        return {
+            "id": self.id,
+            "query": self.query,
+            "state": self.state(),
+            "tiles_done": self.tiles_done(),
+            "tiles_total": self.tiles_total,
+            "features": self.tiles_done(),
+            "errors": [],
+            "error": None,
+            "crs": "EPSG:28992",
+        }
 
     def feature(self, i: int) -> dict:
         x, y = ORIGIN[0] + 20 * i, ORIGIN[1]
         ring = [[x, y], [x + 10, y], [x + 10, y + 10], [x, y + 10], [x, y]]
-        return {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
-                "properties": {"query": self.query, "instance_id": i, "area": 100.0, "area_unit": "m2",
-                               "score": 0.5, "prompter": "fake", "segmenter": "fake", "tiles": str(i),
-                               "created": "2026-11-22T00:00:00Z"}}
+        return {
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {
+                "query": self.query,
+                "instance_id": i,
+                "area": 100.0,
+                "area_unit": "m2",
+                "score": 0.5,
+                "prompter": "fake",
+                "segmenter": "fake",
+                "tiles": str(i),
+                "created": "2026-11-22T00:00:00Z",
+            },
+        }
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -75,8 +94,18 @@ class Handler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         after = int(re.search(r"after=(\d+)", query).group(1)) if "after=" in query else 0
         if path == "/health":
-            return self._send(200, {"status": "ready", "version": "fake", "device": "cpu", "gpu": None,
-                                    "models_loaded": {}, "queue": 0, "running": None})
+            return self._send(
+                200,
+                {
+                    "status": "ready",
+                    "version": "fake",
+                    "device": "cpu",
+                    "gpu": None,
+                    "models_loaded": {},
+                    "queue": 0,
+                    "running": None,
+                },
+            )
         if path == "/slow":
             time.sleep(3)
             return self._send(200, {})
@@ -87,13 +116,30 @@ class Handler(BaseHTTPRequestHandler):
         done = job.tiles_done()
         if m.group(2) == "/features":
             feats = [job.feature(i) for i in range(after, done)]
-            return self._send(200, {"type": "FeatureCollection", "features": feats, "next": max(after, done),
-                                    "state": job.state(), "crs": {"type": "name",
-                                                                  "properties": {"name": "EPSG:28992"}}})
+            return self._send(
+                200,
+                {
+                    "type": "FeatureCollection",
+                    "features": feats,
+                    "next": max(after, done),
+                    "state": job.state(),
+                    "crs": {"type": "name", "properties": {"name": "EPSG:28992"}},
+                },
+            )
         if m.group(2) == "/tiles":
-            tiles = [{"index": i, "status": "done", "instances": 1, "raw_text": f"<think>tile {i}</think>",
-                      "warnings": [], "error": None, "seconds": TILE_SECONDS, "window": [0, 0, 8, 8]}
-                     for i in range(after, done)]
+            tiles = [
+                {
+                    "index": i,
+                    "status": "done",
+                    "instances": 1,
+                    "raw_text": f"<think>tile {i}</think>",
+                    "warnings": [],
+                    "error": None,
+                    "seconds": TILE_SECONDS,
+                    "window": [0, 0, 8, 8],
+                }
+                for i in range(after, done)
+            ]
             return self._send(200, {"tiles": tiles, "next": max(after, done)})
         return self._send(200, job.status())
 
@@ -108,8 +154,7 @@ class Handler(BaseHTTPRequestHandler):
         self.server.bodies.append(body)
         job = Job(f"job{len(self.server.jobs) + 1}", body["query"], self.server.tiles_per_job)
         self.server.jobs[job.id] = job
-        return self._send(201, {"id": job.id, "state": "queued", "tiles_total": job.tiles_total,
-                                "crs": "EPSG:28992"})
+        return self._send(201, {"id": job.id, "state": "queued", "tiles_total": job.tiles_total, "crs": "EPSG:28992"})
 
     def do_DELETE(self) -> None:  # noqa: N802
         if not self._authorized():
@@ -148,8 +193,18 @@ def main() -> None:
         print("ModuleNotFoundError: No module named 'torch'", file=sys.stderr, flush=True)
         sys.exit(1)
     server = FakeServer(os.environ["THINK2MAP_TOKEN"])
-    print(json.dumps({"event": "listening", "host": "127.0.0.1", "port": server.server_address[1],
-                      "pid": os.getpid(), "version": "fake"}), flush=True)
+    print(
+        json.dumps(
+            {
+                "event": "listening",
+                "host": "127.0.0.1",
+                "port": server.server_address[1],
+                "pid": os.getpid(),
+                "version": "fake",
+            }
+        ),
+        flush=True,
+    )
     server.serve_forever()
 
 

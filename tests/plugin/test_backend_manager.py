@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from think2map.plugin.core import backend_process
-from think2map.plugin.core.backend_process import BackendManager, backend_arguments, parse_listening_line
+from think2map.plugin.core import process as backend_process
+from think2map.plugin.core.launch import backend_arguments, parse_listening_line
+from think2map.plugin.core.process import BackendManager
 from think2map.plugin.core.settings import Settings
 
 FAKE = Path(__file__).with_name("fake_backend.py")
@@ -20,7 +21,7 @@ FAKE = Path(__file__).with_name("fake_backend.py")
 def wrapper(tmp_path: Path, env: str = "") -> str:
     """An executable that stands in for the backend's interpreter and runs the fake server."""
     path = tmp_path / "python"
-    path.write_text(f"#!/bin/sh\n{env}exec {sys.executable} {FAKE} \"$@\"\n")
+    path.write_text(f'#!/bin/sh\n{env}exec {sys.executable} {FAKE} "$@"\n')
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return str(path)
 
@@ -32,8 +33,22 @@ def manager_for(**kwargs) -> BackendManager:
 
 def test_arguments_and_listening_line():
     args = backend_arguments(Settings(prompter="p", segmenter="s", device="cpu", models_dir="", extra_args=["-x"]))
-    assert args == ["-m", "backend", "serve", "--host", "127.0.0.1", "--port", "0", "--prompter", "p",
-                    "--segmenter", "s", "--device", "cpu", "-x"]
+    assert args == [
+        "-m",
+        "backend",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--prompter",
+        "p",
+        "--segmenter",
+        "s",
+        "--device",
+        "cpu",
+        "-x",
+    ]
     assert parse_listening_line('{"event": "listening", "host": "127.0.0.1", "port": 5}\n')["port"] == 5
     assert parse_listening_line("INFO starting") is None
     assert parse_listening_line('{"event": "other", "port": 5}') is None

@@ -68,8 +68,13 @@ def test_is_loopback():
 def dead_proxy():
     """QGIS set to use an HTTP proxy on a port where nothing listens."""
     s = QgsSettings()
-    for key, value in {"proxy/proxyEnabled": True, "proxy/proxyType": "HttpProxy", "proxy/proxyHost": "127.0.0.1",
-                       "proxy/proxyPort": "9", "proxy/noProxyUrls": []}.items():
+    for key, value in {
+        "proxy/proxyEnabled": True,
+        "proxy/proxyType": "HttpProxy",
+        "proxy/proxyHost": "127.0.0.1",
+        "proxy/proxyPort": "9",
+        "proxy/noProxyUrls": [],
+    }.items():
         s.setValue(key, value)
     QgsNetworkAccessManager.instance().setupDefaultProxyAndCache()
     yield
@@ -88,8 +93,11 @@ def test_loopback_bypasses_the_proxy_on_ui_and_worker_threads(fake, dead_proxy, 
     assert BackendClient(fake.url, "tok").health()["status"] == "ready"  # UI thread (a downloader thread inside)
     assert "http://127.0.0.1:" in QgsSettings().value("proxy/noProxyUrls")
     results = []
-    task = QgsTask.fromFunction("health", lambda t: BackendClient(fake.url, "tok").health(),
-                                on_finished=lambda exc, value=None: results.append((exc, value)))
+    task = QgsTask.fromFunction(
+        "health",
+        lambda t: BackendClient(fake.url, "tok").health(),
+        on_finished=lambda exc, value=None: results.append((exc, value)),
+    )
     QgsApplication.taskManager().addTask(task)
     qtbot.waitUntil(lambda: bool(results), timeout=10_000)
     assert results[0][0] is None and results[0][1]["status"] == "ready"

@@ -7,7 +7,7 @@ import time
 import pytest
 from qgis.core import QgsProject, QgsRectangle, QgsVectorLayer
 from qgis.PyQt.QtCore import Qt, QTimer
-from think2map.plugin.core.backend_process import BackendManager
+from think2map.plugin.core.process import BackendManager
 from think2map.plugin.core.settings import Settings
 from think2map.plugin.gui.controller import EXTENT, LAYER, RECTANGLE, DockController, RunOptions, parse_bands
 from think2map.plugin.gui.dock import Think2MapDock
@@ -75,7 +75,7 @@ def test_dock_builds_with_every_part(make_dock, raster_layer, qgis_iface):
     assert dock.advanced_box.isCollapsed()
     assert (dock.tile_spin.value(), dock.overlap_spin.value()) == (840, 128)
     assert dock.run_button.isEnabled() and not dock.cancel_button.isEnabled()
-    assert dock.prompter_combo.count() >= 1 and dock.segmenter_combo.count() >= 1
+    assert dock.models_box.prompter_combo.count() >= 1 and dock.models_box.segmenter_combo.count() >= 1
     assert "stopped" in dock.status_label.text().lower()
     assert dock.results_list.count() == 0
 
@@ -127,7 +127,8 @@ def test_area_modes_give_bounds_in_the_raster_crs(make_dock, raster_layer, qgis_
     dock.set_rectangle(QgsRectangle(127400, 428100, 127420, 428120), raster_layer.crs())
     assert dock.area_mode() == RECTANGLE
     assert controller.area_bounds(raster_layer, RECTANGLE, dock.rectangle, dock.rectangle_crs) == pytest.approx(
-        [127400, 428100, 127420, 428120])
+        [127400, 428100, 127420, 428120]
+    )
 
 
 def test_backend_error_is_shown_with_the_fix(make_dock, qtbot):
@@ -147,8 +148,7 @@ def test_query_from_the_dock_adds_a_layer_in_the_raster_crs(make_dock, live_back
     dock.set_layer(raster_layer)
     dock.set_query("the river")
     probe = LatenessProbe()
-    with qtbot.waitSignal(dock.controller.running, timeout=JOB_TIMEOUT_MS,
-                          check_params_cb=lambda running: not running):
+    with qtbot.waitSignal(dock.controller.running, timeout=JOB_TIMEOUT_MS, check_params_cb=lambda running: not running):
         qtbot.mouseClick(dock.run_button, Qt.LeftButton)
         assert dock.cancel_button.isEnabled() and not dock.run_button.isEnabled()
     probe.stop()
@@ -175,8 +175,7 @@ def test_cancel_stops_a_running_query(make_dock, live_backend, raster_layer, qtb
     dock.tile_spin.setValue(128)
     dock.overlap_spin.setValue(16)  # many small tiles: the job takes long enough to cancel
     controller = dock.controller
-    with qtbot.waitSignal(controller.progress, timeout=JOB_TIMEOUT_MS,
-                          check_params_cb=lambda done, total: done >= 1):
+    with qtbot.waitSignal(controller.progress, timeout=JOB_TIMEOUT_MS, check_params_cb=lambda done, total: done >= 1):
         qtbot.mouseClick(dock.run_button, Qt.LeftButton)
     with qtbot.waitSignal(controller.running, timeout=JOB_TIMEOUT_MS, check_params_cb=lambda running: not running):
         qtbot.mouseClick(dock.cancel_button, Qt.LeftButton)
@@ -190,37 +189,47 @@ def test_cancel_stops_a_running_query(make_dock, live_backend, raster_layer, qtb
 def test_missing_models_are_named_with_a_download_button(make_dock, monkeypatch):
     dock = make_dock()
     controller = dock.controller
-    controller.models = [{"name": "think2seg-rs-3b", "kind": "prompter", "present": False},
-                         {"name": "think2seg-rs-7b", "kind": "prompter", "present": True},
-                         {"name": "sam2.1-s", "kind": "segmenter", "present": True}]
+    controller.models = [
+        {"name": "think2seg-rs-3b", "kind": "prompter", "present": False},
+        {"name": "think2seg-rs-7b", "kind": "prompter", "present": True},
+        {"name": "sam2.1-s", "kind": "segmenter", "present": True},
+    ]
     controller.default_models = {"prompter": "think2seg-rs-3b", "segmenter": "sam2.1-s"}
     controller.modelsChanged.emit()
-    texts = [dock.prompter_combo.itemText(i) for i in range(dock.prompter_combo.count())]
+    texts = [dock.models_box.prompter_combo.itemText(i) for i in range(dock.models_box.prompter_combo.count())]
     assert texts[0].startswith("Backend default (think2seg-rs-3b")
     assert any("think2seg-rs-3b" in t and "missing" in t for t in texts)
     assert any("think2seg-rs-7b" in t and "✓" in t for t in texts)
-    assert not dock.missing_row.isHidden() and "think2seg-rs-3b" in dock.missing_label.text()
+    assert not dock.models_box.missing_row.isHidden() and "think2seg-rs-3b" in dock.models_box.missing_label.text()
     pulled = []
     monkeypatch.setattr(controller, "pull_models", pulled.append)
-    dock.download_button.click()
+    dock.models_box.download_button.click()
     assert pulled == [["think2seg-rs-3b"]]
     controller.pullProgress.emit("think2seg-rs-3b", 40, "running")
-    assert not dock.pull_bar.isHidden() and dock.pull_bar.value() == 40 and not dock.download_button.isEnabled()
-    dock.prompter_combo.setCurrentIndex(dock.prompter_combo.findData("think2seg-rs-7b"))
+    assert (
+        not dock.models_box.pull_bar.isHidden()
+        and dock.models_box.pull_bar.value() == 40
+        and not dock.models_box.download_button.isEnabled()
+    )
+    dock.models_box.prompter_combo.setCurrentIndex(dock.models_box.prompter_combo.findData("think2seg-rs-7b"))
     controller.pullProgress.emit("think2seg-rs-3b", 100, "done")
-    dock._update_missing()
-    assert dock.missing_row.isHidden()  # the chosen models are all present
+    dock.models_box.update_missing()
+    assert dock.models_box.missing_row.isHidden()  # the chosen models are all present
     assert dock.options().prompter == "think2seg-rs-7b" and dock.options().segmenter is None
 
 
 def test_reasoning_text_shows_each_tile():
-    from think2map.plugin.gui.history import ResultRecord
+    from think2map.plugin.core.history import ResultRecord
     from think2map.plugin.gui.reasoning import ReasoningDialog, tile_text
 
     record = ResultRecord(query="roofs")
     record.add_tiles([{"index": 1, "status": "ok", "raw_text": "<think>b</think>", "instances": 0}])
-    record.add_tiles([{"index": 0, "status": "ok", "raw_text": "<think>a</think>", "instances": 2,
-                       "warnings": ["clipped"]}, {"index": 1, "status": "ok", "raw_text": "<think>b2</think>"}])
+    record.add_tiles(
+        [
+            {"index": 0, "status": "ok", "raw_text": "<think>a</think>", "instances": 2, "warnings": ["clipped"]},
+            {"index": 1, "status": "ok", "raw_text": "<think>b2</think>"},
+        ]
+    )
     assert [t["index"] for t in record.tiles] == [0, 1] and record.tiles[1]["raw_text"] == "<think>b2</think>"
     assert "clipped" in tile_text(record.tiles[0])
     dialog = ReasoningDialog(record)
@@ -233,8 +242,10 @@ def test_reasoning_text_shows_each_tile():
 def test_a_query_with_missing_models_is_refused_before_anything_runs(make_dock, raster_layer):
     QgsProject.instance().addMapLayer(raster_layer)
     controller = make_dock().controller
-    controller.models = [{"name": "think2seg-rs-3b", "kind": "prompter", "present": False},
-                         {"name": "sam2.1-s", "kind": "segmenter", "present": True}]
+    controller.models = [
+        {"name": "think2seg-rs-3b", "kind": "prompter", "present": False},
+        {"name": "sam2.1-s", "kind": "segmenter", "present": True},
+    ]
     controller.default_models = {"prompter": "think2seg-rs-3b", "segmenter": "sam2.1-s"}
     messages = []
     controller.message.connect(lambda level, text: messages.append((level, text)))

@@ -26,8 +26,9 @@ def test_canvas_extent_in_another_crs(raster_layer, crs):
     full = raster_layer.extent()
     inner = QgsRectangle(full.xMinimum() + 50, full.yMinimum() + 60, full.xMinimum() + 150, full.yMinimum() + 120)
     canvas = to_crs(inner, crs)  # what a canvas in that CRS would show
-    b = bounds_in_raster_crs(canvas, QgsCoordinateReferenceSystem(crs), raster_layer,
-                             QgsProject.instance().transformContext())
+    b = bounds_in_raster_crs(
+        canvas, QgsCoordinateReferenceSystem(crs), raster_layer, QgsProject.instance().transformContext()
+    )
     # The bounding box of the reprojected box contains the original and is only slightly larger.
     assert b[0] <= inner.xMinimum() + 0.01 and b[1] <= inner.yMinimum() + 0.01
     assert b[2] >= inner.xMaximum() - 0.01 and b[3] >= inner.yMaximum() - 0.01
@@ -38,23 +39,26 @@ def test_canvas_extent_in_another_crs(raster_layer, crs):
 def test_extent_larger_than_raster_is_clipped(raster_layer):
     full = raster_layer.extent()
     world = QgsRectangle(-20e6, -20e6, 20e6, 20e6)
-    b = bounds_in_raster_crs(world, QgsCoordinateReferenceSystem("EPSG:3857"), raster_layer,
-                             QgsProject.instance().transformContext())
+    b = bounds_in_raster_crs(
+        world, QgsCoordinateReferenceSystem("EPSG:3857"), raster_layer, QgsProject.instance().transformContext()
+    )
     assert b == pytest.approx([full.xMinimum(), full.yMinimum(), full.xMaximum(), full.yMaximum()])
 
 
 def test_same_crs_passes_through(raster_layer):
     full = raster_layer.extent()
     rect = QgsRectangle(full.xMinimum() + 1, full.yMinimum() + 2, full.xMinimum() + 3, full.yMinimum() + 4)
-    assert bounds_in_raster_crs(rect, RD, raster_layer, QgsProject.instance().transformContext()) == \
-        pytest.approx([rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum()])
+    assert bounds_in_raster_crs(rect, RD, raster_layer, QgsProject.instance().transformContext()) == pytest.approx(
+        [rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum()]
+    )
 
 
 def test_no_overlap_is_a_clear_error(raster_layer):
     paris = QgsRectangle(2.29, 48.85, 2.30, 48.86)
     with pytest.raises(ExtentError, match="does not overlap"):
-        bounds_in_raster_crs(paris, QgsCoordinateReferenceSystem("EPSG:4326"), raster_layer,
-                             QgsProject.instance().transformContext())
+        bounds_in_raster_crs(
+            paris, QgsCoordinateReferenceSystem("EPSG:4326"), raster_layer, QgsProject.instance().transformContext()
+        )
     with pytest.raises(ExtentError, match="empty"):
         bounds_in_raster_crs(QgsRectangle(), RD, raster_layer, QgsProject.instance().transformContext())
 

@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_user_string_is_translated():
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "i18n_ts.py"), "check", "--lang", "fr"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "i18n_ts.py"), "check", "--lang", "fr"], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
 
 
@@ -23,14 +24,17 @@ def test_compiled_french_translation_is_used(tmp_path, qgis_iface, qgis_new_proj
     lrelease = shutil.which("lrelease")
     if lrelease is None:
         pytest.skip("lrelease is missing (apt-get install qttools5-dev-tools)")
-    subprocess.run([lrelease, "-silent", str(ROOT / "i18n" / "think2map_fr.ts"), "-qm",
-                    str(tmp_path / "think2map_fr.qm")], check=True, env={"QT_SELECT": "qt5", "PATH": "/usr/bin"})
+    subprocess.run(
+        [lrelease, "-silent", str(ROOT / "i18n" / "think2map_fr.ts"), "-qm", str(tmp_path / "think2map_fr.qm")],
+        check=True,
+        env={"QT_SELECT": "qt5", "PATH": "/usr/bin"},
+    )
     assert install_translator("de", tmp_path) is None  # no German file: nothing installed
     translator = install_translator("fr", tmp_path)
     assert translator is not None
     try:
         assert tr("Run") == "Lancer"
-        from think2map.plugin.core.backend_process import BackendManager
+        from think2map.plugin.core.process import BackendManager
         from think2map.plugin.gui.controller import DockController
         from think2map.plugin.gui.dock import Think2MapDock
 

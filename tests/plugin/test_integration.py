@@ -19,9 +19,10 @@ from qgis.core import (
 )
 from qgis.PyQt.QtTest import QTest
 from think2map.plugin.core import layers
-from think2map.plugin.core.backend_process import BackendManager, stop_shared_blocking_backend
+from think2map.plugin.core.blocking import stop_shared_blocking_backend
 from think2map.plugin.core.client import BackendError
 from think2map.plugin.core.extent import bounds_in_raster_crs, raster_source
+from think2map.plugin.core.process import BackendManager
 from think2map.plugin.core.tasks import SegmentTask, job_request
 
 from .conftest import FORCED_ANSWER
@@ -32,8 +33,13 @@ def shared_backend(backend_python, tiny_models):
     """One real backend for the job tests of this module (settings given directly, not through QgsSettings)."""
     from think2map.plugin.core.settings import Settings
 
-    settings = Settings(python_path=str(backend_python), prompter=str(tiny_models["prompter"]),
-                        segmenter=str(tiny_models["sam2"]), device="cpu", extra_args=["--force-answer", FORCED_ANSWER])
+    settings = Settings(
+        python_path=str(backend_python),
+        prompter=str(tiny_models["prompter"]),
+        segmenter=str(tiny_models["sam2"]),
+        device="cpu",
+        extra_args=["--force-answer", FORCED_ANSWER],
+    )
     manager = BackendManager(settings_loader=lambda: settings)
     manager.start()
     for _ in range(1800):
@@ -67,13 +73,15 @@ def run_segment_task(qtbot, manager, request, layer, cancel_after_first_tile=Fal
     return seen
 
 
-def test_query_from_a_web_mercator_canvas_adds_a_layer_in_the_raster_crs(shared_backend, raster_layer, qtbot,
-                                                                          qgis_new_project):
+def test_query_from_a_web_mercator_canvas_adds_a_layer_in_the_raster_crs(
+    shared_backend, raster_layer, qtbot, qgis_new_project
+):
     full = raster_layer.extent()
     rd_area = QgsRectangle(full.xMinimum() + 20, full.yMinimum() + 20, full.xMinimum() + 120, full.yMinimum() + 120)
     mercator = QgsCoordinateReferenceSystem("EPSG:3857")
     canvas_extent = QgsCoordinateTransform(raster_layer.crs(), mercator, QgsProject.instance()).transformBoundingBox(
-        rd_area)
+        rd_area
+    )
     bounds = bounds_in_raster_crs(canvas_extent, mercator, raster_layer, QgsProject.instance().transformContext())
     layer = layers.create_result_layer("the river", raster_layer.crs(), "memory")
     request = job_request(raster_source(raster_layer), "the river", bounds, tile_size=512, overlap=64)
@@ -137,10 +145,19 @@ def test_processing_algorithm_writes_features(backend_settings, raster_layer, qg
         x0, y0 = full.xMinimum(), full.yMinimum()
         extent = f"{x0 + 10},{x0 + 110},{y0 + 10},{y0 + 110} [EPSG:28992]"
         out = str(tmp_path / "river.gpkg")
-        result = processing.run("think2map:segmentbytext", {
-            "INPUT": raster_layer.source(), "QUERY": "the river", "EXTENT": extent,
-            "PROMPTER": backend_settings.prompter, "SEGMENTER": backend_settings.segmenter,
-            "TILE_SIZE": 512, "OVERLAP": 0, "OUTPUT": out})
+        result = processing.run(
+            "think2map:segmentbytext",
+            {
+                "INPUT": raster_layer.source(),
+                "QUERY": "the river",
+                "EXTENT": extent,
+                "PROMPTER": backend_settings.prompter,
+                "SEGMENTER": backend_settings.segmenter,
+                "TILE_SIZE": 512,
+                "OVERLAP": 0,
+                "OUTPUT": out,
+            },
+        )
         layer = QgsVectorLayer(result["OUTPUT"], "out", "ogr")
         assert layer.isValid() and layer.featureCount() >= 1
         assert layer.crs().authid() == "EPSG:28992"
@@ -148,4 +165,70 @@ def test_processing_algorithm_writes_features(backend_settings, raster_layer, qg
         assert next(layer.getFeatures())["query"] == "the river"
     finally:
         stop_shared_blocking_backend()
+        QgsApplication.processingRegistry().removeProvider(provider)
+
+
+def backend_processes() -> list[int]:
+    """Pids of this test process's children that run ``python -m backend serve``."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = open(f"/proc/{entry}/cmdline", "rb").read().split(b"\0")
+            stat = open(f"/proc/{entry}/stat").read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == os.getpid() and b"backend" in cmdline and b"serve" in cmdline:
+            pids.append(int(entry))
+    return sorted(pids)
+
+
+def _run_processing(raster_layer, backend_settings, tmp_path, name):
+    import processing
+
+    full = raster_layer.extent()
+    x0, y0 = full.xMinimum(), full.yMinimum()
+    return processing.run(
+        "think2map:segmentbytext",
+        {
+            "INPUT": raster_layer.source(),
+            "QUERY": "the river",
+            "EXTENT": f"{x0 + 10},{x0 + 110},{y0 + 10},{y0 + 110} [EPSG:28992]",
+            "PROMPTER": backend_settings.prompter,
+            "SEGMENTER": backend_settings.segmenter,
+            "TILE_SIZE": 512,
+            "OVERLAP": 0,
+            "OUTPUT": str(tmp_path / f"{name}.gpkg"),
+        },
+    )
+
+
+def test_processing_in_a_gui_session_starts_no_second_backend(
+    live_backend, backend_settings, raster_layer, qgis_processing, tmp_path, qtbot
+):
+    from think2map.plugin.core.blocking import shared_blocking_backend
+    from think2map.plugin.processing.provider import Think2MapProvider
+
+    provider = Think2MapProvider(lambda: live_backend)
+    assert QgsApplication.processingRegistry().addProvider(provider)
+    try:
+        running = set(backend_processes())  # this module's shared backend may be running too
+        assert live_backend.pid in running
+        result = _run_processing(raster_layer, backend_settings, tmp_path, "ready")
+        assert QgsVectorLayer(result["OUTPUT"], "out", "ogr").featureCount() >= 1
+        assert set(backend_processes()) == running  # the dock's backend did the work
+        assert shared_blocking_backend()._proc is None
+
+        # The dock's backend stopped: Processing starts that one (and waits for it), not one of its own.
+        old_pid = live_backend.pid
+        live_backend.stop(wait_ms=10_000)
+        qtbot.waitUntil(lambda: old_pid not in backend_processes(), timeout=15_000)
+        others = set(backend_processes())
+        result = _run_processing(raster_layer, backend_settings, tmp_path, "stopped")
+        assert QgsVectorLayer(result["OUTPUT"], "out", "ogr").featureCount() >= 1
+        assert live_backend.state == "ready" and set(backend_processes()) == others | {live_backend.pid}
+        assert shared_blocking_backend()._proc is None
+    finally:
         QgsApplication.processingRegistry().removeProvider(provider)

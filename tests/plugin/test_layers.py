@@ -8,13 +8,24 @@ from think2map.plugin.core import layers
 
 RD = QgsCoordinateReferenceSystem("EPSG:28992")
 SQUARE = {"type": "Polygon", "coordinates": [[[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]]}
-TWO = {"type": "MultiPolygon", "coordinates": [[[[20, 0], [30, 0], [30, 5], [20, 0]]],
-                                               [[[40, 0], [50, 0], [50, 5], [40, 0]]]]}
+TWO = {
+    "type": "MultiPolygon",
+    "coordinates": [[[[20, 0], [30, 0], [30, 5], [20, 0]]], [[[40, 0], [50, 0], [50, 5], [40, 0]]]],
+}
 
 
 def feature(geometry, **props):
-    base = {"query": "the river", "instance_id": 1, "area": 100.0, "area_unit": "m2", "score": 0.9,
-            "prompter": "tiny", "segmenter": "tiny-sam2", "tiles": "0,1", "created": "2026-11-22T10:00:00Z"}
+    base = {
+        "query": "the river",
+        "instance_id": 1,
+        "area": 100.0,
+        "area_unit": "m2",
+        "score": 0.9,
+        "prompter": "tiny",
+        "segmenter": "tiny-sam2",
+        "tiles": "0,1",
+        "created": "2026-11-22T10:00:00Z",
+    }
     return {"type": "Feature", "geometry": geometry, "properties": {**base, **props}}
 
 
@@ -28,8 +39,9 @@ def test_create_and_fill(storage, tmp_path):
     assert layer.providerType() == ("ogr" if storage == "gpkg" else "memory")
     if storage == "gpkg":
         assert (tmp_path / layers.GPKG_NAME).exists()
-    added = layers.add_geojson_features(layer, [feature(SQUARE), feature(TWO, instance_id=2, score=None,
-                                                                          extra="ignored")])
+    added = layers.add_geojson_features(
+        layer, [feature(SQUARE), feature(TWO, instance_id=2, score=None, extra="ignored")]
+    )
     assert added == 2
     got = sorted(layer.getFeatures(), key=lambda f: f["instance_id"])
     assert [f["instance_id"] for f in got] == [1, 2]

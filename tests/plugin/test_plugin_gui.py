@@ -53,9 +53,15 @@ def test_unload_stops_the_backend(qgis_iface, qgis_new_project, backend_settings
 
 
 def test_settings_dialog_round_trip_and_checks(qtbot):
-    settings = Settings(python_path="/opt/env/bin/python", models_dir="/data/models", prompter="think2seg-rs-7b",
-                        segmenter="sam-vit-b", device="cuda:1", storage="memory",
-                        extra_args=["--force-answer", "<answer>[]</answer>", "--max-tiles", "9"])
+    settings = Settings(
+        python_path="/opt/env/bin/python",
+        models_dir="/data/models",
+        prompter="think2seg-rs-7b",
+        segmenter="sam-vit-b",
+        device="cuda:1",
+        storage="memory",
+        extra_args=["--force-answer", "<answer>[]</answer>", "--max-tiles", "9"],
+    )
     dialog = SettingsDialog(settings)
     qtbot.addWidget(dialog)
     assert dialog.settings() == settings

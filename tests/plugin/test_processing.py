@@ -40,9 +40,15 @@ def test_area_outside_the_raster_is_refused(provider, gorinchem):
     import processing
 
     with pytest.raises(QgsProcessingException, match="does not overlap"):
-        processing.run("think2map:segmentbytext", {"INPUT": str(gorinchem), "QUERY": "roofs",
-                                                   "EXTENT": "2.29,2.30,48.85,48.86 [EPSG:4326]",
-                                                   "OUTPUT": "memory:"})
+        processing.run(
+            "think2map:segmentbytext",
+            {
+                "INPUT": str(gorinchem),
+                "QUERY": "roofs",
+                "EXTENT": "2.29,2.30,48.85,48.86 [EPSG:4326]",
+                "OUTPUT": "memory:",
+            },
+        )
 
 
 def test_non_raster_input_is_refused(provider, gorinchem):
@@ -70,6 +76,9 @@ class ReadyManager:
 
         return BackendClient(self.server.url, self.server.token)
 
+    def wait_until_ready(self, is_canceled=lambda: False, timeout_s=None):
+        return self.client()
+
 
 @pytest.fixture
 def fake_manager():
@@ -89,9 +98,11 @@ def test_uses_the_plugins_running_backend_and_writes_features(qgis_processing, f
     QgsApplication.processingRegistry().addProvider(provider)
     try:
         out = str(tmp_path / "out.gpkg")
-        result = processing.run("think2map:segmentbytext", {"INPUT": str(gorinchem), "QUERY": "roofs",
-                                                            "TILE_SIZE": 256, "OUTPUT": out},
-                                feedback=QgsProcessingFeedback())
+        result = processing.run(
+            "think2map:segmentbytext",
+            {"INPUT": str(gorinchem), "QUERY": "roofs", "TILE_SIZE": 256, "OUTPUT": out},
+            feedback=QgsProcessingFeedback(),
+        )
         layer = QgsVectorLayer(result["OUTPUT"], "out", "ogr")
         assert layer.featureCount() == 4 and layer.crs().authid() == "EPSG:28992"
         assert sorted(f["instance_id"] for f in layer.getFeatures()) == [0, 1, 2, 3]
@@ -101,9 +112,33 @@ def test_uses_the_plugins_running_backend_and_writes_features(qgis_processing, f
         fake_manager.server.tiles_per_job = 100
         feedback = QgsProcessingFeedback()
         feedback.progressChanged.connect(lambda p: feedback.cancel() if p > 0 else None)
-        processing.run("think2map:segmentbytext", {"INPUT": str(gorinchem), "QUERY": "roofs", "OUTPUT": "memory:"},
-                       feedback=feedback)
+        processing.run(
+            "think2map:segmentbytext",
+            {"INPUT": str(gorinchem), "QUERY": "roofs", "OUTPUT": "memory:"},
+            feedback=feedback,
+        )
         assert ("DELETE", "/jobs/job2") in [(r[0], r[1]) for r in fake_manager.server.requests]
         assert fake_manager.server.jobs["job2"].state() == "cancelled"
     finally:
         QgsApplication.processingRegistry().removeProvider(provider)
+
+
+def test_a_tile_size_beyond_the_backends_limit_is_refused_by_the_algorithm(provider, gorinchem):
+    import processing
+    from qgis.core import QgsProcessingContext
+    from think2map.plugin.core import contract
+
+    params = {"INPUT": str(gorinchem), "QUERY": "roofs", "TILE_SIZE": 5000, "OUTPUT": "memory:"}
+    with pytest.raises(QgsProcessingException, match=f"between 64 and {contract.TILE_SIZE_MAX}"):
+        processing.run("think2map:segmentbytext", params)
+    alg = QgsApplication.processingRegistry().algorithmById("think2map:segmentbytext")
+    ok, message = alg.checkParameterValues(dict(params, TILE_SIZE=840, OVERLAP=2000), QgsProcessingContext())
+    assert not ok and "420" in message and "2000" in message
+    assert alg.parameterDefinition("TILE_SIZE").maximum() == contract.TILE_SIZE_MAX
+
+
+def test_result_fields_follow_the_contract():
+    from think2map.plugin.core import contract, layers
+
+    fields = layers.result_fields()
+    assert [f.name() for f in fields] == list(contract.FEATURE_FIELDS)

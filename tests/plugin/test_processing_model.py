@@ -53,8 +53,9 @@ def static(value) -> list[QgsProcessingModelChildParameterSource]:
 def build_model(settings, extent: str) -> QgsProcessingModelAlgorithm:
     """raster + query (model parameters) → segmentbytext → a model output; the rest are static values."""
     model = QgsProcessingModelAlgorithm("segment_model", "Think2Map tests")
-    model.addModelParameter(QgsProcessingParameterRasterLayer("raster", "Raster"),
-                            QgsProcessingModelParameter("raster"))
+    model.addModelParameter(
+        QgsProcessingParameterRasterLayer("raster", "Raster"), QgsProcessingModelParameter("raster")
+    )
     model.addModelParameter(QgsProcessingParameterString("query", "Query"), QgsProcessingModelParameter("query"))
     child = QgsProcessingModelChildAlgorithm(ALG_ID)
     assert child.algorithm() is not None, "the child algorithm did not resolve in the registry"
@@ -83,8 +84,9 @@ def assert_polygons(path: str, query: str, raster_layer) -> None:
     assert {f["query"] for f in layer.getFeatures()} == {query}
 
 
-def test_model_runs_and_survives_a_model3_round_trip(module_provider, backend_settings, raster_layer, small_area,
-                                                     tmp_path):
+def test_model_runs_and_survives_a_model3_round_trip(
+    module_provider, backend_settings, raster_layer, small_area, tmp_path
+):
     import processing
 
     model = build_model(backend_settings, small_area)
@@ -109,8 +111,7 @@ def test_model_runs_and_survives_a_model3_round_trip(module_provider, backend_se
     assert_polygons(result[output_param], "the bridge", raster_layer)
 
 
-def test_batch_style_runs_are_independent(module_provider, backend_settings, raster_layer, small_area,
-                                          tmp_path: Path):
+def test_batch_style_runs_are_independent(module_provider, backend_settings, raster_layer, small_area, tmp_path: Path):
     import processing
 
     alg = QgsApplication.processingRegistry().algorithmById(ALG_ID)
@@ -124,10 +125,19 @@ def test_batch_style_runs_are_independent(module_provider, backend_settings, ras
     outputs = {}
     for query in ("the river", "red roofs"):
         out = str(tmp_path / f"{query.replace(' ', '_')}.gpkg")
-        result = processing.run(ALG_ID, {"INPUT": raster_layer.source(), "QUERY": query, "EXTENT": small_area,
-                                         "PROMPTER": backend_settings.prompter,
-                                         "SEGMENTER": backend_settings.segmenter, "TILE_SIZE": 512, "OVERLAP": 0,
-                                         "OUTPUT": out})
+        result = processing.run(
+            ALG_ID,
+            {
+                "INPUT": raster_layer.source(),
+                "QUERY": query,
+                "EXTENT": small_area,
+                "PROMPTER": backend_settings.prompter,
+                "SEGMENTER": backend_settings.segmenter,
+                "TILE_SIZE": 512,
+                "OVERLAP": 0,
+                "OUTPUT": out,
+            },
+        )
         outputs[query] = result["OUTPUT"]
     assert len(set(outputs.values())) == 2
     for query, path in outputs.items():

@@ -32,9 +32,18 @@ def test_default_python_is_the_plugin_venv(tmp_path):
 
 
 def test_round_trip_including_lists():
-    s = Settings(python_path="/opt/py/bin/python", backend_mode="remote", remote_url="http://gpu:8000",
-                 remote_token="secret", models_dir="/models", prompter="think2seg-rs-7b", segmenter="sam-vit-b",
-                 device="cuda:1", storage="memory", extra_args=["--force-answer", "<answer>[]</answer>"])
+    s = Settings(
+        python_path="/opt/py/bin/python",
+        backend_mode="remote",
+        remote_url="http://gpu:8000",
+        remote_token="secret",
+        models_dir="/models",
+        prompter="think2seg-rs-7b",
+        segmenter="sam-vit-b",
+        device="cuda:1",
+        storage="memory",
+        extra_args=["--force-answer", "<answer>[]</answer>"],
+    )
     s.save()
     assert QgsSettings().value("think2map/remote_url") == "http://gpu:8000"
     loaded = Settings.load()

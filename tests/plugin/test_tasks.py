@@ -38,8 +38,16 @@ def run_task(qtbot, task: SegmentTask, cancel_after_features: int | None = None)
 
 def test_job_request_body():
     body = job_request("/r.tif", "  the river ", [1, 2, 3, 4], "p", "", 512, 64)
-    assert body == {"raster": "/r.tif", "query": "the river", "bands": None, "bounds": [1, 2, 3, 4], "prompter": "p",
-                    "segmenter": None, "tile_size": 512, "overlap": 64}
+    assert body == {
+        "raster": "/r.tif",
+        "query": "the river",
+        "bands": None,
+        "bounds": [1, 2, 3, 4],
+        "prompter": "p",
+        "segmenter": None,
+        "tile_size": 512,
+        "overlap": 64,
+    }
     assert geojson_crs({"crs": {"type": "name", "properties": {"name": "EPSG:3857"}}}) == "EPSG:3857"
     assert geojson_crs({}) == ""
     assert "Nothing" in outcome_message("done", {}, 0)

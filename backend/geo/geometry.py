@@ -93,8 +93,10 @@ def tile_pieces(
             hit[0] = False
             best[hit] = np.maximum(best[hit], scores[i])
     # rasterio warns about an identity transform, so the canvas is shifted by one pixel and shifted back here.
-    offsets = [np.array([w.col_off + src[1].start - dst[1].start - 1, w.row_off + src[0].start - dst[0].start - 1])
-               for src, dst, _ in cuts]
+    offsets = [
+        np.array([w.col_off + src[1].start - dst[1].start - 1, w.row_off + src[0].start - dst[0].start - 1])
+        for src, dst, _ in cuts
+    ]
     pieces = []
     for geom, value in rasterio.features.shapes(labels, mask=union, transform=Affine.translation(1, 1)):
         off = offsets[group_of[int(value)]]
@@ -124,7 +126,7 @@ def _pixel_boxes(mask: np.ndarray, core: Box) -> list[Box]:
     rows = np.flatnonzero(part.any(axis=1))
     if not len(rows):
         return []
-    cols = np.flatnonzero(part[rows[0]:rows[-1] + 1].any(axis=0))
+    cols = np.flatnonzero(part[rows[0] : rows[-1] + 1].any(axis=0))
     top, bottom, left, right = r0 + rows[0], r0 + rows[-1] + 1, c0 + cols[0], c0 + cols[-1] + 1
     h, w = bottom - top, right - left
     if h * w <= SPLIT_PX:
@@ -133,9 +135,15 @@ def _pixel_boxes(mask: np.ndarray, core: Box) -> list[Box]:
     cells[:h, :w] = mask[top:bottom, left:right]
     occupied = cells.reshape(cells.shape[0] // block, block, cells.shape[1] // block, block).any(axis=(1, 3))
     clusters, _ = ndimage.label(occupied, structure=np.ones((3, 3), dtype=bool))
-    return [(top + ys.start * block, min(bottom, top + ys.stop * block),
-             left + xs.start * block, min(right, left + xs.stop * block))
-            for ys, xs in ndimage.find_objects(clusters)]
+    return [
+        (
+            top + ys.start * block,
+            min(bottom, top + ys.stop * block),
+            left + xs.start * block,
+            min(right, left + xs.stop * block),
+        )
+        for ys, xs in ndimage.find_objects(clusters)
+    ]
 
 
 def _groups(boxes: Sequence[tuple[Box, int]], core: Box) -> list[tuple[Box, list[int]]]:
@@ -145,16 +153,21 @@ def _groups(boxes: Sequence[tuple[Box, int]], core: Box) -> list[tuple[Box, list
     apart, so they cannot join, a hole of one cannot hold the other, and each group's box has a ring of
     background where the core allows.
     """
-    groups = [((max(core[0], b[0] - 1), min(core[1], b[1] + 1), max(core[2], b[2] - 1), min(core[3], b[3] + 1)), [i])
-              for b, i in boxes]
+    groups: list[tuple[Box, list[int]]] = [
+        ((max(core[0], b[0] - 1), min(core[1], b[1] + 1), max(core[2], b[2] - 1), min(core[3], b[3] + 1)), [i])
+        for b, i in boxes
+    ]
     merged = True
     while merged:
-        merged, out = False, []
+        merged = False
+        out: list[tuple[Box, list[int]]] = []
         for box, members in groups:
             for j, (other, more) in enumerate(out):
                 if box[0] < other[1] and other[0] < box[1] and box[2] < other[3] and other[2] < box[3]:
-                    out[j] = ((min(box[0], other[0]), max(box[1], other[1]), min(box[2], other[2]),
-                               max(box[3], other[3])), more + members)
+                    out[j] = (
+                        (min(box[0], other[0]), max(box[1], other[1]), min(box[2], other[2]), max(box[3], other[3])),
+                        more + members,
+                    )
                     merged = True
                     break
             else:
@@ -203,8 +216,11 @@ def grid_neighbours(tiles: Sequence[Tile]) -> dict[int, dict[str, int]]:
     at = {(t.grid_row, t.grid_col): t.index for t in tiles}
     sides = {"left": (0, -1), "right": (0, 1), "top": (-1, 0), "bottom": (1, 0)}
     return {
-        t.index: {s: at[(t.grid_row + dr, t.grid_col + dc)] for s, (dr, dc) in sides.items()
-                  if (t.grid_row + dr, t.grid_col + dc) in at}
+        t.index: {
+            s: at[(t.grid_row + dr, t.grid_col + dc)]
+            for s, (dr, dc) in sides.items()
+            if (t.grid_row + dr, t.grid_col + dc) in at
+        }
         for t in tiles
     }
 

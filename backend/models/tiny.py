@@ -1,6 +1,6 @@
 """Tiny, randomly initialised models in the real on-disk formats, for tests and demos without downloads.
 
-They load through :func:`backend.prompter.load_prompter` and :func:`backend.segmenter.load_segmenter`
+They load through :func:`.prompter.load_prompter` and :func:`.build_segmenter.load_segmenter`
 exactly as real checkpoints do, run in seconds on a CPU, and produce meaningless output.
 """
 
@@ -69,7 +69,7 @@ def _write_readme(folder: Path, title: str) -> None:
 
 
 def _tokenizer_corpus() -> list[str]:
-    from backend.prompts import SYSTEM_PROMPT, user_text
+    from .prompts import SYSTEM_PROMPT, user_text
 
     instance = '{"bbox_2d": [84, 168, 420, 840], "positive_points": [[200, 400], [210, 410]]}'
     answer = f"<think>x</think>\n<answer>```json[{instance}]```</answer>"
@@ -112,9 +112,20 @@ def build_tiny_tokenizer():
     return fast
 
 
-def qwen_vl_config(ids: dict[str, int], vocab: int, *, hidden: int, intermediate: int, layers: int, heads: int,
-                   kv_heads: int, mrope: Sequence[int], vision: dict, max_positions: int = 128000,
-                   rms_norm_eps: float = 1e-6):
+def qwen_vl_config(
+    ids: dict[str, int],
+    vocab: int,
+    *,
+    hidden: int,
+    intermediate: int,
+    layers: int,
+    heads: int,
+    kv_heads: int,
+    mrope: Sequence[int],
+    vision: dict,
+    max_positions: int = 128000,
+    rms_norm_eps: float = 1e-6,
+):
     """A ``Qwen2_5_VLConfig`` of the given size, with Qwen2.5-VL's fixed vision geometry (14-pixel patches,
     2×2 merge, 112-pixel windows), tied embeddings and the special-token ids in ``ids``."""
     from transformers import Qwen2_5_VLConfig
@@ -135,8 +146,15 @@ def qwen_vl_config(ids: dict[str, int], vocab: int, *, hidden: int, intermediate
             "eos_token_id": ids["<|im_end|>"],
             "pad_token_id": ids["<|endoftext|>"],
         },
-        vision_config={"out_hidden_size": hidden, "window_size": 112, "patch_size": 14, "spatial_merge_size": 2,
-                       "temporal_patch_size": 2, "tokens_per_second": 2, **vision},
+        vision_config={
+            "out_hidden_size": hidden,
+            "window_size": 112,
+            "patch_size": 14,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+            "tokens_per_second": 2,
+            **vision,
+        },
         image_token_id=ids["<|image_pad|>"],
         video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"],
@@ -158,10 +176,18 @@ def build_tiny_prompter(folder: Path) -> Path:
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL_TOKENS}
     heads, hidden = 4, 64
     # transformers 5: sum(mrope_section) must equal head_dim / 2 (here 64 / 4 / 2 = 8).
-    config = qwen_vl_config(ids, len(tokenizer), hidden=hidden, intermediate=128, layers=2, heads=heads,
-                            kv_heads=2, mrope=(2, 3, 3), max_positions=4096,
-                            vision={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2,
-                                    "fullatt_block_indexes": [1]})
+    config = qwen_vl_config(
+        ids,
+        len(tokenizer),
+        hidden=hidden,
+        intermediate=128,
+        layers=2,
+        heads=heads,
+        kv_heads=2,
+        mrope=(2, 3, 3),
+        max_positions=4096,
+        vision={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "fullatt_block_indexes": [1]},
+    )
     torch.manual_seed(SEED)
     model = Qwen2_5_VLForConditionalGeneration(config).eval()
     model.generation_config.eos_token_id = ids["<|im_end|>"]
@@ -350,7 +376,7 @@ def build_tiny_sam(folder: Path) -> Path:
     """A tiny segment-anything ``Sam``: ``model.pth`` (a plain state dict, like the official files) and its arch."""
     import torch
 
-    from backend.segmenter import build_sam_from_arch
+    from .build_segmenter import build_sam_from_arch
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

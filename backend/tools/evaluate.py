@@ -9,7 +9,6 @@ the masks OR-ed, and IoU against the label resized to 840×840 with NEAREST. Met
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import logging
@@ -20,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .devices import is_cuda
-from .errors import UserError
+from ..errors import UserError
+from ..models.batch import BatchSize, encode_images, predict_masks, prompt_images
+from ..models.prompter import Prompter, to_model_image
+from ..models.prompts import MODEL_IMAGE_SIZE, PromptResult
+from ..models.segmenter import Segmenter
 from .metrics import SampleScore, score_masks, summarise
-from .prompter import Prompter, to_model_image
-from .prompts import MODEL_IMAGE_SIZE, PromptResult
-from .segmenter import Segmenter, predict_all, segment_instances
 
 log = logging.getLogger(__name__)
 
@@ -101,57 +100,27 @@ def predict_mask(
     """The OR of the instance masks for one image, the prompter's status and its number of instances."""
     result = prompter.prompt([image], question)[0]
     mask = np.zeros(image.shape[:2], dtype=bool)
-    for m, _ in segment_instances(segmenter, image, result.instances):
+    for m, _ in predict_masks(segmenter, image, result.instances):
         mask |= m
     return mask, result.status, len(result.instances)
 
 
-def _prompt_batch(prompter: Prompter, images: list[np.ndarray], questions: list[str]) -> list[PromptResult | str]:
-    """One result per image (or an error message): one ``generate()`` for the batch where the prompter can
-    take a question per image, else one call per sample; a failing batch is retried sample by sample."""
-    batched = getattr(prompter, "prompt_questions", None)
-    if batched is not None and len(images) > 1:
-        try:
-            return list(batched(images, questions))
-        except Exception:  # noqa: BLE001 - find out which sample fails
-            log.warning("a prompter batch failed; retrying its samples one by one", exc_info=True)
-    out: list[PromptResult | str] = []
-    for image, question in zip(images, questions):
-        try:
-            out.append(prompter.prompt([image], question)[0])
-        except Exception as exc:  # noqa: BLE001 - one failing sample must not lose a long run
-            log.exception("the prompter failed")
-            out.append(f"prompter failed: {type(exc).__name__}: {exc}")
-    return out
-
-
-def _masks(segmenter: Segmenter, images: list[np.ndarray], results: list) -> list[np.ndarray | str]:
-    """The OR-ed mask per image (or an error message); encodes the images that need SAM in one batch."""
-    need = [i for i, r in enumerate(results) if isinstance(r, PromptResult) and r.instances]
-    embeddings: dict[int, object] = {}
-    encode = getattr(segmenter, "encode", None)
-    # Batched encoding pays on a GPU only (docs/benchmarks.md: 15-20 % slower on the CPU).
-    if encode is not None and len(need) > 1 and is_cuda(getattr(segmenter, "device", "cpu")):
-        try:
-            embeddings = dict(zip(need, encode([images[i] for i in need])))
-        except Exception:  # noqa: BLE001 - fall back to encoding one by one
-            log.warning("batched SAM encoding failed; encoding one by one", exc_info=True)
+def _masks(segmenter: Segmenter, images: list[np.ndarray], results: list[PromptResult]) -> list[np.ndarray | str]:
+    """The OR-ed mask per image (or an error message); encodes the images that need SAM in one batch (on CUDA)."""
+    need = [i for i, r in enumerate(results) if r.instances]
+    embeddings, _ = encode_images(segmenter, [images[i] for i in need], len(need))
+    by_image = dict(zip(need, embeddings))
     out: list[np.ndarray | str] = []
     for i, (image, result) in enumerate(zip(images, results)):
         mask = np.zeros(image.shape[:2], dtype=bool)
-        if isinstance(result, PromptResult) and result.instances:
-            try:
-                if i in embeddings:
-                    segmenter.set_embedding(embeddings[i])
-                    predictions = predict_all(segmenter, result.instances)
-                else:
-                    predictions = segment_instances(segmenter, image, result.instances)
-            except Exception as exc:  # noqa: BLE001 - one failing sample must not lose a long run
-                log.exception("the segmenter failed")
-                out.append(f"segmenter failed: {type(exc).__name__}: {exc}")
-                continue
-            for m, _ in predictions:
-                mask |= m
+        try:
+            predictions = predict_masks(segmenter, image, result.instances, by_image.get(i))
+        except Exception as exc:  # noqa: BLE001 - one failing sample must not lose a long run
+            log.exception("the segmenter failed")
+            out.append(f"segmenter failed: {type(exc).__name__}: {exc}")
+            continue
+        for m, _ in predictions:
+            mask |= m
         out.append(mask)
     return out
 
@@ -179,52 +148,66 @@ def evaluate(
     scores: list[SampleScore] = []
     statuses: list[str] = []
     batch_size = max(1, int(batch_size))
+    batch = BatchSize(batch_size)
     started = time.perf_counter()
-    with out_csv.open("w", newline="", encoding="utf-8") as fh, tqdm(
-        total=len(samples), desc=f"evaluate {split}", unit="sample", disable=not progress, file=sys.stderr
-    ) as bar:
+    with (
+        out_csv.open("w", newline="", encoding="utf-8") as fh,
+        tqdm(total=len(samples), desc=f"evaluate {split}", unit="sample", disable=not progress, file=sys.stderr) as bar,
+    ):
         writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for start in range(0, len(samples), batch_size):
-            chunk = samples[start:start + batch_size]
+            chunk = samples[start : start + batch_size]
             images = [model_view(s.image) for s in chunk]
-            results = _prompt_batch(prompter, images, [s.question for s in chunk])
+            results = prompt_images(prompter, images, [s.question for s in chunk], batch)
             masks = _masks(segmenter, images, results)
             for sample, result, pred in zip(chunk, results, masks):
                 gt = ground_truth(sample)
-                if isinstance(result, PromptResult) and not isinstance(pred, str):
+                if result.status != "error" and not isinstance(pred, str):
                     status, n = result.status, len(result.instances)
                 else:
-                    log.error("sample %s: %s", sample.id, pred if isinstance(pred, str) else result)
+                    log.error("sample %s: %s", sample.id, pred if isinstance(pred, str) else result.error)
                     pred, status, n = np.zeros_like(gt), "error", 0
                 score = score_masks(pred, gt)
                 scores.append(score)
                 statuses.append(status)
-                writer.writerow({
-                    "id": sample.id, "question": sample.question, "status": status, "n_instances": n,
-                    "intersection": score.intersection, "union": score.union, "iou": f"{score.iou:.6f}",
-                    "empty_gt": int(score.empty_gt), "empty_pred": int(score.empty_pred),
-                })
+                writer.writerow(
+                    {
+                        "id": sample.id,
+                        "question": sample.question,
+                        "status": status,
+                        "n_instances": n,
+                        "intersection": score.intersection,
+                        "union": score.union,
+                        "iou": f"{score.iou:.6f}",
+                        "empty_gt": int(score.empty_gt),
+                        "empty_pred": int(score.empty_pred),
+                    }
+                )
                 bar.update(1)
     metrics = summarise(scores)
     empty_gt_status = [st for st, s in zip(statuses, scores) if s.empty_gt]
-    metrics.update({
-        "no_target_answer_rate": (empty_gt_status.count("no_target") / len(empty_gt_status)
-                                  if empty_gt_status else float("nan")),
-        "unparseable": statuses.count("unparseable"),
-        "parse_failure_rate": statuses.count("unparseable") / len(statuses),
-        "errors": statuses.count("error"),
-        "seconds": round(time.perf_counter() - started, 3),
-        "split": split,
-        "csv": str(out_csv),
-        "prompter": getattr(prompter, "name", type(prompter).__name__),
-        "segmenter": getattr(segmenter, "name", type(segmenter).__name__),
-    })
+    metrics.update(
+        {
+            "no_target_answer_rate": (
+                empty_gt_status.count("no_target") / len(empty_gt_status) if empty_gt_status else float("nan")
+            ),
+            "unparseable": statuses.count("unparseable"),
+            "parse_failure_rate": statuses.count("unparseable") / len(statuses),
+            "errors": statuses.count("error"),
+            "seconds": round(time.perf_counter() - started, 3),
+            "split": split,
+            "csv": str(out_csv),
+            "prompter": getattr(prompter, "name", type(prompter).__name__),
+            "segmenter": getattr(segmenter, "name", type(segmenter).__name__),
+        }
+    )
     return metrics
 
 
 def format_metrics(m: dict) -> str:
     """A short human-readable summary (percentages)."""
+
     def pct(v: float) -> str:
         return "n/a" if v != v else f"{100 * v:.2f}"
 
@@ -238,43 +221,3 @@ def format_metrics(m: dict) -> str:
         f"  unparseable answers: {m['unparseable']} ({pct(m['parse_failure_rate'])}%), errors: {m['errors']}\n"
         f"  rows: {m['csv']}"
     )
-
-
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Register ``evaluate`` on the CLI's subparsers."""
-    from .cli import _add_model_args
-
-    p = subparsers.add_parser("evaluate", help="score a prompter and segmenter on EarthReason-format data",
-                              description="gIoU and cIoU (LISA and Think2Seg-RS conventions) at 840×840.")
-    p.add_argument("dataset", help="EarthReason folder (holding {split}/images, labels, QAs)")
-    p.add_argument("--split", default="val", help="split folder name (default val)")
-    p.add_argument("-o", "--output", help="per-sample CSV (default evaluate-{split}.csv)")
-    p.add_argument("--json", help="also write the metrics to this JSON file")
-    p.add_argument("--limit", type=int, help="only the first N samples")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    _add_model_args(p)
-    p.set_defaults(handler=run)
-    return p
-
-
-def run(args: argparse.Namespace) -> int:
-    """The ``evaluate`` command."""
-    from . import store
-    from .cli import load_models
-    from .devices import default_batch_size, resolve_device
-
-    load_samples(args.dataset, args.split)  # fail on a bad folder before loading models
-    device = resolve_device(args.device)
-    args.batch_size = default_batch_size(device, args.batch_size)
-    prompter_path = store.resolve(args.prompter, "prompter", args.models_dir)
-    segmenter_path = store.resolve(args.segmenter, "segmenter", args.models_dir)
-    prompter, segmenter = load_models(prompter_path, segmenter_path, device, args.batch_size, args.max_new_tokens,
-                                      args.force_answer)
-    out = args.output or f"evaluate-{args.split}.csv"
-    metrics = evaluate(args.dataset, args.split, prompter, segmenter, out, progress=not args.quiet,
-                       limit=args.limit, batch_size=args.batch_size)
-    print(format_metrics(metrics))
-    if args.json:
-        clean = {k: (None if isinstance(v, float) and v != v else v) for k, v in metrics.items()}  # NaN -> null
-        Path(args.json).write_text(json.dumps(clean, indent=2) + "\n", encoding="utf-8")
-    return 0

@@ -1,91 +1,49 @@
-"""Starting, watching and stopping the backend process (local mode), or checking a remote backend.
+"""The backend the dock talks to, managed from QGIS's UI thread: a child process (local) or a URL (remote).
 
-:class:`BackendManager` is for the UI thread: everything is asynchronous (QProcess signals, timers and
-QgsNetworkAccessManager replies), nothing waits. :class:`BlockingBackend` is for worker threads such as a
-Processing algorithm's: it starts the same command with ``subprocess`` and waits for it.
+Everything here is asynchronous (QProcess signals, timers and QgsNetworkAccessManager replies): nothing waits.
+Worker threads that need a backend without a dock use :mod:`.blocking`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import subprocess
-import threading
 import time
 from collections import deque
-from pathlib import Path
 
-from qgis.core import Qgis, QgsMessageLog, QgsNetworkAccessManager
-from qgis.PyQt.QtCore import QCoreApplication, QObject, QProcess, QProcessEnvironment, QTimer, QUrl, pyqtSignal
+from qgis.core import Qgis, QgsNetworkAccessManager
+from qgis.PyQt.QtCore import (
+    QCoreApplication,
+    QEventLoop,
+    QObject,
+    QProcess,
+    QProcessEnvironment,
+    Qt,
+    QThread,
+    QTimer,
+    QUrl,
+    pyqtSignal,
+)
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
 from .client import BackendClient, BackendError, bypass_proxy_for
 from .i18n import tr
+from .launch import (
+    START_TIMEOUT_S,
+    STDERR_TAIL_LINES,
+    backend_arguments,
+    backend_environment,
+    fix_interpreter,
+    hint_for,
+    interpreter_problem,
+    parse_listening_line,
+)
+from .log import log
 from .settings import PLUGIN_ROOT, Settings
 
-LOG_TAG = "Think2Map"
-STDERR_TAIL_LINES = 30
-START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_MS = 5000
 MAX_RESTARTS = 3
 RESTART_WINDOW_S = 300.0
-
-
-def fix_interpreter() -> str:
-    """The fix for a missing or broken backend interpreter."""
-    return tr("Set the backend Python in Think2Map settings, or run `make setup` in the plugin folder.")
-
-
-def backend_arguments(settings: Settings) -> list[str]:
-    """Arguments after the interpreter: ``-m backend serve`` on a free loopback port, with the chosen models."""
-    args = ["-m", "backend", "serve", "--host", "127.0.0.1", "--port", "0"]
-    for flag, value in (("--prompter", settings.prompter), ("--segmenter", settings.segmenter),
-                        ("--device", settings.device), ("--models-dir", settings.models_dir)):
-        if value:
-            args += [flag, value]
-    return args + list(settings.extra_args)
-
-
-def backend_environment(token: str, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The child's environment: the token, unbuffered output, and no Python paths leaking in from QGIS."""
-    env = dict(os.environ if base is None else base)
-    for key in ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "VIRTUAL_ENV"):
-        env.pop(key, None)
-    env.update({"THINK2MAP_TOKEN": token, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(PLUGIN_ROOT)})
-    return env
-
-
-def interpreter_problem(python_path: str) -> str | None:
-    """A user message when the configured backend interpreter cannot be used, else None."""
-    if not python_path:
-        return tr("No backend Python is configured.") + " " + fix_interpreter()
-    path = Path(python_path)
-    if not path.is_file():
-        return tr("The backend Python {path} does not exist.").format(path=python_path) + " " + fix_interpreter()
-    if not os.access(path, os.X_OK):
-        return tr("The backend Python {path} is not executable.").format(path=python_path) + " " + fix_interpreter()
-    if not (PLUGIN_ROOT / "backend" / "__main__.py").is_file():
-        return tr("The backend package is missing from {root}: reinstall the plugin.").format(root=PLUGIN_ROOT)
-    return None
-
-
-def parse_listening_line(line: str) -> dict | None:
-    """The server's ``{"event": "listening", "port": ...}`` line as a dict, or None for any other line."""
-    line = line.strip()
-    if not line.startswith("{"):
-        return None
-    try:
-        data = json.loads(line)
-    except ValueError:
-        return None
-    if isinstance(data, dict) and data.get("event") == "listening" and isinstance(data.get("port"), int):
-        return data
-    return None
-
-
-def _log(message: str, level=Qgis.Info) -> None:
-    QgsMessageLog.logMessage(message, LOG_TAG, level)
 
 
 class BackendManager(QObject):
@@ -98,6 +56,7 @@ class BackendManager(QObject):
 
     stateChanged = pyqtSignal(str, str)  # noqa: N815 (Qt naming)
     ready = pyqtSignal(str, str)  # url, token
+    _startRequested = pyqtSignal()  # noqa: N815 - emitted from worker threads, handled on the manager's thread
 
     def __init__(self, settings_loader=Settings.load_for_backend, parent: QObject | None = None):
         super().__init__(parent)
@@ -125,6 +84,8 @@ class BackendManager(QObject):
         self._kill_timer.setSingleShot(True)
         self._kill_timer.timeout.connect(self._kill)
         self.start_timeout_s = START_TIMEOUT_S
+        self._starts = 0  # how many times start() ran: a worker waiting on a start it asked for watches this
+        self._startRequested.connect(self.start, Qt.QueuedConnection)
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self._on_about_to_quit)
@@ -173,6 +134,7 @@ class BackendManager(QObject):
 
     def start(self) -> None:
         """Start (local) or connect to (remote) the backend; returns at once, watch :attr:`stateChanged`."""
+        self._starts += 1
         if self._state in ("starting", "ready"):
             return
         self._restart_times.clear()
@@ -181,6 +143,35 @@ class BackendManager(QObject):
             self._start_remote(settings)
         else:
             self._start_process()
+
+    def wait_until_ready(self, is_canceled=lambda: False, timeout_s: float | None = None) -> BackendClient:
+        """A client once the backend is ready, starting it if needed; from any thread (Processing's included).
+
+        On the manager's own thread the event loop keeps running meanwhile. Raises :class:`BackendError` with
+        the reason when the backend cannot start, when ``is_canceled()`` turns true, or after ``timeout_s``.
+        """
+        on_own_thread = QThread.currentThread() == self.thread()
+        starts = self._starts
+        if self._state in ("stopped", "error"):
+            if on_own_thread:
+                self.start()
+            else:
+                self._startRequested.emit()
+        deadline = time.monotonic() + (timeout_s if timeout_s is not None else self.start_timeout_s + 10)
+        while True:
+            if on_own_thread:
+                QCoreApplication.processEvents(QEventLoop.AllEvents, 100)
+            state, started = self._state, self._starts > starts or on_own_thread
+            if state == "ready":
+                return self.client()
+            if state == "error" and started:
+                raise BackendError(self._detail)
+            if is_canceled():
+                raise BackendError(tr("Canceled while waiting for the backend to start."))
+            if time.monotonic() > deadline:
+                raise BackendError(tr("The backend did not start within {s} s.").format(s=int(self.start_timeout_s)))
+            if not on_own_thread:
+                time.sleep(0.05)
 
     def stop(self, wait_ms: int = 0) -> None:
         """Stop the backend: SIGTERM, then kill after ``STOP_TIMEOUT_MS``; ``wait_ms`` > 0 waits that long here."""
@@ -252,7 +243,7 @@ class BackendManager(QObject):
         self._set_state("starting", tr("Starting the backend with {python}…").format(python=settings.python_path))
         self._start_timer.start(int(self.start_timeout_s * 1000))
         args = backend_arguments(settings)
-        _log(f"starting backend: {settings.python_path} {' '.join(args)}")
+        log(f"starting backend: {settings.python_path} {' '.join(args)}")
         process.start(settings.python_path, args)
 
     def _on_stdout(self, process: QProcess) -> None:
@@ -264,7 +255,7 @@ class BackendManager(QObject):
             info = parse_listening_line(line)
             if info is None:
                 if line.strip():
-                    _log(line.strip())
+                    log(line.strip())
                 continue
             if self._state == "starting" and not self._url:
                 host = info.get("host") or "127.0.0.1"
@@ -284,8 +275,12 @@ class BackendManager(QObject):
             return
         self._start_timer.stop()
         self._process = None
-        self._set_state("error", tr("The backend could not be started: {error}.").format(error=process.errorString())
-                        + " " + fix_interpreter())
+        self._set_state(
+            "error",
+            tr("The backend could not be started: {error}.").format(error=process.errorString())
+            + " "
+            + fix_interpreter(),
+        )
 
     def _on_finished(self, process: QProcess, code: int, status) -> None:
         self._on_stderr(process)
@@ -304,24 +299,31 @@ class BackendManager(QObject):
             return
         was = self._state
         self._url = self._device = ""
-        reason = (tr("The backend stopped unexpectedly (exit code {code}).").format(code=code)
-                  if status == QProcess.NormalExit else tr("The backend crashed or was killed."))
+        reason = (
+            tr("The backend stopped unexpectedly (exit code {code}).").format(code=code)
+            if status == QProcess.NormalExit
+            else tr("The backend crashed or was killed.")
+        )
         now = time.monotonic()
         self._restart_times = [t for t in self._restart_times if now - t < RESTART_WINDOW_S]
         if was == "ready" and len(self._restart_times) < MAX_RESTARTS:
             self._restart_times.append(now)
             attempt = len(self._restart_times)
             delay = 2 ** (attempt - 1)
-            self._set_state("starting", reason + " " + tr("Restarting in {s} s (attempt {n} of {max})…").format(
-                s=delay, n=attempt, max=MAX_RESTARTS))
-            _log(reason + "\n" + self.stderr_tail, Qgis.Warning)
+            self._set_state(
+                "starting",
+                reason
+                + " "
+                + tr("Restarting in {s} s (attempt {n} of {max})…").format(s=delay, n=attempt, max=MAX_RESTARTS),
+            )
+            log(reason + "\n" + self.stderr_tail, Qgis.Warning)
             self._restart_timer.start(delay * 1000)
             return
         self._set_state("error", self._error_text(reason))
 
     def _error_text(self, reason: str) -> str:
         tail = self.stderr_tail.strip()
-        hint = _hint_for(tail)
+        hint = hint_for(tail)
         text = reason + (" " + hint if hint else "")
         if tail:
             text += "\n" + tr("Last backend messages:") + "\n" + "\n".join(tail.splitlines()[-12:])
@@ -382,8 +384,9 @@ class BackendManager(QObject):
         elif status is None and attempt < 5 and self._state == "starting":
             QTimer.singleShot(500 * attempt, lambda n=attempt + 1: self._retry_health(n))
         else:
-            self._fail_health(tr("The backend at {url} is not healthy: {error}").format(
-                url=self._url, error=_reply_error(reply, raw)))
+            self._fail_health(
+                tr("The backend at {url} is not healthy: {error}").format(url=self._url, error=_reply_error(reply, raw))
+            )
 
     def _retry_health(self, attempt: int) -> None:
         if self._state == "starting" and self._url:
@@ -407,133 +410,3 @@ def _reply_error(reply: QNetworkReply, raw: bytes) -> str:
     except (ValueError, AttributeError):
         detail = None
     return str(detail) if detail else reply.errorString()
-
-
-def _hint_for(stderr_tail: str) -> str:
-    """A fix for the commonest start-up failures seen on stderr."""
-    if "No module named" in stderr_tail:
-        return tr("The backend's Python lacks packages: run `make setup`, or choose the venv's Python in settings.")
-    if "unrecognized arguments" in stderr_tail or "invalid choice" in stderr_tail:
-        return tr("The backend does not accept these options: check the extra arguments in Think2Map settings.")
-    if "Address already in use" in stderr_tail:
-        return tr("The port is taken: restart the backend.")
-    return ""
-
-
-class BlockingBackend:
-    """A local backend for worker threads (Processing): started on demand, reused, stopped explicitly.
-
-    Uses ``subprocess`` and waits, so never call :meth:`ensure_started` on the UI thread of a live session.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._proc: subprocess.Popen | None = None
-        self._key: tuple | None = None
-        self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-        self.url = ""
-        self.token = ""
-
-    def ensure_started(self, settings: Settings, timeout_s: float = START_TIMEOUT_S,
-                       is_canceled=lambda: False) -> BackendClient:
-        """Return a client for a healthy backend, starting the process if none runs (raises BackendError)."""
-        key = (settings.python_path, tuple(backend_arguments(settings)))
-        with self._lock:
-            if self._proc is not None and self._proc.poll() is None and self._key == key:
-                client = BackendClient(self.url, self.token)
-                try:
-                    client.health()
-                    return client
-                except BackendError:
-                    pass
-            self._stop_locked()
-            problem = interpreter_problem(settings.python_path)
-            if problem:
-                raise BackendError(problem)
-            self.token = secrets.token_urlsafe(32)
-            self._stderr_tail.clear()
-            self._proc = subprocess.Popen(  # noqa: S603 - the user's configured interpreter
-                [settings.python_path, *backend_arguments(settings)], cwd=str(PLUGIN_ROOT),
-                env=backend_environment(self.token), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace")
-            self._key = key
-            threading.Thread(target=self._drain_stderr, args=(self._proc,), daemon=True).start()
-            info = self._wait_for_listening(self._proc, timeout_s, is_canceled)
-            self.url = f"http://127.0.0.1:{info['port']}"
-            self.token = info.get("token") or self.token
-            client = BackendClient(self.url, self.token)
-            client.health()
-            return client
-
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Terminate the process (then kill it after ``timeout_s``)."""
-        with self._lock:
-            self._stop_locked(timeout_s)
-
-    def _stop_locked(self, timeout_s: float = 5.0) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(2)
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
-
-    def _drain_stderr(self, proc: subprocess.Popen) -> None:
-        try:
-            for line in proc.stderr:
-                if line.strip():
-                    self._stderr_tail.append(line.rstrip())
-        except (OSError, ValueError):
-            pass
-
-    def _wait_for_listening(self, proc: subprocess.Popen, timeout_s: float, is_canceled) -> dict:
-        found: list[dict] = []
-
-        def read() -> None:
-            for line in proc.stdout:
-                info = parse_listening_line(line)
-                if info:
-                    found.append(info)
-                    return
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        deadline = time.monotonic() + timeout_s
-        while reader.is_alive() and time.monotonic() < deadline and not is_canceled():
-            reader.join(0.2)
-        if found:
-            return found[0]
-        if is_canceled():
-            self._stop_locked()
-            raise BackendError(tr("Canceled while the backend was starting."))
-        code = proc.poll()
-        self._stop_locked()
-        reason = (tr("The backend did not start within {s} s.").format(s=int(timeout_s)) if code is None
-                  else tr("The backend stopped unexpectedly (exit code {code}).").format(code=code))
-        tail = "\n".join(list(self._stderr_tail)[-12:])
-        hint = _hint_for(tail)
-        raise BackendError(reason + (" " + hint if hint else "") + ("\n" + tail if tail else ""))
-
-
-_shared_blocking: BlockingBackend | None = None
-
-
-def shared_blocking_backend() -> BlockingBackend:
-    """The one :class:`BlockingBackend` of this QGIS session (Processing runs reuse it)."""
-    global _shared_blocking
-    if _shared_blocking is None:
-        _shared_blocking = BlockingBackend()
-    return _shared_blocking
-
-
-def stop_shared_blocking_backend() -> None:
-    """Stop the Processing backend, if one was started (plugin unload)."""
-    if _shared_blocking is not None:
-        _shared_blocking.stop()

@@ -12,7 +12,7 @@ from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import RasterioIOError
 from rasterio.windows import Window, from_bounds
 
-from .errors import RasterError
+from ..errors import RasterError
 
 OVERVIEW_SIZE = 1024
 STRETCH_PERCENTILES = (2.0, 98.0)
@@ -99,21 +99,19 @@ class RasterSource:
     def _choose_bands(self, bands: Sequence[int] | None) -> tuple[int, int, int]:
         count = self.ds.count
         if bands:
-            bands = tuple(int(b) for b in bands)
-            if len(bands) not in (1, 3):
-                raise RasterError(f"Give one band (shown as grey) or three (red, green, blue), not {len(bands)}.")
-            bad = [b for b in bands if not 1 <= b <= count]
+            chosen = [int(b) for b in bands]
+            if len(chosen) not in (1, 3):
+                raise RasterError(f"Give one band (shown as grey) or three (red, green, blue), not {len(chosen)}.")
+            bad = [b for b in chosen if not 1 <= b <= count]
             if bad:
                 raise RasterError(f"Band {bad[0]} does not exist: {self.path} has bands 1 to {count}.")
-            return bands * 3 if len(bands) == 1 else bands
+            return _rgb_bands(chosen)
         interp = list(self.ds.colorinterp)
         rgb = [interp.index(c) + 1 for c in (ColorInterp.red, ColorInterp.green, ColorInterp.blue) if c in interp]
         if len(rgb) == 3:
-            return tuple(rgb)
+            return _rgb_bands(rgb)
         data_bands = [i + 1 for i, c in enumerate(interp) if c != ColorInterp.alpha] or [1]
-        if len(data_bands) >= 3:
-            return tuple(data_bands[:3])
-        return (data_bands[0],) * 3
+        return _rgb_bands(data_bands[:3] if len(data_bands) >= 3 else data_bands[:1])
 
     def _overview(self) -> tuple[np.ndarray, np.ndarray]:
         scale = max(self.width, self.height) / OVERVIEW_SIZE
@@ -194,6 +192,7 @@ class RasterSource:
         key = (band, np.dtype(dtype).str)
         table = self._tables.get(key)
         if table is None:  # indexed by the pixels' bits read as unsigned: signed values wrap to the top half
+            assert self.stretch is not None
             info = np.iinfo(dtype)
             lo, hi = self.stretch[band]
             table = _stretch(np.arange(info.min, info.max + 1, dtype=np.float32), lo, hi)
@@ -208,6 +207,11 @@ class RasterSource:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _rgb_bands(bands: list[int]) -> tuple[int, int, int]:
+    """Three bands as red, green, blue; one band replicated (grey)."""
+    return (bands[0], bands[0], bands[0]) if len(bands) == 1 else (bands[0], bands[1], bands[2])
 
 
 def _stretch(values: np.ndarray, lo: float, hi: float) -> np.ndarray:

@@ -6,34 +6,57 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, FiniteFloat, model_validator
 
-from .tiling import MAX_TILE, MIN_TILE
+from plugin.core import contract
 
-JobState = Literal["queued", "running", "done", "failed", "cancelled"]
+JobState = Literal[contract.JOB_STATES]  # type: ignore[valid-type]
+TileStatus = Literal[contract.TILE_STATUSES]  # type: ignore[valid-type]
 
 
 class ErrorBody(BaseModel):
     detail: str = Field(description="One sentence: what is wrong and how to fix it.")
+    code: str | None = Field(None, description="a stable machine-readable code (see plugin/core/contract.py)")
+    params: dict[str, Any] = Field(default_factory=dict, description="the values the sentence names")
 
 
 class JobRequest(BaseModel):
     """A query over a raster. The raster must be readable by the server (a local path or a GDAL URI)."""
 
     raster: str = Field(min_length=1, max_length=4096, description="raster path or GDAL URI (e.g. /vsicurl/...)")
-    query: str = Field(max_length=2000, description='what to look for, e.g. "the river"')
-    bands: list[int] | None = Field(None, min_length=1, max_length=3,
-                                    description="1 band (grey) or 3 (R, G, B); default: the raster's RGB")
-    bounds: list[FiniteFloat] | None = Field(None, min_length=4, max_length=4,
-                                       description="[minx, miny, maxx, maxy] in the raster's CRS; default: all")
-    prompter: str | None = Field(None, min_length=1, max_length=4096,
-                                 description="model name or path; default: the server's --prompter")
-    segmenter: str | None = Field(None, min_length=1, max_length=4096,
-                                  description="model name or path; default: the server's --segmenter")
-    tile_size: int = Field(840, ge=MIN_TILE, le=MAX_TILE, description="tile size in raster pixels")
-    overlap: int = Field(128, ge=0, le=MAX_TILE // 2, description="tile overlap in pixels, at most half a tile")
-    min_area_px: float = Field(16.0, ge=0, le=1e12, allow_inf_nan=False,
-                               description="drop polygons smaller than this many pixels")
-    max_tiles: int | None = Field(None, ge=1, le=1_000_000,
-                                  description="refuse areas needing more tiles; default: the server's --max-tiles")
+    query: str = Field(max_length=contract.QUERY_MAX_LENGTH, description='what to look for, e.g. "the river"')
+    bands: list[int] | None = Field(
+        None, min_length=1, max_length=3, description="1 band (grey) or 3 (R, G, B); default: the raster's RGB"
+    )
+    bounds: list[FiniteFloat] | None = Field(
+        None, min_length=4, max_length=4, description="[minx, miny, maxx, maxy] in the raster's CRS; default: all"
+    )
+    prompter: str | None = Field(
+        None, min_length=1, max_length=4096, description="model name or path; default: the server's --prompter"
+    )
+    segmenter: str | None = Field(
+        None, min_length=1, max_length=4096, description="model name or path; default: the server's --segmenter"
+    )
+    tile_size: int = Field(
+        contract.TILE_SIZE_DEFAULT,
+        ge=contract.TILE_SIZE_MIN,
+        le=contract.TILE_SIZE_MAX,
+        description="tile size in raster pixels",
+    )
+    overlap: int = Field(
+        contract.OVERLAP_DEFAULT,
+        ge=0,
+        le=contract.OVERLAP_MAX,
+        description="tile overlap in pixels, at most half a tile",
+    )
+    min_area_px: float = Field(
+        contract.MIN_AREA_PX_DEFAULT,
+        ge=0,
+        le=1e12,
+        allow_inf_nan=False,
+        description="drop polygons smaller than this many pixels",
+    )
+    max_tiles: int | None = Field(
+        None, ge=1, le=1_000_000, description="refuse areas needing more tiles; default: the server's --max-tiles"
+    )
     pixel_coords: bool = Field(False, description="allow a raster without CRS; coordinates are then pixels")
 
     @model_validator(mode="after")
@@ -95,7 +118,7 @@ class FeaturePage(BaseModel):
 
 class TileReport(BaseModel):
     index: int
-    status: str = Field(description="ok, no_target, unparseable, error, skipped or cancelled")
+    status: TileStatus = Field(description="ok, no_target, unparseable, error, skipped or cancelled")
     instances: int
     raw_text: str = Field(description="the prompter's full answer, with its reasoning")
     warnings: list[str]

@@ -15,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import DownloadError, MissingWeightsError, ModelError
+from plugin.core import contract
+
+from ..errors import DownloadError, MissingWeightsError, ModelError
 
 PULL_HINT = "python -m backend models pull {name}"
 _PROMPTER_FILES = ("*.json", "*.safetensors", "*.txt", "*.jinja")
@@ -38,35 +40,62 @@ class ModelSpec:
 
 def _sam2(size: str, label: str, mb: int) -> ModelSpec:
     short = {"tiny": "t", "small": "s", "base_plus": "b+", "large": "l"}[size]
-    return ModelSpec(f"sam2.1-{short}", "segmenter", f"SAM 2.1 Hiera {label}", mb,
-                     repo=f"facebook/sam2.1-hiera-{size.replace('_', '-')}", filename=f"sam2.1_hiera_{size}.pt")
+    return ModelSpec(
+        f"sam2.1-{short}",
+        "segmenter",
+        f"SAM 2.1 Hiera {label}",
+        mb,
+        repo=f"facebook/sam2.1-hiera-{size.replace('_', '-')}",
+        filename=f"sam2.1_hiera_{size}.pt",
+    )
 
 
 def _sam(vit: str, digest: str, mb: int) -> ModelSpec:
     filename = f"sam_vit_{vit}_{digest}.pth"
-    return ModelSpec(f"sam-vit-{vit}", "segmenter", f"Segment Anything ViT-{vit.upper()}", mb, filename=filename,
-                     url=f"https://dl.fbaipublicfiles.com/segment_anything/{filename}")
+    return ModelSpec(
+        f"sam-vit-{vit}",
+        "segmenter",
+        f"Segment Anything ViT-{vit.upper()}",
+        mb,
+        filename=filename,
+        url=f"https://dl.fbaipublicfiles.com/segment_anything/{filename}",
+    )
 
 
-KNOWN: dict[str, ModelSpec] = {s.name: s for s in [
-    ModelSpec("think2seg-rs-3b", "prompter", "Think2Seg-RS 3B (Qwen2.5-VL-3B fine-tuned)", 7500,
-              repo="RicardoString/Think2Seg-RS-3B"),
-    ModelSpec("think2seg-rs-7b", "prompter", "Think2Seg-RS 7B (Qwen2.5-VL-7B fine-tuned)", 16600,
-              repo="RicardoString/Think2Seg-RS-7B"),
-    ModelSpec("qwen2.5-vl-3b", "prompter", "Qwen2.5-VL-3B-Instruct, zero-shot", 7500,
-              repo="Qwen/Qwen2.5-VL-3B-Instruct"),
-    ModelSpec("qwen2.5-vl-7b", "prompter", "Qwen2.5-VL-7B-Instruct, zero-shot", 16600,
-              repo="Qwen/Qwen2.5-VL-7B-Instruct"),
-    _sam2("tiny", "tiny", 156),
-    _sam2("small", "small (what Think2Seg-RS was trained with)", 184),
-    _sam2("base_plus", "base+", 324),
-    _sam2("large", "large", 898),
-    _sam("b", "01ec64", 375),
-    _sam("l", "0b3195", 1250),
-    _sam("h", "4b8939", 2560),
-]}
-DEFAULT_PROMPTER = "think2seg-rs-3b"
-DEFAULT_SEGMENTER = "sam2.1-s"
+KNOWN: dict[str, ModelSpec] = {
+    s.name: s
+    for s in [
+        ModelSpec(
+            "think2seg-rs-3b",
+            "prompter",
+            "Think2Seg-RS 3B (Qwen2.5-VL-3B fine-tuned)",
+            7500,
+            repo="RicardoString/Think2Seg-RS-3B",
+        ),
+        ModelSpec(
+            "think2seg-rs-7b",
+            "prompter",
+            "Think2Seg-RS 7B (Qwen2.5-VL-7B fine-tuned)",
+            16600,
+            repo="RicardoString/Think2Seg-RS-7B",
+        ),
+        ModelSpec(
+            "qwen2.5-vl-3b", "prompter", "Qwen2.5-VL-3B-Instruct, zero-shot", 7500, repo="Qwen/Qwen2.5-VL-3B-Instruct"
+        ),
+        ModelSpec(
+            "qwen2.5-vl-7b", "prompter", "Qwen2.5-VL-7B-Instruct, zero-shot", 16600, repo="Qwen/Qwen2.5-VL-7B-Instruct"
+        ),
+        _sam2("tiny", "tiny", 156),
+        _sam2("small", "small (what Think2Seg-RS was trained with)", 184),
+        _sam2("base_plus", "base+", 324),
+        _sam2("large", "large", 898),
+        _sam("b", "01ec64", 375),
+        _sam("l", "0b3195", 1250),
+        _sam("h", "4b8939", 2560),
+    ]
+}
+DEFAULT_PROMPTER = contract.DEFAULT_PROMPTER
+DEFAULT_SEGMENTER = contract.DEFAULT_SEGMENTER
 
 
 def models_dir(explicit: str | Path | None = None) -> Path:
@@ -112,8 +141,10 @@ def lookup(name: str) -> ModelSpec:
         return KNOWN[name]
     prompters = ", ".join(n for n, s in KNOWN.items() if s.kind == "prompter")
     segmenters = ", ".join(n for n, s in KNOWN.items() if s.kind == "segmenter")
-    raise ModelError(f"Unknown model '{name}'. Known prompters: {prompters}. Known segmenters: {segmenters}. "
-                     "A local file or folder path also works.")
+    raise ModelError(
+        f"Unknown model '{name}'. Known prompters: {prompters}. Known segmenters: {segmenters}. "
+        "A local file or folder path also works."
+    )
 
 
 def resolve(name_or_path: str | Path, kind: str, folder: str | Path | None = None) -> Path:
@@ -150,11 +181,18 @@ def list_models(folder: str | Path | None = None) -> list[dict]:
             path = resolve(spec.name, spec.kind, folder)
         except MissingWeightsError:
             path = None
-        rows.append({
-            "name": spec.name, "kind": spec.kind, "description": spec.description, "source": spec.source,
-            "present": path is not None, "path": str(path) if path else None,
-            "size_mb": round(_size(path) / 1e6, 1) if path else None, "approx_mb": spec.approx_mb,
-        })
+        rows.append(
+            {
+                "name": spec.name,
+                "kind": spec.kind,
+                "description": spec.description,
+                "source": spec.source,
+                "present": path is not None,
+                "path": str(path) if path else None,
+                "size_mb": round(_size(path) / 1e6, 1) if path else None,
+                "approx_mb": spec.approx_mb,
+            }
+        )
     return rows
 
 
@@ -171,8 +209,11 @@ def pull(name: str, folder: str | Path | None = None, progress: Progress | None 
             from huggingface_hub import snapshot_download
 
             with _watch_folder(target, spec.approx_mb * 10**6, progress):
-                snapshot_download(spec.repo, local_dir=target,
-                                  allow_patterns=[spec.filename] if spec.filename else list(_PROMPTER_FILES))
+                snapshot_download(
+                    spec.repo,
+                    local_dir=target,
+                    allow_patterns=[spec.filename] if spec.filename else list(_PROMPTER_FILES),
+                )
         else:
             _download(spec.url, target / spec.filename, progress)
     except Exception as exc:

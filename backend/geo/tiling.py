@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .raster import PixelWindow
+from plugin.core import contract
 
-MIN_TILE = 64
-MAX_TILE = 4096
+from ..errors import OptionError
+from .raster import PixelWindow
 
 
 @dataclass(frozen=True)
@@ -40,21 +40,30 @@ def _axis(offset: int, length: int, raster_length: int, tile: int, overlap: int)
 
 
 def check_tiling(tile_size: int, overlap: int) -> None:
-    """Raise ValueError with a clear message for a tile size or overlap out of range."""
-    if not MIN_TILE <= tile_size <= MAX_TILE:
-        raise ValueError(f"tile size must be between {MIN_TILE} and {MAX_TILE} pixels, got {tile_size}")
-    if not 0 <= overlap <= tile_size // 2:
-        raise ValueError(f"overlap must be between 0 and half the tile size ({tile_size // 2}), got {overlap}")
+    """Raise ``OptionError`` with a clear message for a tile size or overlap out of range (see the contract)."""
+    problem = contract.tiling_problem(tile_size, overlap)
+    if problem is None:
+        return
+    code, params = problem
+    if code == "bad_tile_size":
+        message = f"The tile size must be between {params['min']} and {params['max']} pixels, got {tile_size}."
+    else:
+        message = f"The overlap must be between 0 and half the tile size ({params['max']}), got {overlap}."
+    raise OptionError(message, code, **params)
 
 
 def tile_grid(
-    area: PixelWindow, raster_width: int, raster_height: int, tile_size: int = 840, overlap: int = 128
+    area: PixelWindow,
+    raster_width: int,
+    raster_height: int,
+    tile_size: int = contract.TILE_SIZE_DEFAULT,
+    overlap: int = contract.OVERLAP_DEFAULT,
 ) -> list[Tile]:
     """Tiles over ``area``, row by row. Edge windows are shifted inward rather than padded."""
     check_tiling(tile_size, overlap)
     cols = _axis(area.col_off, area.width, raster_width, tile_size, overlap)
     rows = _axis(area.row_off, area.height, raster_height, tile_size, overlap)
-    tiles = []
+    tiles: list[Tile] = []
     for gr, (r0, rh, cr0, cr1) in enumerate(rows):
         for gc, (c0, cw, cc0, cc1) in enumerate(cols):
             tiles.append(

@@ -6,8 +6,8 @@ import logging
 import threading
 from pathlib import Path
 
-from . import store
-from .errors import UserError
+from ..errors import UserError
+from ..models import store
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,14 @@ class Pull:
         self.path: str | None = None
 
     def status(self) -> dict:
-        return {"name": self.name, "state": self.state, "bytes_done": self.bytes_done,
-                "bytes_total": self.bytes_total, "error": self.error, "path": self.path}
+        return {
+            "name": self.name,
+            "state": self.state,
+            "bytes_done": self.bytes_done,
+            "bytes_total": self.bytes_total,
+            "error": self.error,
+            "path": self.path,
+        }
 
 
 class Pulls:

@@ -32,7 +32,7 @@ _USER_TEMPLATE = (
 )
 
 NMS_IOU = 0.5
-Status = Literal["ok", "no_target", "unparseable"]
+Status = Literal["ok", "no_target", "unparseable", "error"]
 Box = tuple[float, float, float, float]
 Point = tuple[float, float]
 
@@ -64,15 +64,26 @@ class Instance:
 
 @dataclass
 class PromptResult:
-    """What the prompter made of one image: instances, the raw text (its reasoning) and a status."""
+    """What the prompter made of one image: instances, the raw text (its reasoning) and a status.
+
+    ``error`` is set, with status ``error``, when the prompter failed on the image (see :meth:`failure`).
+    """
 
     instances: list[Instance]
     raw_text: str
     status: Status
     warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @classmethod
+    def failure(cls, message: str) -> PromptResult:
+        """The result of an image the prompter could not read (it raised, or the GPU ran out of memory)."""
+        return cls([], "", "error", error=message)
 
     def scaled(self, sx: float, sy: float) -> PromptResult:
-        return PromptResult([i.scaled(sx, sy) for i in self.instances], self.raw_text, self.status, list(self.warnings))
+        return PromptResult(
+            [i.scaled(sx, sy) for i in self.instances], self.raw_text, self.status, list(self.warnings), self.error
+        )
 
 
 def parse_answer(text: str, width: float = MODEL_IMAGE_SIZE, height: float = MODEL_IMAGE_SIZE) -> PromptResult:
@@ -112,7 +123,7 @@ def _answer_part(text: str, warnings: list[str]) -> str | None:
     if start < 0:
         warnings.append("no <answer> tag in the output")
         return None
-    body = text[start + len("<answer>"):]
+    body = text[start + len("<answer>") :]
     end = body.find("</answer>")
     if end < 0:
         warnings.append("the answer is not closed (truncated output?)")
@@ -128,7 +139,7 @@ def _read_items(answer: str, warnings: list[str]) -> list | None:
         return None
     last = answer.rfind("]")
     if last > first:
-        chunk = answer[first:last + 1]
+        chunk = answer[first : last + 1]
         for candidate in (chunk, re.sub(r",\s*([\]}])", r"\1", chunk)):
             try:
                 value = json.loads(candidate)
@@ -160,7 +171,7 @@ def _complete_objects(text: str) -> list[dict]:
             depth -= 1
             if depth == 0:
                 try:
-                    value = json.loads(re.sub(r",\s*([\]}])", r"\1", text[start:i + 1]))
+                    value = json.loads(re.sub(r",\s*([\]}])", r"\1", text[start : i + 1]))
                 except ValueError:
                     continue
                 if isinstance(value, dict):
@@ -184,8 +195,8 @@ def _clean_instance(item: object, width: float, height: float) -> Instance | Non
     box = None
     raw_box = item.get("bbox_2d", item.get("bbox"))
     if isinstance(raw_box, (list, tuple)) and len(raw_box) == 4:
-        nums = [_number(v) for v in raw_box]
-        if all(n is not None for n in nums):
+        nums = [n for n in (_number(v) for v in raw_box) if n is not None]
+        if len(nums) == 4:
             x1, x2 = sorted((min(max(nums[0], 0.0), width), min(max(nums[2], 0.0), width)))
             y1, y2 = sorted((min(max(nums[1], 0.0), height), min(max(nums[3], 0.0), height)))
             if x2 - x1 >= 1.0 and y2 - y1 >= 1.0:
@@ -222,11 +233,13 @@ def _area(box: Box) -> float:
 
 def _nms(instances: list[Instance]) -> list[Instance]:
     """Drop instances whose box overlaps a larger kept box at IoU > 0.5, and exact duplicates."""
-    with_box = sorted((i for i in instances if i.box is not None), key=lambda i: _area(i.box), reverse=True)
+    boxed = sorted(((i.box, i) for i in instances if i.box is not None), key=lambda bi: _area(bi[0]), reverse=True)
     kept: list[Instance] = []
-    for inst in with_box:
-        if all(box_iou(inst.box, k.box) <= NMS_IOU for k in kept):
+    kept_boxes: list[Box] = []
+    for box, inst in boxed:
+        if all(box_iou(box, k) <= NMS_IOU for k in kept_boxes):
             kept.append(inst)
+            kept_boxes.append(box)
     for inst in instances:
         if inst.box is None and inst not in kept:
             kept.append(inst)

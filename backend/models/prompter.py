@@ -12,9 +12,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from backend.devices import is_cuda, resolve_device
-from backend.errors import ModelError
-from backend.prompts import MODEL_IMAGE_SIZE, PromptResult, chat_messages, parse_answer
+from ..devices import is_cuda, resolve_device
+from ..errors import ModelError
+from .prompts import MODEL_IMAGE_SIZE, PromptResult, chat_messages, parse_answer
 
 
 @runtime_checkable
@@ -23,10 +23,13 @@ class Prompter(Protocol):
 
     name: str
 
-    def prompt(self, images: Sequence[np.ndarray], query: str, tiles: Sequence | None = None) -> list[PromptResult]:
+    def prompt(
+        self, images: Sequence[np.ndarray], query: str | Sequence[str], tiles: Sequence | None = None
+    ) -> list[PromptResult]:
         """One result per image (HxWx3 uint8), in that image's own pixel coordinates.
 
-        ``tiles`` is optional context (for example the tiles' positions) that real prompters ignore.
+        ``query`` is one question for every image, or one per image. ``tiles`` is optional context (for
+        example the tiles' positions) that real prompters ignore.
         """
         ...
 
@@ -86,12 +89,11 @@ class Think2SegPrompter:
     def tokenizer(self):
         return self.processor.tokenizer
 
-    def prompt(self, images: Sequence[np.ndarray], query: str, tiles: Sequence | None = None) -> list[PromptResult]:
-        """Prompts for every image, in its own pixels; several images share one ``generate()`` call."""
-        return self.prompt_questions(images, [query] * len(images))
-
-    def prompt_questions(self, images: Sequence[np.ndarray], queries: Sequence[str]) -> list[PromptResult]:
-        """Like :meth:`prompt`, with one query per image (evaluation data asks a different question each)."""
+    def prompt(
+        self, images: Sequence[np.ndarray], query: str | Sequence[str], tiles: Sequence | None = None
+    ) -> list[PromptResult]:
+        """Prompts for every image, in its own pixels; up to ``batch_size`` images share one ``generate()``."""
+        queries = [query] * len(images) if isinstance(query, str) else list(query)
         results: list[PromptResult] = []
         for start in range(0, len(images), self.batch_size):
             chunk = images[start : start + self.batch_size]
@@ -106,11 +108,13 @@ class Think2SegPrompter:
         """The model inputs for one batch (840×840 images, chat text, left padding), on the model's device."""
         queries = [query] * len(images) if isinstance(query, str) else list(query)
         pil_images = [to_model_image(image) for image in images]
-        chats = [self.processor.apply_chat_template(chat_messages(q), tokenize=False, add_generation_prompt=True)
-                 for q in queries]
-        return self.processor(
-            text=chats, images=pil_images, padding=True, padding_side="left", return_tensors="pt"
-        ).to(self.model.device)
+        chats = [
+            self.processor.apply_chat_template(chat_messages(q), tokenize=False, add_generation_prompt=True)
+            for q in queries
+        ]
+        return self.processor(text=chats, images=pil_images, padding=True, padding_side="left", return_tensors="pt").to(
+            self.model.device
+        )
 
     def generate_from_inputs(self, inputs, **overrides: Any) -> list[str]:
         """Greedy ``generate()`` on prepared inputs; the new tokens only, decoded."""

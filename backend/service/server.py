@@ -23,10 +23,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from . import __version__, store
-from .errors import MissingWeightsError, RasterError, UserError
-from .jobs import EngineConfig, Job, JobQueue, Loader
-from .pipeline import Segmentation, SegmentOptions
+from plugin.core import contract
+
+from .. import __version__
+from ..errors import MissingWeightsError, RasterError, UserError
+from ..models import store
+from ..models.loading import CPU_WARNING, EngineConfig
+from ..pipeline import SegmentOptions, SegmentPlan
+from .jobs import Job, JobQueue, Loader
 from .pulls import Pulls
 from .schemas import (
     ErrorBody,
@@ -46,10 +50,12 @@ ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 404, 409, 422)}
 
 @dataclass
 class ServerConfig:
-    """What ``create_app`` needs: the token every request must carry, and the engine's options."""
+    """What ``create_app`` needs: the token every request must carry, the engine's options and the limits."""
 
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     engine: EngineConfig = field(default_factory=EngineConfig)
+    max_tiles: int = contract.MAX_TILES_DEFAULT
+    idle_unload: float | None = None  # seconds without a job before the models are unloaded; None: never
 
 
 def _one_sentence(exc: RequestValidationError) -> str:
@@ -67,14 +73,17 @@ def _gpu_info(device: str) -> dict | None:
 
     index = torch.device(device).index or 0
     free, total = torch.cuda.mem_get_info(index)
-    return {"name": torch.cuda.get_device_name(index), "memory_total_mb": total // 2**20,
-            "memory_used_mb": (total - free) // 2**20}
+    return {
+        "name": torch.cuda.get_device_name(index),
+        "memory_total_mb": total // 2**20,
+        "memory_used_mb": (total - free) // 2**20,
+    }
 
 
 def create_app(config: ServerConfig, loader: Loader | None = None) -> FastAPI:
     """The FastAPI application. Its worker thread starts and stops with the app's lifespan."""
     engine = config.engine
-    queue = JobQueue(engine, loader)
+    queue = JobQueue(engine, loader, idle_unload=config.idle_unload)
     pulls = Pulls(engine.models_dir)
     token = config.token.encode()
 
@@ -91,17 +100,28 @@ def create_app(config: ServerConfig, loader: Loader | None = None) -> FastAPI:
     def require_token(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
         given = credentials.credentials.encode() if credentials else b""
         if not hmac.compare_digest(given, token):
-            raise HTTPException(401, "Missing or wrong token: send the header 'Authorization: Bearer <token>'.",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401,
+                "Missing or wrong token: send the header 'Authorization: Bearer <token>'.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
 
-    app = FastAPI(title="Think2Map backend", version=__version__, lifespan=lifespan, openapi_url=None,
-                  docs_url=None, redoc_url=None, dependencies=[Depends(require_token)], responses=ERRORS,
-                  description="Segment georeferenced rasters by text query. See docs/api.md.")
+    app = FastAPI(
+        title="Think2Map backend",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(require_token)],
+        responses=ERRORS,
+        description="Segment georeferenced rasters by text query. See docs/api.md.",
+    )
     app.state.queue = queue
 
     @app.exception_handler(UserError)
     def user_error(request: Request, exc: UserError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+        return JSONResponse({"detail": str(exc), "code": exc.code, "params": exc.params}, status_code=exc.http_status)
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -119,13 +139,19 @@ def create_app(config: ServerConfig, loader: Loader | None = None) -> FastAPI:
 
     @app.get("/health", response_model=Health, summary="Version, device, loaded models and queue")
     def health() -> dict:
-        return {"status": "ready", "version": __version__, "device": engine.device, "gpu": _gpu_info(engine.device),
-                "models_loaded": queue.models.loaded(), **queue.info(),
-                "default_models": {"prompter": engine.prompter, "segmenter": engine.segmenter}}
+        return {
+            "status": "ready",
+            "version": __version__,
+            "device": engine.device,
+            "gpu": _gpu_info(engine.device),
+            "models_loaded": queue.models.loaded(),
+            **queue.info(),
+            "default_models": {"prompter": engine.prompter, "segmenter": engine.segmenter},
+        }
 
     @app.post("/jobs", response_model=JobCreated, status_code=201, summary="Check a query and queue it")
     def submit(body: JobRequest) -> dict:
-        job = _make_job(body, engine)
+        job = _make_job(body, config)
         queue.submit(job)
         return {"id": job.id, "state": job.state, "tiles_total": job.tiles_total, "crs": job.crs}
 
@@ -133,8 +159,12 @@ def create_app(config: ServerConfig, loader: Loader | None = None) -> FastAPI:
     def status(job_id: str) -> dict:
         return find_job(job_id).status()
 
-    @app.get("/jobs/{job_id}/features", response_model=None, summary="Features found so far, as GeoJSON",
-             responses={200: {"model": FeaturePage, "description": "a GeoJSON FeatureCollection"}})
+    @app.get(
+        "/jobs/{job_id}/features",
+        response_model=None,
+        summary="Features found so far, as GeoJSON",
+        responses={200: {"model": FeaturePage, "description": "a GeoJSON FeatureCollection"}},
+    )
     def features(job_id: str, after: int = Query(0, ge=0, description="skip the first N features")) -> Response:
         job = find_job(job_id)
         page, nxt, state = job.features(after)
@@ -174,19 +204,29 @@ def create_app(config: ServerConfig, loader: Loader | None = None) -> FastAPI:
     return app
 
 
-def _make_job(body: JobRequest, engine: EngineConfig) -> Job:
+def _make_job(body: JobRequest, config: ServerConfig) -> Job:
     """Check the request (raster, area, tiling, models) and build its job; never loads a model."""
-    limit = body.max_tiles or engine.max_tiles
-    options = SegmentOptions(bands=body.bands, bounds=body.bounds, tile_size=body.tile_size, overlap=body.overlap,
-                             batch_size=engine.batch_size, min_area_px=body.min_area_px,
-                             pixel_coords=body.pixel_coords, max_tiles=limit)
+    engine = config.engine
+    limit = body.max_tiles or config.max_tiles
+    options = SegmentOptions(
+        bands=body.bands,
+        bounds=body.bounds,
+        tile_size=body.tile_size,
+        overlap=body.overlap,
+        batch_size=engine.batch_size,
+        min_area_px=body.min_area_px,
+        pixel_coords=body.pixel_coords,
+        max_tiles=limit,
+    )
     try:
-        segmentation = Segmentation(body.raster, body.query, options)
+        plan = SegmentPlan(body.raster, body.query, options)
     except RasterError as exc:
         message = str(exc)  # the pipeline's hints name CLI options; add what to send over HTTP
         if "more than the limit" in message:
-            message += (f' Over HTTP, send a larger "max_tiles" with the job (this server\'s default is {limit}, '
-                        "its --max-tiles option).")
+            message += (
+                f' Over HTTP, send a larger "max_tiles" with the job (this server\'s default is {limit}, '
+                "its --max-tiles option)."
+            )
         elif "--pixel-coords" in message:
             message += ' Over HTTP, send "pixel_coords": true.'
         raise HTTPException(422, message) from None
@@ -197,12 +237,14 @@ def _make_job(body: JobRequest, engine: EngineConfig) -> Job:
         raise HTTPException(422, f"This raster or area cannot be used: {type(exc).__name__}: {exc}") from None
     try:
         names = {"prompter": body.prompter or engine.prompter, "segmenter": body.segmenter or engine.segmenter}
-        paths = (str(_resolve(names["prompter"], "prompter", engine)),
-                 str(_resolve(names["segmenter"], "segmenter", engine)))
+        paths = (
+            str(_resolve(names["prompter"], "prompter", engine)),
+            str(_resolve(names["segmenter"], "segmenter", engine)),
+        )
     except BaseException:
-        segmentation.source.close()
+        plan.close()
         raise
-    return Job(segmentation, names, paths)
+    return Job(plan, names, paths)
 
 
 def _resolve(name: str, kind: str, engine: EngineConfig) -> Path:
@@ -252,27 +294,30 @@ def serve_from_args(args) -> int:
         write_openapi(None if args.openapi == "-" else args.openapi)
         return 0
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    from .devices import default_batch_size, resolve_device
-
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be between 0 (any free port) and 65535, got {args.port}.")
-    max_tiles = args.max_tiles if args.max_tiles is not None else _env_int("THINK2MAP_MAX_TILES", 400)
+    max_tiles = (
+        args.max_tiles if args.max_tiles is not None else _env_int("THINK2MAP_MAX_TILES", contract.MAX_TILES_DEFAULT)
+    )
     if max_tiles < 1:
         raise UserError(f"--max-tiles must be at least 1, got {max_tiles}.")
     if args.idle_unload is not None and args.idle_unload < 0:
         raise UserError(f"--idle-unload is a number of seconds (0 or more), got {args.idle_unload}.")
     given = os.environ.get("THINK2MAP_TOKEN", "").strip()
     token = given or secrets.token_urlsafe(32)
-    device = resolve_device(args.device)
-    if device == "cpu":
-        log.warning("no GPU in use; real-size models run very slowly on the CPU (minutes per tile)")
-    engine = EngineConfig(prompter=args.prompter, segmenter=args.segmenter, device=device,
-                          models_dir=args.models_dir, batch_size=default_batch_size(device, args.batch_size),
-                          max_new_tokens=args.max_new_tokens, force_answer=args.force_answer, max_tiles=max_tiles,
-                          idle_unload=args.idle_unload)
-    app = create_app(ServerConfig(token=token, engine=engine))
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False,
-                            timeout_graceful_shutdown=5, server_header=False)
+    engine = EngineConfig.from_args(args)
+    if engine.device == "cpu":
+        log.warning(CPU_WARNING)
+    app = create_app(ServerConfig(token=token, engine=engine, max_tiles=max_tiles, idle_unload=args.idle_unload))
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        server_header=False,
+    )
     server = _AnnouncingServer(config, None if given else token)
     try:
         server.run()  # the app's lifespan stops the worker (cancelling its job) and unloads the models

@@ -10,45 +10,32 @@ import gc
 import json
 import logging
 import math
-import sys
 import threading
 import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from shapely.geometry import mapping
 
-from . import store
-from .errors import UserError
-from .pipeline import Segmentation, TileReport
+from plugin.core import contract
+
+from ..devices import free_gpu_memory
+from ..errors import UserError
+from ..models.embedding_cache import shared_cache
+from ..models.loading import EngineConfig, load_models
+from ..pipeline import RunStats, SegmentPlan, TileReport, run
 
 log = logging.getLogger(__name__)
 
-QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
-FINISHED = (DONE, FAILED, CANCELLED)
+QUEUED, RUNNING, DONE, FAILED, CANCELLED = contract.JOB_STATES
+FINISHED = contract.FINAL_STATES
 # Finished jobs are forgotten, oldest first, beyond this many or once their features take this much memory.
 MAX_KEPT_JOBS = 200
 MAX_KEPT_BYTES = 512 * 2**20
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """How the worker loads and runs models (the ``serve`` command's model options)."""
-
-    prompter: str = store.DEFAULT_PROMPTER
-    segmenter: str = store.DEFAULT_SEGMENTER
-    device: str = "cpu"  # already resolved (see devices.resolve_device)
-    models_dir: str | None = None
-    batch_size: int = 4
-    max_new_tokens: int | None = None
-    force_answer: str | None = None
-    max_tiles: int = 400
-    idle_unload: float | None = None  # seconds without a job before the models are unloaded; None: never
 
 
 ModelKey = tuple[str, str]  # resolved prompter path, resolved segmenter path
@@ -70,14 +57,14 @@ def crs_name(crs) -> str | None:
 class Job:
     """One query over one raster, as the service sees it: state, progress, features and tile reports."""
 
-    def __init__(self, segmentation: Segmentation, models: dict[str, str], model_key: ModelKey):
+    def __init__(self, plan: SegmentPlan, models: dict[str, str], model_key: ModelKey):
         self.id = uuid.uuid4().hex
-        self.segmentation: Segmentation | None = segmentation  # dropped when finished: it holds the models
-        self.query = segmentation.query
+        self.plan: SegmentPlan | None = plan  # dropped when finished
+        self.query = plan.query
         self.models = models
         self.model_key = model_key
-        self.crs = crs_name(segmentation.crs)
-        self.tiles_total = len(segmentation.tiles)
+        self.crs = crs_name(plan.crs)
+        self.tiles_total = len(plan.tiles)
         self.state = QUEUED
         self.error: str | None = None
         self.created, self.started, self.finished = now_iso(), None, None
@@ -91,20 +78,32 @@ class Job:
     # -- written by the worker ------------------------------------------------------------------------
     def add_feature(self, feature) -> None:
         """Keep a feature as GeoJSON text: compact to hold, and sent as it is on every page."""
-        props = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                 for k, v in feature.properties.items()}
+        props = {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in feature.properties.items()
+        }
         with self._lock:
             fid = len(self._features) + 1
-        text = json.dumps({"type": "Feature", "id": fid, "geometry": mapping(feature.geometry), "properties": props},
-                          separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        text = json.dumps(
+            {"type": "Feature", "id": fid, "geometry": mapping(feature.geometry), "properties": props},
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+        ).encode()
         with self._lock:
             self._features.append(text)
             self.nbytes += len(text)
 
     def add_tile(self, report: TileReport) -> None:
-        row = {"index": report.index, "status": report.status, "instances": report.instances,
-               "raw_text": report.raw_text, "warnings": list(report.warnings), "error": report.error,
-               "seconds": round(report.seconds, 4), "window": list(report.window)}
+        row = {
+            "index": report.index,
+            "status": report.status,
+            "instances": report.instances,
+            "raw_text": report.raw_text,
+            "warnings": list(report.warnings),
+            "error": report.error,
+            "seconds": round(report.seconds, 4),
+            "window": list(report.window),
+        }
         with self._lock:
             self._tiles.append(row)
             if report.error:
@@ -115,9 +114,9 @@ class Job:
             self.state, self.started = RUNNING, now_iso()
 
     def finish(self, state: str, error: str | None = None) -> None:
-        segmentation, self.segmentation = self.segmentation, None
-        if segmentation is not None:
-            segmentation.source.close()  # a no-op when run() already closed it
+        plan, self.plan = self.plan, None
+        if plan is not None:
+            plan.close()  # a no-op when the run already closed it
         with self._lock:
             self.state, self.error, self.finished = state, error, now_iso()
 
@@ -136,19 +135,26 @@ class Job:
     def status(self) -> dict:
         with self._lock:
             return {
-                "id": self.id, "query": self.query, "state": self.state, "tiles_done": len(self._tiles),
-                "tiles_total": self.tiles_total, "features": len(self._features), "errors": list(self._errors),
-                "error": self.error, "crs": self.crs, "created": self.created, "started": self.started,
-                "finished": self.finished, "models": dict(self.models),
+                "id": self.id,
+                "query": self.query,
+                "state": self.state,
+                "tiles_done": len(self._tiles),
+                "tiles_total": self.tiles_total,
+                "features": len(self._features),
+                "errors": list(self._errors),
+                "error": self.error,
+                "crs": self.crs,
+                "created": self.created,
+                "started": self.started,
+                "finished": self.finished,
+                "models": dict(self.models),
             }
 
 
 def free_memory() -> None:
     """Return freed model memory: to Python's allocator and, on CUDA, to the driver."""
     gc.collect()
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        torch.cuda.empty_cache()
+    free_gpu_memory()
 
 
 class ModelCache:
@@ -175,8 +181,6 @@ class ModelCache:
             had = self._models is not None
             self._key, self._models = None, None
         if had:
-            from .embedding_cache import shared_cache
-
             shared_cache().clear()  # its embeddings belong to the models just dropped, and may hold GPU memory
             free_memory()
         return had
@@ -187,27 +191,30 @@ class ModelCache:
             if self._models is None:
                 return {}
             prompter, segmenter = self._models
-        return {"prompter": getattr(prompter, "name", str(self._key and self._key[0])),
-                "segmenter": getattr(segmenter, "name", str(self._key and self._key[1]))}
+        return {
+            "prompter": getattr(prompter, "name", str(self._key and self._key[0])),
+            "segmenter": getattr(segmenter, "name", str(self._key and self._key[1])),
+        }
 
 
 def default_loader(config: EngineConfig) -> Loader:
     """Load models the way the CLI does, with the server's device and generation options."""
 
     def load(prompter_path: Path, segmenter_path: Path):
-        from .cli import load_models
-
-        return load_models(prompter_path, segmenter_path, config.device, config.batch_size,
-                           config.max_new_tokens, config.force_answer)
+        return load_models(config, prompter_path, segmenter_path)
 
     return load
 
 
 class JobQueue:
-    """The jobs and the one worker thread that runs them in order."""
+    """The jobs and the one worker thread that runs them in order.
 
-    def __init__(self, config: EngineConfig, loader: Loader | None = None):
+    ``idle_unload``: seconds without a job before the models are unloaded (None: never).
+    """
+
+    def __init__(self, config: EngineConfig, loader: Loader | None = None, idle_unload: float | None = None):
         self.config = config
+        self.idle_unload = idle_unload
         self.models = ModelCache(loader or default_loader(config))
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._queue: deque[Job] = deque()
@@ -280,7 +287,7 @@ class JobQueue:
     # -- the worker -----------------------------------------------------------------------------------
     def _next_job(self) -> Job | None:
         """Wait for the next job, unloading idle models on the way; None when stopping."""
-        idle = self.config.idle_unload
+        idle = self.idle_unload
         with self._cond:
             while not self._queue and not self._stopping:
                 waited = time.monotonic() - self._last_active
@@ -317,8 +324,8 @@ class JobQueue:
                     self._forget_old()
 
     def _run(self, job: Job) -> None:
-        segmentation = job.segmentation
-        assert segmentation is not None
+        plan = job.plan
+        assert plan is not None
         job.mark_running()
         if job.cancel_event.is_set():
             job.finish(CANCELLED)
@@ -333,9 +340,11 @@ class JobQueue:
             self.models.unload()
             job.finish(FAILED, f"The models could not be loaded: {type(exc).__name__}: {exc}")
             return
+        stats = RunStats.for_plan(plan)
         try:
-            for feature in segmentation.run(prompter, segmenter, should_cancel=job.cancel_event.is_set,
-                                            on_tile=job.add_tile):
+            for feature in run(
+                plan, prompter, segmenter, stats, should_cancel=job.cancel_event.is_set, on_tile=job.add_tile
+            ):
                 job.add_feature(feature)
         except Exception as exc:
             log.exception("job %s failed", job.id)
@@ -343,4 +352,4 @@ class JobQueue:
             return
         finally:
             self._last_active = time.monotonic()
-        job.finish(CANCELLED if segmentation.cancelled else DONE)
+        job.finish(CANCELLED if stats.cancelled else DONE)

@@ -1,0 +1,1 @@
+"""The subcommands of ``python -m backend``: each module registers its own parser and handler."""

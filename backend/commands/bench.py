@@ -1,0 +1,57 @@
+"""``python -m backend bench``: real-size models with random weights, timed stage by stage (backend/tools/bench)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..tools.bench.models import PROMPTER_SIZES, SEGMENTERS
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="time every stage with real-size random-weight models",
+        description="Real-size models with RANDOM weights (Qwen2.5-VL-3B's published config, SAM 2.1-small or "
+        "SAM ViT-B), a synthetic 0.5 m raster, and the production pipeline: seconds per tile by stage, tiles/s, "
+        "km²/h, time to the first polygon, peak memory, and the speed-up of each optimisation.",
+    )
+    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda or cuda:N")
+    p.add_argument("--batch-sizes", default="1,4", help="tiles per batch to compare (default 1,4)")
+    p.add_argument("--tokens", type=int, default=160, help="tokens the prompter must generate per tile (160)")
+    p.add_argument("--tiles", type=int, default=8, help="tiles in the synthetic raster (default 8)")
+    p.add_argument("--instances", type=int, default=8, help="instances per tile sent to SAM (default 8)")
+    p.add_argument(
+        "--prompter-size",
+        choices=sorted(PROMPTER_SIZES),
+        default="full",
+        help="full: Qwen2.5-VL-3B; quarter: a quarter of its layers at full width (default full)",
+    )
+    p.add_argument("--skip-prompter", action="store_true", help="no prompter: time the rest of the pipeline")
+    p.add_argument("--segmenter", choices=SEGMENTERS, default="sam2.1-small", help="default sam2.1-small")
+    p.add_argument("--dtype", choices=("bf16", "fp16", "fp32"), help="prompter dtype (default: bf16 on CUDA, fp32)")
+    p.add_argument("--static-cache", action="store_true", help="generate with a static KV cache")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--no-warmup", action="store_true", help="skip the prompter's warm-up generate")
+    p.add_argument(
+        "--plain-only",
+        action="store_true",
+        help="only the plain path (one tile at a time, no threads, no cache): for slow, large models",
+    )
+    p.add_argument("--tiny", action="store_true", help="tiny models instead (a smoke test of this command)")
+    p.add_argument("-o", "--output", help="write every figure to this JSON file")
+    p.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..tools.bench.report import format_table
+    from ..tools.bench.run import run_bench
+
+    report = run_bench(args)
+    print(format_table(report))
+    if args.output:
+        Path(args.output).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"figures written to {args.output}", file=sys.stderr)
+    return 0

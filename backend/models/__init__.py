@@ -1,0 +1,1 @@
+"""The models: the Think2Seg-RS prompt, prompters, segmenters, how they are built and loaded, and their weights."""

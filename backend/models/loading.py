@@ -1,0 +1,111 @@
+"""Which models to run and how: the engine's options, shared by every command, and loading them.
+
+:class:`EngineConfig` is what ``segment``, ``serve`` and ``evaluate`` have in common (models, device, batch,
+generation); it is made once from the command line by :meth:`EngineConfig.from_args`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from plugin.core import contract
+
+from ..devices import default_batch_size, resolve_device
+from . import store
+from .prompter import Prompter
+from .segmenter import Segmenter
+
+log = logging.getLogger(__name__)
+CPU_WARNING = "no GPU in use; real-size models run very slowly on the CPU (minutes per tile)."
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """The models and how they run. ``device`` is already resolved (see :func:`..devices.resolve_device`)."""
+
+    prompter: str = contract.DEFAULT_PROMPTER
+    segmenter: str = contract.DEFAULT_SEGMENTER
+    device: str = "cpu"
+    models_dir: str | None = None
+    batch_size: int = 1
+    max_new_tokens: int | None = None
+    force_answer: str | None = None
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        """The model options of every command that runs models."""
+        parser.add_argument(
+            "--prompter",
+            default=contract.DEFAULT_PROMPTER,
+            help=f"prompter name or local folder (default {contract.DEFAULT_PROMPTER})",
+        )
+        parser.add_argument(
+            "--segmenter",
+            default=contract.DEFAULT_SEGMENTER,
+            help=f"segmenter name or local checkpoint (default {contract.DEFAULT_SEGMENTER})",
+        )
+        parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda or cuda:N")
+        parser.add_argument(
+            "--models-dir", help="models folder (default: $THINK2MAP_MODELS or ~/.local/share/think2map/models)"
+        )
+        parser.add_argument("--batch-size", type=int, help="tiles per batch (default: 16 on CUDA, 1 on the CPU)")
+        parser.add_argument(
+            "--max-new-tokens",
+            type=int,
+            help="longest answer the prompter may write (default: the model's own limit, else 2048)",
+        )
+        parser.add_argument(
+            "--force-answer",
+            metavar="TEXT",
+            help="install check: constrain decoding so the prompter writes TEXT on every tile "
+            "(e.g. with the tiny models, whose own answers are meaningless)",
+        )
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> EngineConfig:
+        """The config the command line asks for: the device resolved, the batch size defaulted for it."""
+        device = resolve_device(args.device)
+        return cls(
+            prompter=args.prompter,
+            segmenter=args.segmenter,
+            device=device,
+            models_dir=args.models_dir,
+            batch_size=default_batch_size(device, args.batch_size),
+            max_new_tokens=args.max_new_tokens,
+            force_answer=args.force_answer,
+        )
+
+    def warn_if_cpu(self) -> None:
+        """Say on stderr that real-size models will be slow, when they are about to run on the CPU."""
+        if self.device == "cpu":
+            print(f"warning: {CPU_WARNING}", file=sys.stderr)
+
+    def with_models(self, prompter: str | None = None, segmenter: str | None = None) -> EngineConfig:
+        """The same config with other models (None keeps the current one)."""
+        return replace(self, prompter=prompter or self.prompter, segmenter=segmenter or self.segmenter)
+
+    def resolve(self) -> tuple[Path, Path]:
+        """Where the prompter's and the segmenter's weights are (``MissingWeightsError`` when absent)."""
+        return (
+            store.resolve(self.prompter, "prompter", self.models_dir),
+            store.resolve(self.segmenter, "segmenter", self.models_dir),
+        )
+
+
+def load_models(config: EngineConfig, prompter_path: Path, segmenter_path: Path) -> tuple[Prompter, Segmenter]:
+    """Load a prompter and a segmenter from resolved paths, as ``config`` says (device, batch, generation)."""
+    from .build_segmenter import load_segmenter
+    from .prompter import load_prompter
+
+    prompter = load_prompter(
+        prompter_path, device=config.device, batch_size=config.batch_size, max_new_tokens=config.max_new_tokens
+    )
+    if config.force_answer:
+        from .forcing import forced_answer_kwargs
+
+        prompter.generate_kwargs.update(forced_answer_kwargs(prompter.tokenizer, [config.force_answer]))
+    return prompter, load_segmenter(segmenter_path, device=config.device)

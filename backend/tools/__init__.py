@@ -1,0 +1,1 @@
+"""Measuring: accuracy on EarthReason-format data (``evaluate``) and speed with random weights (``bench``)."""

@@ -1,0 +1,111 @@
+"""plugin/core/contract.py against the backend: the columns it writes, the limits it enforces, its job states,
+its defaults and the committed API schema (docs/openapi.json)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyogrio
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+
+from backend import __version__
+from backend.errors import OptionError
+from backend.geo.output import write_results
+from backend.geo.raster import PixelWindow
+from backend.geo.tiling import tile_grid
+from backend.models import store
+from backend.pipeline import RunStats, SegmentOptions, SegmentPlan, run
+from backend.service import jobs
+from plugin.core import contract
+from tests.conftest import ROOT
+from tests.fakes import FakeOracle
+
+OGR_TYPES = {"string": "object", "integer": "int64", "real": "float64"}  # as pyogrio reports them
+
+
+@pytest.fixture(scope="module")
+def features_and_plan(tmp_path_factory):
+    path = tmp_path_factory.mktemp("contract") / "r.tif"
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=200,
+        height=200,
+        count=3,
+        dtype="uint8",
+        crs="EPSG:32631",
+        transform=from_origin(500000, 5000000, 1, 1),
+    ) as ds:
+        ds.write(np.full((3, 200, 200), 90, np.uint8))
+    truth = np.zeros((200, 200), bool)
+    truth[40:90, 50:120] = True
+    plan = SegmentPlan(str(path), "squares", SegmentOptions(tile_size=128, overlap=16))
+    stats = RunStats.for_plan(plan)
+    oracle = FakeOracle(truth)
+    return list(run(plan, oracle, oracle, stats)), plan, stats
+
+
+def test_features_carry_exactly_the_contract_fields(features_and_plan):
+    features, _, stats = features_and_plan
+    assert features
+    for feature in features:
+        assert list(feature.properties) == list(contract.FEATURE_FIELDS)
+    assert {r.status for r in stats.reports} <= set(contract.TILE_STATUSES)
+
+
+def test_the_geopackage_columns_have_the_contract_types(features_and_plan, tmp_path):
+    features, plan, stats = features_and_plan
+    out = tmp_path / "out.gpkg"
+    write_results(out, features, plan.crs, plan.transform, stats.reports)
+    info = pyogrio.read_info(out, layer="objects")
+    assert list(info["fields"]) == list(contract.FEATURE_FIELDS)
+    assert [str(t) for t in info["dtypes"]] == [OGR_TYPES[t] for t in contract.FEATURE_FIELDS.values()]
+
+
+def test_tiling_limits_are_the_contract_ones():
+    area = PixelWindow(0, 0, 5000, 5000)
+    assert tile_grid(area, 5000, 5000, contract.TILE_SIZE_MAX, contract.max_overlap(contract.TILE_SIZE_MAX))
+    for size, overlap in [
+        (contract.TILE_SIZE_MAX + 1, 0),
+        (contract.TILE_SIZE_MIN - 1, 0),
+        (contract.TILE_SIZE_DEFAULT, contract.max_overlap(contract.TILE_SIZE_DEFAULT) + 1),
+    ]:
+        with pytest.raises(OptionError) as err:
+            tile_grid(area, 5000, 5000, size, overlap)
+        assert (err.value.code, err.value.params) == contract.tiling_problem(size, overlap)
+
+
+def test_job_states_and_defaults():
+    assert (jobs.QUEUED, jobs.RUNNING, jobs.DONE, jobs.FAILED, jobs.CANCELLED) == contract.JOB_STATES
+    assert set(jobs.FINISHED) == set(contract.FINAL_STATES) < set(contract.JOB_STATES)
+    assert store.DEFAULT_PROMPTER == contract.DEFAULT_PROMPTER and contract.DEFAULT_PROMPTER in store.KNOWN
+    assert store.DEFAULT_SEGMENTER == contract.DEFAULT_SEGMENTER and contract.DEFAULT_SEGMENTER in store.KNOWN
+    assert store.KNOWN[contract.DEFAULT_PROMPTER].kind == "prompter"
+    assert store.KNOWN[contract.DEFAULT_SEGMENTER].kind == "segmenter"
+
+
+def test_the_committed_api_schema_says_the_same():
+    schema = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))["components"]["schemas"]
+    request = schema["JobRequest"]["properties"]
+    assert (request["tile_size"]["minimum"], request["tile_size"]["maximum"], request["tile_size"]["default"]) == (
+        contract.TILE_SIZE_MIN,
+        contract.TILE_SIZE_MAX,
+        contract.TILE_SIZE_DEFAULT,
+    )
+    assert (request["overlap"]["maximum"], request["overlap"]["default"]) == (
+        contract.OVERLAP_MAX,
+        contract.OVERLAP_DEFAULT,
+    )
+    assert request["query"]["maxLength"] == contract.QUERY_MAX_LENGTH
+    assert request["min_area_px"]["default"] == contract.MIN_AREA_PX_DEFAULT
+    assert tuple(schema["JobStatus"]["properties"]["state"]["enum"]) == contract.JOB_STATES
+    assert tuple(schema["TileReport"]["properties"]["status"]["enum"]) == contract.TILE_STATUSES
+
+
+def test_the_version_is_the_one_in_metadata_txt():
+    text = (ROOT / "metadata.txt").read_text(encoding="utf-8")
+    assert f"\nversion={__version__}\n" in text
