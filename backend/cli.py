@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 
 from . import __version__
 from .commands import bench, evaluate, models, segment, serve
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    if not args.verbose:
+        quiet_library_warnings()
     try:
         return args.handler(args)
     except UserError as exc:
@@ -55,3 +58,18 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+LIBRARIES = r"(torch|torchvision|transformers|sam2|segment_anything|hydra|omegaconf|rasterio|pyogrio|shapely|geopandas)"
+
+
+def quiet_library_warnings() -> None:
+    """Libraries' warnings are for their developers: silence them, and show any other warning as one line."""
+    warnings.filterwarnings("ignore", module=LIBRARIES + r"(\..*)?")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+    def one_line(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = one_line

@@ -34,6 +34,20 @@ class OptionError(UserError, ValueError):
     code = "bad_option"
 
 
+class NotFoundError(UserError):
+    """A job or model the server does not know."""
+
+    http_status = 404
+    code = "not_found"
+
+
+class BusyError(UserError):
+    """The server's queue is full: try again later."""
+
+    http_status = 429
+    code = "queue_full"
+
+
 class RasterError(UserError):
     """The raster cannot be used: missing, not a raster, no CRS, bad bands or bounds."""
 

@@ -19,17 +19,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from affine import Affine
 
 from plugin.core import contract
 
 from .devices import free_gpu_memory, is_oom
 from .errors import RasterError, UserError
-from .geo.geometry import Piece, SeamMerger, finish_geometry, grid_neighbours, tile_pieces
-from .geo.raster import RasterSource
+from .geo.access import RasterAccess
+from .geo.areas import area_function, area_unit
+from .geo.geometry import Piece, finish_geometry, grid_neighbours, tile_pieces
+from .geo.raster import RasterSource, no_valid_pixels
+from .geo.seams import SeamMerger
 from .geo.tiling import Tile, check_tiling, tile_grid, tiles_with_data
 from .models.batch import BatchSize, encode_images, predict_masks, prompt_images
-from .models.embedding_cache import EmbeddingCache, embedding_key, raster_identity, shared_cache
+from .models.embedding_cache import EmbeddingCache, embedding_key, shared_cache
 from .models.prompter import Prompter
 from .models.prompts import PromptResult
 from .models.segmenter import Segmenter
@@ -81,53 +83,60 @@ class Feature:
     properties: dict
 
 
-def area_unit(crs) -> str:
-    """The unit that areas are given in: m² for metric CRSs, map units squared otherwise."""
-    if crs is None:
-        return "px²"
-    if crs.is_geographic:
-        return "deg²"
-    unit = (crs.linear_units or "unknown").lower()
-    return "m²" if unit in ("metre", "meter", "m") else ("ft²" if "foot" in unit or unit == "ft" else f"{unit}²")
-
-
 class SegmentPlan:
     """One query over one raster, checked and laid out: the open raster, its area and tiles, and the CRS.
 
     Creating it opens and checks the raster and lays out the tiles, so bad input fails before any model is
-    loaded. The plan owns the raster: :meth:`close` (or the end of :func:`run`) closes it.
+    loaded. The plan owns the raster: :meth:`close` (or the end of :func:`run`) closes it; a closed plan's
+    raster opens again for its run (a queued job holds no open file). ``access`` says which rasters may be
+    opened (a team server's data folders).
     """
 
-    def __init__(self, raster: str, query: str, options: SegmentOptions | None = None):
+    def __init__(
+        self, raster: str, query: str, options: SegmentOptions | None = None, access: RasterAccess | None = None
+    ):
         self.query = (query or "").strip()
         if not self.query:
             raise UserError(
                 'The query is empty: say what to look for, for example "buildings with red roofs".', "empty_query"
             )
+        if len(self.query) > contract.QUERY_MAX_LENGTH:
+            raise UserError(
+                f"The query is {len(self.query)} characters long; keep it under {contract.QUERY_MAX_LENGTH}.",
+                "query_too_long",
+                length=len(self.query),
+                max=contract.QUERY_MAX_LENGTH,
+            )
         self.options = opts = options or SegmentOptions()
         check_tiling(opts.tile_size, opts.overlap)
-        self.source = RasterSource(raster, opts.bands, allow_no_crs=opts.pixel_coords)
+        if opts.max_tiles is not None and opts.max_tiles < 1:
+            raise UserError(f"The tile limit must be at least 1, got {opts.max_tiles}.", "bad_max_tiles")
+        if opts.min_area_px < 0:
+            raise UserError(f"The minimum area must be 0 or more pixels, got {opts.min_area_px}.", "bad_min_area")
+        self.source = RasterSource(raster, opts.bands, pixel_coords=opts.pixel_coords, access=access)
         try:
             self.area = self.source.window_from_bounds(opts.bounds) if opts.bounds else self.source.full_window()
             self.tiles = tile_grid(self.area, self.source.width, self.source.height, opts.tile_size, opts.overlap)
             if opts.max_tiles and len(self.tiles) > opts.max_tiles:
                 raise RasterError(
                     f"This area needs {len(self.tiles)} tiles, more than the limit of {opts.max_tiles}. "
-                    "Choose a smaller area or a larger tile size, or raise the limit (--max-tiles, or "
-                    "THINK2MAP_MAX_TILES for the server).",
+                    "Choose a smaller area or a larger tile size, or raise the limit.",
                     "too_many_tiles",
                     tiles=len(self.tiles),
                     limit=opts.max_tiles,
                 )
             overview, scale = self.source.validity_overview()
             self.has_data = tiles_with_data(self.tiles, overview, scale)
+            if not any(self.has_data):
+                raise no_valid_pixels(self.source.path, area=opts.bounds is not None)
         except Exception:
             self.source.close()
             raise
-        self.crs = self.source.crs if not opts.pixel_coords else None
-        self.transform = self.source.transform if self.crs is not None else Affine.identity()
+        self.georef = self.source.georef
+        self.crs = self.georef.crs
         self.unit = area_unit(self.crs)
-        self.raster_id = raster_identity(self.source.path)
+        self.area_of = area_function(self.crs)
+        self.raster_id = self.source.identity
 
     @property
     def tiles_with_data(self) -> int:
@@ -286,9 +295,15 @@ class _Run:
                             tile, image, valid, result, report, embeddings.get(tile.index), polygons
                         )
                     waiting.append((tile, report, job))
-                # The first batch is merged at once, so the first polygons and progress come without delay.
+                # The first batch is merged at once, so the first polygons and progress come without delay. Later
+                # ones wait while the models run, but no more than a batch behind: each holds its tiles' masks.
+                backlog = 2 * self.batch.size + opts.cpu_threads
                 while waiting and (
-                    not isinstance(waiting[0][2], Future) or waiting[0][2].done() or not todo or first_batch
+                    not isinstance(waiting[0][2], Future)
+                    or waiting[0][2].done()
+                    or not todo
+                    or first_batch
+                    or len(waiting) > backlog
                 ):
                     yield from merge_next()
                 first_batch = False
@@ -301,6 +316,9 @@ class _Run:
             for pool in (reader, polygons):
                 if pool is not None:
                     pool.shutdown(wait=True, cancel_futures=True)
+            for report in reports:  # interrupted (Ctrl-C, an error): what was not reached is said so
+                if report.status == "pending":
+                    report.status = "cancelled"
             plan.close()
 
     def _read_batch(self, batch: list[Tile]) -> list[tuple[Tile, np.ndarray, np.ndarray]]:
@@ -373,14 +391,14 @@ class _Run:
         plan, opts = self.plan, self.plan.options
         for obj in objects:
             t0 = time.perf_counter()
-            geom = finish_geometry(obj.geometry, plan.transform, opts.simplify_px, opts.min_area_px)
+            geom = finish_geometry(obj.geometry, plan.georef.to_map, opts.simplify_px, opts.min_area_px)
             self.stats.add("merge", time.perf_counter() - t0)
             if geom is None:
                 continue
             props = {
                 "query": plan.query,
                 "instance_id": self.next_id,
-                "area": round(float(geom.area), 6),
+                "area": plan.area_of(geom),
                 "area_unit": plan.unit,
                 "score": round(float(obj.score), 4),
                 "prompter": getattr(self.prompter, "name", type(self.prompter).__name__),

@@ -41,6 +41,12 @@ def register(sub) -> None:
         help="only the plain path (one tile at a time, no threads, no cache): for slow, large models",
     )
     p.add_argument("--tiny", action="store_true", help="tiny models instead (a smoke test of this command)")
+    p.add_argument(
+        "--spanning-object",
+        type=int,
+        metavar="N",
+        help="only the seam-merging worst case: one object over N × N tiles (no models); slowest tile and memory",
+    )
     p.add_argument("-o", "--output", help="write every figure to this JSON file")
     p.set_defaults(handler=main)
 
@@ -49,8 +55,23 @@ def main(args: argparse.Namespace) -> int:
     from ..tools.bench.report import format_table
     from ..tools.bench.run import run_bench
 
-    report = run_bench(args)
-    print(format_table(report))
+    if args.spanning_object:
+        from ..tools.bench.spanning import spanning_object_bench
+
+        report = {
+            "command": "python -m backend " + " ".join(sys.argv[1:]),
+            **spanning_object_bench(args.spanning_object),
+        }
+        print(
+            f"one object over {report['tiles']} tiles ({report['raster_px']}² px, {report['holes']} holes): "
+            f"slowest tile {report['slowest_tile_s']:.2f} s (last {report['last_tile_s']:.2f} s, median "
+            f"{report['median_tile_s']:.3f} s), {report['after_last_tile_s']:.2f} s to finish the object after "
+            f"the last tile, total {report['total_s']:.1f} s, peak memory "
+            f"{report['peak_host_mb']:.0f} MB"
+        )
+    else:
+        report = run_bench(args)
+        print(format_table(report))
     if args.output:
         Path(args.output).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         print(f"figures written to {args.output}", file=sys.stderr)

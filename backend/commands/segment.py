@@ -1,13 +1,21 @@
-"""``python -m backend segment RASTER QUERY -o OUT``: find what a query describes and write its polygons."""
+"""``python -m backend segment RASTER QUERY -o OUT``: find what a query describes and write its polygons.
+
+The output is checked before any model loads, polygons go into a temporary file beside it as they come, and
+the file is put in place when the run ends. Ctrl-C stops after the current batch (a second Ctrl-C at once)
+and keeps what was found, marked as partial in the tiles layer.
+"""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
+from pathlib import Path
 
 from plugin.core import contract
 
+from ..errors import RasterError, UserError
 from ..models.loading import EngineConfig, load_models
 
 
@@ -23,6 +31,12 @@ def register(sub) -> None:
     p.add_argument("raster", help="raster file (GeoTIFF or anything GDAL reads)")
     p.add_argument("query", help='what to look for, e.g. "the river"')
     p.add_argument("-o", "--output", required=True, help="output .gpkg or .geojson (in the raster's CRS)")
+    p.add_argument(
+        "--layer",
+        help="GeoPackage layer for the polygons (default: named after the query); the tile reports go in "
+        "LAYER_tiles, and the file's other layers are kept",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file or layer")
     p.add_argument("--bands", type=_bands, help="1 band (grey) or 3 bands (R,G,B), e.g. 4,3,2")
     p.add_argument(
         "--area",
@@ -49,8 +63,16 @@ def register(sub) -> None:
         default=contract.MIN_AREA_PX_DEFAULT,
         help="drop polygons smaller than this many pixels",
     )
-    p.add_argument("--max-tiles", type=int, help="refuse areas that need more tiles than this")
-    p.add_argument("--pixel-coords", action="store_true", help="allow a raster without CRS (pixel coordinates)")
+    p.add_argument(
+        "--max-tiles",
+        type=int,
+        help=f"refuse areas that need more tiles than this (default {contract.MAX_TILES_DEFAULT})",
+    )
+    p.add_argument(
+        "--pixel-coords",
+        action="store_true",
+        help="write pixel coordinates (as QGIS shows an image without georeference), e.g. for a raster without CRS",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     EngineConfig.add_arguments(p)
     p.set_defaults(handler=main)
@@ -59,10 +81,15 @@ def register(sub) -> None:
 def main(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..geo.output import driver_for, write_results
+    from ..geo.output import OutputTarget, ResultWriter, layer_name
     from ..pipeline import RunStats, SegmentOptions, SegmentPlan, run
 
-    driver_for(args.output)  # fail on a bad extension before any work
+    target = OutputTarget(Path(args.output), args.layer or layer_name(args.query), overwrite=args.overwrite)
+    target.driver  # noqa: B018 - refuse a bad extension before any work
+    if args.max_tiles is not None and args.max_tiles < 1:
+        raise UserError(f"--max-tiles must be at least 1, got {args.max_tiles}.", "bad_max_tiles")
+    if args.min_area < 0:
+        raise UserError(f"--min-area is a number of pixels, 0 or more; got {args.min_area:g}.", "bad_min_area")
     config = EngineConfig.from_args(args)
     options = SegmentOptions(
         bands=args.bands,
@@ -72,34 +99,97 @@ def main(args: argparse.Namespace) -> int:
         batch_size=config.batch_size,
         min_area_px=args.min_area,
         pixel_coords=args.pixel_coords,
-        max_tiles=args.max_tiles,
+        max_tiles=args.max_tiles or contract.MAX_TILES_DEFAULT,
     )
-    plan = SegmentPlan(args.raster, args.query, options)
     try:
+        plan = SegmentPlan(args.raster, args.query, options)
+    except RasterError as exc:
+        if exc.code == "too_many_tiles":
+            n, default = exc.params["tiles"], args.max_tiles is None
+            raise RasterError(
+                f"This area needs {n} tiles, more than the {'default ' if default else ''}limit of "
+                f"{exc.params['limit']}. Add --max-tiles {n} to run it, or choose a smaller --area or a larger "
+                "--tile-size.",
+                exc.code,
+                **exc.params,
+            ) from None
+        raise
+    with plan:
+        target.check([args.raster], tiles=len(plan.tiles))
         paths = config.resolve()
         config.warn_if_cpu()
         prompter, segmenter = load_models(config, *paths)
-    except BaseException:
-        plan.close()
-        raise
-    started = time.perf_counter()
-    stats = RunStats.for_plan(plan)
-    bar = tqdm(total=len(plan.tiles), unit="tile", disable=args.quiet, file=sys.stderr)
-    features = []
-    try:
-        for feature in run(plan, prompter, segmenter, stats, on_tile=lambda report: bar.update(1)):
-            features.append(feature)
-            bar.set_postfix(polygons=len(features))
-    finally:
-        bar.close()
-    write_results(args.output, features, plan.crs, plan.transform, stats.reports)
+        writer = ResultWriter(target, plan.crs, plan.georef)
+        stats = RunStats.for_plan(plan)
+        started = time.perf_counter()
+        bar = tqdm(total=len(plan.tiles), unit="tile", disable=args.quiet, file=sys.stderr)
+        state, failure = "complete", None
+        stop = _StopOnCtrlC()
+        try:
+            with stop:
+                for feature in run(plan, prompter, segmenter, stats, stop.requested, lambda r: bar.update(1)):
+                    writer.add(feature)
+                    bar.set_postfix(polygons=writer.count)
+        except KeyboardInterrupt:
+            state = "interrupted"
+        except Exception as exc:  # the polygons found so far are written before the error is reported
+            state, failure = f"failed: {type(exc).__name__}: {exc}", exc
+        finally:
+            bar.close()
+        if stats.cancelled:
+            state = "interrupted"
+        with _IgnoreCtrlC():
+            where = writer.finish(stats.reports, state)
     summary = ", ".join(f"{n} {s}" for s, n in sorted(stats.counts().items()))
-    print(
-        f"{len(features)} polygon(s) written to {args.output} ({plan.crs or 'pixel coordinates'}); "
-        f"tiles: {summary}; {time.perf_counter() - started:.1f} s",
-        file=sys.stderr,
-    )
+    done = sum(r.status not in ("pending", "cancelled") for r in stats.reports)
+    if state == "complete":
+        print(
+            f"{writer.count} polygon(s) written to {where} ({plan.crs or 'pixel coordinates'}); tiles: {summary}; "
+            f"{time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"{'interrupted' if failure is None else 'stopped by an error'}: {writer.count} polygon(s) from {done} of "
+            f"{len(stats.reports)} tiles kept in {where}, marked as partial in its tile reports",
+            file=sys.stderr,
+        )
     for r in stats.reports:
         if r.error:
             print(f"tile {r.index}: {r.error}", file=sys.stderr)
-    return 0
+    if failure is not None:
+        raise failure
+    return 0 if state == "complete" else 130
+
+
+class _StopOnCtrlC:
+    """The first Ctrl-C asks the run to stop after its current batch; a second one interrupts at once."""
+
+    def __init__(self) -> None:
+        self.asked = False
+
+    def requested(self) -> bool:
+        return self.asked
+
+    def _handle(self, signum, frame) -> None:
+        if self.asked:
+            raise KeyboardInterrupt
+        self.asked = True
+        print("\nstopping after the current batch (Ctrl-C again to stop now)...", file=sys.stderr)
+
+    def __enter__(self) -> _StopOnCtrlC:
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+
+class _IgnoreCtrlC:
+    """While the results are being put in place, Ctrl-C waits: an interrupted write could lose them."""
+
+    def __enter__(self) -> None:
+        self._previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def __exit__(self, *exc) -> None:
+        signal.signal(signal.SIGINT, self._previous)

@@ -7,6 +7,7 @@ import argparse
 from plugin.core import contract
 
 from ..models.loading import EngineConfig
+from ..service.limits import MAX_QUEUE
 
 
 def register(sub) -> None:
@@ -19,12 +20,29 @@ def register(sub) -> None:
         help=f"default limit of tiles per job ($THINK2MAP_MAX_TILES or {contract.MAX_TILES_DEFAULT})",
     )
     p.add_argument("--idle-unload", type=float, metavar="SECONDS", help="unload the models after this long idle")
+    p.add_argument(
+        "--max-queue", type=int, default=MAX_QUEUE, help=f"jobs that may wait; more get 429 (default {MAX_QUEUE})"
+    )
+    team = p.add_argument_group(
+        "a server others can reach",
+        "Bound to any other address than loopback (or with --shared), the server reads rasters only under its "
+        "data folders and loads models by name only (docs/api.md, 'Exposing a server').",
+    )
+    team.add_argument("--shared", action="store_true", help="apply these rules on loopback too")
+    team.add_argument(
+        "--data-root", action="append", metavar="DIR", help="a folder whose rasters may be read (repeatable)"
+    )
+    team.add_argument("--allow-urls", action="store_true", help="also read network rasters (/vsicurl/, http(s)://)")
+    team.add_argument(
+        "--allow-model-paths", action="store_true", help="let requests name model files or folders, not only names"
+    )
+    team.add_argument("--allow-pulls", action="store_true", help="let requests start model downloads")
     p.add_argument("--openapi", metavar="FILE", help="write the OpenAPI schema to FILE ('-': stdout) and exit")
     EngineConfig.add_arguments(p)
     p.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..service.server import serve_from_args
+    from ..service.launch import serve_from_args
 
     return serve_from_args(args)

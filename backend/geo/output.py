@@ -1,40 +1,167 @@
-"""Writing results: GeoPackage or GeoJSON files, and GeoJSON dictionaries for the HTTP API."""
+"""Writing results without ever losing a user's data: GeoPackage or GeoJSON, and GeoJSON dictionaries for the API.
+
+A run writes into a temporary file beside the target as its polygons come (:class:`ResultWriter`), and only a
+finished file is moved into place, with ``os.replace``. A GeoPackage target keeps its other layers: Think2Map
+writes or replaces only its own two layers (named after the query, or ``--layer``). An existing target is
+replaced only with ``--overwrite``, never with a partial result: an interrupted or failed run then leaves its
+polygons in a ``.partial`` file beside it. The target is checked (folder, space, not the input raster) before
+any model is loaded.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import tempfile
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import shapely
-import shapely.affinity
 from shapely.geometry import box, mapping
 
 from plugin.core import contract
 
 from ..errors import UserError
+from .georef import Georef
 
 _DTYPES = {"string": "str", "integer": "int64", "real": "float64"}
 FEATURE_COLUMNS = {name: _DTYPES[kind] for name, kind in contract.FEATURE_FIELDS.items()}
-TILE_COLUMNS = ("tile", "status", "instances", "reasoning", "warnings", "error", "seconds")
+TILE_COLUMNS = ("tile", "status", "instances", "reasoning", "warnings", "error", "seconds", "run")
 DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
+# GeoPackage 1.2, which the GDAL of older QGIS releases (3.22) reads without a warning
+GPKG_OPTIONS = {"dataset_options": {"VERSION": "1.2"}}
+MIN_FREE_BYTES = 20 * 2**20
+BYTES_PER_TILE = 64 * 2**10  # a generous guess at what one tile's polygons and reasoning take
+FLUSH_FEATURES, FLUSH_SECONDS = 200, 5.0
 
 
 def driver_for(path: str | Path) -> str:
     """The OGR driver for an output path, from its extension."""
     suffix = Path(path).suffix.lower()
     if suffix not in DRIVERS:
-        raise UserError(f"Write to a .gpkg or .geojson file, not '{suffix or Path(path).name}'.")
+        raise UserError(
+            f"Write to a .gpkg or .geojson file, not '{suffix or Path(path).name}'.",
+            "bad_output_format",
+            path=str(path),
+        )
     return DRIVERS[suffix]
 
 
-def _crs_arg(crs):
-    return None if crs is None else crs.to_wkt()
+def layer_name(query: str) -> str:
+    """A GeoPackage layer name for a query: lower-case words joined by underscores, at most 40 characters."""
+    slug = re.sub(r"[^0-9a-z]+", "_", query.lower()).strip("_")[:40].rstrip("_")
+    return slug or "think2map"
+
+
+@dataclass
+class OutputTarget:
+    """Where a run's results go: the file, Think2Map's layer in it, and whether an existing one may be replaced."""
+
+    path: Path
+    layer: str
+    overwrite: bool = False
+    existed: bool = field(default=False, init=False)
+
+    @property
+    def driver(self) -> str:
+        return driver_for(self.path)
+
+    @property
+    def tiles_layer(self) -> str:
+        return f"{self.layer}_tiles"
+
+    def own_layers(self) -> list[str]:
+        return [self.layer, self.tiles_layer] if self.driver == "GPKG" else [self.layer]
+
+    def check(self, inputs: Sequence[str] = (), tiles: int = 0) -> None:
+        """Refuse a target that cannot be written, or whose writing would destroy something; before any work."""
+        self.path = Path(self.path).expanduser()
+        driver = self.driver
+        folder = self.path.parent
+        for source in inputs:
+            if _same_file(self.path, source):
+                raise UserError(
+                    f"The output {self.path} is the input raster: writing there would destroy it. Choose another "
+                    "output file.",
+                    "output_is_input",
+                    path=str(self.path),
+                )
+        self.existed = self.path.exists()
+        if self.existed:
+            if self.path.is_dir():
+                raise UserError(
+                    f"The output {self.path} is a folder: give a file name.", "bad_output", path=str(self.path)
+                )
+            if driver == "GPKG":
+                clash = [name for name in self.own_layers() if name in _gpkg_layers(self.path)]
+                if clash and not self.overwrite:
+                    raise UserError(
+                        f"{self.path} already has the layer '{clash[0]}'. Add --overwrite to replace it (the file's "
+                        "other layers are kept), or choose another name with --layer.",
+                        "output_exists",
+                        path=str(self.path),
+                        layer=clash[0],
+                    )
+            elif not self.overwrite:
+                raise UserError(
+                    f"{self.path} already exists. Add --overwrite to replace it, or choose another output file.",
+                    "output_exists",
+                    path=str(self.path),
+                )
+        _check_folder(folder)
+        need = MIN_FREE_BYTES + tiles * BYTES_PER_TILE + (self.path.stat().st_size if self.existed else 0)
+        free = shutil.disk_usage(folder).free
+        if free < need:
+            raise UserError(
+                f"Not enough free space in {folder}: {free / 2**20:.0f} MB free, about {need / 2**20:.0f} MB needed. "
+                "Free some space or write elsewhere.",
+                "disk_full",
+                path=str(folder),
+                free_mb=round(free / 2**20),
+                need_mb=round(need / 2**20),
+            )
+
+
+def _same_file(path: Path, other: str) -> bool:
+    try:
+        return path.exists() and Path(other).exists() and os.path.samefile(path, other)
+    except OSError:
+        return False
+
+
+def _gpkg_layers(path: Path) -> list[str]:
+    import pyogrio
+
+    try:
+        return [str(name) for name, _ in pyogrio.list_layers(path)]
+    except Exception:  # noqa: BLE001 - any reason it cannot be read as a GeoPackage
+        raise UserError(
+            f"{path} exists but is not a GeoPackage Think2Map can add a layer to. Choose another output file.",
+            "bad_output",
+            path=str(path),
+        ) from None
+
+
+def _check_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".think2map-probe-"):
+            pass
+    except OSError as exc:
+        raise UserError(
+            f"Cannot write in {folder}: {exc.strerror or exc}. Choose a folder you can write to.",
+            "output_not_writable",
+            path=str(folder),
+        ) from None
 
 
 def features_frame(features: Sequence, crs) -> gpd.GeoDataFrame:
-    """Features as a GeoDataFrame with a fixed schema, also when there are none ("no target")."""
+    """Features (``geometry`` and ``properties``) as a GeoDataFrame with the contract's schema, also when empty."""
     data = {
         name: pd.Series([f.properties[name] for f in features], dtype=dtype) for name, dtype in FEATURE_COLUMNS.items()
     }
@@ -42,14 +169,12 @@ def features_frame(features: Sequence, crs) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs=_crs_arg(crs)), crs=_crs_arg(crs))
 
 
-def tiles_frame(reports: Sequence, crs, transform) -> gpd.GeoDataFrame:
-    """One row per tile report: its footprint, status and the model's raw text."""
-    t = transform
+def tiles_frame(reports: Sequence, crs, georef: Georef, run_state: str) -> gpd.GeoDataFrame:
+    """One row per tile report: its footprint, status, the model's raw text, and how the run ended."""
     rows, geoms = [], []
     for report in reports:
         c, r, w, h = report.window
-        footprint = box(c, r, c + w, r + h)
-        geoms.append(shapely.affinity.affine_transform(footprint, [t.a, t.b, t.d, t.e, t.c, t.f]))
+        geoms.append(georef.to_map(box(c, r, c + w, r + h)))
         rows.append(
             {
                 "tile": report.index,
@@ -59,31 +184,163 @@ def tiles_frame(reports: Sequence, crs, transform) -> gpd.GeoDataFrame:
                 "warnings": "; ".join(report.warnings),
                 "error": report.error or "",
                 "seconds": round(report.seconds, 3),
+                "run": run_state,
             }
         )
     frame = pd.DataFrame(rows, columns=list(TILE_COLUMNS))
-    crs = _crs_arg(crs)
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=_crs_arg(crs)), crs=_crs_arg(crs))
 
 
-def write_results(path: str | Path, features: Sequence, crs, transform, reports: Sequence) -> None:
-    """Write the features (layer ``objects``) and, for GeoPackage, the tile reports with their reasoning.
+def _crs_arg(crs):
+    return None if crs is None else crs.to_wkt()
 
-    ``features`` have ``geometry`` and ``properties``; ``reports`` are the run's tile reports.
+
+class ResultWriter:
+    """One run's results: appended to a temporary file beside the target as they come, put in place at the end.
+
+    ``add`` buffers features and appends them every ``FLUSH_FEATURES`` features or ``FLUSH_SECONDS`` seconds
+    (GeoPackage; GeoJSON is written once, at the end). ``finish`` writes the tile reports and places the file.
     """
-    path = Path(path)
-    driver = driver_for(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        path.unlink()
-    frame = features_frame(features, crs)
-    # GeoPackage 1.2, which the GDAL of older QGIS releases (3.22) reads without a warning
-    options = {"dataset_options": {"VERSION": "1.2"}, "layer": "objects"} if driver == "GPKG" else {}
-    frame.to_file(path, driver=driver, engine="pyogrio", geometry_type="MultiPolygon", **options)
-    if driver == "GPKG":
-        tiles_frame(reports, crs, transform).to_file(
-            path, driver=driver, layer="tiles", engine="pyogrio", geometry_type="Polygon"
+
+    def __init__(self, target: OutputTarget, crs, georef: Georef):
+        self.target, self.crs, self.georef = target, crs, georef
+        stamp = f"{os.getpid()}-{time.time_ns() % 10**9}"
+        self.temp = target.path.with_name(f".{target.path.stem}.{stamp}.tmp{target.path.suffix}")
+        self.pending: list = []
+        self.written = 0
+        self._flushed_at = time.monotonic()
+        self._created = False
+
+    @property
+    def count(self) -> int:
+        """Features received so far."""
+        return self.written + len(self.pending)
+
+    def add(self, feature) -> None:
+        self.pending.append(feature)
+        due = len(self.pending) >= FLUSH_FEATURES or time.monotonic() - self._flushed_at > FLUSH_SECONDS
+        if self.target.driver == "GPKG" and due:
+            self._flush()
+
+    def _flush(self) -> None:
+        frame = features_frame(self.pending, self.crs)
+        self._write(self.temp, frame, self.target.layer, append=self._created)
+        self._created = True
+        self.written += len(self.pending)
+        self.pending = []
+        self._flushed_at = time.monotonic()
+
+    def _write(self, path: Path, frame: gpd.GeoDataFrame, layer: str, append: bool = False, **kw) -> None:
+        options = dict(GPKG_OPTIONS) if self.target.driver == "GPKG" and not path.exists() else {}
+        frame.to_file(
+            path,
+            driver=self.target.driver,
+            engine="pyogrio",
+            layer=layer if self.target.driver == "GPKG" else None,
+            geometry_type=kw.get("geometry_type", "MultiPolygon"),
+            append=append,
+            **options,
         )
+
+    def finish(self, reports: Sequence, run_state: str = "complete") -> Path:
+        """Write what is left and the tile reports, then put the file in place; returns where the results are.
+
+        ``run_state`` is "complete", or why the run stopped ("interrupted", "failed: ..."): a partial result never
+        replaces an existing layer or file, it stays beside the target (the returned path says where).
+        """
+        try:
+            if self.pending or not self._created:
+                self._flush()
+            if self.target.driver == "GPKG":
+                tiles = tiles_frame(reports, self.crs, self.georef, run_state)
+                self._write(self.temp, tiles, self.target.tiles_layer, geometry_type="Polygon")
+        except OSError as exc:  # the temporary file may be incomplete: it goes, the target was never touched
+            self.discard()
+            raise UserError(
+                f"Could not write {self.target.path}: {_reason(exc)}. Nothing was replaced; free some space or "
+                f"write elsewhere ({self.count} polygon(s) could not be kept).",
+                "output_write_failed",
+                path=str(self.target.path),
+                reason=_reason(exc),
+            ) from None
+        try:
+            return self._place(run_state == "complete")
+        except OSError as exc:  # the results are complete in the temporary file: keep them beside the target
+            partial = self._partial_path()
+            os.replace(self.temp, partial)
+            raise UserError(
+                f"Could not put the results into {self.target.path} ({_reason(exc)}); they are in {partial}, and "
+                f"{self.target.path} is as it was.",
+                "output_write_failed",
+                path=str(self.target.path),
+                reason=_reason(exc),
+                kept=str(partial),
+            ) from None
+
+    def _place(self, complete: bool) -> Path:
+        target = self.target
+        exists = target.path.exists()
+        if not exists:
+            os.replace(self.temp, target.path)
+            return target.path
+        if target.driver == "GPKG":
+            replaces = [name for name in target.own_layers() if name in _gpkg_layers(target.path)]
+            if complete or not replaces:
+                self._merge_into(target.path)
+                return target.path
+        if not complete:
+            partial = self._partial_path()
+            os.replace(self.temp, partial)
+            return partial
+        os.replace(self.temp, target.path)  # a complete GeoJSON with --overwrite
+        return target.path
+
+    def _partial_path(self) -> Path:
+        """A free name beside the target for results that could not (or must not) replace it."""
+        path = self.target.path
+        candidate = path.with_name(f"{path.stem}.partial{path.suffix}")
+        n = 1
+        while candidate.exists():
+            n += 1
+            candidate = path.with_name(f"{path.stem}.partial-{n}{path.suffix}")
+        return candidate
+
+    def _merge_into(self, path: Path) -> None:
+        """Copy ``path``, put this run's layers into the copy (replacing older ones), and move the copy into place."""
+        import pyogrio
+
+        merged = self.temp.with_name(self.temp.name.replace(".tmp", ".merge"))
+        before = path.stat()
+        shutil.copy2(path, merged)
+        try:
+            for layer in self.target.own_layers():
+                frame = pyogrio.read_dataframe(self.temp, layer=layer)
+                geometry_type = "MultiPolygon" if layer == self.target.layer else "Polygon"
+                frame.to_file(
+                    merged,
+                    driver="GPKG",
+                    engine="pyogrio",
+                    layer=layer,
+                    geometry_type=geometry_type,
+                    layer_options={"OVERWRITE": "YES"},
+                )
+            now = path.stat()
+            if (now.st_mtime_ns, now.st_size) != (before.st_mtime_ns, before.st_size):
+                raise OSError(f"{path} was changed by another program while Think2Map wrote to it")
+            os.replace(merged, path)
+        finally:
+            if merged.exists():
+                merged.unlink()
+        self.temp.unlink()
+
+    def discard(self) -> None:
+        """Remove the temporary file (a write failed: it may be incomplete)."""
+        if self.temp.exists():
+            self.temp.unlink()
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 def feature_geojson(feature, fid: int) -> dict:

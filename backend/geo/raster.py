@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import rasterio
 from rasterio.enums import ColorInterp, Resampling
-from rasterio.errors import RasterioIOError
-from rasterio.windows import Window, from_bounds
+from rasterio.errors import CRSError, NotGeoreferencedWarning, RasterioIOError
+from rasterio.windows import Window
 
 from ..errors import RasterError
+from .access import RasterAccess, is_dataset_path
+from .georef import Georef, georef_of
 
 OVERVIEW_SIZE = 1024
 STRETCH_PERCENTILES = (2.0, 98.0)
@@ -48,16 +51,21 @@ class RasterSource:
     tiles agree. Nodata, alpha, internal masks and NaN all count as invalid.
     """
 
-    def __init__(self, path: str, bands: Sequence[int] | None = None, allow_no_crs: bool = False):
+    def __init__(
+        self,
+        path: str,
+        bands: Sequence[int] | None = None,
+        pixel_coords: bool = False,
+        access: RasterAccess | None = None,
+    ):
         self.path = str(path)
-        if "://" not in self.path and not self.path.startswith("/vsi") and not os.path.exists(self.path):
-            raise RasterError(f"Raster not found: {self.path}")
+        self.access = access or RasterAccess()
+        self.access.check(self.path)
+        self.identity = raster_identity(self.path)
+        self.ds = self._open()
         try:
-            self.ds = rasterio.open(self.path)
-        except RasterioIOError as exc:
-            raise RasterError(f"{self.path} is not a raster that GDAL can read ({exc}).") from None
-        try:
-            self._check(allow_no_crs)
+            self._check()
+            self.georef: Georef = georef_of(self.ds, self.path, pixel_coords)
             self.bands = self._choose_bands(bands)
             self._unique = sorted(set(self.bands))
             self._lut_index = [self._unique.index(b) for b in self.bands]
@@ -78,33 +86,64 @@ class RasterSource:
 
     @property
     def crs(self):
-        return self.ds.crs
+        """The CRS polygons are placed in (None for pixel coordinates)."""
+        return self.georef.crs
 
-    @property
-    def transform(self):
-        return self.ds.transform
-
-    def _check(self, allow_no_crs: bool) -> None:
-        if self.ds.count < 1:
-            raise RasterError(f"{self.path} has no bands.")
-        if self.ds.crs is None and not allow_no_crs:
+    def _open(self):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)  # georef_of says it in words
+                ds = rasterio.open(self.path)
+        except RasterioIOError as exc:
+            if self.access.restricted:
+                raise self.access.not_found(self.path) from None
             raise RasterError(
-                f"{self.path} has no coordinate reference system, so its polygons could not be placed on a map. "
-                "Assign one (for example: gdal_edit.py -a_srs EPSG:XXXX FILE, or QGIS's Assign Projection), "
-                "or ask for pixel coordinates (--pixel-coords)."
-            )
+                f"{self.path} is not a raster that GDAL can read ({exc}).", "not_a_raster", path=self.path
+            ) from None
+        try:
+            self.access.check_files(self.path, list(ds.files))
+        except RasterError:
+            ds.close()
+            raise
+        return ds
+
+    def _check(self) -> None:
+        if self.ds.count < 1:
+            raise RasterError(f"{self.path} has no bands.", "not_a_raster", path=self.path)
+        try:
+            crs = self.ds.crs
+            if crs is not None:
+                crs.to_wkt()
+        except CRSError as exc:
+            raise RasterError(
+                f"{self.path} has a coordinate reference system that cannot be read ({exc}). Assign a valid one "
+                "(gdal_edit.py -a_srs EPSG:XXXX, or QGIS's Assign Projection).",
+                "bad_crs",
+                path=self.path,
+            ) from None
         if np.dtype(self.ds.dtypes[0]).kind == "c":
-            raise RasterError(f"{self.path} holds complex numbers; pick a band of real values.")
+            raise RasterError(
+                f"{self.path} holds complex numbers; pick a band of real values.", "bad_bands", path=self.path
+            )
 
     def _choose_bands(self, bands: Sequence[int] | None) -> tuple[int, int, int]:
         count = self.ds.count
         if bands:
             chosen = [int(b) for b in bands]
             if len(chosen) not in (1, 3):
-                raise RasterError(f"Give one band (shown as grey) or three (red, green, blue), not {len(chosen)}.")
+                raise RasterError(
+                    f"Give one band (shown as grey) or three (red, green, blue), not {len(chosen)}.",
+                    "bad_bands",
+                    count=len(chosen),
+                )
             bad = [b for b in chosen if not 1 <= b <= count]
             if bad:
-                raise RasterError(f"Band {bad[0]} does not exist: {self.path} has bands 1 to {count}.")
+                raise RasterError(
+                    f"Band {bad[0]} does not exist: {self.path} has bands 1 to {count}.",
+                    "no_such_band",
+                    band=bad[0],
+                    bands=count,
+                )
             return _rgb_bands(chosen)
         interp = list(self.ds.colorinterp)
         rgb = [interp.index(c) + 1 for c in (ColorInterp.red, ColorInterp.green, ColorInterp.blue) if c in interp]
@@ -127,7 +166,7 @@ class RasterSource:
             return None
         data, valid = self._overview()
         if not valid.any():
-            raise RasterError(f"{self.path} holds no valid pixels: every pixel is nodata.")
+            raise no_valid_pixels(self.path)
         lo_p, hi_p = STRETCH_PERCENTILES
         ranges = []
         for band in data:
@@ -140,18 +179,31 @@ class RasterSource:
         """The pixel window covering ``(minx, miny, maxx, maxy)`` in the raster's CRS, clipped to the raster."""
         minx, miny, maxx, maxy = (float(v) for v in bounds)
         if not (minx < maxx and miny < maxy):
-            raise RasterError(f"Bounds must be minx miny maxx maxy with min < max, got {list(bounds)}.")
-        w = from_bounds(minx, miny, maxx, maxy, transform=self.transform)
-        c0, r0 = max(0, int(np.floor(w.col_off))), max(0, int(np.floor(w.row_off)))
-        c1 = min(self.width, int(np.ceil(w.col_off + w.width)))
-        r1 = min(self.height, int(np.ceil(w.row_off + w.height)))
-        if c1 <= c0 or r1 <= r0:
-            left, bottom, right, top = self.ds.bounds
+            raise RasterError(f"Bounds must be minx miny maxx maxy with min < max, got {list(bounds)}.", "bad_bounds")
+        xs = np.array([minx, maxx, maxx, minx] + list(np.linspace(minx, maxx, 9)) * 2)
+        ys = np.array([miny, miny, maxy, maxy] + [miny] * 9 + [maxy] * 9)
+        cols, rows = self.georef.to_pixels(xs, ys)
+        ok = np.isfinite(cols) & np.isfinite(rows)
+        if ok.any():
+            c0, r0 = max(0, int(np.floor(cols[ok].min()))), max(0, int(np.floor(rows[ok].min())))
+            c1, r1 = min(self.width, int(np.ceil(cols[ok].max()))), min(self.height, int(np.ceil(rows[ok].max())))
+        if not ok.any() or c1 <= c0 or r1 <= r0:
+            left, bottom, right, top = self.extent()
             raise RasterError(
                 f"The area {minx:g}, {miny:g}, {maxx:g}, {maxy:g} lies outside the raster, whose extent is "
-                f"{left:g}, {bottom:g}, {right:g}, {top:g} in its CRS."
+                f"{left:g}, {bottom:g}, {right:g}, {top:g} in its CRS.",
+                "area_outside",
+                area=[minx, miny, maxx, maxy],
+                extent=[left, bottom, right, top],
             )
         return PixelWindow(c0, r0, c1 - c0, r1 - r0)
+
+    def extent(self) -> tuple[float, float, float, float]:
+        """``(minx, miny, maxx, maxy)`` of the raster in the CRS its polygons are placed in."""
+        import shapely
+
+        minx, miny, maxx, maxy = self.georef.to_map(shapely.box(0, 0, self.width, self.height)).bounds
+        return float(minx), float(miny), float(maxx), float(maxy)
 
     def full_window(self) -> PixelWindow:
         return PixelWindow(0, 0, self.width, self.height)
@@ -162,7 +214,12 @@ class RasterSource:
         return valid, self.width / valid.shape[1]
 
     def read(self, window: PixelWindow) -> tuple[np.ndarray, np.ndarray]:
-        """The window as an HxWx3 uint8 image, and a HxW bool mask of valid pixels (invalid pixels are black)."""
+        """The window as an HxWx3 uint8 image, and a HxW bool mask of valid pixels (invalid pixels are black).
+
+        A closed source (a queued job holds no open file) opens its raster again, unless the file changed.
+        """
+        if self.ds.closed:
+            self.reopen()
         win = window.to_rasterio()
         data = self.ds.read(self._unique, window=win)
         valid = self.ds.dataset_mask(window=win) > 0
@@ -202,11 +259,36 @@ class RasterSource:
     def close(self) -> None:
         self.ds.close()
 
+    def reopen(self) -> None:
+        """Open the raster again after :meth:`close`, refusing a file that changed meanwhile."""
+        if raster_identity(self.path) != self.identity:
+            raise RasterError(
+                f"{self.path} changed since the job was checked; run the query again.", "raster_changed", path=self.path
+            )
+        self.ds = self._open()
+
     def __enter__(self) -> RasterSource:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def raster_identity(path: str) -> tuple:
+    """The file's real path, modification time and size: any rewrite of the raster changes it."""
+    if is_dataset_path(path):
+        return (path,)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (path,)
+    return (os.path.realpath(path), st.st_mtime_ns, st.st_size)
+
+
+def no_valid_pixels(path: str, area: bool = False) -> RasterError:
+    """The refusal of a raster (or an area of it) where every pixel is nodata."""
+    where = "The area to search" if area else path
+    return RasterError(f"{where} holds no valid pixels: every pixel is nodata.", "no_valid_pixels", path=path)
 
 
 def _rgb_bands(bands: list[int]) -> tuple[int, int, int]:

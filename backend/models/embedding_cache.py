@@ -17,21 +17,13 @@ DEFAULT_MB = 1024
 ENV_MB = "THINK2MAP_EMBEDDING_CACHE_MB"
 
 
-def raster_identity(path: str) -> tuple:
-    """The file's real path, modification time and size: any rewrite of the raster changes it."""
-    if "://" in path or path.startswith("/vsi"):
-        return (path,)
-    st = os.stat(path)
-    return (os.path.realpath(path), st.st_mtime_ns, st.st_size)
-
-
 def segmenter_identity(segmenter: Any) -> Hashable:
     """A key for one loaded segmenter: its ``cache_id`` (unique per loaded model) or, failing that, its id."""
     return getattr(segmenter, "cache_id", None) or (type(segmenter).__name__, id(segmenter))
 
 
 def embedding_key(raster: tuple, window: Sequence[int], bands: Sequence[int], segmenter: Any) -> tuple:
-    """The cache key of one tile's embedding (``raster`` from :func:`raster_identity`)."""
+    """The cache key of one tile's embedding (``raster``: the raster's identity, ``geo.raster.raster_identity``)."""
     return (raster, tuple(int(v) for v in window), tuple(int(b) for b in bands), segmenter_identity(segmenter))
 
 

@@ -143,26 +143,38 @@ def lookup(name: str) -> ModelSpec:
     segmenters = ", ".join(n for n, s in KNOWN.items() if s.kind == "segmenter")
     raise ModelError(
         f"Unknown model '{name}'. Known prompters: {prompters}. Known segmenters: {segmenters}. "
-        "A local file or folder path also works."
+        "A local file or folder path also works.",
+        "unknown_model",
+        name=name,
     )
 
 
-def resolve(name_or_path: str | Path, kind: str, folder: str | Path | None = None) -> Path:
-    """Where to load a model from: a local path as given, or a known name found on this machine."""
+def resolve(
+    name_or_path: str | Path, kind: str, folder: str | Path | None = None, hf_cache: bool = True, paths: bool = True
+) -> Path:
+    """Where to load a model from: a local path as given, or a known name found on this machine.
+
+    A shared server's rules: ``hf_cache=False`` looks for known names in the models folder only, and
+    ``paths=False`` takes known names only.
+    """
     text = str(name_or_path)
     path = Path(text).expanduser()
-    if path.exists():
+    if paths and path.exists():
         return path
     if text not in KNOWN and (os.sep in text or path.suffix in (".pt", ".pth", ".safetensors")):
-        raise ModelError(f"No such model file or folder: {text}")
+        raise ModelError(f"No such model file or folder: {text}", "model_not_found", name=text)
     spec = lookup(text)
     if spec.kind != kind:
-        raise ModelError(f"'{text}' is a {spec.kind}, not a {kind}.")
-    found = _complete(spec, models_dir(folder) / spec.name) or _from_hf_cache(spec)
+        raise ModelError(f"'{text}' is a {spec.kind}, not a {kind}.", "wrong_model_kind", name=text, kind=kind)
+    found = _complete(spec, models_dir(folder) / spec.name) or (_from_hf_cache(spec) if hf_cache else None)
     if found is None:
         raise MissingWeightsError(
             f"The {kind} '{spec.name}' ({spec.description}, about {spec.approx_mb} MB) is not on this machine. "
-            f"Download it with: {PULL_HINT.format(name=spec.name)}   (or give a local path instead)"
+            f"Download it with: {PULL_HINT.format(name=spec.name)}   (or give a local path instead)",
+            "missing_weights",
+            name=spec.name,
+            kind=kind,
+            command=PULL_HINT.format(name=spec.name),
         )
     return found
 

@@ -24,10 +24,11 @@ from shapely.geometry import mapping
 from plugin.core import contract
 
 from ..devices import free_gpu_memory
-from ..errors import UserError
+from ..errors import BusyError, UserError
 from ..models.embedding_cache import shared_cache
 from ..models.loading import EngineConfig, load_models
 from ..pipeline import RunStats, SegmentPlan, TileReport, run
+from .limits import MAX_QUEUE
 
 log = logging.getLogger(__name__)
 
@@ -212,9 +213,16 @@ class JobQueue:
     ``idle_unload``: seconds without a job before the models are unloaded (None: never).
     """
 
-    def __init__(self, config: EngineConfig, loader: Loader | None = None, idle_unload: float | None = None):
+    def __init__(
+        self,
+        config: EngineConfig,
+        loader: Loader | None = None,
+        idle_unload: float | None = None,
+        max_queue: int = MAX_QUEUE,
+    ):
         self.config = config
         self.idle_unload = idle_unload
+        self.max_queue = max_queue
         self.models = ModelCache(loader or default_loader(config))
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._queue: deque[Job] = deque()
@@ -246,7 +254,14 @@ class JobQueue:
     def submit(self, job: Job) -> None:
         with self._cond:
             if self._stopping:
-                raise UserError("The server is shutting down; it takes no new jobs.")
+                raise UserError("The server is shutting down; it takes no new jobs.", "shutting_down")
+            if len(self._queue) >= self.max_queue:
+                raise BusyError(
+                    f"The server has {len(self._queue)} jobs waiting, its limit; try again when some have run.",
+                    "queue_full",
+                    queued=len(self._queue),
+                    limit=self.max_queue,
+                )
             self._jobs[job.id] = job
             self._queue.append(job)
             self._forget_old()

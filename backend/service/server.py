@@ -9,28 +9,28 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import os
 import secrets
-import signal
 import sys
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import uvicorn
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from plugin.core import contract
 
 from .. import __version__
-from ..errors import MissingWeightsError, RasterError, UserError
+from ..errors import MissingWeightsError, NotFoundError, RasterError, UserError
 from ..models import store
-from ..models.loading import CPU_WARNING, EngineConfig
+from ..models.loading import EngineConfig
 from ..pipeline import SegmentOptions, SegmentPlan
+from .exposure import Exposure
 from .jobs import Job, JobQueue, Loader
+from .limits import MAX_BODY_BYTES, MAX_QUEUE, BodyLimit
 from .pulls import Pulls
 from .schemas import (
     ErrorBody,
@@ -45,7 +45,8 @@ from .schemas import (
 )
 
 log = logging.getLogger(__name__)
-ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 404, 409, 422)}
+ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 404, 409, 413, 422, 429)}
+RETRY_AFTER_S = 10
 
 
 @dataclass
@@ -56,14 +57,24 @@ class ServerConfig:
     engine: EngineConfig = field(default_factory=EngineConfig)
     max_tiles: int = contract.MAX_TILES_DEFAULT
     idle_unload: float | None = None  # seconds without a job before the models are unloaded; None: never
+    exposure: Exposure = field(default_factory=Exposure)
+    max_queue: int = MAX_QUEUE
+    max_body_bytes: int = MAX_BODY_BYTES
 
 
-def _one_sentence(exc: RequestValidationError) -> str:
-    parts = []
+def _invalid_body(exc: RequestValidationError) -> dict:
+    """A validation error as one sentence, with the first field at fault as the code's parameters."""
+    parts, fields = [], []
     for err in exc.errors()[:3]:
         where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
         parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg", "invalid")))
-    return "Invalid request: " + "; ".join(parts) + "."
+        fields.append({"field": where, "type": str(err.get("type", "")), "ctx": _plain(err.get("ctx") or {})})
+    detail = "Invalid request: " + "; ".join(parts) + "."
+    return {"detail": detail, "code": "invalid_request", "params": fields[0] if fields else {}}
+
+
+def _plain(ctx: dict) -> dict:
+    return {k: v if isinstance(v, (int, float, str, bool)) or v is None else str(v) for k, v in ctx.items()}
 
 
 def _gpu_info(device: str) -> dict | None:
@@ -83,7 +94,7 @@ def _gpu_info(device: str) -> dict | None:
 def create_app(config: ServerConfig, loader: Loader | None = None) -> FastAPI:
     """The FastAPI application. Its worker thread starts and stops with the app's lifespan."""
     engine = config.engine
-    queue = JobQueue(engine, loader, idle_unload=config.idle_unload)
+    queue = JobQueue(engine, loader, idle_unload=config.idle_unload, max_queue=config.max_queue)
     pulls = Pulls(engine.models_dir)
     token = config.token.encode()
 
@@ -119,18 +130,34 @@ def create_app(config: ServerConfig, loader: Loader | None = None) -> FastAPI:
     )
     app.state.queue = queue
 
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+
     @app.exception_handler(UserError)
     def user_error(request: Request, exc: UserError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc), "code": exc.code, "params": exc.params}, status_code=exc.http_status)
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if exc.http_status == 429 else None
+        return JSONResponse(
+            {"detail": str(exc), "code": exc.code, "params": exc.params}, status_code=exc.http_status, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _one_sentence(exc)}, status_code=422)
+        return JSONResponse(_invalid_body(exc), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            {"detail": exc.detail, "code": code, "params": {}}, status_code=exc.status_code, headers=exc.headers
+        )
 
     def find_job(job_id: str) -> Job:
         job = queue.get(job_id)
         if job is None:
-            raise HTTPException(404, f"No job '{job_id}' on this server (it may have been forgotten after a restart).")
+            raise NotFoundError(
+                f"No job '{job_id}' on this server (it may have been forgotten after a restart).",
+                "job_not_found",
+                id=job_id,
+            )
         return job
 
     @app.get("/openapi.json", include_in_schema=False)
@@ -190,11 +217,20 @@ def create_app(config: ServerConfig, loader: Loader | None = None) -> FastAPI:
 
     def known(name: str) -> str:
         if name not in store.KNOWN:
-            raise HTTPException(404, f"Unknown model '{name}'. Known models: {', '.join(store.KNOWN)}.")
+            raise NotFoundError(
+                f"Unknown model '{name}'. Known models: {', '.join(store.KNOWN)}.", "unknown_model", name=name
+            )
         return name
 
     @app.post("/models/{name}/pull", response_model=PullStatus, status_code=202, summary="Start a download")
     def pull(name: str) -> dict:
+        if not config.exposure.allow_pulls:
+            raise UserError(
+                "This server downloads models only when its administrator asks (python -m backend models pull, "
+                "or --allow-pulls).",
+                "pulls_not_allowed",
+                name=name,
+            )
         return pulls.start(known(name))
 
     @app.get("/models/{name}/pull", response_model=PullStatus, summary="A download's progress")
@@ -205,8 +241,11 @@ def create_app(config: ServerConfig, loader: Loader | None = None) -> FastAPI:
 
 
 def _make_job(body: JobRequest, config: ServerConfig) -> Job:
-    """Check the request (raster, area, tiling, models) and build its job; never loads a model."""
-    engine = config.engine
+    """Check the request (raster, area, tiling, models) and build its job; never loads a model.
+
+    The job's raster is closed again once checked: a queued job holds no open file.
+    """
+    engine, exposure = config.engine, config.exposure
     limit = body.max_tiles or config.max_tiles
     options = SegmentOptions(
         bands=body.bands,
@@ -219,43 +258,49 @@ def _make_job(body: JobRequest, config: ServerConfig) -> Job:
         max_tiles=limit,
     )
     try:
-        plan = SegmentPlan(body.raster, body.query, options)
+        plan = SegmentPlan(body.raster, body.query, options, access=exposure.access)
     except RasterError as exc:
         message = str(exc)  # the pipeline's hints name CLI options; add what to send over HTTP
-        if "more than the limit" in message:
+        if exc.code == "too_many_tiles":
             message += (
                 f' Over HTTP, send a larger "max_tiles" with the job (this server\'s default is {limit}, '
                 "its --max-tiles option)."
             )
         elif "--pixel-coords" in message:
             message += ' Over HTTP, send "pixel_coords": true.'
-        raise HTTPException(422, message) from None
+        raise RasterError(message, exc.code, **exc.params) from None
     except UserError as exc:  # the query or the tiling: a request that fails validation
-        raise HTTPException(exc.http_status if exc.http_status != 400 else 422, str(exc)) from None
+        if exc.http_status == 400:
+            exc.http_status = 422
+        raise
     except Exception as exc:  # anything else the raster or its bounds set off is still the request's fault
         log.info("rejected job for %s", body.raster, exc_info=True)
-        raise HTTPException(422, f"This raster or area cannot be used: {type(exc).__name__}: {exc}") from None
-    try:
-        names = {"prompter": body.prompter or engine.prompter, "segmenter": body.segmenter or engine.segmenter}
-        paths = (
-            str(_resolve(names["prompter"], "prompter", engine)),
-            str(_resolve(names["segmenter"], "segmenter", engine)),
-        )
-    except BaseException:
-        plan.close()
-        raise
+        if exposure.shared:
+            raise exposure.access.not_found(body.raster) from None
+        raise RasterError(
+            f"This raster or area cannot be used: {type(exc).__name__}: {exc}", "bad_raster", path=body.raster
+        ) from None
+    plan.close()
+    names = {"prompter": body.prompter or engine.prompter, "segmenter": body.segmenter or engine.segmenter}
+    paths = (
+        str(_resolve(names["prompter"], "prompter", config, requested=body.prompter is not None)),
+        str(_resolve(names["segmenter"], "segmenter", config, requested=body.segmenter is not None)),
+    )
     return Job(plan, names, paths)
 
 
-def _resolve(name: str, kind: str, engine: EngineConfig) -> Path:
+def _resolve(name: str, kind: str, config: ServerConfig, requested: bool) -> Path:
+    """A model's weights; a shared server applies its rules to the models a request names (not its own)."""
     try:
-        return store.resolve(name, kind, engine.models_dir).resolve()
+        if requested:
+            return config.exposure.resolve_model(name, kind, config.engine.models_dir).resolve()
+        return store.resolve(name, kind, config.engine.models_dir).resolve()
     except MissingWeightsError as exc:
-        raise HTTPException(409, f"{exc} Over HTTP: POST /models/{name}/pull.") from None
-    except UserError as exc:
-        raise HTTPException(exc.http_status, str(exc)) from None
+        raise MissingWeightsError(f"{exc} Over HTTP: POST /models/{name}/pull.", exc.code, **exc.params) from None
+    except UserError:
+        raise
     except (OSError, ValueError, RuntimeError) as exc:  # e.g. an unusable path such as '~nosuchuser'
-        raise HTTPException(422, f"Cannot use the {kind} '{name}': {exc}") from None
+        raise UserError(f"Cannot use the {kind} '{name}': {exc}", "bad_model", name=name) from None
 
 
 def openapi_schema() -> dict:
@@ -270,81 +315,3 @@ def write_openapi(path: str | Path | None = None) -> None:
         sys.stdout.write(text)
     else:
         Path(path).write_text(text, encoding="utf-8")
-
-
-def _env_int(name: str, default: int) -> int:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        return int(text)
-    except ValueError:
-        raise UserError(f"{name} must be a whole number, got '{text}'.") from None
-
-
-def _exit_on_sigterm(signum, frame) -> None:
-    # Outside uvicorn's own handling (during start-up, and when uvicorn re-raises the signal after its clean
-    # shutdown) SIGTERM ends the process with status 0.
-    raise SystemExit(0)
-
-
-def serve_from_args(args) -> int:
-    """``python -m backend serve``: run the service until SIGTERM or SIGINT (see docs/api.md)."""
-    if args.openapi:
-        write_openapi(None if args.openapi == "-" else args.openapi)
-        return 0
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    if not 0 <= args.port <= 65535:
-        raise UserError(f"--port must be between 0 (any free port) and 65535, got {args.port}.")
-    max_tiles = (
-        args.max_tiles if args.max_tiles is not None else _env_int("THINK2MAP_MAX_TILES", contract.MAX_TILES_DEFAULT)
-    )
-    if max_tiles < 1:
-        raise UserError(f"--max-tiles must be at least 1, got {max_tiles}.")
-    if args.idle_unload is not None and args.idle_unload < 0:
-        raise UserError(f"--idle-unload is a number of seconds (0 or more), got {args.idle_unload}.")
-    given = os.environ.get("THINK2MAP_TOKEN", "").strip()
-    token = given or secrets.token_urlsafe(32)
-    engine = EngineConfig.from_args(args)
-    if engine.device == "cpu":
-        log.warning(CPU_WARNING)
-    app = create_app(ServerConfig(token=token, engine=engine, max_tiles=max_tiles, idle_unload=args.idle_unload))
-    config = uvicorn.Config(
-        app,
-        host=args.host,
-        port=args.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=5,
-        server_header=False,
-    )
-    server = _AnnouncingServer(config, None if given else token)
-    try:
-        server.run()  # the app's lifespan stops the worker (cancelling its job) and unloads the models
-        code = 0 if server.started else 1
-    except SystemExit as exc:  # SIGTERM, re-raised by uvicorn after its clean shutdown
-        code = exc.code if isinstance(exc.code, int) else 0
-    # Everything is closed now. Skip the interpreter's teardown of torch and friends, which takes seconds and
-    # would keep a plugin that is waiting for the process to end.
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
-class _AnnouncingServer(uvicorn.Server):
-    """A uvicorn server that prints the one JSON line on stdout once it listens."""
-
-    def __init__(self, config, token: str | None):
-        super().__init__(config)
-        self._token = token
-
-    async def startup(self, sockets=None) -> None:
-        await super().startup(sockets)
-        if not self.started:
-            return
-        host, port = self.servers[0].sockets[0].getsockname()[:2]
-        line = {"event": "listening", "host": host, "port": port, "pid": os.getpid(), "version": __version__}
-        if self._token:
-            line["token"] = self._token
-        print(json.dumps(line), flush=True)

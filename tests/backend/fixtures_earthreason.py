@@ -52,7 +52,7 @@ def build_earthreason_fixture(data_dir: Path, out_dir: Path, split: str = "val")
     with RasterSource(str(data_dir / RASTER)) as src:
         shapes = gpd.read_file(data_dir / FOOTPRINTS).to_crs(src.crs).geometry
         truth = rasterio.features.rasterize(
-            ((g, 1) for g in shapes), out_shape=(src.height, src.width), transform=src.transform, dtype="uint8"
+            ((g, 1) for g in shapes), out_shape=(src.height, src.width), transform=src.ds.transform, dtype="uint8"
         )
         for sid, ((c, r, w, h), fmt, _) in CROPS.items():
             image, _ = src.read(PixelWindow(c, r, w, h))

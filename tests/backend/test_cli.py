@@ -99,13 +99,14 @@ def test_documented_tiny_model_run_writes_a_valid_geopackage(tmp_path, shared_da
     )
     assert r.returncode == 0, r.stderr
     layers = dict(pyogrio.list_layers(out))
-    assert layers == {"objects": "MultiPolygon", "tiles": "Polygon"}
-    objects = gpd.read_file(out, layer="objects")
+    # The layers are named after the query; a GeoPackage's other layers are never touched.
+    assert layers == {"the_river": "MultiPolygon", "the_river_tiles": "Polygon"}
+    objects = gpd.read_file(out, layer="the_river")
     assert objects.crs.to_epsg() == 28992
     with rasterio.open(raster) as ds:
         footprint = shapely.box(*ds.bounds)
     assert all(footprint.contains(g) for g in objects.geometry)
-    tiles = gpd.read_file(out, layer="tiles")
+    tiles = gpd.read_file(out, layer="the_river_tiles")
     assert len(tiles) == 4 and set(tiles.status) <= {"ok", "no_target", "unparseable"}
 
 
@@ -141,8 +142,8 @@ def test_forced_answers_give_polygons_on_the_raster_or_a_valid_empty_layer(
         answer,
     )
     assert r.returncode == 0, r.stderr
-    objects = gpd.read_file(out, layer="objects")
-    tiles = gpd.read_file(out, layer="tiles")
+    objects = gpd.read_file(out, layer="the_river")
+    tiles = gpd.read_file(out, layer="the_river_tiles")
     assert objects.crs.to_epsg() == 28992 and tiles.crs.to_epsg() == 28992
     with rasterio.open(raster) as ds:
         footprint = shapely.box(*ds.bounds)

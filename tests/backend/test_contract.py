@@ -13,7 +13,7 @@ from rasterio.transform import from_origin
 
 from backend import __version__
 from backend.errors import OptionError
-from backend.geo.output import write_results
+from backend.geo.output import OutputTarget, ResultWriter
 from backend.geo.raster import PixelWindow
 from backend.geo.tiling import tile_grid
 from backend.models import store
@@ -60,7 +60,12 @@ def test_features_carry_exactly_the_contract_fields(features_and_plan):
 def test_the_geopackage_columns_have_the_contract_types(features_and_plan, tmp_path):
     features, plan, stats = features_and_plan
     out = tmp_path / "out.gpkg"
-    write_results(out, features, plan.crs, plan.transform, stats.reports)
+    target = OutputTarget(out, "objects")
+    target.check()
+    writer = ResultWriter(target, plan.crs, plan.georef)
+    for feature in features:
+        writer.add(feature)
+    assert writer.finish(stats.reports) == out
     info = pyogrio.read_info(out, layer="objects")
     assert list(info["fields"]) == list(contract.FEATURE_FIELDS)
     assert [str(t) for t in info["dtypes"]] == [OGR_TYPES[t] for t in contract.FEATURE_FIELDS.values()]

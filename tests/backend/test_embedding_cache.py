@@ -10,7 +10,8 @@ import rasterio
 from rasterio.transform import from_origin
 
 from backend.models.build_segmenter import load_segmenter
-from backend.models.embedding_cache import EmbeddingCache, embedding_key, raster_identity
+from backend.geo.raster import raster_identity
+from backend.models.embedding_cache import EmbeddingCache, embedding_key
 from backend.models.forcing import forced_answer_kwargs
 from backend.models.prompter import load_prompter
 from backend.pipeline import RunStats, SegmentOptions, SegmentPlan, run

@@ -10,8 +10,9 @@ from affine import Affine
 from scipy import ndimage
 
 from backend.geo import geometry
-from backend.geo.geometry import SeamMerger, finish_geometry, grid_neighbours, tile_pieces
+from backend.geo.geometry import finish_geometry, grid_neighbours, tile_pieces
 from backend.geo.raster import PixelWindow
+from backend.geo.seams import SeamMerger
 from backend.geo.tiling import tile_grid
 
 

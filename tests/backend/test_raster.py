@@ -75,7 +75,7 @@ def test_raster_without_crs_is_refused_clearly(tmp_path):
     path = _write(tmp_path / "nocrs.tif", np.ones((3, 50, 50), np.uint8), crs=None)
     with pytest.raises(RasterError, match="no coordinate reference system"):
         RasterSource(path)
-    with RasterSource(path, allow_no_crs=True) as src:
+    with RasterSource(path, pixel_coords=True) as src:
         assert src.crs is None
 
 

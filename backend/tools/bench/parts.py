@@ -23,8 +23,9 @@ def geometry_bench(raster: Path, truth: np.ndarray, repeats: int = 1) -> dict:
     """
     from affine import Affine
 
-    from ...geo.geometry import SeamMerger, finish_geometry, grid_neighbours, tile_pieces
+    from ...geo.geometry import finish_geometry, grid_neighbours, tile_pieces
     from ...geo.raster import PixelWindow
+    from ...geo.seams import SeamMerger
     from ...geo.tiling import tile_grid
 
     h, w = truth.shape
