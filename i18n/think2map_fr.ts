@@ -404,32 +404,32 @@
       <translation>Recherche de « {query} »…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="249" />
-      <source>Could not create the result layer: {error}</source>
-      <translation>Impossible de créer la couche de résultats : {error}</translation>
+      <location filename="../plugin/gui/controller.py" line="252" />
+      <source>Could not write the results to a GeoPackage ({error}): they are in a memory layer; save it before closing QGIS.</source>
+      <translation>Impossible d'écrire les résultats dans un GeoPackage ({error}) : ils sont dans une couche en mémoire ; enregistrez-la avant de fermer QGIS.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="298" />
+      <location filename="../plugin/gui/controller.py" line="304" />
       <source>done.</source>
       <translation>terminée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="300" />
+      <location filename="../plugin/gui/controller.py" line="306" />
       <source>cancelled.</source>
       <translation>annulée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="302" />
+      <location filename="../plugin/gui/controller.py" line="308" />
       <source>The query failed: {error}</source>
       <translation>La requête a échoué : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="327" />
+      <location filename="../plugin/gui/controller.py" line="333" />
       <source>The layer of '{query}' was removed from the project.</source>
       <translation>La couche de « {query} » a été retirée du projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="357" />
+      <location filename="../plugin/gui/controller.py" line="363" />
       <source>Could not list the models: {error}</source>
       <translation>Impossible de lister les modèles : {error}</translation>
     </message>

@@ -90,18 +90,16 @@ def main(args: argparse.Namespace) -> int:
         raise UserError(f"--max-tiles must be at least 1, got {args.max_tiles}.", "bad_max_tiles")
     if args.min_area < 0:
         raise UserError(f"--min-area is a number of pixels, 0 or more; got {args.min_area:g}.", "bad_min_area")
-    config = EngineConfig.from_args(args)
     options = SegmentOptions(
         bands=args.bands,
         bounds=args.area,
         tile_size=args.tile_size,
         overlap=args.overlap,
-        batch_size=config.batch_size,
         min_area_px=args.min_area,
         pixel_coords=args.pixel_coords,
         max_tiles=args.max_tiles or contract.MAX_TILES_DEFAULT,
     )
-    try:
+    try:  # the raster and the output are checked before torch is even imported
         plan = SegmentPlan(args.raster, args.query, options)
     except RasterError as exc:
         if exc.code == "too_many_tiles":
@@ -116,6 +114,8 @@ def main(args: argparse.Namespace) -> int:
         raise
     with plan:
         target.check([args.raster], tiles=len(plan.tiles))
+        config = EngineConfig.from_args(args)
+        plan.options.batch_size = config.batch_size
         paths = config.resolve()
         config.warn_if_cpu()
         prompter, segmenter = load_models(config, *paths)

@@ -148,6 +148,13 @@ def _gpkg_layers(path: Path) -> list[str]:
 
 
 def _check_folder(folder: Path) -> None:
+    blocking = next((p for p in [folder, *folder.parents] if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise UserError(
+            f"Cannot write in {folder}: {blocking} is a file, not a folder. Choose a folder you can write to.",
+            "output_not_writable",
+            path=str(folder),
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".think2map-probe-"):
@@ -210,6 +217,7 @@ class ResultWriter:
         self.written = 0
         self._flushed_at = time.monotonic()
         self._created = False
+        self.failed: UserError | None = None
 
     @property
     def count(self) -> int:
@@ -223,8 +231,21 @@ class ResultWriter:
             self._flush()
 
     def _flush(self) -> None:
+        if self.failed is not None:
+            raise self.failed
         frame = features_frame(self.pending, self.crs)
-        self._write(self.temp, frame, self.target.layer, append=self._created)
+        try:
+            self._write(self.temp, frame, self.target.layer, append=self._created)
+        except (OSError, RuntimeError) as exc:  # a full disk, a vanished folder: GDAL's errors are RuntimeErrors
+            self.discard()  # the temporary file may be incomplete: it goes, the target was never touched
+            self.failed = UserError(
+                f"Could not write {self.target.path}: {_reason(exc)}. Nothing was replaced; free some space or "
+                f"write elsewhere ({self.count} polygon(s) could not be kept).",
+                "output_write_failed",
+                path=str(self.target.path),
+                reason=_reason(exc),
+            )
+            raise self.failed from None
         self._created = True
         self.written += len(self.pending)
         self.pending = []
@@ -248,24 +269,25 @@ class ResultWriter:
         ``run_state`` is "complete", or why the run stopped ("interrupted", "failed: ..."): a partial result never
         replaces an existing layer or file, it stays beside the target (the returned path says where).
         """
-        try:
-            if self.pending or not self._created:
-                self._flush()
-            if self.target.driver == "GPKG":
-                tiles = tiles_frame(reports, self.crs, self.georef, run_state)
+        if self.pending or not self._created:
+            self._flush()
+        if self.target.driver == "GPKG":
+            self.pending = []
+            tiles = tiles_frame(reports, self.crs, self.georef, run_state)
+            try:
                 self._write(self.temp, tiles, self.target.tiles_layer, geometry_type="Polygon")
-        except OSError as exc:  # the temporary file may be incomplete: it goes, the target was never touched
-            self.discard()
-            raise UserError(
-                f"Could not write {self.target.path}: {_reason(exc)}. Nothing was replaced; free some space or "
-                f"write elsewhere ({self.count} polygon(s) could not be kept).",
-                "output_write_failed",
-                path=str(self.target.path),
-                reason=_reason(exc),
-            ) from None
+            except (OSError, RuntimeError) as exc:
+                self.discard()
+                raise UserError(
+                    f"Could not write {self.target.path}: {_reason(exc)}. Nothing was replaced; free some space or "
+                    f"write elsewhere ({self.count} polygon(s) could not be kept).",
+                    "output_write_failed",
+                    path=str(self.target.path),
+                    reason=_reason(exc),
+                ) from None
         try:
             return self._place(run_state == "complete")
-        except OSError as exc:  # the results are complete in the temporary file: keep them beside the target
+        except (OSError, RuntimeError) as exc:  # the results are complete in the temporary file: keep them beside
             partial = self._partial_path()
             os.replace(self.temp, partial)
             raise UserError(
@@ -339,8 +361,8 @@ class ResultWriter:
             self.temp.unlink()
 
 
-def _reason(exc: OSError) -> str:
-    return exc.strerror or str(exc)
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0][:300]
 
 
 def feature_geojson(feature, fid: int) -> dict:

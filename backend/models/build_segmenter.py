@@ -25,6 +25,7 @@ SAM2_OFFICIAL = {
     "sam2_hiera_base_plus.pt": "configs/sam2/sam2_hiera_b+.yaml",
     "sam2_hiera_large.pt": "configs/sam2/sam2_hiera_l.yaml",
 }
+SAM2_MODULES = "sam2.modeling."  # where every class of the packaged configs lives
 _SAM_OFFICIAL_RE = re.compile(r"sam_(vit_[blh])(_[0-9a-f]+)?\.pth")
 _EXPECTED = (
     "expected a SAM 2.1 checkpoint (sam2.1_hiera_tiny.pt, sam2.1_hiera_small.pt, sam2.1_hiera_base_plus.pt, "
@@ -210,11 +211,11 @@ def _registry_arch(variant: str) -> dict[str, Any]:
 
 
 def _check_targets(node: Any, where: Path) -> None:
-    """Only sam2 classes may be instantiated from a config: a yaml must not be able to run arbitrary code."""
+    """Only SAM 2's model classes may be instantiated from a config: a yaml must not be able to run code."""
     if isinstance(node, dict):
         target = node.get("_target_")
-        if target is not None and not str(target).startswith("sam2."):
-            raise ModelError(f"{where}: refusing to build {target!r}, which is not a sam2 class")
+        if target is not None and not str(target).startswith(SAM2_MODULES):
+            raise ModelError(f"{where}: refusing to build {target!r}, which is not a SAM 2 model class")
         for value in node.values():
             _check_targets(value, where)
     elif isinstance(node, list):
@@ -262,13 +263,18 @@ def _build_sam2(config: Path, ckpt: Path, device: str):
         raise ModelError(f"cannot read the SAM 2 config {config}: {_reason(exc)}") from None
     if not isinstance(cfg, DictConfig) or "model" not in cfg:
         raise ModelError(f"{config} is not a SAM 2 model config (no 'model' section)")
-    _check_targets(OmegaConf.to_container(cfg.model), config)
-    state = _load_state_dict(ckpt, "model")
     try:
         extra = cfg.model.get("sam_mask_decoder_extra_args") or {}
         cfg.model.sam_mask_decoder_extra_args = {**extra, **_SAM2_POSTPROCESSING}
-        OmegaConf.resolve(cfg)
-        model = instantiate(cfg.model, _recursive_=True)
+        # Interpolations (${...}) are resolved before the check, so a node they pull in is checked too, and the
+        # model is built from the plain, resolved dict: nothing is left to interpolate after the check.
+        resolved = OmegaConf.to_container(cfg.model, resolve=True)
+    except Exception as exc:  # noqa: BLE001 - interpolation errors
+        raise ModelError(f"cannot read the SAM 2 config {config}: {_reason(exc)}") from None
+    _check_targets(resolved, config)
+    state = _load_state_dict(ckpt, "model")
+    try:
+        model = instantiate(resolved, _recursive_=True)
     except Exception as exc:  # noqa: BLE001 - hydra wraps constructor errors
         raise ModelError(f"cannot build a SAM 2 model from {config}: {_reason(exc)}") from None
     _load_into(model, state, ckpt, "SAM 2")

@@ -45,7 +45,7 @@ from .schemas import (
 )
 
 log = logging.getLogger(__name__)
-ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 404, 409, 413, 422, 429)}
+ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 429)}
 RETRY_AFTER_S = 10
 
 
@@ -225,12 +225,14 @@ def create_app(config: ServerConfig, loader: Loader | None = None) -> FastAPI:
     @app.post("/models/{name}/pull", response_model=PullStatus, status_code=202, summary="Start a download")
     def pull(name: str) -> dict:
         if not config.exposure.allow_pulls:
-            raise UserError(
+            error = UserError(
                 "This server downloads models only when its administrator asks (python -m backend models pull, "
                 "or --allow-pulls).",
                 "pulls_not_allowed",
                 name=name,
             )
+            error.http_status = 403
+            raise error
         return pulls.start(known(name))
 
     @app.get("/models/{name}/pull", response_model=PullStatus, summary="A download's progress")

@@ -245,9 +245,15 @@ class DockController(QObject):
         storage, folder = Settings.load(include_token=False).storage, core_layers.results_folder(self.project)
         try:
             layer = core_layers.create_result_layer(record.query, crs, storage, folder)
-        except Exception as exc:  # noqa: BLE001 - shown to the user, the run goes on without a layer
-            self.message.emit("error", tr("Could not create the result layer: {error}").format(error=exc))
-            return None
+        except Exception as exc:  # noqa: BLE001 - the results go to memory rather than nowhere
+            layer = core_layers.create_result_layer(record.query, crs, "memory")
+            self.message.emit(
+                "warning",
+                tr(
+                    "Could not write the results to a GeoPackage ({error}): they are in a memory layer; save it "
+                    "before closing QGIS."
+                ).format(error=exc),
+            )
         core_layers.style_result_layer(layer)
         core_layers.add_to_results_group(self.project, layer)
         record.layer_id = layer.id()

@@ -9,8 +9,8 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from backend.models.build_segmenter import load_segmenter
 from backend.geo.raster import raster_identity
+from backend.models.build_segmenter import load_segmenter
 from backend.models.embedding_cache import EmbeddingCache, embedding_key
 from backend.models.forcing import forced_answer_kwargs
 from backend.models.prompter import load_prompter

@@ -253,3 +253,23 @@ def test_prompter_path_errors(tmp_path):
 def test_loaders_accept_strings(tiny_models):
     assert load_segmenter(str(tiny_models["sam"]), device="cpu").name == "tiny-sam"
     assert load_prompter(str(tiny_models["prompter"]), device="cpu").name == "tiny-think2seg"
+
+
+def test_a_sam2_config_cannot_instantiate_foreign_code_through_an_interpolation(tiny_models, tmp_path):
+    """The allow-list sees the config after ``${...}`` interpolation: a node pulled in from elsewhere is checked."""
+    folder = tmp_path / "evil-sam2"
+    shutil.copytree(tiny_models["sam2"], folder)
+    marker = tmp_path / "ran"
+    config = folder / "tiny_sam2.yaml"
+    text = config.read_text()
+    text = text.replace("  memory_attention:", "  memory_attention: ${payload}\n  unused_attention:", 1)
+    text += f"payload:\n  _target_: builtins.exec\n  _args_:\n  - open('{marker}', 'w').write('pwned')\n"
+    config.write_text(text)
+    with pytest.raises(ModelError, match="refusing to build 'builtins.exec'"):
+        load_segmenter(folder, device="cpu")
+    assert not marker.exists()
+    # Without the interpolation the same target is refused too, and the untouched model still loads.
+    config.write_text(text.replace("${payload}", "\n    _target_: os.system\n    command: 'true'"))
+    with pytest.raises(ModelError, match="refusing to build 'os.system'"):
+        load_segmenter(folder, device="cpu")
+    assert load_segmenter(tiny_models["sam2"], device="cpu").name == "tiny-sam2"

@@ -1,0 +1,145 @@
+"""The dock and Processing meet the same bad inputs as the CLI and the server (pytest-qgis, the REAL backend with
+tiny models): each gives one clear message, the good ones run, and QGIS keeps working."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from osgeo import gdal, osr
+from qgis.core import QgsApplication, QgsProcessingException, QgsProject, QgsRasterLayer
+from qgis.PyQt.QtTest import QTest
+from think2map.plugin.core.process import BackendManager
+from think2map.plugin.gui.controller import DockController, RunOptions
+from think2map.plugin.processing.provider import Think2MapProvider
+
+from .conftest import FORCED_ANSWER
+
+JOB_TIMEOUT_MS = 240_000
+
+
+def write(path, data, epsg=32631, geotransform=(500000, 0.5, 0, 5000000, 0, -0.5), nodata=None):
+    """A GeoTIFF through QGIS's own GDAL (the plugin's environment has no rasterio)."""
+    count, h, w = data.shape
+    kind = gdal.GDT_UInt16 if data.dtype == np.uint16 else gdal.GDT_Byte
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), w, h, count, kind)
+    if epsg:
+        srs = osr.SpatialReference()
+        srs.ImportFromEPSG(epsg)
+        ds.SetProjection(srs.ExportToWkt())
+    if geotransform:
+        ds.SetGeoTransform(geotransform)
+    for i in range(count):
+        band = ds.GetRasterBand(i + 1)
+        band.WriteArray(data[i])
+        if nodata is not None:
+            band.SetNoDataValue(nodata)
+    ds = None
+    return path
+
+
+@pytest.fixture(scope="module")
+def rasters(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("bad")
+    rng = np.random.default_rng(0)
+    return {
+        "crs without geotransform": write(
+            tmp / "crs_only.tif", np.full((3, 300, 300), 90, np.uint8), geotransform=None
+        ),
+        "nodata everywhere": write(tmp / "empty.tif", np.zeros((3, 300, 300), np.uint8), nodata=0),
+        "16-bit single band": write(tmp / "pan16.tif", rng.integers(100, 4000, (1, 300, 300), dtype=np.uint16)),
+        "4 bands": write(tmp / "rgbn.tif", rng.integers(0, 255, (4, 300, 300), dtype=np.uint8)),
+    }
+
+
+@pytest.fixture(scope="module")
+def manager(backend_python, tiny_models):
+    from think2map.plugin.core.settings import Settings
+
+    settings = Settings(
+        python_path=str(backend_python),
+        prompter=str(tiny_models["prompter"]),
+        segmenter=str(tiny_models["sam2"]),
+        device="cpu",
+        storage="memory",
+        extra_args=["--force-answer", FORCED_ANSWER],
+    )
+    manager = BackendManager(settings_loader=lambda: settings)
+    manager.start()
+    for _ in range(1800):
+        if manager.state != "starting":
+            break
+        QTest.qWait(100)
+    assert manager.state == "ready", manager.detail
+    yield manager
+    manager.stop(wait_ms=10_000)
+
+
+def run_in_dock(qgis_iface, manager, qtbot, path, tile_size=256, overlap=0):
+    layer = QgsRasterLayer(str(path), path.stem)
+    QgsProject.instance().addMapLayer(layer)
+    controller = DockController(qgis_iface, manager)
+    messages = []
+    controller.message.connect(lambda level, text: messages.append((level, text)))
+    try:
+        started = controller.run(layer, "roofs", options=RunOptions(tile_size=tile_size, overlap=overlap))
+        if started:
+            qtbot.waitUntil(lambda: not controller.is_running, timeout=JOB_TIMEOUT_MS)
+        return controller.records[0] if controller.records else None, messages
+    finally:
+        controller.shutdown()
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("crs without geotransform", "no geotransform"),
+        ("nodata everywhere", "every pixel is nodata"),
+    ],
+)
+def test_the_dock_says_what_is_wrong_in_one_message(qgis_iface, qgis_new_project, manager, rasters, qtbot, name, words):
+    record, messages = run_in_dock(qgis_iface, manager, qtbot, rasters[name])
+    errors = [text for level, text in messages if level == "error"]
+    assert len(errors) == 1 and words in errors[0], messages
+    assert record is None or record.job_state == "failed"
+    assert manager.state == "ready" and manager.client().health()["status"] == "ready"
+
+
+@pytest.mark.parametrize("name", ["16-bit single band", "4 bands"])
+def test_unusual_but_valid_rasters_run_from_the_dock(qgis_iface, qgis_new_project, manager, rasters, qtbot, name):
+    record, messages = run_in_dock(qgis_iface, manager, qtbot, rasters[name])
+    assert record is not None and record.job_state == "done", messages
+    assert record.features >= 1
+
+
+def test_too_many_tiles_from_the_dock(qgis_iface, qgis_new_project, manager, gorinchem, qtbot):
+    record, messages = run_in_dock(qgis_iface, manager, qtbot, gorinchem, tile_size=64, overlap=32)
+    errors = [text for level, text in messages if level == "error"]
+    assert len(errors) == 1 and "tiles" in errors[0] and "400" in errors[0], messages
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("crs without geotransform", "no geotransform"),
+        ("nodata everywhere", "every pixel is nodata"),
+    ],
+)
+def test_processing_says_what_is_wrong(qgis_processing, manager, rasters, tiny_models, name, words):
+    import processing
+
+    models = {"PROMPTER": str(tiny_models["prompter"]), "SEGMENTER": str(tiny_models["sam2"])}
+    provider = Think2MapProvider(lambda: manager)
+    QgsApplication.processingRegistry().addProvider(provider)
+    try:
+        with pytest.raises(QgsProcessingException, match=words):
+            processing.run(
+                "think2map:segmentbytext",
+                {"INPUT": str(rasters[name]), "QUERY": "roofs", "TILE_SIZE": 256, "OUTPUT": "memory:", **models},
+            )
+        result = processing.run(
+            "think2map:segmentbytext",
+            {"INPUT": str(rasters["4 bands"]), "QUERY": "roofs", "TILE_SIZE": 256, "OUTPUT": "memory:", **models},
+        )
+        assert result["OUTPUT"].featureCount() >= 1  # and the next run works
+    finally:
+        QgsApplication.processingRegistry().removeProvider(provider)
