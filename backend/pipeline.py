@@ -15,7 +15,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -24,6 +23,7 @@ from plugin.core import contract
 
 from .devices import free_gpu_memory, is_oom
 from .errors import RasterError, UserError
+from .features import Feature, feature_properties, prompt_attributes
 from .geo.access import RasterAccess
 from .geo.areas import area_function, area_unit
 from .geo.geometry import Piece, finish_geometry, grid_neighbours, tile_pieces
@@ -73,14 +73,6 @@ class TileReport:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
-
-
-@dataclass
-class Feature:
-    """A finished polygon in the raster's CRS, with its attributes (``contract.FEATURE_FIELDS``)."""
-
-    geometry: Any  # a shapely geometry
-    properties: dict
 
 
 class SegmentPlan:
@@ -376,14 +368,17 @@ class _Run:
         masks = [m & valid for m, _ in predictions]
         scores = [s for _, s in predictions]
         neighbours = self.neighbours[tile.index]
+        prompts = [i.shifted(tile.window.col_off, tile.window.row_off) for i in result.instances]
         if pool is None:
-            return self._pieces(tile, masks, scores, valid, neighbours)
-        return pool.submit(self._pieces, tile, masks, scores, valid, neighbours)
+            return self._pieces(tile, masks, scores, valid, neighbours, prompts)
+        return pool.submit(self._pieces, tile, masks, scores, valid, neighbours, prompts)
 
-    def _pieces(self, tile, masks, scores, valid, neighbours) -> list[Piece]:
+    def _pieces(self, tile, masks, scores, valid, neighbours, prompts) -> list[Piece]:
         # This thread's CPU time: on a pool thread, wall time would also count waits for the GIL.
         t0 = time.thread_time()
         pieces = tile_pieces(tile, masks, scores, valid, neighbours, min_hole_px=self.plan.options.min_area_px)
+        for piece in pieces:
+            piece.prompts = tuple(prompts[i] for i in piece.instances)
         self.stats.add("polygons", time.thread_time() - t0)
         return pieces
 
@@ -395,17 +390,18 @@ class _Run:
             self.stats.add("merge", time.perf_counter() - t0)
             if geom is None:
                 continue
-            props = {
-                "query": plan.query,
-                "instance_id": self.next_id,
-                "area": plan.area_of(geom),
-                "area_unit": plan.unit,
-                "score": round(float(obj.score), 4),
-                "prompter": getattr(self.prompter, "name", type(self.prompter).__name__),
-                "segmenter": getattr(self.segmenter, "name", type(self.segmenter).__name__),
-                "tiles": ",".join(str(t) for t in obj.tiles),
-                "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
+            props = feature_properties(
+                query=plan.query,
+                instance_id=self.next_id,
+                area=plan.area_of(geom),
+                unit=plan.unit,
+                score=obj.score,
+                prompter=getattr(self.prompter, "name", type(self.prompter).__name__),
+                segmenter=getattr(self.segmenter, "name", type(self.segmenter).__name__),
+                tiles=obj.tiles,
+                source="query",
+                prompts=prompt_attributes(obj.prompts, plan.georef.to_map),
+            )
             self.next_id += 1
             self.stats.features += 1
             if self.stats.first_feature_s is None:

@@ -4,6 +4,16 @@
   <context>
     <name>Think2Map</name>
     <message>
+      <location filename="../plugin/core/async_call.py" line="55" />
+      <source>no answer</source>
+      <translation>pas de réponse</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/async_call.py" line="56" />
+      <source>The backend did not answer: {error}</source>
+      <translation>Le moteur n'a pas répondu : {error}</translation>
+    </message>
+    <message>
       <location filename="../plugin/core/blocking.py" line="133" />
       <source>Canceled while the backend was starting.</source>
       <translation>Annulé pendant le démarrage du moteur.</translation>
@@ -109,37 +119,37 @@
       <translation>Indiquez le Python du moteur dans les paramètres de Think2Map, ou lancez `make setup` dans le dossier de l'extension.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/launch.py" line="50" />
+      <location filename="../plugin/core/launch.py" line="51" />
       <source>No backend Python is configured.</source>
       <translation>Aucun Python de moteur n'est configuré.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/launch.py" line="53" />
+      <location filename="../plugin/core/launch.py" line="54" />
       <source>The backend Python {path} does not exist.</source>
       <translation>Le Python du moteur {path} n'existe pas.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/launch.py" line="55" />
+      <location filename="../plugin/core/launch.py" line="56" />
       <source>The backend Python {path} is not executable.</source>
       <translation>Le Python du moteur {path} n'est pas exécutable.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/launch.py" line="57" />
+      <location filename="../plugin/core/launch.py" line="58" />
       <source>The backend package is missing from {root}: reinstall the plugin.</source>
       <translation>Le paquet du moteur manque dans {root} : réinstallez l'extension.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/launch.py" line="78" />
+      <location filename="../plugin/core/launch.py" line="79" />
       <source>The backend's Python lacks packages: run `make setup`, or choose the venv's Python in settings.</source>
       <translation>Il manque des paquets au Python du moteur : lancez `make setup`, ou choisissez le Python du venv dans les paramètres.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/launch.py" line="80" />
+      <location filename="../plugin/core/launch.py" line="81" />
       <source>The backend does not accept these options: check the extra arguments in Think2Map settings.</source>
       <translation>Le moteur n'accepte pas ces options : vérifiez les arguments supplémentaires dans les paramètres de Think2Map.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/launch.py" line="82" />
+      <location filename="../plugin/core/launch.py" line="83" />
       <source>The port is taken: restart the backend.</source>
       <translation>Le port est occupé : redémarrez le moteur.</translation>
     </message>
@@ -239,22 +249,22 @@
       <translation>Le moteur à {url} ne répond pas correctement : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/settings.py" line="132" />
+      <location filename="../plugin/core/settings.py" line="136" />
       <source>Could not read the remote backend token from QGIS's authentication database (configuration {id}): was the master password entered?</source>
       <translation>Impossible de lire le jeton du moteur distant dans la base d'authentification de QGIS (configuration {id}) : le mot de passe principal a-t-il été saisi ?</translation>
     </message>
     <message>
-      <location filename="../plugin/core/settings.py" line="152" />
+      <location filename="../plugin/core/settings.py" line="156" />
       <source>Think2Map remote backend token</source>
       <translation>Jeton du moteur distant Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/core/settings.py" line="172" />
+      <location filename="../plugin/core/settings.py" line="176" />
       <source>Could not store the remote backend token in QGIS's authentication database: it is kept in the QGIS settings, in plain text.</source>
       <translation>Impossible d'enregistrer le jeton du moteur distant dans la base d'authentification de QGIS : il est conservé dans les paramètres de QGIS, en clair.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/settings.py" line="179" />
+      <location filename="../plugin/core/settings.py" line="183" />
       <source>QGIS's authentication database is disabled or has no master password: the remote backend token is kept in the QGIS settings, in plain text. Set a master password (Settings &gt; Options &gt; Authentication) to protect it.</source>
       <translation>La base d'authentification de QGIS est désactivée ou n'a pas de mot de passe principal : le jeton du moteur distant est conservé dans les paramètres de QGIS, en clair. Définissez un mot de passe principal (Préférences &gt; Options &gt; Authentification) pour le protéger.</translation>
     </message>
@@ -322,6 +332,116 @@
       <location filename="../plugin/core/tasks.py" line="98" />
       <source>The backend did not confirm the cancellation.</source>
       <translation>Le moteur n'a pas confirmé l'annulation.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="102" />
+      <source>Click on an object to outline it; Enter adds it to the layer.</source>
+      <translation>Cliquez sur un objet pour le détourer ; Entrée l'ajoute à la couche.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="114" />
+      <source>Select one polygon of a Think2Map result layer to refine.</source>
+      <translation>Sélectionnez un polygone d'une couche de résultats Think2Map à affiner.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="119" />
+      <source>Add points to correct the outline; Enter replaces the polygon.</source>
+      <translation>Ajoutez des points pour corriger le contour ; Entrée remplace le polygone.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="128" />
+      <source>Added to {layer}; Ctrl+Z in QGIS takes it back.</source>
+      <translation>Ajouté à {layer} ; Ctrl+Z dans QGIS l'annule.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="30" />
+      <source>Click to segment</source>
+      <translation>Segmenter par clic</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="40" />
+      <source>Click on the map</source>
+      <translation>Cliquer sur la carte</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="43" />
+      <source>Click inside an object (Shift or right click: outside it), or drag a box around it; Enter adds it</source>
+      <translation>Cliquez dans un objet (Maj ou clic droit : en dehors), ou tracez un rectangle autour ; Entrée l'ajoute</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="45" />
+      <source>Add (Enter)</source>
+      <translation>Ajouter (Entrée)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="47" />
+      <source>Refine selected</source>
+      <translation>Affiner la sélection</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="48" />
+      <source>Start from the selected polygon of a Think2Map layer, then add points</source>
+      <translation>Partir du polygone sélectionné d'une couche Think2Map, puis ajouter des points</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="59" />
+      <source>Where added outlines go; empty: a new '{name}' layer</source>
+      <translation>Où vont les contours ajoutés ; vide : une nouvelle couche « {name} »</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="61" />
+      <source>Add to</source>
+      <translation>Ajouter à</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="62" />
+      <source>Show the outline under the cursor</source>
+      <translation>Montrer le contour sous le curseur</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="65" />
+      <source>Esc clears, Ctrl+Z takes back the last click.</source>
+      <translation>Échap efface, Ctrl+Z annule le dernier clic.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="94" />
+      <source>Choose the raster to digitise on first.</source>
+      <translation>Choisissez d'abord le raster sur lequel numériser.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_session.py" line="117" />
+      <source>This layer has no Think2Map prompts to refine.</source>
+      <translation>Cette couche n'a pas d'invites Think2Map à affiner.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_session.py" line="181" />
+      <source>The backend is not ready yet: the preview comes once it is.</source>
+      <translation>Le moteur n'est pas encore prêt : l'aperçu viendra dès qu'il le sera.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_session.py" line="219" />
+      <source>Nothing found there: add a point or draw a box.</source>
+      <translation>Rien trouvé ici : ajoutez un point ou tracez un rectangle.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_session.py" line="248" />
+      <source>Nothing to add yet: click on the object first.</source>
+      <translation>Rien à ajouter pour l'instant : cliquez d'abord sur l'objet.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_session.py" line="264" />
+      <source>Think2Map: add a segment</source>
+      <translation>Think2Map : ajouter un segment</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_session.py" line="273" />
+      <source>Think2Map: refine a segment</source>
+      <translation>Think2Map : affiner un segment</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_session.py" line="277" />
+      <source>Could not edit the layer {name}.</source>
+      <translation>Impossible de modifier la couche {name}.</translation>
     </message>
     <message>
       <location filename="../plugin/gui/controller.py" line="112" />
@@ -444,209 +564,209 @@
       <translation>Indiquez une bande (gris) ou trois bandes (rouge, vert, bleu), numérotées à partir de 1.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="106" />
+      <location filename="../plugin/gui/dock.py" line="103" />
+      <source>Advanced options</source>
+      <translation>Options avancées</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="110" />
       <source> px</source>
       <translation> px</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="113" />
+      <location filename="../plugin/gui/dock.py" line="117" />
       <source>default (1,2,3); or 4,3,2; or one band</source>
       <translation>par défaut (1,2,3) ; ou 4,3,2 ; ou une seule bande</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="114" />
+      <location filename="../plugin/gui/dock.py" line="118" />
       <source>Tile size</source>
       <translation>Taille des tuiles</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="115" />
+      <location filename="../plugin/gui/dock.py" line="119" />
       <source>Overlap</source>
       <translation>Recouvrement</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="116" />
+      <location filename="../plugin/gui/dock.py" line="120" />
       <source>Bands</source>
       <translation>Bandes</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="120" />
+      <location filename="../plugin/gui/dock.py" line="124" />
       <source>Run</source>
       <translation>Lancer</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="122" />
+      <location filename="../plugin/gui/dock.py" line="126" />
       <source>Cancel</source>
       <translation>Annuler</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="130" />
+      <location filename="../plugin/gui/dock.py" line="134" />
       <source>%v / %m tiles</source>
       <translation>%v / %m tuiles</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="143" />
+      <location filename="../plugin/gui/dock.py" line="147" />
       <source>Restart</source>
       <translation>Redémarrer</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="144" />
+      <location filename="../plugin/gui/dock.py" line="148" />
       <source>Restart the backend</source>
       <translation>Redémarrer le moteur</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="146" />
+      <location filename="../plugin/gui/dock.py" line="150" />
       <source>Settings…</source>
       <translation>Paramètres…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="148" />
+      <location filename="../plugin/gui/dock.py" line="152" />
       <source>Details…</source>
       <translation>Détails…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="149" />
+      <location filename="../plugin/gui/dock.py" line="153" />
       <source>The backend's full error message</source>
       <translation>Le message d'erreur complet du moteur</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="157" />
+      <location filename="../plugin/gui/dock.py" line="161" />
       <source>Results</source>
       <translation>Résultats</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="159" />
+      <location filename="../plugin/gui/dock.py" line="163" />
       <source>Select a result to show and zoom to its layer</source>
       <translation>Sélectionnez un résultat pour afficher sa couche et zoomer dessus</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="162" />
+      <location filename="../plugin/gui/dock.py" line="166" />
       <source>Zoom to layer</source>
       <translation>Zoomer sur la couche</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="163" />
+      <location filename="../plugin/gui/dock.py" line="167" />
       <source>Reasoning…</source>
       <translation>Raisonnement…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="164" />
+      <location filename="../plugin/gui/dock.py" line="168" />
       <source>What the prompter wrote for each tile</source>
       <translation>Ce que le modèle d'invite a écrit pour chaque tuile</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="273" />
+      <location filename="../plugin/gui/dock.py" line="277" />
       <source>Area: a rectangle of {w:.0f} × {h:.0f} map units.</source>
       <translation>Zone : un rectangle de {w:.0f} × {h:.0f} unités de carte.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="297" />
+      <location filename="../plugin/gui/dock.py" line="301" />
       <source>The overlap must be less than half the tile size.</source>
       <translation>Le recouvrement doit être inférieur à la moitié de la taille des tuiles.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="306" />
+      <location filename="../plugin/gui/dock.py" line="310" />
       <source>Select a result first.</source>
       <translation>Sélectionnez d'abord un résultat.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="311" />
+      <location filename="../plugin/gui/dock.py" line="315" />
       <source>Think2Map backend</source>
       <translation>Moteur Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="389" />
+      <location filename="../plugin/gui/dock.py" line="394" />
       <source>waiting</source>
       <translation>en attente</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="390" />
+      <location filename="../plugin/gui/dock.py" line="395" />
       <source>running</source>
       <translation>en cours</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="391" />
+      <location filename="../plugin/gui/dock.py" line="396" />
       <source>done</source>
       <translation>terminée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="392" />
+      <location filename="../plugin/gui/dock.py" line="397" />
       <source>failed</source>
       <translation>échouée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="393" />
+      <location filename="../plugin/gui/dock.py" line="398" />
       <source>cancelled</source>
       <translation>annulée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="396" />
+      <location filename="../plugin/gui/dock.py" line="401" />
       <source>{query} — {state}, {n} feature(s){tiles}</source>
       <translation>{query} — {state}, {n} entité(s){tiles}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="49" />
+      <location filename="../plugin/gui/dock.py" line="50" />
       <source>Think2Map</source>
       <translation>Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="74" />
+      <location filename="../plugin/gui/dock.py" line="75" />
       <source>The raster to search</source>
       <translation>Le raster à analyser</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="75" />
+      <location filename="../plugin/gui/dock.py" line="76" />
       <source>Raster</source>
       <translation>Raster</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="79" />
+      <location filename="../plugin/gui/dock.py" line="80" />
       <source>What to find, e.g. the river</source>
       <translation>Quoi chercher, p. ex. la rivière</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="80" />
+      <location filename="../plugin/gui/dock.py" line="81" />
       <source>Describe what to find in plain language; earlier queries are in the list</source>
       <translation>Décrivez en langage courant ce qu'il faut trouver ; les requêtes précédentes sont dans la liste</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="81" />
+      <location filename="../plugin/gui/dock.py" line="82" />
       <source>Query</source>
       <translation>Requête</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="84" />
+      <location filename="../plugin/gui/dock.py" line="85" />
       <source>Whole layer</source>
       <translation>Toute la couche</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="85" />
+      <location filename="../plugin/gui/dock.py" line="86" />
       <source>Current map extent</source>
       <translation>Emprise actuelle de la carte</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="86" />
+      <location filename="../plugin/gui/dock.py" line="87" />
       <source>Rectangle drawn on the map</source>
       <translation>Rectangle tracé sur la carte</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="88" />
+      <location filename="../plugin/gui/dock.py" line="89" />
       <source>Draw</source>
       <translation>Tracer</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="90" />
+      <location filename="../plugin/gui/dock.py" line="91" />
       <source>Drag a rectangle on the map to search only there</source>
       <translation>Tracez un rectangle sur la carte pour n'analyser que cette zone</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="93" />
+      <location filename="../plugin/gui/dock.py" line="94" />
       <source>Area</source>
       <translation>Zone</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="99" />
-      <source>Advanced options</source>
-      <translation>Options avancées</translation>
     </message>
     <message>
       <location filename="../plugin/gui/models_box.py" line="104" />
@@ -849,24 +969,34 @@
       <translation>Enregistrer les résultats en</translation>
     </message>
     <message>
-      <location filename="../plugin/plugin.py" line="119" />
+      <location filename="../plugin/plugin.py" line="145" />
       <source>Settings changed: restarting the backend.</source>
       <translation>Paramètres modifiés : redémarrage du moteur.</translation>
     </message>
     <message>
-      <location filename="../plugin/plugin.py" line="36" />
+      <location filename="../plugin/plugin.py" line="37" />
       <source>Think2Map panel</source>
       <translation>Panneau Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/plugin.py" line="39" />
+      <location filename="../plugin/plugin.py" line="40" />
       <source>Show or hide the Think2Map panel: segment a raster by describing it</source>
       <translation>Afficher ou masquer le panneau Think2Map : segmenter un raster en le décrivant</translation>
     </message>
     <message>
-      <location filename="../plugin/plugin.py" line="41" />
+      <location filename="../plugin/plugin.py" line="42" />
       <source>Think2Map settings…</source>
       <translation>Paramètres de Think2Map…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/plugin.py" line="45" />
+      <source>Think2Map: click to segment</source>
+      <translation>Think2Map : segmenter par clic</translation>
+    </message>
+    <message>
+      <location filename="../plugin/plugin.py" line="49" />
+      <source>Click or drag on the map to outline an object; Enter adds it ({key})</source>
+      <translation>Cliquez ou tracez sur la carte pour détourer un objet ; Entrée l'ajoute ({key})</translation>
     </message>
     <message>
       <location filename="../plugin/processing/algorithm.py" line="105" />

@@ -16,6 +16,7 @@ from .gui.i18n import install_translator, remove_translator, tr
 
 PLUGIN_DIR = Path(__file__).resolve().parents[1]
 MENU = "&Think2Map"
+CLICK_SHORTCUT = "Ctrl+Alt+K"
 
 
 class Think2MapPlugin:
@@ -41,8 +42,17 @@ class Think2MapPlugin:
         self.settings_action = QAction(tr("Think2Map settings…"), self.iface.mainWindow())
         self.settings_action.setObjectName("think2mapSettingsAction")
         self.settings_action.triggered.connect(self.show_settings)
+        self.click_action = QAction(icon, tr("Think2Map: click to segment"), self.iface.mainWindow())
+        self.click_action.setObjectName("think2mapClickAction")
+        self.click_action.setCheckable(True)
+        self.click_action.setToolTip(
+            tr("Click or drag on the map to outline an object; Enter adds it ({key})").format(key=CLICK_SHORTCUT)
+        )
+        self.click_action.toggled.connect(self.set_click_tool)
+        self.iface.registerMainWindowAction(self.click_action, CLICK_SHORTCUT)
         self.iface.addToolBarIcon(self.dock_action)
-        for action in (self.dock_action, self.settings_action):
+        self.iface.addToolBarIcon(self.click_action)
+        for action in (self.dock_action, self.click_action, self.settings_action):
             self.iface.addPluginToRasterMenu(MENU, action)
             self.actions.append(action)
         self.manager = BackendManager(parent=self.iface.mainWindow())
@@ -63,6 +73,7 @@ class Think2MapPlugin:
             self.dock.deleteLater()
             self.dock = None
         self.controller = None
+        self.iface.unregisterMainWindowAction(self.click_action)
         for action in self.actions:
             self.iface.removePluginRasterMenu(MENU, action)
             self.iface.removeToolBarIcon(action)
@@ -84,6 +95,7 @@ class Think2MapPlugin:
             self.controller = DockController(self.iface, self.manager)
             self.dock = Think2MapDock(self.iface, self.controller, self.iface.mainWindow())
             self.dock.settingsRequested.connect(self.show_settings)
+            self.dock.click_box.tool_button.toggled.connect(self._on_click_tool)
             self.dock.visibilityChanged.connect(self._on_dock_visibility)
             self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
         return self.dock
@@ -97,6 +109,20 @@ class Think2MapPlugin:
         if visible:
             dock.raise_()
             self.controller.ensure_backend()
+
+    def set_click_tool(self, on: bool) -> None:
+        """The toolbar's click tool: through the dock's "Click to segment" box (it needs the dock's raster)."""
+        if on:
+            self.set_dock_visible(True)
+            self.dock_action.setChecked(True)
+        if self.dock is not None:
+            self.dock.click_box.tool_button.setChecked(on)
+
+    def _on_click_tool(self, on: bool) -> None:
+        if self.click_action.isChecked() != on:
+            self.click_action.blockSignals(True)
+            self.click_action.setChecked(on)
+            self.click_action.blockSignals(False)
 
     def _on_dock_visibility(self, visible: bool) -> None:
         if self.dock is not None and self.dock_action.isChecked() != self.dock.isUserVisible():

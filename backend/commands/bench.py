@@ -47,6 +47,11 @@ def register(sub) -> None:
         metavar="N",
         help="only the seam-merging worst case: one object over N × N tiles (no models); slowest tile and memory",
     )
+    p.add_argument(
+        "--clicks",
+        action="store_true",
+        help="only click latency: POST /prompt through the real server, cache miss and hit (--segmenter)",
+    )
     p.add_argument("-o", "--output", help="write every figure to this JSON file")
     p.set_defaults(handler=main)
 
@@ -55,7 +60,21 @@ def main(args: argparse.Namespace) -> int:
     from ..tools.bench.report import format_table
     from ..tools.bench.run import run_bench
 
-    if args.spanning_object:
+    if args.clicks:
+        import torch
+
+        from ..devices import resolve_device
+        from ..tools.bench.clicks import click_bench, format_clicks
+
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        kind = "sam2.1-small" if args.segmenter == "none" else args.segmenter
+        report = {
+            "command": "python -m backend " + " ".join(sys.argv[1:]),
+            **click_bench(kind, resolve_device(args.device)),
+        }
+        print(format_clicks(report))
+    elif args.spanning_object:
         from ..tools.bench.spanning import spanning_object_bench
 
         report = {

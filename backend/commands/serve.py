@@ -37,6 +37,11 @@ def register(sub) -> None:
         "--allow-model-paths", action="store_true", help="let requests name model files or folders, not only names"
     )
     team.add_argument("--allow-pulls", action="store_true", help="let requests start model downloads")
+    p.add_argument(
+        "--embedding-cache-dir",
+        metavar="DIR",
+        help="keep SAM embeddings on disk here too, so they outlive the server ($THINK2MAP_EMBEDDING_CACHE_DIR)",
+    )
     p.add_argument("--openapi", metavar="FILE", help="write the OpenAPI schema to FILE ('-': stdout) and exit")
     EngineConfig.add_arguments(p)
     p.set_defaults(handler=main)

@@ -34,6 +34,8 @@ class Piece:
     tile: int
     waits_for: frozenset[int]  # neighbouring tiles whose cores this piece touches
     core: tuple[int, int, int, int] = (0, 0, 0, 0)  # the tile's core: col start, row start, col end, row end
+    instances: tuple[int, ...] = ()  # which of the tile's masks (by index) it holds
+    prompts: tuple = ()  # those masks' prompts, in raster pixels (set by the pipeline)
 
 
 def tile_pieces(
@@ -76,6 +78,7 @@ def tile_pieces(
     labels, n = ndimage.label(union)
     best = np.zeros(n + 1, dtype=np.float64)
     group_of = np.zeros(n + 1, dtype=np.intp)
+    owners: dict[int, list[int]] = {}
     for k, (src, dst, members) in enumerate(cuts):
         part = labels[dst]
         group_of[part] = k
@@ -84,6 +87,8 @@ def tile_pieces(
             hit[part[masks[i][src]]] = True
             hit[0] = False
             best[hit] = np.maximum(best[hit], scores[i])
+            for label in np.flatnonzero(hit):
+                owners.setdefault(int(label), []).append(i)
     # rasterio warns about an identity transform, so the canvas is shifted by one pixel and shifted back here.
     offsets = [
         np.array([w.col_off + src[1].start - dst[1].start - 1, w.row_off + src[0].start - dst[0].start - 1])
@@ -104,7 +109,8 @@ def tile_pieces(
         waits = frozenset(neighbours[side] for side, hit in touching.items() if hit and side in neighbours)
         core_box = (c.col_off, c.row_off, c.col_end, c.row_end)
         polygon = shapely.Polygon(rings[0], rings[1:])
-        pieces.append(Piece(polygon, float(best[int(value)]), tile.index, waits, core_box))
+        held = tuple(owners.get(int(value), ()))
+        pieces.append(Piece(polygon, float(best[int(value)]), tile.index, waits, core_box, held))
     return pieces
 
 

@@ -213,16 +213,22 @@ class RasterSource:
         _, valid = self._overview()
         return valid, self.width / valid.shape[1]
 
-    def read(self, window: PixelWindow) -> tuple[np.ndarray, np.ndarray]:
+    def read(self, window: PixelWindow, out_shape: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The window as an HxWx3 uint8 image, and a HxW bool mask of valid pixels (invalid pixels are black).
 
-        A closed source (a queued job holds no open file) opens its raster again, unless the file changed.
+        ``out_shape`` (rows, columns) reads it at another size (bilinear; the mask nearest). A closed source (a
+        queued job holds no open file) opens its raster again, unless the file changed.
         """
         if self.ds.closed:
             self.reopen()
         win = window.to_rasterio()
-        data = self.ds.read(self._unique, window=win)
-        valid = self.ds.dataset_mask(window=win) > 0
+        if out_shape is None:
+            data = self.ds.read(self._unique, window=win)
+            valid = self.ds.dataset_mask(window=win) > 0
+        else:
+            shape = (len(self._unique), *out_shape)
+            data = self.ds.read(self._unique, window=win, out_shape=shape, resampling=Resampling.bilinear)
+            valid = self.ds.dataset_mask(window=win, out_shape=out_shape, resampling=Resampling.nearest) > 0
         if data.dtype.kind == "f":
             finite = np.isfinite(data)
             valid &= finite.all(axis=0)

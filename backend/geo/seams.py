@@ -26,6 +26,7 @@ class MergedObject:
     geometry: shapely.Geometry
     score: float
     tiles: list[int] = field(default_factory=list)
+    prompts: list = field(default_factory=list)  # the prompts of the masks it holds, in raster pixels
 
 
 @dataclass
@@ -38,6 +39,7 @@ class _Group:
     score: float
     missing: set[int]  # tiles across a border it touches that are not processed yet
     holes: list[shapely.LinearRing] = field(default_factory=list)  # holes inside a core, kept out of the unions
+    prompts: list = field(default_factory=list)
 
     def add(self, geom: shapely.Geometry, level: int = 0) -> None:
         while level in self.parts:
@@ -51,13 +53,14 @@ class _Group:
         self.score = max(self.score, other.score)
         self.missing |= other.missing
         self.holes += other.holes
+        self.prompts += other.prompts
         for level, geom in other.parts.items():
             self.add(geom, level)
 
     def release(self) -> MergedObject:
         parts = list(self.parts.values())
         geom = parts[0] if len(parts) == 1 else shapely.union_all(parts)
-        return MergedObject(_with_holes(geom, self.holes), self.score, sorted(self.tiles))
+        return MergedObject(_with_holes(geom, self.holes), self.score, sorted(self.tiles), self.prompts)
 
 
 class SeamMerger:
@@ -101,7 +104,7 @@ class SeamMerger:
             self._parent[pid] = pid
             missing = set(piece.waits_for - self._done)
             outline, holes = _inner_holes_apart(piece)
-            self._groups[pid] = _Group(pid, {0: outline}, {tile}, piece.score, missing, holes)
+            self._groups[pid] = _Group(pid, {0: outline}, {tile}, piece.score, missing, holes, list(piece.prompts))
             candidates.append(pid)
             for other in piece.waits_for:
                 if other in missing:

@@ -128,6 +128,8 @@ def encode_images(
                 out[i] = embedding
                 if cache is not None and keys is not None:
                     cache.put(keys[i], embedding)
+            if cache is not None:
+                cache.note_encoded(len(chunk))
     except Exception as exc:  # the images are encoded one by one later
         if is_oom(exc):
             free_gpu_memory()

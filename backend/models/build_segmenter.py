@@ -115,8 +115,14 @@ def load_segmenter(path: str | Path, device: str = "auto") -> Segmenter:
     """
     path = Path(path)
     device = resolve_device(device)
+    segmenter = _load(path, device)
+    segmenter.cache_id = _checkpoint_identity(path, device)
+    return segmenter
+
+
+def _load(path: Path, device: str) -> Segmenter:
     if not path.exists():
-        raise ModelError(f"segmenter checkpoint not found: {path}")
+        raise ModelError(f"segmenter checkpoint not found: {path}", "model_not_found", name=str(path))
     if path.is_dir():
         manifest = path / "think2map.json"
         if manifest.is_file():
@@ -131,6 +137,16 @@ def load_segmenter(path: str | Path, device: str = "auto") -> Segmenter:
     if not _official_family(path.name):
         raise ModelError(f"{path.name} is not a recognised segmenter checkpoint: {_EXPECTED}")
     return _from_official(path, device)
+
+
+def _checkpoint_identity(path: Path, device: str) -> str:
+    """The embedding cache's key for a loaded checkpoint: its files (path, time, size) and the device.
+
+    Two loads of one checkpoint share their embeddings (the click lane's and a job's); a rewritten file does not.
+    """
+    files = sorted(f for f in (path.rglob("*") if path.is_dir() else [path]) if f.is_file())
+    parts = [f"{f.resolve()}:{f.stat().st_mtime_ns}:{f.stat().st_size}" for f in files]
+    return f"{path.resolve()}|{device}|" + "|".join(parts)
 
 
 def _official_family(filename: str) -> str | None:

@@ -52,14 +52,24 @@ def chat_messages(query: str) -> list[dict]:
 
 @dataclass(frozen=True)
 class Instance:
-    """One target: a box and/or positive points, in pixels of the image it refers to."""
+    """One target: a box and/or points, in pixels of the image it refers to.
+
+    ``labels`` gives each point's label (1 inside the target, 0 outside); empty means all inside, as the
+    prompter writes them.
+    """
 
     box: Box | None
     points: tuple[Point, ...] = ()
+    labels: tuple[int, ...] = ()
 
     def scaled(self, sx: float, sy: float) -> Instance:
         box = None if self.box is None else (self.box[0] * sx, self.box[1] * sy, self.box[2] * sx, self.box[3] * sy)
-        return Instance(box, tuple((x * sx, y * sy) for x, y in self.points))
+        return Instance(box, tuple((x * sx, y * sy) for x, y in self.points), self.labels)
+
+    def shifted(self, dx: float, dy: float) -> Instance:
+        """The same prompts ``dx``, ``dy`` pixels further (from a window's pixels to the raster's)."""
+        box = None if self.box is None else (self.box[0] + dx, self.box[1] + dy, self.box[2] + dx, self.box[3] + dy)
+        return Instance(box, tuple((x + dx, y + dy) for x, y in self.points), self.labels)
 
 
 @dataclass

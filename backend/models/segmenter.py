@@ -102,7 +102,7 @@ def _prompt_arrays(instance: Instance) -> tuple[np.ndarray | None, np.ndarray | 
     coords = labels = box = None
     if instance.points:
         coords = np.asarray(instance.points, dtype=np.float32).reshape(-1, 2)
-        labels = np.ones(len(coords), dtype=np.int32)
+        labels = np.asarray(instance.labels, dtype=np.int32) if instance.labels else np.ones(len(coords), np.int32)
     if instance.box is not None:
         box = np.asarray(instance.box, dtype=np.float32).reshape(4)
     return coords, labels, box
@@ -124,7 +124,9 @@ class _SamBase:
         self.name = name
         self.device = device
         self._hw: tuple[int, int] | None = None
-        self.cache_id = f"{name}:{uuid.uuid4().hex}"  # embedding-cache key: new for every loaded model
+        # The embedding cache's key for this model: the builder sets it from the checkpoint file, so that two loads
+        # of one checkpoint share embeddings; a model built in memory (random weights) gets its own.
+        self.cache_id = f"{name}:{uuid.uuid4().hex}"
 
     def predict(self, instance: Instance) -> tuple[np.ndarray, float]:
         return self.predict_many([instance])[0]
@@ -149,12 +151,34 @@ class _SamBase:
             labels = np.stack([it[2] for it in items]) if n_points else None
             boxes = np.stack([it[3] for it in items]) if has_box else None
             masks, scores = self._predict(coords, labels, boxes)
-            for (i, *_), mask, score in zip(items, masks, scores):
+            for (i, *_), mask, score in zip(items, masks[:, 0], scores[:, 0]):
                 out[i] = (mask, float(score))
         return out
 
-    def _predict(self, coords, labels, boxes) -> tuple[np.ndarray, np.ndarray]:
-        """N bool masks and N scores for prompts of one shape: coords (N, P, 2), labels (N, P), boxes (N, 4)."""
+    def predict_candidates(self, instance: Instance) -> list[tuple[np.ndarray, float]]:
+        """SAM's three candidate masks for one instance (``multimask_output=True``), best score first."""
+        if self._hw is None:
+            raise RuntimeError("set_image() must be called before predict()")
+        coords, labels, box = _prompt_arrays(instance)
+        masks, scores = self._predict(
+            None if coords is None else coords[None],
+            None if labels is None else labels[None],
+            None if box is None else box[None],
+            multimask=True,
+        )
+        order = np.argsort(-scores[0])
+        return [(masks[0, k], float(scores[0, k])) for k in order]
+
+    def view(self):
+        """A segmenter of its own over the same loaded model (shared weights, its own image state), for another
+        thread: the click lane's."""
+        other = type(self)(self.predictor.model, self.device, self.name)
+        other.cache_id = self.cache_id
+        return other
+
+    def _predict(self, coords, labels, boxes, multimask: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Bool masks (N, K, H, W) and scores (N, K) for prompts of one shape: coords (N, P, 2), labels (N, P),
+        boxes (N, 4); K is 3 with ``multimask``, else 1."""
         raise NotImplementedError
 
 
@@ -198,9 +222,10 @@ class Sam2Segmenter(_SamBase):
         """Make ``embedding`` (from :meth:`encode`) the image that ``predict`` works on."""
         p = self.predictor
         p.reset_predictor()
+        device = self.device  # an embedding read back from disk comes on the CPU
         p._features = {
-            "image_embed": embedding.features["image_embed"],
-            "high_res_feats": list(embedding.features["high_res_feats"]),
+            "image_embed": embedding.features["image_embed"].to(device),
+            "high_res_feats": [f.to(device) for f in embedding.features["high_res_feats"]],
         }
         p._orig_hw = [tuple(embedding.hw)]
         p._is_image_set, p._is_batch = True, False
@@ -214,14 +239,14 @@ class Sam2Segmenter(_SamBase):
             self.predictor.set_image(image)
         self._hw = image.shape[:2]
 
-    def _predict(self, coords, labels, boxes) -> tuple[np.ndarray, np.ndarray]:
+    def _predict(self, coords, labels, boxes, multimask: bool = False) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
         p = self.predictor
         with torch.inference_mode(), autocast(self.device):
             mask_input, coords, labels, boxes = p._prep_prompts(coords, labels, boxes, None, True)
-            masks, scores, _ = p._predict(coords, labels, boxes, mask_input, multimask_output=False)
-        return masks[:, 0].cpu().numpy(), scores[:, 0].float().cpu().numpy()
+            masks, scores, _ = p._predict(coords, labels, boxes, mask_input, multimask_output=multimask)
+        return masks.cpu().numpy(), scores.float().cpu().numpy()
 
 
 class SamSegmenter(_SamBase):
@@ -258,7 +283,7 @@ class SamSegmenter(_SamBase):
         """Make ``embedding`` (from :meth:`encode`) the image that ``predict`` works on."""
         p = self.predictor
         p.reset_image()
-        p.features = embedding.features["features"]
+        p.features = embedding.features["features"].to(self.device)  # one read back from disk is on the CPU
         p.original_size = tuple(embedding.hw)
         p.input_size = tuple(embedding.features["input_size"])
         p.is_image_set = True
@@ -272,7 +297,7 @@ class SamSegmenter(_SamBase):
             self.predictor.set_image(image, image_format="RGB")
         self._hw = image.shape[:2]
 
-    def _predict(self, coords, labels, boxes) -> tuple[np.ndarray, np.ndarray]:
+    def _predict(self, coords, labels, boxes, multimask: bool = False) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
         # predict_torch, not predict: predict() calls .numpy() on bf16 tensors under autocast, which fails.
@@ -285,5 +310,5 @@ class SamSegmenter(_SamBase):
         if boxes is not None:
             t_box = torch.as_tensor(p.transform.apply_boxes(boxes, self._hw), dtype=torch.float, device=dev)
         with torch.inference_mode(), autocast(self.device):
-            masks, scores, _ = p.predict_torch(t_coords, t_labels, t_box, multimask_output=False)
-        return masks[:, 0].cpu().numpy().astype(bool), scores[:, 0].float().cpu().numpy()
+            masks, scores, _ = p.predict_torch(t_coords, t_labels, t_box, multimask_output=multimask)
+        return masks.cpu().numpy().astype(bool), scores.float().cpu().numpy()

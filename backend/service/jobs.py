@@ -159,13 +159,16 @@ def free_memory() -> None:
 
 
 class ModelCache:
-    """One loaded prompter/segmenter pair, kept warm between jobs. A different pair replaces it."""
+    """One loaded prompter/segmenter pair, kept warm between jobs (a different pair replaces it), and the click
+    lane's segmenter: a view of the pair's when it is the same checkpoint, else one of its own."""
 
-    def __init__(self, loader: Loader):
+    def __init__(self, loader: Loader, segmenter_loader: Callable[[Path], Any] | None = None):
         self._loader = loader
+        self._segmenter_loader = segmenter_loader
         self._lock = threading.Lock()
         self._key: ModelKey | None = None
         self._models: tuple[Any, Any] | None = None
+        self._lane: dict[Path, tuple[Any, Any]] = {}  # checkpoint -> (the model it views, the lane's segmenter)
 
     def get(self, key: ModelKey) -> tuple[Any, Any]:
         """The models for ``key``, loading them (worker thread only) if they are not the ones held."""
@@ -177,10 +180,28 @@ class ModelCache:
         assert self._models is not None
         return self._models
 
+    def segmenter_for(self, path: Path):
+        """The click lane's segmenter for ``path`` (its thread only): shares the held pair's weights when it can."""
+        path = Path(path)
+        with self._lock:
+            held = self._models[1] if self._models is not None and self._key and Path(self._key[1]) == path else None
+            known = self._lane.get(path)
+            if known is not None and (held is None or known[0] is held):
+                return known[1]
+        if held is not None:
+            base, view = held, held.view() if hasattr(held, "view") else held
+        else:
+            if self._segmenter_loader is None:
+                raise UserError("This server cannot load a segmenter for clicks.", "no_segmenter")
+            base = view = self._segmenter_loader(path)
+        with self._lock:
+            self._lane = {path: (base, view)}
+        return view
+
     def unload(self) -> bool:
         with self._lock:
-            had = self._models is not None
-            self._key, self._models = None, None
+            had = self._models is not None or bool(self._lane)
+            self._key, self._models, self._lane = None, None, {}
         if had:
             shared_cache().clear()  # its embeddings belong to the models just dropped, and may hold GPU memory
             free_memory()
@@ -207,6 +228,17 @@ def default_loader(config: EngineConfig) -> Loader:
     return load
 
 
+def default_segmenter_loader(config: EngineConfig) -> Callable[[Path], Any]:
+    """Load a segmenter alone (for clicks), on the server's device."""
+
+    def load(path: Path):
+        from ..models.build_segmenter import load_segmenter
+
+        return load_segmenter(path, device=config.device)
+
+    return load
+
+
 class JobQueue:
     """The jobs and the one worker thread that runs them in order.
 
@@ -219,11 +251,12 @@ class JobQueue:
         loader: Loader | None = None,
         idle_unload: float | None = None,
         max_queue: int = MAX_QUEUE,
+        segmenter_loader: Callable[[Path], Any] | None = None,
     ):
         self.config = config
         self.idle_unload = idle_unload
         self.max_queue = max_queue
-        self.models = ModelCache(loader or default_loader(config))
+        self.models = ModelCache(loader or default_loader(config), segmenter_loader or default_segmenter_loader(config))
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._queue: deque[Job] = deque()
         self._running: Job | None = None
@@ -285,6 +318,12 @@ class JobQueue:
             job.finish(CANCELLED)
         return job
 
+    def touch(self) -> None:
+        """Something used the models (a click): the idle unload waits longer."""
+        with self._cond:
+            self._last_active = time.monotonic()
+            self._cond.notify_all()
+
     def info(self) -> dict:
         with self._cond:
             return {"queue": len(self._queue), "running": self._running.id if self._running else None}
@@ -303,19 +342,23 @@ class JobQueue:
     def _next_job(self) -> Job | None:
         """Wait for the next job, unloading idle models on the way; None when stopping."""
         idle = self.idle_unload
+        unloaded_at: float | None = None  # set once unloaded: nothing more to unload until something runs
         with self._cond:
             while not self._queue and not self._stopping:
+                if unloaded_at is not None and self._last_active != unloaded_at:
+                    unloaded_at = None  # a click loaded a segmenter since
                 waited = time.monotonic() - self._last_active
-                if idle is not None and waited >= idle:
+                if idle is not None and unloaded_at is None and waited >= idle:
+                    unloaded_at = self._last_active
                     self._cond.release()  # unloading may take a while; don't block requests meanwhile
                     try:
                         if self.models.unload():
                             log.info("models unloaded after %.0f s idle", waited)
                     finally:
                         self._cond.acquire()
-                    idle = None  # nothing more to unload until the next job
                     continue
-                self._cond.wait(None if idle is None else max(0.05, idle - waited))
+                armed = idle is not None and unloaded_at is None
+                self._cond.wait(max(0.05, idle - waited) if armed else None)
             if self._stopping:
                 return None
             job = self._queue.popleft()

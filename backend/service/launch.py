@@ -19,6 +19,7 @@ from plugin.core import contract
 
 from .. import __version__
 from ..errors import UserError
+from ..models.embedding_cache import ENV_DIR
 from ..models.loading import CPU_WARNING, EngineConfig
 from .exposure import Exposure
 from .server import ServerConfig, create_app, write_openapi
@@ -48,6 +49,8 @@ def serve_from_args(args) -> int:
         write_openapi(None if args.openapi == "-" else args.openapi)
         return 0
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    if args.embedding_cache_dir:
+        os.environ[ENV_DIR] = args.embedding_cache_dir  # read when the shared cache is first made
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be between 0 (any free port) and 65535, got {args.port}.")
     max_tiles = (

@@ -147,6 +147,95 @@ class Health(BaseModel):
     queue: int = Field(description="jobs waiting")
     running: str | None = Field(description="the id of the running job")
     default_models: ModelNames
+    embedding_cache: EmbeddingCacheStats
+    clicks: ClickLaneStats
+
+
+class EmbeddingCacheStats(BaseModel):
+    entries: int = Field(description="embeddings held in memory")
+    bytes: int
+    max_bytes: int
+    hits: int
+    misses: int
+    encoded: int = Field(description="embeddings the encoder made (by jobs, clicks and warm-ups)")
+    disk_hits: int
+    disk_entries: int | None = None
+    disk_bytes: int | None = None
+
+
+class ClickLaneStats(BaseModel):
+    prompts_waiting: int
+    warm_ups_waiting: int
+    prompts_answered: int
+
+
+class _Tiling(BaseModel):
+    tile_size: int = Field(
+        contract.TILE_SIZE_DEFAULT,
+        ge=contract.TILE_SIZE_MIN,
+        le=contract.TILE_SIZE_MAX,
+        description="the job grid whose tiles clicks share their embeddings with",
+    )
+    overlap: int = Field(contract.OVERLAP_DEFAULT, ge=0, le=contract.OVERLAP_MAX)
+
+
+class PromptRequestBody(_Tiling):
+    """Clicks and a box on one object, in the raster's CRS."""
+
+    raster: str = Field(min_length=1, max_length=4096)
+    points: list[list[FiniteFloat]] = Field(
+        default_factory=list,
+        max_length=contract.PROMPT_POINTS_MAX,
+        description="[[x, y, label], ...]: label 1 inside the object (the default), 0 outside",
+    )
+    box: list[FiniteFloat] | None = Field(None, min_length=4, max_length=4, description="[minx, miny, maxx, maxy]")
+    bands: list[int] | None = Field(None, min_length=1, max_length=3)
+    segmenter: str | None = Field(None, min_length=1, max_length=4096)
+    multimask: bool = Field(False, description="SAM's three candidates, best first")
+    only_cached: bool = Field(False, description="answer only if the window is encoded already (hover previews)")
+    pixel_coords: bool = False
+    session: str | None = Field(
+        None, max_length=64, description="a newer prompt of the same session replaces a waiting one (409)"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> PromptRequestBody:
+        if any(len(p) not in (2, 3) for p in self.points):
+            raise ValueError("points are [x, y] or [x, y, label]")
+        return self
+
+
+class PromptAnswerPage(BaseModel):
+    """The polygons of one prompt, as a GeoJSON FeatureCollection in the raster's CRS."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    crs: NamedCrs | None
+    features: list[dict[str, Any]]
+    window: list[int] = Field(description="[col_off, row_off, width, height] of the window segmented")
+    cached: bool = Field(description="the window's embedding was ready: no encoder call")
+    scale: float = Field(description="raster pixels per pixel of the image SAM saw")
+    seconds: float
+
+
+class EncodeRequestBody(_Tiling):
+    """Encode ahead the tiles under an area (the visible extent), so the first click there is quick."""
+
+    raster: str = Field(min_length=1, max_length=4096)
+    bounds: list[FiniteFloat] = Field(min_length=4, max_length=4, description="[minx, miny, maxx, maxy]")
+    bands: list[int] | None = Field(None, min_length=1, max_length=3)
+    segmenter: str | None = Field(None, min_length=1, max_length=4096)
+    pixel_coords: bool = False
+    session: str | None = Field(None, max_length=64, description="replaces this session's waiting warm-ups")
+
+
+class EncodeQueued(BaseModel):
+    windows: int = Field(description="tiles under the area (the nearest its centre, at most 16)")
+    cached: int
+    queued: int
+
+
+class EncodeCancelled(BaseModel):
+    dropped: int
 
 
 class ModelRow(BaseModel):
@@ -172,3 +261,6 @@ class PullStatus(BaseModel):
     bytes_total: int | None
     error: str | None
     path: str | None = Field(None, description="where the weights are, once done")
+
+
+Health.model_rebuild()

@@ -26,10 +26,13 @@ from plugin.core import contract
 from .. import __version__
 from ..errors import MissingWeightsError, NotFoundError, RasterError, UserError
 from ..models import store
+from ..models.embedding_cache import shared_cache
 from ..models.loading import EngineConfig
 from ..pipeline import SegmentOptions, SegmentPlan
+from .click_routes import click_router
+from .clicks import ClickLane
 from .exposure import Exposure
-from .jobs import Job, JobQueue, Loader
+from .jobs import Job, JobQueue, Loader, crs_name
 from .limits import MAX_BODY_BYTES, MAX_QUEUE, BodyLimit
 from .pulls import Pulls
 from .schemas import (
@@ -91,19 +94,27 @@ def _gpu_info(device: str) -> dict | None:
     }
 
 
-def create_app(config: ServerConfig, loader: Loader | None = None) -> FastAPI:
-    """The FastAPI application. Its worker thread starts and stops with the app's lifespan."""
+def create_app(config: ServerConfig, loader: Loader | None = None, segmenter_loader=None) -> FastAPI:
+    """The FastAPI application. Its job worker and click lane start and stop with the app's lifespan.
+
+    ``loader`` and ``segmenter_loader`` replace how models are loaded (benchmarks pass random-weight models).
+    """
     engine = config.engine
-    queue = JobQueue(engine, loader, idle_unload=config.idle_unload, max_queue=config.max_queue)
+    queue = JobQueue(
+        engine, loader, idle_unload=config.idle_unload, max_queue=config.max_queue, segmenter_loader=segmenter_loader
+    )
+    lane = ClickLane(queue.models.segmenter_for, config.exposure.access)
     pulls = Pulls(engine.models_dir)
     token = config.token.encode()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         queue.start()
+        lane.start()
         try:
             yield
         finally:
+            lane.stop()
             queue.stop()
 
     bearer = HTTPBearer(auto_error=False, description="the token given to the server (THINK2MAP_TOKEN)")
@@ -174,7 +185,14 @@ def create_app(config: ServerConfig, loader: Loader | None = None) -> FastAPI:
             "models_loaded": queue.models.loaded(),
             **queue.info(),
             "default_models": {"prompter": engine.prompter, "segmenter": engine.segmenter},
+            "embedding_cache": shared_cache().stats(),
+            "clicks": lane.info(),
         }
+
+    def resolve_segmenter(name: str | None) -> Path:
+        return _resolve(name or engine.segmenter, "segmenter", config, requested=name is not None)
+
+    app.include_router(click_router(lane, resolve_segmenter, queue.touch, crs_name))
 
     @app.post("/jobs", response_model=JobCreated, status_code=201, summary="Check a query and queue it")
     def submit(body: JobRequest) -> dict:

@@ -30,8 +30,9 @@ def tiling_problem(tile_size: int, overlap: int) -> tuple[str, dict] | None:
     return None
 
 
-# --- queries and models --------------------------------------------------------------------------------------
+# --- queries, prompts and models -----------------------------------------------------------------------------
 QUERY_MAX_LENGTH = 2000
+PROMPT_POINTS_MAX = 64  # points of one click prompt (POST /prompt)
 DEFAULT_PROMPTER = "think2seg-rs-3b"
 DEFAULT_SEGMENTER = "sam2.1-s"
 
@@ -52,4 +53,10 @@ FEATURE_FIELDS: dict[str, str] = {
     "segmenter": "string",
     "tiles": "string",
     "created": "string",
+    "source": "string",  # what made it: "query" (the prompter's prompts) or "click"
+    # The prompts that made it, in the raster's CRS, as JSON: a box [minx, miny, maxx, maxy] and points
+    # [[x, y, label], ...] (label 1 inside, 0 outside). Refining a result starts from them.
+    "prompt_box": "string",
+    "prompt_points": "string",
 }
+SOURCES = ("query", "click")

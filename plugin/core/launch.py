@@ -29,6 +29,7 @@ def backend_arguments(settings: Settings) -> list[str]:
         ("--segmenter", settings.segmenter),
         ("--device", settings.device),
         ("--models-dir", settings.models_dir),
+        ("--embedding-cache-dir", settings.embedding_cache_dir),
     ):
         if value:
             args += [flag, value]

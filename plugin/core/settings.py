@@ -48,6 +48,8 @@ class Settings:
     device: str = "auto"
     storage: str = "gpkg"
     extra_args: list[str] = field(default_factory=list)
+    embedding_cache_dir: str = ""  # keep SAM embeddings on disk here too (a local backend's option)
+    hover_preview: bool = True  # the click tool shows the outline under the cursor
 
     @classmethod
     def load_for_backend(cls) -> Settings:
@@ -76,6 +78,8 @@ class Settings:
                 continue
             if f.name == "extra_args":
                 out.extra_args = _decode_list(raw)
+            elif isinstance(getattr(out, f.name), bool):
+                setattr(out, f.name, str(raw).strip().lower() in ("true", "1", "yes"))
             else:
                 setattr(out, f.name, str(raw))
         if out.backend_mode not in BACKEND_MODES:

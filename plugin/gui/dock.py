@@ -25,6 +25,7 @@ from qgis.PyQt.QtWidgets import (
 
 from ..core import contract
 from ..core.history import ResultRecord
+from .click_box import ClickBox
 from .controller import EXTENT, LAYER, RECTANGLE, DockController, RunOptions, parse_bands
 from .i18n import tr
 from .map_tool import RectangleMapTool
@@ -95,6 +96,9 @@ class Think2MapDock(QgsDockWidget):
 
         self.models_box = ModelsBox(self.controller)
         layout.addWidget(self.models_box)
+        self.click_box = ClickBox(self.iface, self.controller.manager, self.layer_combo.currentLayer)
+        self.click_box.message.connect(self.show_message)
+        layout.addWidget(self.click_box)
 
         self.advanced_box = QgsCollapsibleGroupBox(tr("Advanced options"))
         self.advanced_box.setCollapsed(True)
@@ -367,7 +371,8 @@ class Think2MapDock(QgsDockWidget):
             self.controller.show_record(record)
 
     def cleanup(self) -> None:
-        """Give the map tool and its band back (plugin unload)."""
+        """Give the map tools and their bands back (plugin unload)."""
+        self.click_box.cleanup()
         canvas = self.iface.mapCanvas()
         if canvas.mapTool() is self.map_tool:
             canvas.unsetMapTool(self.map_tool)

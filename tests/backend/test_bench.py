@@ -113,3 +113,20 @@ def test_tiny_bench_smoke(tmp_path, capsys):
     assert report["geometry"]["cpu_s_per_tile"] > 0 and report["geometry"]["buildings_per_tile"] > 1
     assert set(report["sam_encode_s_per_tile"]) == {"set_image", "set_image_cpu", "batch_2", "batch_2_cpu"}
     assert "speed-up" in capsys.readouterr().out
+
+
+def test_click_bench_measures_a_miss_then_hits(tmp_path, capsys):
+    out = tmp_path / "clicks.json"
+    assert main(["bench", "--clicks", "--tiny", "--device", "cpu", "-o", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["miss_s"] > 0 and report["hit_s_median"] > 0 and report["after_warm_up_cached"] is True
+    assert report["cache"]["encoded"] == 3  # the warm-up tile, the first click's, and the warmed view's: no more
+    assert "click latency" in capsys.readouterr().out
+
+
+def test_spanning_object_bench_reports_the_slowest_tile(tmp_path):
+    out = tmp_path / "spanning.json"
+    assert main(["bench", "--spanning-object", "3", "-o", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["tiles"] == 9 and report["features"] == 1 and report["holes"] > 100
+    assert report["slowest_tile_s"] > 0 and report["after_last_tile_s"] >= 0 and report["peak_host_mb"] > 0

@@ -21,9 +21,10 @@ import shapely
 from rasterio.transform import from_origin
 
 from backend.errors import UserError
+from backend.features import Feature, feature_properties
 from backend.geo.georef import Georef
 from backend.geo.output import OutputTarget, ResultWriter
-from backend.pipeline import Feature, TileReport
+from backend.pipeline import TileReport
 from tests.backend.server_harness import FORCED_ANSWER
 from tests.conftest import ROOT
 
@@ -154,17 +155,18 @@ def test_a_full_disk_keeps_the_old_result_and_leaves_no_corrupt_file(tiny_disk):
 
 
 def _props(i: int) -> dict:
-    return {
-        "query": "q",
-        "instance_id": i,
-        "area": 1.0,
-        "area_unit": "m²",
-        "score": 0.5,
-        "prompter": "p",
-        "segmenter": "s",
-        "tiles": "0",
-        "created": "2026-12-01T00:00:00+00:00",
-    }
+    return feature_properties(
+        query="q",
+        instance_id=i,
+        area=1.0,
+        unit="m²",
+        score=0.5,
+        prompter="p",
+        segmenter="s",
+        tiles=[0],
+        source="query",
+        prompts=("", "[]"),
+    )
 
 
 def test_a_failed_run_keeps_its_polygons_and_says_so(tmp_path):

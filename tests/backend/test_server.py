@@ -290,6 +290,7 @@ def test_openapi_is_served_and_the_committed_copy_is_current(client):
     assert served == openapi_schema()
     assert committed == served, "docs/openapi.json is stale: run `make openapi`"
     assert {
+        "/encode",
         "/health",
         "/jobs",
         "/jobs/{job_id}",
@@ -297,6 +298,7 @@ def test_openapi_is_served_and_the_committed_copy_is_current(client):
         "/jobs/{job_id}/tiles",
         "/models",
         "/models/{name}/pull",
+        "/prompt",
     } == set(served["paths"])
 
 

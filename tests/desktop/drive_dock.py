@@ -14,7 +14,7 @@ from pathlib import Path
 
 import qgis.utils
 from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
-from qgis.PyQt.QtCore import QCoreApplication, Qt, QTimer
+from qgis.PyQt.QtCore import QCoreApplication, QPoint, Qt, QTimer
 from qgis.PyQt.QtTest import QTest
 
 ENV = os.environ
@@ -171,6 +171,50 @@ class Driver:
         QCoreApplication.processEvents()
         dialog.grab().save(str(ARTIFACTS / "reasoning.png"))
         dialog.close()
+        self.go(self.click_start)
+
+    # ----- click to segment, with real mouse and key events (xdotool) ---------------------------------------------
+    def click_start(self) -> None:
+        box = self.dock.click_box
+        box.setCollapsed(False)
+        QTest.mouseClick(box.tool_button, Qt.LeftButton)
+        canvas = self.iface.mapCanvas()
+        self.check(canvas.mapTool() is box.tool, "the Click button switched the click tool on")
+        centre = canvas.mapToGlobal(QPoint(canvas.width() // 2, canvas.height() // 2))
+        self.click_at = (centre.x(), centre.y())
+        xdotool("mousemove", *map(str, self.click_at), "click", "1")
+        self.log(f"clicked the canvas at screen {self.click_at}")
+        self.go(self.click_wait_preview)
+
+    def click_wait_preview(self) -> None:
+        session = self.dock.click_box.session
+        if session.preview is None and self.wait(60):
+            raise AssertionError(f"no preview 60 s after the click; dock says {self.dock.message_label.text()!r}")
+        if session.preview is None or not self.wait(2.0):  # let the band render
+            return
+        self.check(len(session.prompts) == 1 and session.prompts[0].positive, "the click added one positive point")
+        self.check(not session.band.asGeometry().isEmpty(), "the preview band is on the map")
+        self.report["click_preview_area_m2"] = round(session.preview.area(), 1)
+        screenshot(ARTIFACTS / "click-preview.png", self.iface)
+        self.iface.mapCanvas().setFocus()
+        xdotool("key", "Return")
+        self.go(self.click_wait_feature)
+
+    def click_wait_feature(self) -> None:
+        edits = [lyr for lyr in QgsProject.instance().mapLayers().values() if lyr.name() == "Think2Map edits"]
+        if not edits or edits[0].featureCount() < 1:
+            if self.wait(30):
+                raise AssertionError("Enter added no feature to the 'Think2Map edits' layer")
+            return
+        if not self.wait(2.0):  # let the new feature render
+            return
+        layer = edits[0]
+        feature = next(layer.getFeatures())
+        self.check(feature["source"] == "click", "Enter added the outline to 'Think2Map edits' as a click")
+        self.check(layer.crs() == self.raster.crs(), f"in the raster's CRS ({layer.crs().authid()})")
+        self.check(self.dock.click_box.session.preview is None, "the preview was cleared for the next object")
+        screenshot(ARTIFACTS / "click-added.png", self.iface)
+        self.report["click_feature_area_m2"] = round(feature.geometry().area(), 1)
         self.go(self.unload)
 
     def unload(self) -> None:
@@ -194,6 +238,18 @@ class Driver:
         (ARTIFACTS / "desktop-report.json").write_text(json.dumps(self.report, indent=2) + "\n")
         self.log(f"finished with status {code}: {message}")
         os._exit(code)
+
+
+def xdotool(*args: str) -> None:
+    """A real mouse or key event on the X display QGIS runs on."""
+    subprocess.run(["xdotool", *args], check=True, timeout=10)
+
+
+def screenshot(path: Path, iface) -> None:
+    try:
+        subprocess.run(["import", "-window", "root", str(path)], check=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        iface.mainWindow().grab().save(str(path))
 
 
 def _alive(pid: int) -> bool:

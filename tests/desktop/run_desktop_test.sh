@@ -17,7 +17,7 @@ done
 [ -x "$PY" ] || { echo "desktop test: no backend Python at $PY (run make setup)" >&2; exit 2; }
 
 mkdir -p "$ARTIFACTS"
-rm -f "$ARTIFACTS"/desktop.png "$ARTIFACTS"/dock.png "$ARTIFACTS"/reasoning.png "$ARTIFACTS"/desktop-report.json
+rm -f "$ARTIFACTS"/desktop.png "$ARTIFACTS"/dock.png "$ARTIFACTS"/reasoning.png "$ARTIFACTS"/click-*.png "$ARTIFACTS"/desktop-report.json
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/think2map-desktop.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 

@@ -1,0 +1,173 @@
+"""The dock's "Click to segment" box: the map tool's switch, where accepted outlines go, and refining a result.
+
+While the tool is on, the visible extent is encoded ahead (``POST /encode``, after the map stops moving), so the
+first click there is quick and the hover preview can show the outline under the cursor.
+"""
+
+from __future__ import annotations
+
+from qgis.core import QgsCoordinateTransform, QgsMapLayerProxyModel, QgsProject, QgsRasterLayer, QgsVectorLayer
+from qgis.gui import QgsCollapsibleGroupBox, QgsMapLayerComboBox
+from qgis.PyQt.QtCore import QTimer, pyqtSignal
+from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from ..core.async_call import AsyncCall
+from ..core.extent import raster_source
+from ..core.settings import Settings
+from .click_session import EDITS_LAYER, ClickSession
+from .click_tool import ClickMapTool
+from .i18n import tr
+
+WARM_DELAY_MS = 400
+
+
+class ClickBox(QgsCollapsibleGroupBox):
+    """Switches the click tool on and off, and shows what it does."""
+
+    message = pyqtSignal(str, str)  # level, text
+
+    def __init__(self, iface, manager, raster_layer, parent: QWidget | None = None):
+        super().__init__(tr("Click to segment"), parent)
+        self.iface = iface
+        self.manager = manager
+        self.raster_layer = raster_layer  # () -> the dock's raster
+        canvas = iface.mapCanvas()
+        self.session = ClickSession(canvas, self._backend)
+        self.tool = ClickMapTool(canvas, self.session)
+        self._previous_tool = None
+        self._warm_call: AsyncCall | None = None
+        form = QFormLayout(self)
+        self.tool_button = QPushButton(tr("Click on the map"))
+        self.tool_button.setCheckable(True)
+        self.tool_button.setToolTip(
+            tr("Click inside an object (Shift or right click: outside it), or drag a box around it; Enter adds it")
+        )
+        self.accept_button = QPushButton(tr("Add (Enter)"))
+        self.accept_button.setEnabled(False)
+        self.refine_button = QPushButton(tr("Refine selected"))
+        self.refine_button.setToolTip(tr("Start from the selected polygon of a Think2Map layer, then add points"))
+        row = QHBoxLayout()
+        for button in (self.tool_button, self.accept_button, self.refine_button):
+            row.addWidget(button)
+        form.addRow(row)
+        self.target_combo = QgsMapLayerComboBox()
+        self.target_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.target_combo.setAllowEmptyLayer(True)
+        self.target_combo.setAdditionalItems([])
+        self.target_combo.setLayer(None)
+        self.target_combo.setToolTip(
+            tr("Where added outlines go; empty: a new '{name}' layer").format(name=EDITS_LAYER)
+        )
+        form.addRow(tr("Add to"), self.target_combo)
+        self.hover_check = QCheckBox(tr("Show the outline under the cursor"))
+        self.hover_check.setChecked(Settings.load(include_token=False).hover_preview)
+        form.addRow(self.hover_check)
+        self.hint = QLabel(tr("Esc clears, Ctrl+Z takes back the last click."))
+        self.hint.setWordWrap(True)
+        form.addRow(self.hint)
+        self._warm_timer = QTimer(self)
+        self._warm_timer.setSingleShot(True)
+        self._warm_timer.timeout.connect(self._warm)
+        self.tool_button.toggled.connect(self.set_active)
+        self.accept_button.clicked.connect(self.session.accept)
+        self.refine_button.clicked.connect(self.refine_selected)
+        self.hover_check.toggled.connect(self._hover_toggled)
+        self.target_combo.layerChanged.connect(self._target_changed)
+        self.session.previewChanged.connect(lambda: self.accept_button.setEnabled(self.session.preview is not None))
+        self.session.message.connect(self.message)
+        self.session.accepted.connect(self._accepted)
+        self.tool.deactivated.connect(lambda: self.tool_button.setChecked(False))
+        canvas.extentsChanged.connect(self._extent_changed)
+        self.session.hover_enabled = self.hover_check.isChecked()
+
+    def _backend(self):
+        if self.manager.state != "ready":
+            return None
+        return self.manager.url, self.manager.token
+
+    def set_active(self, active: bool) -> None:
+        """Switch the click tool on (remembering the tool it replaces) or off."""
+        canvas = self.iface.mapCanvas()
+        if active:
+            raster = self.raster_layer()
+            if not isinstance(raster, QgsRasterLayer):
+                self.message.emit("error", tr("Choose the raster to digitise on first."))
+                self.tool_button.setChecked(False)
+                return
+            self.session.raster = raster
+            if canvas.mapTool() is not self.tool:
+                self._previous_tool = canvas.mapTool()
+                canvas.setMapTool(self.tool)
+            self._warm_timer.start(0)
+            self.message.emit("info", tr("Click on an object to outline it; Enter adds it to the layer."))
+        elif canvas.mapTool() is self.tool:
+            if self._previous_tool is not None:
+                canvas.setMapTool(self._previous_tool)
+            else:
+                canvas.unsetMapTool(self.tool)
+
+    def refine_selected(self) -> bool:
+        """Seed the prompts with the selected polygon of the active Think2Map layer; Enter replaces it."""
+        layer = self.iface.activeLayer()
+        selected = layer.selectedFeatures() if isinstance(layer, QgsVectorLayer) else []
+        if len(selected) != 1:
+            self.message.emit("warning", tr("Select one polygon of a Think2Map result layer to refine."))
+            return False
+        if not self.tool_button.isChecked():
+            self.tool_button.setChecked(True)
+        if self.session.refine(layer, selected[0]):
+            self.message.emit("info", tr("Add points to correct the outline; Enter replaces the polygon."))
+            return True
+        return False
+
+    def _accepted(self, layer_id: str, fid: int) -> None:
+        layer = QgsProject.instance().mapLayer(layer_id)
+        if layer is not None and self.target_combo.currentLayer() is None:
+            self.target_combo.setLayer(layer)  # the next outlines go to the same layer
+        self.message.emit(
+            "info", tr("Added to {layer}; Ctrl+Z in QGIS takes it back.").format(layer=layer.name() if layer else "?")
+        )
+
+    def _target_changed(self, layer) -> None:
+        self.session.target = layer if isinstance(layer, QgsVectorLayer) else None
+
+    def _hover_toggled(self, on: bool) -> None:
+        self.session.hover_enabled = on
+        settings = Settings.load()
+        settings.hover_preview = on
+        settings.save()
+
+    def _extent_changed(self) -> None:
+        if self.tool_button.isChecked():
+            self._warm_timer.start(WARM_DELAY_MS)
+
+    def _warm(self) -> None:
+        """Ask the backend to encode the tiles in view (the newest view replaces the last one's)."""
+        backend, raster = self._backend(), self.session.raster
+        if backend is None or raster is None:
+            return
+        canvas = self.iface.mapCanvas()
+        to_raster = QgsCoordinateTransform(canvas.mapSettings().destinationCrs(), raster.crs(), QgsProject.instance())
+        try:
+            view = to_raster.transformBoundingBox(canvas.extent()).intersect(raster.extent())
+        except Exception:  # noqa: BLE001 - a view that does not map onto the raster: nothing to warm
+            return
+        if view.isEmpty():
+            return
+        body = {
+            "raster": raster_source(raster),
+            "session": self.session.session,
+            "bounds": [view.xMinimum(), view.yMinimum(), view.xMaximum(), view.yMaximum()],
+        }
+        if self._warm_call is not None:
+            self._warm_call.abort()
+        self._warm_call = AsyncCall(*backend, "POST", "/encode", body, self)
+
+    def cleanup(self) -> None:
+        self.set_active(False)
+        self.tool.remove()
+        self.session.remove()
+        try:
+            self.iface.mapCanvas().extentsChanged.disconnect(self._extent_changed)
+        except TypeError:
+            pass

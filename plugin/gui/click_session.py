@@ -1,0 +1,319 @@
+"""Query and digitize: the prompts of one object being clicked, its live preview, and putting it in a layer.
+
+Points and boxes are kept in the canvas's CRS and sent to the backend (``POST /prompt``) in the raster's; the
+answer comes back in the raster's CRS and is drawn on the canvas. Each new prompt aborts the request still
+waiting, so previews never queue. Enter puts the preview into the target layer as one undoable edit (or, when
+refining a query's polygon, replaces its geometry); Esc clears; Ctrl+Z takes back the last prompt.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+
+from qgis.core import (
+    QgsCoordinateTransform,
+    QgsFeature,
+    QgsGeometry,
+    QgsJsonUtils,
+    QgsPointXY,
+    QgsProject,
+    QgsRasterLayer,
+    QgsRectangle,
+    QgsVectorLayer,
+    QgsWkbTypes,
+)
+from qgis.gui import QgsMapCanvas, QgsRubberBand
+from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
+from qgis.PyQt.QtGui import QColor
+
+from ..core import layers as core_layers
+from ..core.async_call import AsyncCall
+from ..core.extent import raster_source
+from ..core.messages import message_for
+from .i18n import tr
+
+HOVER_DELAY_MS = 150
+EDITS_LAYER = "Think2Map edits"
+
+
+@dataclass
+class Prompt:
+    """One click (a point, ``positive`` or not) or one dragged box, in the canvas's CRS."""
+
+    point: QgsPointXY | None = None
+    positive: bool = True
+    box: QgsRectangle | None = None
+
+
+class ClickSession(QObject):
+    """The object being digitised on ``raster``: its prompts, the preview, and where it goes on Enter."""
+
+    previewChanged = pyqtSignal()  # noqa: N815
+    message = pyqtSignal(str, str)  # level, text
+    accepted = pyqtSignal(str, int)  # layer id, feature id
+
+    def __init__(self, canvas: QgsMapCanvas, connection, project: QgsProject | None = None, parent=None):
+        super().__init__(parent)
+        self.canvas = canvas
+        self.connection = connection  # () -> (url, token) of a ready backend, or None
+        self.project = project or QgsProject.instance()
+        self.raster: QgsRasterLayer | None = None
+        self.target: QgsVectorLayer | None = None  # None: a "Think2Map edits" layer, made when first needed
+        self.segmenter: str | None = None
+        self.hover_enabled = True
+        self.prompts: list[Prompt] = []
+        self.base: list[Prompt] = []  # a refined feature's own prompts, under the user's
+        self.refining: tuple[str, int] | None = None  # (layer id, feature id)
+        self.preview: QgsGeometry | None = None  # in the raster's CRS
+        self.preview_properties: dict = {}
+        self.session = uuid.uuid4().hex
+        self.requests = 0
+        self._call: AsyncCall | None = None
+        self._hover_call: AsyncCall | None = None
+        self._hover_at: QgsPointXY | None = None
+        self._hover_timer = QTimer(self)
+        self._hover_timer.setSingleShot(True)
+        self._hover_timer.timeout.connect(self._send_hover)
+        self.band = _band(canvas, QColor(0, 200, 255, 230), QColor(0, 200, 255, 60), 2)
+        self.hover_band = _band(canvas, QColor(0, 200, 255, 150), QColor(0, 200, 255, 25), 1)
+        self.points_band = QgsRubberBand(canvas, QgsWkbTypes.PointGeometry)
+        self.points_band.setColor(QColor(40, 220, 40))
+        self.points_band.setIconSize(10)
+        self.negatives_band = QgsRubberBand(canvas, QgsWkbTypes.PointGeometry)
+        self.negatives_band.setColor(QColor(230, 40, 40))
+        self.negatives_band.setIconSize(10)
+
+    # ----- prompts ---------------------------------------------------------------------------------------------
+    def add_point(self, point: QgsPointXY, positive: bool = True) -> None:
+        self.prompts.append(Prompt(point=QgsPointXY(point), positive=positive))
+        self._changed()
+
+    def set_box(self, rect: QgsRectangle) -> None:
+        """A dragged box (canvas CRS); it replaces an earlier one."""
+        self.prompts = [p for p in self.prompts if p.box is None] + [Prompt(box=QgsRectangle(rect))]
+        self._changed()
+
+    def undo(self) -> bool:
+        """Take back the last prompt; False when there is none."""
+        if not self.prompts:
+            return False
+        self.prompts.pop()
+        self._changed()
+        return True
+
+    def clear(self) -> None:
+        """Forget the prompts and the preview (Esc)."""
+        self.prompts, self.base, self.refining = [], [], None
+        self._abort()
+        self._set_preview(None, {})
+        self._draw_prompts()
+
+    def refine(self, layer: QgsVectorLayer, feature: QgsFeature) -> bool:
+        """Start from a query result: its stored box and points seed the prompts; Enter replaces its geometry."""
+        names = layer.fields().names()
+        if "prompt_points" not in names:
+            self.message.emit("warning", tr("This layer has no Think2Map prompts to refine."))
+            return False
+        to_canvas = QgsCoordinateTransform(layer.crs(), self.canvas.mapSettings().destinationCrs(), self.project)
+        base = []
+        try:
+            box = json.loads(feature["prompt_box"] or "null") if "prompt_box" in names else None
+            points = json.loads(feature["prompt_points"] or "[]")
+        except (TypeError, ValueError):
+            box, points = None, []
+        if box:
+            base.append(Prompt(box=to_canvas.transformBoundingBox(QgsRectangle(*box))))
+        for x, y, label in points:
+            base.append(Prompt(point=to_canvas.transform(QgsPointXY(x, y)), positive=bool(label)))
+        self.prompts, self.base, self.refining = [], base, (layer.id(), feature.id())
+        self._draw_prompts()
+        return True
+
+    # ----- the preview ------------------------------------------------------------------------------------------
+    def hover(self, point: QgsPointXY) -> None:
+        """The cursor rests at ``point``: show what a click there would give, if its embedding is ready."""
+        if not self.hover_enabled or self.raster is None:
+            return
+        self._hover_at = QgsPointXY(point)
+        self._hover_timer.start(HOVER_DELAY_MS)
+
+    def _changed(self) -> None:
+        self._draw_prompts()
+        self.hover_band.reset(QgsWkbTypes.PolygonGeometry)
+        if not (self.prompts or self.base):
+            self._abort()
+            self._set_preview(None, {})
+            return
+        self._send()
+
+    def _body(self, prompts: list[Prompt], only_cached: bool = False) -> dict | None:
+        if self.raster is None:
+            self.message.emit("error", tr("Choose the raster to digitise on first."))
+            return None
+        to_raster = QgsCoordinateTransform(self.canvas.mapSettings().destinationCrs(), self.raster.crs(), self.project)
+        points, box = [], None
+        for p in prompts:
+            if p.box is not None:
+                r = to_raster.transformBoundingBox(p.box)
+                box = [r.xMinimum(), r.yMinimum(), r.xMaximum(), r.yMaximum()]
+            elif p.point is not None:
+                q = to_raster.transform(p.point)
+                points.append([q.x(), q.y(), 1 if p.positive else 0])
+        body = {
+            "raster": raster_source(self.raster),
+            "points": points,
+            "box": box,
+            "session": self.session,
+            "only_cached": only_cached,
+        }
+        if self.segmenter:
+            body["segmenter"] = self.segmenter
+        return body
+
+    def _send(self) -> None:
+        backend = self.connection()
+        body = self._body(self.base + self.prompts)
+        if body is None:
+            return
+        if backend is None:
+            self.message.emit("warning", tr("The backend is not ready yet: the preview comes once it is."))
+            return
+        self._abort()
+        self.requests += 1
+        self._call = AsyncCall(*backend, "POST", "/prompt", body, self)
+        self._call.answered.connect(lambda status, payload, c=self._call: self._answered(c, status, payload))
+
+    def _send_hover(self) -> None:
+        backend = self.connection()
+        if backend is None or self._hover_at is None or self._call is not None:
+            return
+        body = self._body(self.base + self.prompts + [Prompt(point=self._hover_at)], only_cached=True)
+        if body is None:
+            return
+        if self._hover_call is not None:
+            self._hover_call.abort()
+        self._hover_call = AsyncCall(*backend, "POST", "/prompt", body, self)
+        self._hover_call.answered.connect(self._hovered)
+
+    def _abort(self) -> None:
+        for call in (self._call, self._hover_call):
+            if call is not None:
+                call.abort()
+        self._call = self._hover_call = None
+
+    def _answered(self, call: AsyncCall, status: int, payload: dict) -> None:
+        if call is not self._call:
+            return
+        self._call = None
+        if status == 409 and payload.get("code") == "superseded":
+            return
+        if status != 200:
+            text = message_for(payload.get("code"), payload.get("params") or {}, str(payload.get("detail") or ""))
+            self.message.emit("error", text or tr("The backend answered HTTP {status}.").format(status=status))
+            return
+        features = payload.get("features") or []
+        if not features:
+            self._set_preview(None, {})
+            self.message.emit("info", tr("Nothing found there: add a point or draw a box."))
+            return
+        self._set_preview(_geometry(features[0]), dict(features[0].get("properties") or {}))
+
+    def _hovered(self, status: int, payload: dict) -> None:
+        self._hover_call = None
+        features = payload.get("features") if status == 200 else None
+        self.hover_band.reset(QgsWkbTypes.PolygonGeometry)
+        if features and self.raster is not None:
+            self.hover_band.setToGeometry(_geometry(features[0]), self.raster.crs())
+
+    def _set_preview(self, geometry: QgsGeometry | None, properties: dict) -> None:
+        self.preview, self.preview_properties = geometry, properties
+        self.band.reset(QgsWkbTypes.PolygonGeometry)
+        if geometry is not None and self.raster is not None:
+            self.band.setToGeometry(geometry, self.raster.crs())
+        self.previewChanged.emit()
+
+    def _draw_prompts(self) -> None:
+        self.points_band.reset(QgsWkbTypes.PointGeometry)
+        self.negatives_band.reset(QgsWkbTypes.PointGeometry)
+        for p in self.base + self.prompts:
+            if p.point is not None:
+                (self.points_band if p.positive else self.negatives_band).addPoint(p.point)
+
+    # ----- accepting -------------------------------------------------------------------------------------------
+    def accept(self) -> int | None:
+        """Put the preview in the target layer (or into the refined feature) as one undoable edit; its id."""
+        if self.preview is None or self.raster is None:
+            self.message.emit("info", tr("Nothing to add yet: click on the object first."))
+            return None
+        if self.refining is not None:
+            layer = self.project.mapLayer(self.refining[0])
+            fid = self.refining[1]
+        else:
+            layer, fid = self._target_layer(), None
+        if layer is None:
+            return None
+        geometry = QgsGeometry(self.preview)
+        if layer.crs() != self.raster.crs():
+            geometry.transform(QgsCoordinateTransform(self.raster.crs(), layer.crs(), self.project))
+        geometry.convertToMultiType()
+        if not layer.isEditable():
+            layer.startEditing()
+        if fid is None:
+            layer.beginEditCommand(tr("Think2Map: add a segment"))
+            feature = QgsFeature(layer.fields())
+            feature.setGeometry(geometry)
+            for name, value in self.preview_properties.items():
+                if layer.fields().indexOf(name) >= 0:
+                    feature[name] = value
+            ok = layer.addFeature(feature)
+            fid = feature.id()
+        else:
+            layer.beginEditCommand(tr("Think2Map: refine a segment"))
+            ok = layer.changeGeometry(fid, geometry)
+        if not ok:
+            layer.destroyEditCommand()
+            self.message.emit("error", tr("Could not edit the layer {name}.").format(name=layer.name()))
+            return None
+        layer.endEditCommand()
+        layer.triggerRepaint()
+        self.accepted.emit(layer.id(), fid)
+        self.clear()
+        return fid
+
+    def _target_layer(self) -> QgsVectorLayer | None:
+        if self.target is not None and self.project.mapLayer(self.target.id()) is not None:
+            return self.target
+        try:
+            layer = core_layers.create_result_layer(EDITS_LAYER, self.raster.crs())
+        except RuntimeError as exc:
+            self.message.emit("error", str(exc))
+            return None
+        core_layers.style_result_layer(layer)
+        core_layers.add_to_results_group(self.project, layer)
+        self.target = layer
+        return layer
+
+    def remove(self) -> None:
+        """Take the bands off the canvas (the tool is switched off for good)."""
+        self._abort()
+        for band in (self.band, self.hover_band, self.points_band, self.negatives_band):
+            band.reset()
+            if band.scene() is not None:
+                band.scene().removeItem(band)
+
+
+def _band(canvas: QgsMapCanvas, outline: QColor, fill: QColor, width: int) -> QgsRubberBand:
+    band = QgsRubberBand(canvas, QgsWkbTypes.PolygonGeometry)
+    band.setColor(outline)
+    band.setFillColor(fill)
+    band.setWidth(width)
+    return band
+
+
+def _geometry(feature: dict) -> QgsGeometry:
+    """A GeoJSON feature's geometry, as QGIS reads it."""
+    text = json.dumps({"type": "Feature", "properties": {}, "geometry": feature.get("geometry")})
+    parsed = QgsJsonUtils.stringToFeatureList(text)
+    return QgsGeometry(parsed[0].geometry()) if parsed else QgsGeometry()
