@@ -13,7 +13,7 @@ QGIS_PROFILE ?= default
 LRELEASE ?= lrelease
 I18N_QM := $(patsubst %.ts,%.qm,$(wildcard i18n/*.ts))
 
-.PHONY: system setup demo test test-plugin test-desktop i18n qgis lint lock openapi clean
+.PHONY: system setup demo test test-plugin test-desktop package i18n qgis lint lock openapi clean
 
 $(VENV)/.installed: backend/requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,11 @@ test: system setup lint  ## lint, then every test tier
 test-plugin: setup $(QVENV)/.installed  ## plugin tests: pytest-qgis on QGIS's Python, headless, real backend in .venv
 	QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=1 $(QPY) -m pytest tests/plugin -q -ra
 
-test-desktop: setup i18n  ## the real QGIS under Xvfb drives the dock; screenshots in test-artifacts/
-	tests/desktop/run_desktop_test.sh
+test-desktop: setup i18n  ## the real QGIS under Xvfb drives the dock, installed from the plugin zip; screenshots in test-artifacts/
+	DESKTOP_FROM_ZIP=1 tests/desktop/run_desktop_test.sh
+
+package: setup i18n  ## build and check dist/think2map-VERSION.zip for the Plugin Manager (plugins.qgis.org)
+	$(PY) scripts/package.py --out dist
 
 i18n: $(I18N_QM)  ## compile the translations (i18n/*.ts -> .qm, needs lrelease from qttools5-dev-tools)
 
@@ -69,4 +72,4 @@ lock:  ## re-pin backend/requirements.txt: resolve backend/requirements.in in a 
 	mv backend/requirements.lock.tmp backend/requirements.txt && rm -rf .lock-venv
 
 clean:
-	rm -rf out test-artifacts .qgis-settings i18n/*.qm
+	rm -rf out dist test-artifacts .qgis-settings i18n/*.qm

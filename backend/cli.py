@@ -13,10 +13,10 @@ import sys
 import warnings
 
 from . import __version__
-from .commands import bench, evaluate, models, segment, serve
+from .commands import bench, doctor, evaluate, models, segment, serve
 from .errors import UserError
 
-COMMANDS = (segment, models, serve, evaluate, bench)
+COMMANDS = (segment, models, serve, evaluate, bench, doctor)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,21 +14,39 @@ CUDA_BATCH = 16
 CPU_BATCH = 1
 
 
-def resolve_device(name: str = "auto") -> str:
-    """Turn ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` into a device string torch accepts.
+def pick_auto_device(cuda: bool, mps: bool) -> str:
+    """What ``auto`` means: CUDA when a GPU is usable, then Apple Silicon's MPS, then the CPU."""
+    return "cuda" if cuda else "mps" if mps else "cpu"
 
-    ``auto`` means CUDA when a GPU is usable, else the CPU. Raises ``UserError`` for an unknown name or a
-    GPU that is not there.
+
+def mps_available() -> bool:
+    """Whether torch can use Apple Silicon's GPU (MPS)."""
+    import torch
+
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def resolve_device(name: str = "auto") -> str:
+    """Turn ``auto``, ``cpu``, ``mps``, ``cuda`` or ``cuda:N`` into a device string torch accepts.
+
+    ``auto``: see :func:`pick_auto_device`. Raises ``UserError`` for an unknown name or a GPU that is not there.
     """
     import torch
 
     key = (name or "auto").strip().lower()
     if key == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return pick_auto_device(torch.cuda.is_available(), mps_available())
     if key == "cpu":
         return "cpu"
+    if key == "mps":
+        if not mps_available():
+            raise UserError(
+                "device 'mps' was asked for, but MPS is not usable here; use auto or cpu", "no_gpu", device=name
+            )
+        return "mps"
     if not _CUDA_RE.fullmatch(key):
-        raise UserError(f"unknown device {name!r}: use auto, cpu, cuda or cuda:N", "bad_device", device=name)
+        raise UserError(f"unknown device {name!r}: use auto, cpu, mps, cuda or cuda:N", "bad_device", device=name)
     if not torch.cuda.is_available():
         raise UserError(
             f"device {name!r} was asked for, but no CUDA GPU is usable here; use --device cpu or auto",
@@ -55,6 +73,14 @@ def default_batch_size(device: str, requested: int | None = None) -> int:
     if requested is not None:
         return max(1, int(requested))
     return CUDA_BATCH if is_cuda(device) else CPU_BATCH
+
+
+def model_dtype_name(device: str, bf16: bool = True) -> str:
+    """The precision models run in on ``device``: bf16 on CUDA (fp16 where the GPU has no bf16), fp16 on MPS,
+    fp32 on the CPU."""
+    if is_cuda(device):
+        return "bfloat16" if bf16 else "float16"
+    return "float16" if str(device).startswith("mps") else "float32"
 
 
 def is_cuda(device: str) -> bool:

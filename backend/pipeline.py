@@ -190,6 +190,9 @@ def run(
     The raster is closed when the run ends. Reports and stage times accumulate in ``stats``.
     """
     stats = stats if stats is not None else RunStats.for_plan(plan)
+    bind_cancel = getattr(prompter, "bind_cancel", None)
+    if bind_cancel is not None:  # a served prompter aborts its requests in flight on cancel
+        bind_cancel(should_cancel)
     return _Run(plan, prompter, segmenter, stats).features(should_cancel, on_tile)
 
 
@@ -199,7 +202,8 @@ class _Run:
     def __init__(self, plan: SegmentPlan, prompter: Prompter, segmenter: Segmenter, stats: RunStats):
         self.plan, self.prompter, self.segmenter, self.stats = plan, prompter, segmenter, stats
         opts = plan.options
-        self.batch = BatchSize(opts.batch_size)
+        # A served prompter takes as many tiles at once as it keeps requests in flight.
+        self.batch = BatchSize(max(opts.batch_size, int(getattr(prompter, "concurrency", 1))))
         self.cache = None
         if opts.cache_embeddings:
             self.cache = opts.embedding_cache if opts.embedding_cache is not None else shared_cache()

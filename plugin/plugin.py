@@ -95,6 +95,7 @@ class Think2MapPlugin:
             self.controller = DockController(self.iface, self.manager)
             self.dock = Think2MapDock(self.iface, self.controller, self.iface.mainWindow())
             self.dock.settingsRequested.connect(self.show_settings)
+            self.dock.setupRequested.connect(self.show_setup)
             self.dock.click_box.tool_button.toggled.connect(self._on_click_tool)
             self.dock.visibilityChanged.connect(self._on_dock_visibility)
             self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
@@ -144,6 +145,14 @@ class Think2MapPlugin:
         if after != before and self.manager is not None and self.manager.state != "stopped":
             log(tr("Settings changed: restarting the backend."))
             self.manager.restart()
+
+    def show_setup(self) -> None:
+        """The backend installer; when it succeeds, the backend starts from the new environment."""
+        from .gui.setup_dialog import SetupDialog
+
+        dialog = SetupDialog(self.iface.mainWindow())
+        dialog.installed.connect(lambda _python: self.manager.restart() if self.manager is not None else None)
+        dialog.exec_()
 
     # ----- processing (plugin/processing, when present) ------------------------------------------------------
     def initProcessing(self) -> None:  # noqa: N802 (QGIS's name; also called by qgis_process without a GUI)

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Install this checkout as the QGIS plugin ``think2map`` in a profile and enable it (standard library only).
 
-    scripts/install_qgis_plugin.py [--profiles-path DIR] [--profile NAME] [--copy]
+    scripts/install_qgis_plugin.py [--profiles-path DIR] [--profile NAME] [--copy | --zip ZIP]
 
 The plugin folder becomes a symlink to the checkout (``--copy`` copies the plugin files instead, without the
-virtual environments), and ``think2map=true`` is written under ``[PythonPlugins]`` in the profile's QGIS3.ini.
+virtual environments; ``--zip`` unpacks a package from ``make package``, as the Plugin Manager installs it),
+and ``think2map=true`` is written under ``[PythonPlugins]`` in the profile's QGIS3.ini.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ COPY_IGNORE = shutil.ignore_patterns(
 )
 
 
-def install(profiles: Path, profile: str, copy: bool = False) -> Path:
+def install(profiles: Path, profile: str, copy: bool = False, package: Path | None = None) -> Path:
     """Put the plugin in ``profiles/profiles/<profile>/python/plugins/think2map``; returns that path."""
     plugins = profiles / "profiles" / profile / "python" / "plugins"
     plugins.mkdir(parents=True, exist_ok=True)
@@ -34,7 +35,14 @@ def install(profiles: Path, profile: str, copy: bool = False) -> Path:
         if not (target / "metadata.txt").exists():
             raise SystemExit(f"{target} exists and is not a Think2Map plugin folder; remove it first")
         shutil.rmtree(target)
-    if copy:
+    if package is not None:
+        import zipfile
+
+        with zipfile.ZipFile(package) as zf:
+            if any(not n.startswith(f"{NAME}/") or ".." in n.split("/") for n in zf.namelist()):
+                raise SystemExit(f"{package} is not a {NAME} plugin package (one {NAME}/ folder)")
+            zf.extractall(plugins)
+    elif copy:
         shutil.copytree(ROOT, target, ignore=COPY_IGNORE)
     else:
         target.symlink_to(ROOT, target_is_directory=True)
@@ -72,11 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profiles-path", type=Path, default=Path(os.environ.get("QGIS_PROFILES", DEFAULT_PROFILES)))
     parser.add_argument("--profile", default="default")
     parser.add_argument("--copy", action="store_true", help="copy the plugin files instead of linking the checkout")
+    parser.add_argument("--zip", type=Path, help="install this plugin package (make package) instead")
     args = parser.parse_args(argv)
-    target = install(args.profiles_path, args.profile, args.copy)
+    target = install(args.profiles_path, args.profile, args.copy, args.zip)
     ini = args.profiles_path / "profiles" / args.profile / "QGIS" / "QGIS3.ini"
     enable(ini)
-    print(f"installed {target} -> {ROOT if not args.copy else 'copy'}; enabled in {ini}")
+    source = args.zip or ("copy" if args.copy else ROOT)
+    print(f"installed {target} from {source}; enabled in {ini}")
     return 0
 
 

@@ -52,6 +52,24 @@ def register(sub) -> None:
         action="store_true",
         help="only click latency: POST /prompt through the real server, cache miss and hit (--segmenter)",
     )
+    p.add_argument(
+        "--prompter",
+        metavar="openai:URL[#MODEL]",
+        help="time a served prompter (an OpenAI-compatible server) instead, with --compare-with the built-in engine "
+        "on a local copy of the same model in the same run",
+    )
+    p.add_argument("--compare-with", metavar="DIR", help="with --prompter: the same model as a local folder")
+    p.add_argument("--concurrency", type=int, default=8, help="with --prompter: tiles in flight (default 8)")
+    p.add_argument(
+        "--force-answer",
+        metavar="TEXT",
+        help="with --prompter and --compare-with: both write TEXT (transformers serve only), so polygons come out",
+    )
+    p.add_argument(
+        "--constraint",
+        action="store_true",
+        help="only the answer grammar's cost per generated token, at Qwen2.5-VL's vocabulary width (CPU)",
+    )
     p.add_argument("-o", "--output", help="write every figure to this JSON file")
     p.set_defaults(handler=main)
 
@@ -60,7 +78,37 @@ def main(args: argparse.Namespace) -> int:
     from ..tools.bench.report import format_table
     from ..tools.bench.run import run_bench
 
-    if args.clicks:
+    if args.prompter:
+        from ..tools.bench.served import format_served, served_bench
+
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        report = {
+            "command": "python -m backend " + " ".join(sys.argv[1:]),
+            **served_bench(
+                args.prompter,
+                args.compare_with,
+                "sam2.1-small" if args.segmenter == "none" else args.segmenter,
+                args.tiles,
+                args.tokens,
+                args.concurrency,
+                args.force_answer,
+                args.device,
+                args.tiny,
+            ),
+        }
+        print(format_served(report))
+    elif args.constraint:
+        from ..tools.bench.constraint import mask_cost
+
+        report = {"command": "python -m backend " + " ".join(sys.argv[1:]), **mask_cost()}
+        print(
+            f"answer grammar: {report['ms_per_token']:.3f} ms per token over {report['tokens']} tokens at a "
+            f"{report['vocab']:,}-token vocabulary (setup {report['setup_s']:.1f} s, once per model load)"
+        )
+    elif args.clicks:
         import torch
 
         from ..devices import resolve_device

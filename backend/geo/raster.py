@@ -255,7 +255,8 @@ class RasterSource:
         key = (band, np.dtype(dtype).str)
         table = self._tables.get(key)
         if table is None:  # indexed by the pixels' bits read as unsigned: signed values wrap to the top half
-            assert self.stretch is not None
+            if self.stretch is None:
+                raise RuntimeError("stretch is not set")
             info = np.iinfo(dtype)
             lo, hi = self.stretch[band]
             table = _stretch(np.arange(info.min, info.max + 1, dtype=np.float32), lo, hi)

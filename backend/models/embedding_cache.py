@@ -137,7 +137,8 @@ class EmbeddingCache:
 
     # -- on disk ----------------------------------------------------------------------------------------------
     def _disk_path(self, key: Hashable) -> Path:
-        assert self.folder is not None
+        if self.folder is None:
+            raise RuntimeError("folder is not set")
         return self.folder / (hashlib.sha256(repr(key).encode()).hexdigest()[:32] + ".pt")
 
     def _save(self, key: Hashable, value: Any) -> None:

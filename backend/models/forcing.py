@@ -30,3 +30,16 @@ def forced_answer_kwargs(processor_or_tokenizer, texts: list[str]) -> dict:
 
     fn: Callable = allowed
     return {"prefix_allowed_tokens_fn": fn}
+
+
+def forced_sequence_bias(processor_or_tokenizer, text: str, bias: float = 50.0) -> list:
+    """A ``GenerationConfig.sequence_bias`` that makes a server running ``generate()`` (``transformers serve``,
+    through its ``generation_config`` request field) write ``text`` and then end.
+
+    Each token of the answer is biased after the exact prefix written before it (starting from the generation
+    prompt's last token), with a larger bias for a longer prefix, so the longest matching prefix always wins.
+    """
+    tokenizer = getattr(processor_or_tokenizer, "tokenizer", processor_or_tokenizer)
+    ids = tokenizer.encode(text, add_special_tokens=False) + [tokenizer.eos_token_id]
+    start = tokenizer.encode("assistant\n", add_special_tokens=False)[-1:]
+    return [[start + ids[:i] + [token], bias + i] for i, token in enumerate(ids)]

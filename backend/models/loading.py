@@ -15,8 +15,10 @@ from pathlib import Path
 from plugin.core import contract
 
 from ..devices import default_batch_size, resolve_device
+from ..errors import UserError
 from . import store
 from .prompter import Prompter
+from .remote_spec import is_remote
 from .segmenter import Segmenter
 
 log = logging.getLogger(__name__)
@@ -34,10 +36,16 @@ class EngineConfig:
     batch_size: int = 1
     max_new_tokens: int | None = None
     force_answer: str | None = None
+    constrain: bool = True
+    concurrency: int = 8  # tiles in flight to a served prompter (openai:...)
 
     @staticmethod
-    def add_arguments(parser: argparse.ArgumentParser) -> None:
-        """The model options of every command that runs models."""
+    def add_arguments(parser: argparse.ArgumentParser, constrain_default: bool = True) -> None:
+        """The model options of every command that runs models.
+
+        ``constrain_default``: whether answers are held to the answer grammar unless the user says otherwise
+        (on to segment and serve; off to evaluate the reference protocol, which decoded freely).
+        """
         parser.add_argument(
             "--prompter",
             default=contract.DEFAULT_PROMPTER,
@@ -64,6 +72,22 @@ class EngineConfig:
             help="install check: constrain decoding so the prompter writes TEXT on every tile "
             "(e.g. with the tiny models, whose own answers are meaningless)",
         )
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=8,
+            help="with --prompter openai:URL[#model] (an OpenAI-compatible server: vLLM, SGLang, Ollama, "
+            "transformers serve), how many tiles are in flight at once (default 8)",
+        )
+        parser.add_argument(
+            "--constrain-answers",
+            action=argparse.BooleanOptionalAction,
+            default=constrain_default,
+            help="hold the prompter's answers to the answer grammar (<think>, then a JSON list of boxes and two "
+            "points in 0-840), so that every answer parses (default: "
+            + ("on" if constrain_default else "off, as the reference decoded")
+            + ")",
+        )
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> EngineConfig:
@@ -77,6 +101,8 @@ class EngineConfig:
             batch_size=default_batch_size(device, args.batch_size),
             max_new_tokens=args.max_new_tokens,
             force_answer=args.force_answer,
+            constrain=bool(getattr(args, "constrain_answers", True)),
+            concurrency=max(1, int(getattr(args, "concurrency", 8) or 8)),
         )
 
     def warn_if_cpu(self) -> None:
@@ -101,8 +127,26 @@ def load_models(config: EngineConfig, prompter_path: Path, segmenter_path: Path)
     from .build_segmenter import load_segmenter
     from .prompter import load_prompter
 
+    if is_remote(prompter_path):
+        from .openai_prompter import OpenAIPrompter
+
+        if config.force_answer:
+            raise UserError(
+                "--force-answer needs the built-in engine; a served prompter writes its own answers", "bad_option"
+            )
+        remote = OpenAIPrompter(
+            prompter_path,
+            max_new_tokens=config.max_new_tokens,
+            concurrency=config.concurrency,
+            constrain=config.constrain,
+        )
+        return remote, load_segmenter(segmenter_path, device=config.device)
     prompter = load_prompter(
-        prompter_path, device=config.device, batch_size=config.batch_size, max_new_tokens=config.max_new_tokens
+        prompter_path,
+        device=config.device,
+        batch_size=config.batch_size,
+        max_new_tokens=config.max_new_tokens,
+        constrain=config.constrain and not config.force_answer,
     )
     if config.force_answer:
         from .forcing import forced_answer_kwargs

@@ -12,8 +12,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..devices import is_cuda, resolve_device
+from ..devices import is_cuda, model_dtype_name, resolve_device
 from ..errors import ModelError
+from .answer_grammar import AnswerConstraint, AnswerGrammar
 from .prompts import MODEL_IMAGE_SIZE, PromptResult, chat_messages, parse_answer
 
 
@@ -53,8 +54,10 @@ class Think2SegPrompter:
     """Think2Seg-RS / Qwen2.5-VL through transformers, batched and greedy.
 
     ``path`` is a local Hugging Face folder (``config.json``, weights, processor files). bf16 on CUDA, fp32
-    on the CPU. ``generate_kwargs`` are merged into every ``generate()`` call (tests force answers with
-    ``prefix_allowed_tokens_fn``).
+    on the CPU. Decoding is the reference's whatever the checkpoint's ``generation_config.json`` says (see
+    :meth:`generation_config`). ``constrain`` holds answers to the answer grammar
+    (:mod:`.answer_grammar`) so they always parse. ``generate_kwargs`` are merged into every ``generate()``
+    call (tests force answers with ``prefix_allowed_tokens_fn``, which replaces the grammar).
     """
 
     def __init__(
@@ -64,6 +67,8 @@ class Think2SegPrompter:
         max_new_tokens: int | None = None,
         batch_size: int = 4,
         generate_kwargs: dict[str, Any] | None = None,
+        constrain: bool = False,
+        grammar: AnswerGrammar | None = None,
     ) -> None:
         self.path = Path(path)
         self.name = self.path.resolve().name
@@ -73,6 +78,7 @@ class Think2SegPrompter:
         self.processor, self.model = _load(self.path, self.device)
         # The checkpoint's own limit where it sets one (the tiny models do), else the evaluation's 2048.
         self.max_new_tokens = int(max_new_tokens or self.model.generation_config.max_new_tokens or 2048)
+        self._setup_constraint(constrain, grammar)
 
     @classmethod
     def from_loaded(cls, processor, model, name: str, device: str, **kwargs: Any) -> Think2SegPrompter:
@@ -83,7 +89,17 @@ class Think2SegPrompter:
         self.batch_size = max(1, int(kwargs.get("batch_size", 4)))
         self.generate_kwargs = dict(kwargs.get("generate_kwargs") or {})
         self.processor, self.model = processor, model
+        self._setup_constraint(bool(kwargs.get("constrain", False)), kwargs.get("grammar"))
         return self
+
+    def _setup_constraint(self, constrain: bool, grammar: AnswerGrammar | None) -> None:
+        self.constrain = bool(constrain)
+        self.constraint: AnswerConstraint | None = None
+        if self.constrain:
+            try:
+                self.constraint = AnswerConstraint(self.tokenizer, _vocab_size(self.model), grammar)
+            except ImportError as exc:
+                raise ModelError(f"constrained answers need xgrammar ({exc}); pip install xgrammar") from None
 
     @property
     def tokenizer(self):
@@ -116,15 +132,43 @@ class Think2SegPrompter:
             self.model.device
         )
 
+    def generation_config(self, max_new_tokens: int | None = None):
+        """The ``GenerationConfig`` every call uses: greedy, as the reference decoded under transformers 4.49.
+
+        Every sampling and penalty field is set to transformers' neutral default, so nothing in the
+        checkpoint's ``generation_config.json`` (Qwen2.5-VL's ``repetition_penalty`` 1.05, its temperature,
+        top-k and top-p) is merged in; only the special tokens come from the checkpoint.
+        """
+        from transformers import GenerationConfig
+
+        neutral = {k: v for k, v in GenerationConfig()._get_default_generation_params().items() if v is not None}
+        own = self.model.generation_config
+        special = {
+            k: getattr(own, k, None)
+            for k in ("eos_token_id", "pad_token_id", "bos_token_id")
+            if getattr(own, k, None) is not None
+        }
+        if "pad_token_id" not in special and self.tokenizer.pad_token_id is not None:
+            special["pad_token_id"] = self.tokenizer.pad_token_id
+        config = GenerationConfig(**{**neutral, **special})
+        config.max_new_tokens = int(max_new_tokens or self.max_new_tokens)
+        config.do_sample = False
+        config.max_length = None
+        return config
+
     def generate_from_inputs(self, inputs, **overrides: Any) -> list[str]:
         """Greedy ``generate()`` on prepared inputs; the new tokens only, decoded."""
         import torch
 
-        kwargs: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "do_sample": False}
+        kwargs: dict[str, Any] = {}
+        if self.constraint is not None and "prefix_allowed_tokens_fn" not in {**self.generate_kwargs, **overrides}:
+            kwargs.update(self.constraint.generate_kwargs())
         kwargs.update(self.generate_kwargs)
         kwargs.update(overrides)
+        config = self.generation_config(kwargs.pop("max_new_tokens", None))
+        rest = config.update(**kwargs)  # generation fields go into the config; the rest (processors) stay
         with torch.inference_mode():
-            output = self.model.generate(**inputs, **kwargs)
+            output = self.model.generate(**inputs, generation_config=config, **rest)
         new_tokens = output[:, inputs["input_ids"].shape[1] :]
         return self.processor.batch_decode(new_tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False)
 
@@ -151,18 +195,19 @@ def _load(path: Path, device: str):
     except ImportError as exc:
         raise ModelError(f"cannot load {path}: transformers is not installed ({exc})") from None
 
-    dtype = torch.bfloat16 if is_cuda(device) else torch.float32
+    bf16 = not is_cuda(device) or torch.cuda.is_bf16_supported()
+    dtype = getattr(torch, model_dtype_name(device, bf16))
     hf_logging.disable_progress_bar()
     try:
-        processor = AutoProcessor.from_pretrained(path, local_files_only=True)
+        processor = AutoProcessor.from_pretrained(path, local_files_only=True)  # nosec B615 - a local folder
         try:
-            model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
+            model = Qwen2_5_VLForConditionalGeneration.from_pretrained(  # nosec B615 - a local folder
                 path, local_files_only=True, dtype=dtype, attn_implementation="sdpa"
             )
         except (ValueError, ImportError) as exc:
             if "sdpa" not in str(exc).lower() and "attn" not in str(exc).lower():
                 raise
-            model = Qwen2_5_VLForConditionalGeneration.from_pretrained(path, local_files_only=True, dtype=dtype)
+            model = Qwen2_5_VLForConditionalGeneration.from_pretrained(path, local_files_only=True, dtype=dtype)  # nosec B615 - a local folder
         model.to(device).eval()
     except ModelError:
         raise
@@ -174,6 +219,13 @@ def _load(path: Path, device: str):
     if processor.tokenizer.pad_token_id is None:
         processor.tokenizer.pad_token = processor.tokenizer.eos_token
     return processor, model
+
+
+def _vocab_size(model) -> int:
+    """The width of the model's logits (Qwen2.5-VL pads its vocabulary beyond the tokenizer's)."""
+    config = model.config
+    text = getattr(config, "text_config", None)
+    return int(getattr(text, "vocab_size", None) or config.vocab_size)
 
 
 def _reason(exc: BaseException) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from plugin.core import contract
 
 from ..errors import DownloadError, MissingWeightsError, ModelError
+from .remote_spec import RemoteSpec, is_remote
 
 PULL_HINT = "python -m backend models pull {name}"
 _PROMPTER_FILES = ("*.json", "*.safetensors", "*.txt", "*.jinja")
@@ -129,7 +130,7 @@ def _from_hf_cache(spec: ModelSpec) -> Path | None:
         hit = try_to_load_from_cache(spec.repo, spec.filename)
         return Path(hit) if isinstance(hit, str) else None
     try:
-        folder = Path(snapshot_download(spec.repo, allow_patterns=list(_PROMPTER_FILES), local_files_only=True))
+        folder = Path(snapshot_download(spec.repo, allow_patterns=list(_PROMPTER_FILES), local_files_only=True))  # nosec B615 - offline lookup of what pull fetched
     except Exception:  # not in the cache: huggingface_hub raises several kinds here
         return None
     return _complete(spec, folder)
@@ -158,6 +159,10 @@ def resolve(
     ``paths=False`` takes known names only.
     """
     text = str(name_or_path)
+    if is_remote(text):
+        if kind != "prompter" or not paths:
+            raise ModelError(f"'{text}' cannot be used here: only as the prompter of a local engine", "bad_model")
+        return RemoteSpec.parse(text)  # type: ignore[return-value] - stands where the weights folder would
     path = Path(text).expanduser()
     if paths and path.exists():
         return path
@@ -221,7 +226,7 @@ def pull(name: str, folder: str | Path | None = None, progress: Progress | None 
             from huggingface_hub import snapshot_download
 
             with _watch_folder(target, spec.approx_mb * 10**6, progress):
-                snapshot_download(
+                snapshot_download(  # nosec B615 - the user's explicit pull of a listed repository
                     spec.repo,
                     local_dir=target,
                     allow_patterns=[spec.filename] if spec.filename else list(_PROMPTER_FILES),
@@ -271,7 +276,7 @@ def _watch_folder(folder: Path, approx_total: int, progress: Progress | None, ev
 
 def _download(url: str, dest: Path, progress: Progress | None) -> None:
     part = dest.with_name(dest.name + ".part")
-    with urllib.request.urlopen(url, timeout=30) as response, open(part, "wb") as out:
+    with urllib.request.urlopen(url, timeout=30) as response, open(part, "wb") as out:  # nosec B310 - https URLs from the built-in model list only
         total = int(response.headers.get("Content-Length") or 0) or None
         done = 0
         while chunk := response.read(1 << 20):

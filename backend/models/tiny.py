@@ -102,7 +102,7 @@ def build_tiny_tokenizer():
     tok.train_from_iterator(_tokenizer_corpus(), trainer=trainer)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
-        eos_token="<|im_end|>",
+        eos_token="<|im_end|>",  # nosec B106 - a tokenizer token, not a password
         pad_token="<|endoftext|>",
         bos_token=None,
         unk_token=None,
@@ -329,7 +329,7 @@ def tiny_sam2_config() -> dict:
             "pred_obj_scores_mlp": True,
             "fixed_no_obj_ptr": True,
             "multimask_output_for_tracking": True,
-            "use_multimask_token_for_obj_ptr": True,
+            "use_multimask_token_for_obj_ptr": True,  # nosec B105 - a config flag, not a password
             "multimask_min_pt_num": 0,
             "multimask_max_pt_num": 1,
             "use_mlp_for_obj_ptr_proj": True,

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..errors import MissingWeightsError, ModelError, UserError
 from ..geo.access import RasterAccess
 from ..models import store
+from ..models.remote_spec import is_remote
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -59,6 +60,8 @@ class Exposure:
         """Where a model a request names is, under these rules (``UserError`` when missing or not allowed)."""
         if not self.shared:
             return store.resolve(name, kind, models_dir)
+        if is_remote(name):  # a shared server never sends requests where a job asks
+            raise self.model_not_found(name)
         if name not in store.KNOWN and not self.allow_model_paths:
             raise self.model_not_found(name)
         try:

@@ -23,7 +23,7 @@ from shapely.geometry import mapping
 
 from plugin.core import contract
 
-from ..devices import free_gpu_memory
+from ..devices import free_gpu_memory, is_oom
 from ..errors import BusyError, UserError
 from ..models.embedding_cache import shared_cache
 from ..models.loading import EngineConfig, load_models
@@ -68,6 +68,8 @@ class Job:
         self.tiles_total = len(plan.tiles)
         self.state = QUEUED
         self.error: str | None = None
+        self.error_code: str | None = None  # one of contract.ERROR_CODES when the job failed
+        self.error_params: dict = {}
         self.created, self.started, self.finished = now_iso(), None, None
         self.cancel_event = threading.Event()
         self._lock = threading.Lock()
@@ -114,12 +116,15 @@ class Job:
         with self._lock:
             self.state, self.started = RUNNING, now_iso()
 
-    def finish(self, state: str, error: str | None = None) -> None:
+    def finish(self, state: str, error: str | None = None, code: str | None = None, **params) -> None:
+        """End the job; a failure says why (``error``, in English) and as a contract code with its parameters."""
         plan, self.plan = self.plan, None
         if plan is not None:
             plan.close()  # a no-op when the run already closed it
         with self._lock:
             self.state, self.error, self.finished = state, error, now_iso()
+            if error is not None:
+                self.error_code, self.error_params = code or "job_failed", params
 
     # -- read by request handlers ---------------------------------------------------------------------
     def features(self, after: int = 0) -> tuple[list[bytes], int, str]:
@@ -144,6 +149,8 @@ class Job:
                 "features": len(self._features),
                 "errors": list(self._errors),
                 "error": self.error,
+                "error_code": self.error_code,
+                "error_params": dict(self.error_params),
                 "crs": self.crs,
                 "created": self.created,
                 "started": self.started,
@@ -177,7 +184,8 @@ class ModelCache:
             models = self._loader(Path(key[0]), Path(key[1]))
             with self._lock:
                 self._key, self._models = key, models
-        assert self._models is not None
+        if self._models is None:
+            raise RuntimeError("models is not set")
         return self._models
 
     def segmenter_for(self, path: Path):
@@ -374,7 +382,7 @@ class JobQueue:
                 self._run(job)
             except BaseException as exc:  # the worker must survive anything a job does
                 log.exception("job %s failed", job.id)
-                job.finish(FAILED, f"Unexpected {type(exc).__name__}: {exc}")
+                job.finish(FAILED, f"Unexpected {type(exc).__name__}: {exc}", "job_failed")
             finally:
                 with self._cond:
                     self._running = None
@@ -383,7 +391,8 @@ class JobQueue:
 
     def _run(self, job: Job) -> None:
         plan = job.plan
-        assert plan is not None
+        if plan is None:
+            raise RuntimeError("plan is not set")
         job.mark_running()
         if job.cancel_event.is_set():
             job.finish(CANCELLED)
@@ -391,12 +400,13 @@ class JobQueue:
         try:
             prompter, segmenter = self.models.get(job.model_key)
         except UserError as exc:
-            job.finish(FAILED, f"The models could not be loaded: {exc}")
+            job.finish(FAILED, f"The models could not be loaded: {exc}", exc.code, **exc.params)
             return
         except Exception as exc:
             log.exception("model load failed")
             self.models.unload()
-            job.finish(FAILED, f"The models could not be loaded: {type(exc).__name__}: {exc}")
+            code = "out_of_memory" if is_oom(exc) else "model_load_failed"
+            job.finish(FAILED, f"The models could not be loaded: {type(exc).__name__}: {exc}", code)
             return
         stats = RunStats.for_plan(plan)
         try:
@@ -404,9 +414,13 @@ class JobQueue:
                 plan, prompter, segmenter, stats, should_cancel=job.cancel_event.is_set, on_tile=job.add_tile
             ):
                 job.add_feature(feature)
+        except UserError as exc:  # the raster changed or vanished under the job
+            job.finish(FAILED, f"The job stopped: {exc}", exc.code, **exc.params)
+            return
         except Exception as exc:
             log.exception("job %s failed", job.id)
-            job.finish(FAILED, f"The job stopped: {type(exc).__name__}: {exc}")
+            code = "out_of_memory" if is_oom(exc) else "job_failed"
+            job.finish(FAILED, f"The job stopped: {type(exc).__name__}: {exc}", code)
             return
         finally:
             self._last_active = time.monotonic()

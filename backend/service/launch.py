@@ -34,7 +34,7 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(text)
     except ValueError:
-        raise UserError(f"{name} must be a whole number, got '{text}'.") from None
+        raise UserError(f"{name} must be a whole number, got '{text}'.", "bad_option") from None
 
 
 def _exit_on_sigterm(signum, frame) -> None:
@@ -52,14 +52,14 @@ def serve_from_args(args) -> int:
     if args.embedding_cache_dir:
         os.environ[ENV_DIR] = args.embedding_cache_dir  # read when the shared cache is first made
     if not 0 <= args.port <= 65535:
-        raise UserError(f"--port must be between 0 (any free port) and 65535, got {args.port}.")
+        raise UserError(f"--port must be between 0 (any free port) and 65535, got {args.port}.", "bad_option")
     max_tiles = (
         args.max_tiles if args.max_tiles is not None else _env_int("THINK2MAP_MAX_TILES", contract.MAX_TILES_DEFAULT)
     )
     if max_tiles < 1:
-        raise UserError(f"--max-tiles must be at least 1, got {max_tiles}.")
+        raise UserError(f"--max-tiles must be at least 1, got {max_tiles}.", "bad_max_tiles")
     if args.idle_unload is not None and args.idle_unload < 0:
-        raise UserError(f"--idle-unload is a number of seconds (0 or more), got {args.idle_unload}.")
+        raise UserError(f"--idle-unload is a number of seconds (0 or more), got {args.idle_unload}.", "bad_option")
     given = os.environ.get("THINK2MAP_TOKEN", "").strip()
     token = given or secrets.token_urlsafe(32)
     engine = EngineConfig.from_args(args)

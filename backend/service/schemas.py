@@ -93,7 +93,9 @@ class JobStatus(BaseModel):
     tiles_total: int
     features: int = Field(description="how many features were found so far")
     errors: list[TileError] = Field(description="tiles that failed; the job went on without them")
-    error: str | None = Field(description="why the job failed, when it did")
+    error: str | None = Field(description="why the job failed, when it did (English, for logs)")
+    error_code: str | None = Field(default=None, description="why the job failed, as a code of docs/api.md")
+    error_params: dict[str, Any] = Field(default_factory=dict, description="the code's parameters")
     crs: str | None
     created: str
     started: str | None
@@ -147,6 +149,7 @@ class Health(BaseModel):
     queue: int = Field(description="jobs waiting")
     running: str | None = Field(description="the id of the running job")
     default_models: ModelNames
+    constrained_answers: bool = Field(description="the prompter's answers are held to the answer grammar")
     embedding_cache: EmbeddingCacheStats
     clicks: ClickLaneStats
 

@@ -20,12 +20,19 @@ import numpy as np
 
 @dataclass(frozen=True)
 class SampleScore:
-    """One sample's pixel counts: intersection and union of the prediction and the ground truth."""
+    """One sample's pixel counts: intersection and union of the prediction and the ground truth.
+
+    ``rule_iou`` replaces the IoU the counts give where an evaluation protocol has its own rule (the
+    reference's for empty targets, see :mod:`.protocols`). ``predicted``: the protocol counts the sample as
+    having a prediction (the reference's Precision@X counts only those).
+    """
 
     intersection: int
     union: int
     gt_area: int
     pred_area: int
+    rule_iou: float | None = None
+    predicted: bool = True
 
     @property
     def empty_gt(self) -> bool:
@@ -37,11 +44,13 @@ class SampleScore:
 
     @property
     def iou(self) -> float:
-        """Foreground IoU; 1.0 when both masks are empty (a correct "no target")."""
+        """Foreground IoU; 1.0 when both masks are empty (a correct "no target"), unless a rule says otherwise."""
+        if self.rule_iou is not None:
+            return self.rule_iou
         return 1.0 if self.union == 0 else self.intersection / self.union
 
 
-def score_masks(pred: np.ndarray, gt: np.ndarray) -> SampleScore:
+def score_masks(pred: np.ndarray, gt: np.ndarray, rule_iou: float | None = None, predicted: bool = True) -> SampleScore:
     """Compare two same-shaped masks (any non-zero value is foreground)."""
     pred, gt = np.asarray(pred) != 0, np.asarray(gt) != 0
     if pred.shape != gt.shape:
@@ -51,6 +60,8 @@ def score_masks(pred: np.ndarray, gt: np.ndarray) -> SampleScore:
         union=int(np.count_nonzero(pred | gt)),
         gt_area=int(np.count_nonzero(gt)),
         pred_area=int(np.count_nonzero(pred)),
+        rule_iou=rule_iou,
+        predicted=predicted,
     )
 
 
@@ -73,9 +84,20 @@ def ciou_think2seg(scores: Iterable[SampleScore]) -> float:
 
 
 def no_target_accuracy(scores: Iterable[SampleScore]) -> float:
-    """Among samples with an empty ground truth, the share predicted empty; NaN when there are none."""
+    """Among samples with an empty ground truth, the share answered correctly (IoU 1); NaN when there are none."""
     empty = [s for s in scores if s.empty_gt]
-    return sum(s.empty_pred for s in empty) / len(empty) if empty else float("nan")
+    return sum(s.iou == 1.0 for s in empty) / len(empty) if empty else float("nan")
+
+
+def precision_at(scores: Iterable[SampleScore], threshold: float = 0.5) -> float:
+    """The share of samples with IoU ≥ ``threshold``, over every sample; NaN for none."""
+    scores = list(scores)
+    return sum(s.iou >= threshold for s in scores) / len(scores) if scores else float("nan")
+
+
+def precision_at_reference(scores: Iterable[SampleScore], threshold: float = 0.5) -> float:
+    """Think2Seg-RS's Precision@X: the same share, but over the samples that have a prediction only."""
+    return precision_at([s for s in scores if s.predicted], threshold)
 
 
 def summarise(scores: Iterable[SampleScore]) -> dict[str, float | int]:
@@ -90,4 +112,6 @@ def summarise(scores: Iterable[SampleScore]) -> dict[str, float | int]:
         "giou_think2seg": g,
         "ciou_think2seg": ciou_think2seg(scores),
         "no_target_accuracy": no_target_accuracy(scores),
+        "precision_at_0.5": precision_at(scores),
+        "precision_at_0.5_reference": precision_at_reference(scores),
     }

@@ -7,7 +7,7 @@ thread of a live session. In a QGIS session with the plugin's dock, Processing u
 from __future__ import annotations
 
 import secrets
-import subprocess
+import subprocess  # nosec B404 - starts the configured backend interpreter
 import threading
 import time
 from collections import deque
@@ -38,7 +38,7 @@ class BlockingBackend:
         self._key: tuple | None = None
         self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
         self.url = ""
-        self.token = ""
+        self.token = ""  # nosec B105 - empty until the backend starts
 
     def ensure_started(
         self, settings: Settings, timeout_s: float = START_TIMEOUT_S, is_canceled=lambda: False, on_start=lambda: None
@@ -63,7 +63,7 @@ class BlockingBackend:
             on_start()
             self.token = secrets.token_urlsafe(32)
             self._stderr_tail.clear()
-            self._proc = subprocess.Popen(  # noqa: S603 - the user's configured interpreter
+            self._proc = subprocess.Popen(  # nosec B603 - the user's configured interpreter  # noqa: S603 - the user's configured interpreter
                 [settings.python_path, *backend_arguments(settings)],
                 cwd=str(PLUGIN_ROOT),
                 env=backend_environment(self.token),

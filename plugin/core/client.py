@@ -1,19 +1,26 @@
 """Blocking HTTP client for the backend API (docs/api.md), for QgsTask threads and Processing algorithms.
 
-It goes through QGIS's network stack (``QgsBlockingNetworkRequest``), so the user's proxy and SSL settings
-apply to a remote server, while requests to a loopback backend always bypass any proxy.
+It uses the standard library's ``urllib``, not ``QgsBlockingNetworkRequest``: a QObject made from Python in a
+worker thread calls back into Python (for the GIL) while Qt holds its connection lock, and the UI thread,
+holding the GIL, then waits for that lock in any ``connect()``: QGIS froze (seen in the tests, under load).
+A remote server is reached through the proxy set in QGIS's network options; a loopback backend never through
+a proxy. The UI thread's own asynchronous calls (:mod:`.process`, :mod:`.async_call`) keep QGIS's network
+manager.
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import urllib.error
+import urllib.request
 from urllib.parse import quote, urlencode, urlsplit
 
-from qgis.core import QgsBlockingNetworkRequest, QgsFeedback, QgsNetworkAccessManager, QgsSettings
-from qgis.PyQt.QtCore import QByteArray, QUrl
-from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
+from qgis.core import QgsFeedback, QgsNetworkAccessManager, QgsSettings
 
 from .i18n import tr
+from .messages import DOCK, message_for
+from .proxy import qgis_proxy
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 DEFAULT_TIMEOUT_S = 30.0
@@ -21,11 +28,29 @@ HEALTH_TIMEOUT_S = 5.0
 
 
 class BackendError(Exception):
-    """A failed backend call. ``str(error)`` is a user-facing sentence; ``status`` the HTTP status or None."""
+    """A failed backend call. ``str(error)`` is the dock's sentence for it; :meth:`message` words it for elsewhere.
 
-    def __init__(self, message: str, status: int | None = None):
+    ``status`` is the HTTP status (None: no answer); ``code`` and ``params`` the backend's error code
+    (``contract.ERROR_CODES``) and its parameters; ``detail`` the backend's own English text, for Details and logs.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        code: str | None = None,
+        params: dict | None = None,
+        detail: str = "",
+    ):
         super().__init__(message)
         self.status = status
+        self.code = code
+        self.params = dict(params or {})
+        self.detail = detail
+
+    def message(self, where: str = DOCK) -> str:
+        """The sentence for this error where it is shown (``messages.DOCK`` or ``messages.PROCESSING``)."""
+        return message_for(self.code, self.params, str(self), where) if self.code else str(self)
 
 
 def is_loopback(url: str) -> bool:
@@ -66,7 +91,8 @@ class BackendClient:
         self.url = url.rstrip("/")
         self.token = token
         self.timeout_s = timeout_s
-        self.feedback: QgsFeedback | None = None  # cancels an in-flight request when canceled
+        self.feedback: QgsFeedback | None = None  # when canceled, no further request is made
+        self._opener_cache: urllib.request.OpenerDirector | None = None
 
     # --- endpoints ---------------------------------------------------------------------------------
     def health(self) -> dict:
@@ -106,15 +132,14 @@ class BackendClient:
         return self._call("GET", f"/models/{quote(name)}/pull")
 
     # --- plumbing ----------------------------------------------------------------------------------
-    def _request(self, path: str, params: dict | None, timeout_s: float) -> QNetworkRequest:
-        url = self.url + path + (("?" + urlencode(params)) if params else "")
-        req = QNetworkRequest(QUrl(url))
-        req.setRawHeader(b"Authorization", f"Bearer {self.token}".encode())
-        req.setRawHeader(b"Accept", b"application/json")
-        req.setHeader(QNetworkRequest.ContentTypeHeader, "application/json")
-        req.setAttribute(QNetworkRequest.CacheSaveControlAttribute, False)
-        req.setTransferTimeout(int(timeout_s * 1000))
-        return req
+    def _opener(self) -> urllib.request.OpenerDirector:
+        if self._opener_cache is None:
+            proxy = None if is_loopback(self.url) else qgis_proxy()
+            proxy = proxy if proxy and proxy.startswith("http") else None  # urllib has no SOCKS
+            proxies = {} if is_loopback(self.url) else ({"http": proxy, "https": proxy} if proxy else None)
+            handlers = [urllib.request.ProxyHandler(proxies)] if proxies is not None else []
+            self._opener_cache = urllib.request.build_opener(*handlers)
+        return self._opener_cache
 
     def _call(
         self,
@@ -124,30 +149,24 @@ class BackendClient:
         params: dict | None = None,
         timeout_s: float | None = None,
     ) -> dict:
-        bypass_proxy_for(self.url)
-        req = self._request(path, params, timeout_s or self.timeout_s)
-        blocking = QgsBlockingNetworkRequest()
-        data = QByteArray(json.dumps(body).encode()) if body is not None else None
-        if method == "GET":
-            code = blocking.get(req, True, self.feedback)
-        elif method == "POST":
-            code = blocking.post(req, data or QByteArray(b"{}"), True, self.feedback)
-        elif method == "DELETE":
-            code = blocking.deleteResource(req, self.feedback)
-        else:  # pragma: no cover - programming error
-            raise ValueError(method)
-        reply = blocking.reply()
-        status = reply.attribute(QNetworkRequest.HttpStatusCodeAttribute)
-        status = int(status) if status is not None else None
-        raw = bytes(reply.content())
-        if status is None:
-            raise BackendError(self._network_message(code, reply, blocking), None)
+        if self.feedback is not None and self.feedback.isCanceled():
+            raise BackendError(tr("The request to the backend was canceled."), None)
+        url = self.url + path + (("?" + urlencode(params)) if params else "")
+        data = json.dumps(body if body is not None else {}).encode() if method == "POST" else None
+        request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - the backend's http(s) URL
+        request.add_header("Authorization", f"Bearer {self.token}")
+        request.add_header("Accept", "application/json")
+        request.add_header("Content-Type", "application/json")
+        try:
+            with self._opener().open(request, timeout=timeout_s or self.timeout_s) as reply:  # nosec B310
+                status, raw = reply.status, reply.read()
+        except urllib.error.HTTPError as exc:
+            status, raw = exc.code, exc.read()
+        except (urllib.error.URLError, OSError) as exc:
+            raise BackendError(self._network_message(exc), None) from None
         payload = _parse_json(raw)
         if status >= 400:
-            detail = payload.get("detail") if isinstance(payload, dict) else None
-            raise BackendError(
-                _detail_text(detail) or tr("The backend answered HTTP {status}.").format(status=status), status
-            )
+            raise error_from_answer(payload, status)
         if not isinstance(payload, dict):
             raise BackendError(
                 tr("The backend sent an answer that is not JSON: {text}").format(
@@ -157,21 +176,28 @@ class BackendClient:
             )
         return payload
 
-    def _network_message(self, code, reply, blocking) -> str:
-        if self.feedback is not None and self.feedback.isCanceled():
-            return tr("The request to the backend was canceled.")
-        error = reply.error()
-        if code == QgsBlockingNetworkRequest.TimeoutError or error in (
-            QNetworkReply.OperationCanceledError,
-            QNetworkReply.TimeoutError,
-        ):
+    def _network_message(self, exc: BaseException) -> str:
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, (TimeoutError, socket.timeout)):
             return tr("The backend at {url} did not answer in time.").format(url=self.url)
-        if error == QNetworkReply.ConnectionRefusedError:
+        if isinstance(reason, ConnectionRefusedError):
             return tr("No backend is listening at {url}: start it (Think2Map settings) or check the URL.").format(
                 url=self.url
             )
-        text = blocking.errorMessage() or reply.errorString() or tr("unknown network error")
-        return tr("Could not reach the backend at {url}: {error}").format(url=self.url, error=text)
+        return tr("Could not reach the backend at {url}: {error}").format(url=self.url, error=reason)
+
+
+def error_from_answer(payload, status: int | None) -> BackendError:
+    """The :class:`BackendError` for an error answer ``{"detail", "code", "params"}``, in the plugin's words."""
+    payload = payload if isinstance(payload, dict) else {}
+    detail = _detail_text(payload.get("detail"))
+    code = payload.get("code") if isinstance(payload.get("code"), str) else None
+    params = payload.get("params") if isinstance(payload.get("params"), dict) else {}
+    if code:
+        text = message_for(code, params)
+    else:  # not a Think2Map backend (a proxy's error page, say): its words are all there is
+        text = detail or tr("The backend answered HTTP {status}.").format(status=status)
+    return BackendError(text, status, code, params, detail)
 
 
 def _parse_json(raw: bytes):

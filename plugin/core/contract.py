@@ -60,3 +60,77 @@ FEATURE_FIELDS: dict[str, str] = {
     "prompt_points": "string",
 }
 SOURCES = ("query", "click")
+
+# --- errors --------------------------------------------------------------------------------------------------
+# Every code the backend's errors carry (``{"detail", "code", "params"}`` in an HTTP error, ``error_code`` and
+# ``error_params`` in a failed job's status), with the parameters that always come with it. The English
+# ``detail`` is for logs and the command line; clients word each code themselves (plugin/core/messages.py).
+ERROR_CODES: dict[str, tuple[str, ...]] = {
+    # requests and options
+    "bad_request": (),
+    "invalid_request": ("field", "type"),
+    "request_too_large": ("max_bytes",),
+    "unauthorized": (),
+    "not_found": (),
+    "method_not_allowed": (),
+    "http_error": (),
+    "bad_option": (),
+    "bad_tile_size": ("value", "min", "max"),
+    "bad_overlap": ("value", "max", "tile_size"),
+    "bad_max_tiles": (),
+    "bad_min_area": (),
+    "empty_query": (),
+    "query_too_long": ("length", "max"),
+    "queue_full": ("queued", "limit"),
+    "busy": (),
+    "shutting_down": (),
+    "job_not_found": ("id",),
+    # rasters and areas
+    "raster_not_found": ("path",),
+    "not_a_raster": ("path",),
+    "bad_raster": ("path",),
+    "bad_crs": ("path",),
+    "no_crs": ("path",),
+    "no_geotransform": ("path",),
+    "bad_bands": (),
+    "no_such_band": ("band", "bands"),
+    "bad_bounds": (),
+    "area_outside": (),
+    "no_valid_pixels": ("path",),
+    "raster_changed": ("path",),
+    "too_many_tiles": ("tiles", "limit"),
+    # models and devices
+    "unknown_model": ("name",),
+    "model_not_found": ("name",),
+    "wrong_model_kind": ("name", "kind"),
+    "missing_weights": ("name", "kind"),
+    "bad_model": (),
+    "pulls_not_allowed": ("name",),
+    "download_failed": (),
+    "bad_device": ("device",),
+    "no_gpu": ("device",),
+    "no_segmenter": (),
+    # clicks
+    "no_prompt": (),
+    "bad_prompt": (),
+    "empty_box": (),
+    "no_positive_point": (),
+    "prompt_outside": (),
+    "too_many_points": ("points", "max"),
+    "superseded": (),
+    "prompt_failed": (),
+    # a job that fails while it runs
+    "model_load_failed": (),
+    "out_of_memory": (),
+    "job_failed": (),
+    # the command line's outputs and tools
+    "bad_output_format": ("path",),
+    "bad_output": ("path",),
+    "output_exists": ("path",),
+    "output_is_input": ("path",),
+    "output_not_writable": ("path",),
+    "output_write_failed": ("path",),
+    "disk_full": ("path",),
+    "no_data_root": (),
+    "bad_dataset": (),
+}

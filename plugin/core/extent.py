@@ -16,6 +16,7 @@ from qgis.core import (
 )
 
 from .i18n import tr
+from .messages import DOCK, message_for
 
 
 class ExtentError(ValueError):
@@ -71,10 +72,14 @@ def raster_source(layer: QgsRasterLayer) -> str:
     return str(parts.get("path") or layer.source())
 
 
-def raster_problem(layer: QgsMapLayer | None, require_local_file: bool = True) -> str | None:
-    """Why ``layer`` cannot be segmented, as a user message; None when it can.
+def raster_problem(
+    layer: QgsMapLayer | None, require_local_file: bool = True, pixel_coords: bool = False, where: str = DOCK
+) -> str | None:
+    """Why ``layer`` cannot be segmented, and how to fix it, as a user message; None when it can.
 
     ``require_local_file``: in local mode the file must exist on this machine (GDAL ``/vsi…`` URIs pass).
+    ``pixel_coords``: a raster without a CRS may be searched, its polygons in pixel coordinates.
+    ``where``: whose controls the message names (``messages.DOCK`` or ``messages.PROCESSING``).
     """
     if layer is None:
         return tr("Choose a raster layer to search.")
@@ -87,11 +92,8 @@ def raster_problem(layer: QgsMapLayer | None, require_local_file: bool = True) -
             "'{name}' comes from the '{provider}' provider; only file-based rasters (GDAL), such as GeoTIFFs "
             "or /vsicurl/ cloud-optimised GeoTIFFs, can be sent to the backend. Save it as a GeoTIFF first."
         ).format(name=layer.name(), provider=layer.providerType())
-    if not layer.crs().isValid():
-        return tr(
-            "The raster '{name}' has no coordinate reference system: set it in the layer's properties, "
-            "or georeference the image first."
-        ).format(name=layer.name())
+    if not layer.crs().isValid() and not pixel_coords:
+        return message_for("no_crs", {"path": layer.name()}, where=where)
     source = raster_source(layer)
     if require_local_file and not source.startswith("/vsi") and "://" not in source and not os.path.exists(source):
         return tr("The raster file {path} does not exist.").format(path=source)

@@ -41,10 +41,18 @@ class ResultRecord:
     """One run from the dock: its query, the layer it fills, its state and the per-tile reports."""
 
     query: str
-    layer_id: str = ""
-    job_state: str = "submitted"
+    name: str = ""  # the result layer's name, unique in the project (query · raster · counter)
+    raster_id: str = ""
+    crs_wkt: str = ""  # the raster's CRS ('' for pixel coordinates)
+    folder: str = ""  # where its GeoPackage goes: the folder of the project it started in
+    layer_id: str = ""  # '' until the first polygon arrives: a query that finds nothing adds no layer
+    layer_source: str = ""  # the GeoPackage table's URI, where polygons go once the layer has left the project
+    job_state: str = "waiting"
     message: str = ""
+    details: str = ""  # the backend's own words (English), for the Details button
     features: int = 0
+    dropped: int = 0  # polygons that arrived after their memory layer closed with its project
+    detached: bool = False  # its project was closed, or its layer removed: it writes off the map
     tiles_done: int = 0
     tiles_total: int = 0
     tiles: list[dict] = field(default_factory=list)

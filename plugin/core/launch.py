@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 
 from .i18n import tr
@@ -18,7 +19,10 @@ START_TIMEOUT_S = 180.0
 
 def fix_interpreter() -> str:
     """The fix for a missing or broken backend interpreter."""
-    return tr("Set the backend Python in Think2Map settings, or run `make setup` in the plugin folder.")
+    return tr(
+        "Press “Set up the backend…” in the Think2Map panel, or set the backend Python in Think2Map settings "
+        "(from a checkout: `make setup`)."
+    )
 
 
 def backend_arguments(settings: Settings) -> list[str]:
@@ -33,6 +37,8 @@ def backend_arguments(settings: Settings) -> list[str]:
     ):
         if value:
             args += [flag, value]
+    if not settings.constrain_answers:
+        args.append("--no-constrain-answers")
     return args + list(settings.extra_args)
 
 
@@ -57,6 +63,20 @@ def interpreter_problem(python_path: str) -> str | None:
     if not (PLUGIN_ROOT / "backend" / "__main__.py").is_file():
         return tr("The backend package is missing from {root}: reinstall the plugin.").format(root=PLUGIN_ROOT)
     return None
+
+
+def describe_exit(code: int, crashed: bool) -> str:
+    """How a backend process ended, for the user: its exit code, or the signal that killed it."""
+    if not crashed:
+        return tr("it exited with code {code}").format(code=code)
+    try:
+        name = signal.Signals(code).name
+    except ValueError:
+        name = "?"
+    text = tr("it was killed by signal {number} ({name})").format(number=code, name=name)
+    if code == signal.SIGKILL:
+        text += " " + tr("(the system may have run out of memory)")
+    return text
 
 
 def parse_listening_line(line: str) -> dict | None:

@@ -17,6 +17,9 @@ from qgis.core import (
     QgsGeometry,
     QgsJsonUtils,
     QgsLayerTreeGroup,
+    QgsLayerTreeLayer,
+    QgsLayerTreeNode,
+    QgsMapLayer,
     QgsMemoryProviderUtils,
     QgsProject,
     QgsSingleSymbolRenderer,
@@ -32,6 +35,7 @@ from .i18n import tr
 GROUP_NAME = "Think2Map"
 GPKG_NAME = "think2map_results.gpkg"
 NAME_LENGTH = 60
+RASTER_NAME_LENGTH = 30
 _QVARIANT = {"string": QVariant.String, "integer": QVariant.LongLong, "real": QVariant.Double}
 # name -> QVariant type of the result attributes, in the contract's order
 FIELD_TYPES = {name: _QVARIANT[kind] for name, kind in contract.FEATURE_FIELDS.items()}
@@ -46,10 +50,25 @@ def result_fields() -> QgsFields:
     return out
 
 
+def elide(text: str, length: int = NAME_LENGTH) -> str:
+    """``text`` with its whitespace collapsed, cut to ``length`` characters with an ellipsis."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
 def layer_name_for(query: str) -> str:
     """A short layer name for a query: whitespace collapsed, at most ``NAME_LENGTH`` characters."""
-    text = " ".join(query.split()) or tr("query")
-    return text if len(text) <= NAME_LENGTH else text[: NAME_LENGTH - 1].rstrip() + "…"
+    return elide(query) or tr("query")
+
+
+def result_layer_name(query: str, raster_name: str, taken: set[str]) -> str:
+    """A readable name not in ``taken``: "query · raster", then "query · raster (2)", "(3)"…"""
+    base = layer_name_for(query) + (f" · {elide(raster_name, RASTER_NAME_LENGTH)}" if raster_name else "")
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base} ({n})"
+    return name
 
 
 def crs_from_text(text: str) -> QgsCoordinateReferenceSystem:
@@ -76,14 +95,18 @@ def _table_name(query: str) -> str:
 
 
 def create_result_layer(
-    query: str, crs: QgsCoordinateReferenceSystem, storage: str = "gpkg", folder: str | None = None
+    query: str,
+    crs: QgsCoordinateReferenceSystem,
+    storage: str = "gpkg",
+    folder: str | None = None,
+    name: str | None = None,
 ) -> QgsVectorLayer:
-    """An empty MultiPolygon layer for the results of ``query`` in ``crs``.
+    """An empty MultiPolygon layer for the results of ``query`` in ``crs``, called ``name``.
 
     ``storage`` 'gpkg' adds a table to ``<folder>/think2map_results.gpkg`` (``folder`` defaults to
     :func:`results_folder`); 'memory' makes a memory layer. Raises RuntimeError if the file cannot be written.
     """
-    name = layer_name_for(query)
+    name = name or layer_name_for(query)
     if storage == "memory":
         layer = QgsMemoryProviderUtils.createMemoryLayer(name, result_fields(), QgsWkbTypes.MultiPolygon, crs)
     else:
@@ -190,10 +213,51 @@ def style_result_layer(layer: QgsVectorLayer) -> None:
     layer.triggerRepaint()
 
 
-def add_to_results_group(project: QgsProject, layer: QgsVectorLayer) -> QgsLayerTreeGroup:
-    """Add ``layer`` to the project at the top of a "Think2Map" group (created when missing)."""
+def add_to_results_group(
+    project: QgsProject, layer: QgsVectorLayer, above: QgsMapLayer | None = None
+) -> QgsLayerTreeGroup:
+    """Add ``layer`` at the top of the "Think2Map" group, the group drawn above the raster ``above`` came from.
+
+    The group is made just above that raster when missing, and moved there when rasters added since hide it.
+    """
     root = project.layerTreeRoot()
-    group = root.findGroup(GROUP_NAME) or root.insertGroup(0, GROUP_NAME)
+    group = root.findGroup(GROUP_NAME)
+    raster_node = root.findLayer(above.id()) if above is not None else None
+    if group is None:
+        parent, index = _slot_above(raster_node) if raster_node is not None else (root, 0)
+        group = parent.insertGroup(index, GROUP_NAME)
+    elif raster_node is not None and not _drawn_above(root, group, raster_node):
+        parent, index = _slot_above(raster_node)
+        moved = group.clone()
+        parent.insertChildNode(index, moved)
+        group.parent().removeChildNode(group)
+        group = moved
     project.addMapLayer(layer, False)
     group.insertLayer(0, layer)
     return group
+
+
+def _slot_above(node: QgsLayerTreeNode) -> tuple[QgsLayerTreeGroup, int]:
+    parent = node.parent()
+    return parent, next(i for i, child in enumerate(parent.children()) if _same(child, node))
+
+
+def _same(a: QgsLayerTreeNode, b: QgsLayerTreeNode) -> bool:
+    if isinstance(a, QgsLayerTreeLayer) and isinstance(b, QgsLayerTreeLayer):
+        return a.layerId() == b.layerId()
+    return a is b
+
+
+def _drawn_above(root: QgsLayerTreeGroup, group: QgsLayerTreeGroup, raster_node: QgsLayerTreeNode) -> bool:
+    """Whether ``group`` comes before ``raster_node`` in the layer tree (QGIS draws the first on top)."""
+    order: list[QgsLayerTreeNode] = []
+
+    def walk(node: QgsLayerTreeNode) -> None:
+        for child in node.children():
+            order.append(child)
+            walk(child)
+
+    walk(root)
+    group_at = next(i for i, node in enumerate(order) if node is group)
+    raster_at = next(i for i, node in enumerate(order) if _same(node, raster_node))
+    return group_at < raster_at

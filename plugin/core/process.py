@@ -33,6 +33,7 @@ from .launch import (
     STDERR_TAIL_LINES,
     backend_arguments,
     backend_environment,
+    describe_exit,
     fix_interpreter,
     hint_for,
     interpreter_problem,
@@ -56,6 +57,7 @@ class BackendManager(QObject):
 
     stateChanged = pyqtSignal(str, str)  # noqa: N815 (Qt naming)
     ready = pyqtSignal(str, str)  # url, token
+    crashed = pyqtSignal(str, str, bool)  # how it ended (a sentence), its last stderr lines, whether it restarts
     _startRequested = pyqtSignal()  # noqa: N815 - emitted from worker threads, handled on the manager's thread
 
     def __init__(self, settings_loader=Settings.load_for_backend, parent: QObject | None = None):
@@ -64,7 +66,7 @@ class BackendManager(QObject):
         self._state = "stopped"
         self._detail = ""
         self._url = ""
-        self._token = ""
+        self._token = ""  # nosec B105 - empty until the backend starts
         self._device = ""
         self._health: dict = {}
         self._process: QProcess | None = None
@@ -190,7 +192,7 @@ class BackendManager(QObject):
                 self._kill_timer.start(STOP_TIMEOUT_MS)
         else:
             self._process = None
-        self._url = self._token = self._device = ""
+        self._url = self._token = self._device = ""  # nosec B105 - reset on stop
         self._set_state("stopped", tr("The backend is stopped."))
 
     def restart(self) -> None:
@@ -259,7 +261,7 @@ class BackendManager(QObject):
                 continue
             if self._state == "starting" and not self._url:
                 host = info.get("host") or "127.0.0.1"
-                host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+                host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # nosec B104 - maps a wildcard bind to loopback
                 self._url = f"http://{host}:{info['port']}"
                 self._token = info.get("token") or self._token
                 self._check_health()
@@ -299,14 +301,17 @@ class BackendManager(QObject):
             return
         was = self._state
         self._url = self._device = ""
-        reason = (
-            tr("The backend stopped unexpectedly (exit code {code}).").format(code=code)
-            if status == QProcess.NormalExit
-            else tr("The backend crashed or was killed.")
-        )
+        how = describe_exit(code, status != QProcess.NormalExit)
+        if was == "ready":
+            reason = tr("The backend stopped unexpectedly: {how}.").format(how=how)
+        else:
+            reason = tr("The backend stopped while starting: {how}.").format(how=how)
         now = time.monotonic()
         self._restart_times = [t for t in self._restart_times if now - t < RESTART_WINDOW_S]
-        if was == "ready" and len(self._restart_times) < MAX_RESTARTS:
+        restarts = was == "ready" and len(self._restart_times) < MAX_RESTARTS
+        if was == "ready":
+            self.crashed.emit(reason, self.stderr_tail, restarts)
+        if restarts:
             self._restart_times.append(now)
             attempt = len(self._restart_times)
             delay = 2 ** (attempt - 1)

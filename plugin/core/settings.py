@@ -15,6 +15,7 @@ from pathlib import Path
 from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsSettings
 
 from . import contract
+from .envs import ready_env_python
 from .i18n import tr
 from .log import warn
 
@@ -24,14 +25,18 @@ BACKEND_MODES = ("local", "remote")
 STORAGES = ("gpkg", "memory")
 TOKEN_KEY = PREFIX + "remote_token"
 TOKEN_AUTHCFG_KEY = PREFIX + "remote_token_authcfg"
-TOKEN_AUTH_METHOD = "Basic"
-TOKEN_AUTH_USER = "think2map"
+TOKEN_AUTH_METHOD = "Basic"  # nosec B105 - an auth method name
+TOKEN_AUTH_USER = "think2map"  # nosec B105 - a user name
 
 
 def default_python_path(root: Path = PLUGIN_ROOT) -> str:
-    """The interpreter of the venv that ``make setup`` builds in the plugin folder, or '' when there is none."""
+    """The interpreter of the venv that ``make setup`` builds in the plugin folder, else of the environment the
+    backend installer built (:mod:`.setup_task`), or '' when there is neither."""
     candidates = [root / ".venv" / "Scripts" / "python.exe"] if os.name == "nt" else [root / ".venv" / "bin" / "python"]
-    return next((str(p) for p in candidates if p.exists()), "")
+    found = next((str(p) for p in candidates if p.exists()), "")
+    if found:
+        return found
+    return ready_env_python()
 
 
 @dataclass
@@ -50,6 +55,7 @@ class Settings:
     extra_args: list[str] = field(default_factory=list)
     embedding_cache_dir: str = ""  # keep SAM embeddings on disk here too (a local backend's option)
     hover_preview: bool = True  # the click tool shows the outline under the cursor
+    constrain_answers: bool = True  # a local backend holds the prompter's answers to the answer grammar
 
     @classmethod
     def load_for_backend(cls) -> Settings:

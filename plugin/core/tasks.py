@@ -15,6 +15,7 @@ from qgis.PyQt.QtCore import pyqtSignal
 from . import contract
 from .client import BackendClient, BackendError
 from .i18n import tr
+from .messages import DOCK, message_for
 
 POLL_INTERVAL_S = 0.5
 CANCEL_TIMEOUT_S = 60.0
@@ -30,6 +31,7 @@ def job_request(
     overlap: int = contract.OVERLAP_DEFAULT,
     bands: list[int] | None = None,
     max_tiles: int | None = None,
+    pixel_coords: bool = False,
 ) -> dict:
     """The ``POST /jobs`` body (docs/api.md); None values mean "the backend's default"."""
     body = {
@@ -44,6 +46,8 @@ def job_request(
     }
     if max_tiles:
         body["max_tiles"] = int(max_tiles)
+    if pixel_coords:
+        body["pixel_coords"] = True
     return body
 
 
@@ -102,21 +106,34 @@ def follow_job(
             time.sleep(0.05)
 
 
-def outcome_message(state: str, status: dict, features: int) -> str:
-    """A one-line summary of a finished job for the user."""
+def outcome_message(state: str, status: dict, features: int, where: str = DOCK) -> str:
+    """A one-line summary of a finished job for the user, in the words of ``where`` (the dock or Processing)."""
     errors = status.get("errors") or []
-    tile_note = (
-        " " + tr("{n} tile(s) failed: {first}").format(n=len(errors), first=errors[0].get("message", ""))
-        if errors and isinstance(errors[0], dict)
-        else ""
-    )
+    if not errors:
+        tile_note = ""
+    elif where == DOCK:
+        tile_note = " " + tr("{n} tile(s) failed: Reasoning… shows why.").format(n=len(errors))
+    else:
+        tile_note = " " + tr("{n} tile(s) failed: the log shows why.").format(n=len(errors))
     if state == "done":
         if features == 0:
             return tr("Nothing matching the query was found.") + tile_note
         return tr("{n} polygon(s) found.").format(n=features) + tile_note
     if state == "cancelled":
         return tr("Cancelled; the {n} polygon(s) found so far were kept.").format(n=features)
-    return str(status.get("error") or tr("The job failed.")) + tile_note
+    failure = message_for(status.get("error_code") or "job_failed", status.get("error_params") or {}, where=where)
+    if features:
+        failure += " " + tr("The {n} polygon(s) found before were kept.").format(n=features)
+    return failure + tile_note
+
+
+def failure_details(status: dict) -> str:
+    """The backend's own words on a failed job and its failed tiles (English), for Details and logs."""
+    lines = [str(status["error"])] if status.get("error") else []
+    for error in (status.get("errors") or [])[:20]:
+        if isinstance(error, dict):
+            lines.append(tr("Tile {i}: {message}").format(i=error.get("tile"), message=error.get("message", "")))
+    return "\n".join(lines)
 
 
 class SegmentTask(QgsTask):
@@ -124,7 +141,8 @@ class SegmentTask(QgsTask):
 
     featuresArrived = pyqtSignal(list, str)  # noqa: N815 - GeoJSON feature dicts, CRS (authid or WKT)
     tilesArrived = pyqtSignal(list)  # noqa: N815 - tile reports, with the prompter's raw_text
-    jobFinished = pyqtSignal(str, str)  # noqa: N815 - final state, user message
+    jobAccepted = pyqtSignal(str, int, str)  # noqa: N815 - job id, tiles total, CRS
+    jobFinished = pyqtSignal(str, str, str)  # noqa: N815 - final state, user message, the backend's details
     tileProgress = pyqtSignal(int, int)  # noqa: N815 - tiles done, tiles total
 
     def __init__(self, client: BackendClient, request: dict, description: str):
@@ -135,13 +153,16 @@ class SegmentTask(QgsTask):
         self.crs = ""
         self.state = "queued"
         self.message = ""
+        self.details = ""
         self.feature_count = 0
 
     def run(self) -> bool:  # worker thread
+        """Submit and follow the job; True only when it ran to its end (a cancelled task reports itself so)."""
         try:
             job = self.client.submit(self.request)
             self.job_id = str(job["id"])
             self.crs = str(job.get("crs") or "")
+            self.jobAccepted.emit(self.job_id, int(job.get("tiles_total") or 0), self.crs)
             self.state, status = follow_job(
                 self.client,
                 self.job_id,
@@ -152,13 +173,14 @@ class SegmentTask(QgsTask):
                 is_canceled=self.isCanceled,
             )
         except BackendError as exc:
-            self.state, self.message = "failed", str(exc)
+            self.state, self.message, self.details = "failed", str(exc), exc.detail
             return False
         except (KeyError, TypeError, ValueError) as exc:
             self.state, self.message = "failed", tr("Unexpected answer from the backend: {e}").format(e=exc)
             return False
         self.message = outcome_message(self.state, status, self.feature_count)
-        return self.state != "failed"
+        self.details = failure_details(status)
+        return self.state == "done"
 
     def _features(self, features: list, crs: str) -> None:
         self.feature_count += len(features)
@@ -172,7 +194,7 @@ class SegmentTask(QgsTask):
     def finished(self, result: bool) -> None:  # UI thread
         if not self.job_id and self.state == "queued":  # cancelled before it ran
             self.state, self.message = "cancelled", tr("Cancelled before it started.")
-        self.jobFinished.emit(self.state, self.message)
+        self.jobFinished.emit(self.state, self.message, self.details)
 
 
 class ModelsTask(QgsTask):
@@ -231,9 +253,10 @@ class PullTask(QgsTask):
             self.state, self.message = "failed", str(exc)
             return False
         self.state = str(status.get("state"))
-        self.message = (
-            str(status.get("error") or "") if self.state == "failed" else tr("{name} is ready.").format(name=self.name)
-        )
+        if self.state == "failed":
+            self.message = message_for(status.get("error_code") or "download_failed", status.get("error_params"))
+        else:
+            self.message = tr("{name} is ready.").format(name=self.name)
         return self.state == "done"
 
     def finished(self, result: bool) -> None:

@@ -30,8 +30,8 @@ from qgis.PyQt.QtGui import QColor
 
 from ..core import layers as core_layers
 from ..core.async_call import AsyncCall
+from ..core.client import error_from_answer
 from ..core.extent import raster_source
-from ..core.messages import message_for
 from .i18n import tr
 
 HOVER_DELAY_MS = 150
@@ -210,8 +210,7 @@ class ClickSession(QObject):
         if status == 409 and payload.get("code") == "superseded":
             return
         if status != 200:
-            text = message_for(payload.get("code"), payload.get("params") or {}, str(payload.get("detail") or ""))
-            self.message.emit("error", text or tr("The backend answered HTTP {status}.").format(status=status))
+            self.message.emit("error", str(error_from_answer(payload, status or None)))
             return
         features = payload.get("features") or []
         if not features:
@@ -291,7 +290,7 @@ class ClickSession(QObject):
             self.message.emit("error", str(exc))
             return None
         core_layers.style_result_layer(layer)
-        core_layers.add_to_results_group(self.project, layer)
+        core_layers.add_to_results_group(self.project, layer, above=self.raster)
         self.target = layer
         return layer
 

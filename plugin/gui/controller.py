@@ -1,7 +1,9 @@
 """The dock's presenter: everything the dock does, without widgets, so that tests can drive it without clicks.
 
-Network work runs in QgsTasks (the core's SegmentTask, and small function tasks for models); the controller's
-slots are methods of this QObject, which lives in the main thread, so their signals arrive there queued.
+Network work runs in QgsTasks (the core's SegmentTask; the model catalog's tasks); the controller's slots are
+methods of this QObject, which lives in the main thread, so their signals arrive there queued. What it promises
+the user: the raster shown is the raster searched, every state ends, a job belongs to the project it started
+in, a crash is named, and no layer appears for a query that found nothing.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qgis.core import (
+    Qgis,
     QgsApplication,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
@@ -16,10 +19,9 @@ from qgis.core import (
     QgsProject,
     QgsRasterLayer,
     QgsRectangle,
-    QgsTask,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QObject, pyqtSignal
+from qgis.PyQt.QtCore import QObject, QTime, pyqtSignal
 
 from ..core import contract
 from ..core import extent as core_extent
@@ -27,12 +29,16 @@ from ..core import layers as core_layers
 from ..core.client import BackendClient
 from ..core.extent import ExtentError
 from ..core.history import QueryHistory, ResultRecord
+from ..core.launch import interpreter_problem
+from ..core.messages import message_for
 from ..core.settings import Settings
-from ..core.tasks import ModelsTask, PullTask, SegmentTask, job_request
+from ..core.tasks import SegmentTask, job_request
 from .i18n import tr
+from .model_catalog import ModelCatalog
 
 LAYER, EXTENT, RECTANGLE = "layer", "extent", "rectangle"
 AREA_MODES = (LAYER, EXTENT, RECTANGLE)
+BAR_SECONDS = 15
 
 
 @dataclass
@@ -44,6 +50,8 @@ class RunOptions:
     bands: list[int] | None = None
     prompter: str | None = None
     segmenter: str | None = None
+    max_tiles: int = contract.MAX_TILES_DEFAULT
+    pixel_coords: bool = False  # a raster without a CRS is searched in pixel coordinates
 
 
 def parse_bands(text: str) -> list[int] | None:
@@ -60,17 +68,25 @@ def parse_bands(text: str) -> list[int] | None:
     return bands
 
 
-class DockController(QObject):
-    """Runs queries, follows the backend and the models, and keeps the results list."""
+def options_problem(query: str, options: RunOptions) -> str | None:
+    """What the backend would refuse in the query or the tiling, said before anything is sent; None when fine."""
+    if not query.strip():
+        return message_for("empty_query")
+    if len(query.strip()) > contract.QUERY_MAX_LENGTH:
+        return message_for("query_too_long", {"length": len(query.strip()), "max": contract.QUERY_MAX_LENGTH})
+    tiling = contract.tiling_problem(options.tile_size, options.overlap)
+    return message_for(*tiling) if tiling else None
 
-    backendStatus = pyqtSignal(str, str)  # state, a sentence for the user
-    message = pyqtSignal(str, str)  # level ('info', 'warning', 'error'), text
+
+class DockController(QObject):
+    """Runs queries, follows the backend and keeps the results list; the models are its :class:`ModelCatalog`."""
+
+    backendStatus = pyqtSignal(str, str)  # noqa: N815 - state, a sentence for the user
+    message = pyqtSignal(str, str, str)  # level ('info', 'warning', 'error'), text, details ('' for none)
     running = pyqtSignal(bool)
     progress = pyqtSignal(int, int)  # tiles done, tiles total (0: not known yet)
-    modelsChanged = pyqtSignal()
-    pullProgress = pyqtSignal(str, int, str)  # model, percent (-1: not known), state
-    resultsChanged = pyqtSignal()
-    historyChanged = pyqtSignal(list)
+    resultsChanged = pyqtSignal()  # noqa: N815
+    historyChanged = pyqtSignal(list)  # noqa: N815
 
     def __init__(self, iface, manager, project: QgsProject | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -78,17 +94,19 @@ class DockController(QObject):
         self.manager = manager
         self.project = project or QgsProject.instance()
         self.history = QueryHistory()
+        self.catalog = ModelCatalog(manager, self)
+        self.catalog.message.connect(lambda level, text: self.message.emit(level, text, ""))
         self.records: list[ResultRecord] = []
-        self.models: list[dict] = []
-        self.default_models: dict = {}
         self.client: BackendClient | None = None
         self.task: SegmentTask | None = None
         self._record: ResultRecord | None = None
         self._pending: dict | None = None
-        self._side_tasks: list[QgsTask] = []
-        self._pulls: dict[str, PullTask] = {}
+        self._offstage: dict[int, QgsVectorLayer] = {}  # result tables written to outside the project
+        self._crash_note = ""  # when the backend last stopped unexpectedly (it was restarted since)
         manager.stateChanged.connect(self._on_backend_state)
         manager.ready.connect(self._on_backend_ready)
+        manager.crashed.connect(self._on_backend_crashed)
+        self.project.cleared.connect(self._on_project_cleared)
         if manager.state == "ready":
             self._on_backend_ready(manager.url, manager.token)
 
@@ -98,47 +116,79 @@ class DockController(QObject):
         return self._record is not None
 
     def ensure_backend(self) -> None:
-        """Start the backend unless it is starting or running (an error waits for Restart or a new run)."""
+        """Start the backend unless it is starting or running."""
         if self.manager.state in ("stopped", "error"):
             self.manager.start()
 
     def restart_backend(self) -> None:
         self.client = None
+        self._crash_note = ""
         self.manager.restart()
 
     def status_text(self, state: str, detail: str = "") -> str:
         """The backend status line for ``state``."""
         if state == "starting":
-            return tr("Starting the backend…")
+            return detail or tr("Starting the backend…")
         if state == "ready":
             device = getattr(self.manager, "device", "") or tr("unknown device")
-            text = tr("Backend ready on {device}").format(device=device)
-            if str(device).startswith("cpu"):
-                text += " " + tr("(no GPU: queries will be slow)")
+            health = getattr(self.manager, "health_info", None) or {}
+            gpu = health.get("gpu") or {}
+            if gpu.get("name"):
+                text = tr("Backend ready — GPU: {name}, {memory:.0f} GB").format(
+                    name=gpu["name"], memory=float(gpu.get("memory_total_mb") or 0) / 1024
+                )
+            elif str(device).startswith("cpu"):
+                text = tr("Backend ready — CPU only: queries will be slow")
+            else:
+                text = tr("Backend ready on {device}").format(device=device)
+            if self._crash_note:
+                text += " — " + tr("restarted at {time}, after it stopped unexpectedly").format(time=self._crash_note)
             return text
         if state == "error":
             return tr("Backend error: {detail}").format(detail=detail or tr("no details"))
         return tr("Backend stopped; it starts when you open this panel or run a query.")
 
+    def needs_setup(self) -> bool:
+        """Whether no backend is configured yet: local mode and no usable interpreter (the installer's case)."""
+        settings = Settings.load(include_token=False)
+        return not settings.is_remote and interpreter_problem(settings.python_path) is not None
+
     def _on_backend_state(self, state: str, detail: str) -> None:
         if state != "ready":
             self.client = None
-        if state == "error" and self._pending is not None:
-            self._finish_record("failed", tr("The backend did not start: {detail}").format(detail=detail))
+            self.catalog.forget_backend()
+        if state == "error" and self._record is not None and self.task is None:
+            self._finish_record(
+                "failed",
+                tr("The backend did not start: {detail}").format(detail=detail),
+                self.manager.stderr_tail,
+            )
         self.backendStatus.emit(state, self.status_text(state, detail))
 
     def _on_backend_ready(self, url: str, token: str) -> None:
         self.client = BackendClient(url, token)
         self.backendStatus.emit("ready", self.status_text("ready"))
-        self.refresh_models()
+        self.catalog.refresh(self.client)
         if self._pending is not None:
             request, self._pending = self._pending, None
             self._submit(request)
 
+    def _on_backend_crashed(self, reason: str, stderr_tail: str, restarting: bool) -> None:
+        self._crash_note = QTime.currentTime().toString("HH:mm")
+        record, task = self._record, self.task
+        if record is None or task is None:  # a query waiting for the backend is sent once it is back
+            return
+        self.task = None
+        task.cancel()  # it could only fail now, with a network error that would hide the crash
+        text = reason + " " + (tr("Think2Map is restarting it.") if restarting else tr("Press Restart to start it."))
+        text += " " + tr("The {n} polygon(s) found before were kept.").format(n=record.features)
+        self._finish_record("failed", text, stderr_tail)
+
     # ----- layer and area --------------------------------------------------------------------------------------
-    def layer_problem(self, layer: QgsMapLayer | None) -> str | None:
-        """Why ``layer`` cannot be searched, or None when it can."""
-        return core_extent.raster_problem(layer, require_local_file=not Settings.load(include_token=False).is_remote)
+    def layer_problem(self, layer: QgsMapLayer | None, pixel_coords: bool = False) -> str | None:
+        """Why ``layer`` cannot be searched (and how to fix it), or None when it can."""
+        remote = Settings.load(include_token=False).is_remote
+        return core_extent.raster_problem(layer, require_local_file=not remote, pixel_coords=pixel_coords)
 
     def area_bounds(
         self,
@@ -169,6 +219,8 @@ class DockController(QObject):
             options.tile_size,
             options.overlap,
             options.bands,
+            max_tiles=options.max_tiles if options.max_tiles != contract.MAX_TILES_DEFAULT else None,
+            pixel_coords=options.pixel_coords and not layer.crs().isValid(),
         )
 
     # ----- running -----------------------------------------------------------------------------------------
@@ -181,32 +233,38 @@ class DockController(QObject):
         rect: QgsRectangle | None = None,
         rect_crs: QgsCoordinateReferenceSystem | None = None,
     ) -> bool:
-        """Check the inputs, make the result layer and submit the job (once the backend is ready)."""
-        query = query.strip()
-        problem = self.layer_problem(layer)
-        if problem is None and not query:
-            problem = tr("Type what to look for, for example: the river.")
-        if problem is None and self.is_running:
-            problem = tr("A query is already running; cancel it or wait for it to finish.")
+        """Check everything, then submit the job (once the backend is ready). False, with a message, when refused.
+
+        Nothing is added to the project here: the result layer is made when the first polygon arrives.
+        """
         options = options or RunOptions()
-        missing = self.missing_models(options.prompter, options.segmenter)
-        if problem is None and missing:
-            problem = tr("Not downloaded yet: {names}. Click Download to fetch them, or choose other models.").format(
-                names=", ".join(missing)
-            )
+        query = query.strip()
+        problem = self._run_problem(layer, query, options)
+        details = ""
+        bounds = None
         if problem is None:
             try:
                 bounds = self.area_bounds(layer, mode, rect, rect_crs)
             except ExtentError as exc:
                 problem = str(exc)
+        if problem is None and self.manager.state != "ready":
+            self.ensure_backend()  # a backend that cannot start says so at once, rather than leaving a job waiting
+            if self.manager.state == "error":
+                problem = tr("The backend cannot start: {detail}").format(detail=self.manager.detail)
+                details = self.manager.stderr_tail
         if problem is not None:
-            self.message.emit("error", problem)
+            self.message.emit("error", problem, details)
             return False
         request = self.build_request(layer, query, bounds, options)
         self.historyChanged.emit(self.history.add(query))
-        self._record = ResultRecord(query=query)
-        self.records.insert(0, self._record)
-        self._create_layer(self._record, layer.crs())
+        taken = {lyr.name() for lyr in self.project.mapLayers().values()} | {r.name for r in self.records}
+        record = ResultRecord(
+            query=query, name=core_layers.result_layer_name(query, layer.name(), taken), raster_id=layer.id()
+        )
+        record.crs_wkt = layer.crs().toWkt() if layer.crs().isValid() else ""
+        record.folder = core_layers.results_folder(self.project)
+        self._record = record
+        self.records.insert(0, record)
         self.resultsChanged.emit()
         self.running.emit(True)
         self.progress.emit(0, 0)
@@ -214,14 +272,23 @@ class DockController(QObject):
             self._submit(request)
         else:
             self._pending = request
-            self.message.emit("info", tr("Waiting for the backend to start…"))
-            self.ensure_backend()
+            self.message.emit("info", tr("Waiting for the backend to start…"), "")
         return True
 
+    def _run_problem(self, layer: QgsMapLayer | None, query: str, options: RunOptions) -> str | None:
+        if self.is_running:
+            return tr("A query is already running; cancel it or wait for it to finish.")
+        problem = self.layer_problem(layer, options.pixel_coords) or options_problem(query, options)
+        if problem is None and (missing := self.catalog.missing(options.prompter, options.segmenter)):
+            problem = tr("Not downloaded yet: {names}. Click Download to fetch them, or choose other models.").format(
+                names=", ".join(missing)
+            )
+        return problem
+
     def cancel(self) -> None:
-        """Cancel the running or waiting query; the features found so far stay in the layer."""
+        """Cancel the running or waiting query; the polygons found so far stay in its layer."""
         if self.task is not None:
-            self.message.emit("info", tr("Cancelling…"))
+            self.message.emit("info", tr("Cancelling…"), "")
             self.task.cancel()
         elif self._record is not None:
             self._pending = None
@@ -231,56 +298,49 @@ class DockController(QObject):
         record = self._record
         if record is None:
             return
-        task = SegmentTask(self.client, request, tr("Think2Map: {query}").format(query=record.query))
+        task = SegmentTask(self.client, request, tr("Think2Map: {query}").format(query=core_layers.elide(record.query)))
+        task.jobAccepted.connect(self._on_job_accepted)
         task.featuresArrived.connect(self._on_features)
         task.tilesArrived.connect(self._on_tiles)
         task.jobFinished.connect(self._on_job_finished)
         task.tileProgress.connect(self._on_tile_progress)
         self.task = task
         record.job_state = "submitted"
-        self.message.emit("info", tr("Searching for '{query}'…").format(query=record.query))
+        self.message.emit("info", tr("Searching for '{query}'…").format(query=core_layers.elide(record.query)), "")
         QgsApplication.taskManager().addTask(task)
 
-    def _create_layer(self, record: ResultRecord, crs: QgsCoordinateReferenceSystem) -> QgsVectorLayer | None:
-        storage, folder = Settings.load(include_token=False).storage, core_layers.results_folder(self.project)
-        try:
-            layer = core_layers.create_result_layer(record.query, crs, storage, folder)
-        except Exception as exc:  # noqa: BLE001 - the results go to memory rather than nowhere
-            layer = core_layers.create_result_layer(record.query, crs, "memory")
-            self.message.emit(
-                "warning",
-                tr(
-                    "Could not write the results to a GeoPackage ({error}): they are in a memory layer; save it "
-                    "before closing QGIS."
-                ).format(error=exc),
-            )
-        core_layers.style_result_layer(layer)
-        core_layers.add_to_results_group(self.project, layer)
-        record.layer_id = layer.id()
-        return layer
+    def _current(self) -> ResultRecord | None:
+        """The running record, when the signal being handled comes from its task (not from one left behind)."""
+        return self._record if self.task is not None and self.sender() is self.task else None
+
+    def _on_job_accepted(self, job_id: str, tiles_total: int, crs: str) -> None:
+        record = self._current()
+        if record is not None:
+            record.job_state, record.tiles_total = "queued", tiles_total
+            self.resultsChanged.emit()
 
     def _on_features(self, features: list, crs: str) -> None:
-        record = self._record
+        record = self._current()
         if record is None or not features:
             return
-        layer = self.layer_for(record)
-        if layer is None:
-            layer = self._create_layer(record, core_layers.crs_from_text(crs))
-            if layer is None:
-                return
+        layer = self._result_layer(record, crs)
+        if layer is None:  # its memory layer closed with its project: nowhere left to keep them
+            record.dropped += len(features)
+            return
         try:
             record.features += core_layers.add_geojson_features(layer, features)
         except RuntimeError as exc:
-            self.message.emit("error", str(exc))
+            self.message.emit("error", str(exc), "")
             return
         self.resultsChanged.emit()
 
     def _on_tiles(self, tiles: list) -> None:
-        if self._record is not None:
-            self._record.add_tiles(tiles)
+        record = self._current()
+        if record is not None:
+            record.add_tiles(tiles)
 
     def _on_tile_progress(self, done: int, total: int) -> None:
-        record = self._record
+        record = self._current()
         if record is None:
             return
         record.job_state = "running"
@@ -288,50 +348,137 @@ class DockController(QObject):
         self.progress.emit(done, total)
         self.resultsChanged.emit()
 
-    def _on_job_finished(self, state: str, message: str) -> None:
+    def _on_job_finished(self, state: str, message: str, details: str) -> None:
+        if self._current() is None:
+            return
         self.task = None
-        self._finish_record(state, message)
+        self._finish_record(state, message, details)
 
-    def _finish_record(self, state: str, message: str) -> None:
+    def _finish_record(self, state: str, message: str, details: str = "") -> None:
         record, self._record = self._record, None
         self._pending = None
         if record is None:
             return
-        record.job_state, record.message = state, message
-        if state == "done":
+        self._offstage.pop(id(record), None)
+        record.job_state, record.message, record.details = state, message, details
+        query = core_layers.elide(record.query)
+        if record.detached:
+            text = self._detached_outcome(record)
+            self.records = [r for r in self.records if r is not record]
+            self.message.emit("warning", text, details)
+            self.iface.messageBar().pushMessage(tr("Think2Map"), text, Qgis.Warning, BAR_SECONDS)
+        elif state == "done":
             record.tiles_done = max(record.tiles_done, record.tiles_total)
             self.progress.emit(record.tiles_done, record.tiles_total)
-            self.message.emit("info", f"'{record.query}': " + (message or tr("done.")))
+            self.message.emit("info", f"'{query}': " + (message or tr("done.")), details)
         elif state == "cancelled":
-            self.message.emit("warning", f"'{record.query}': " + (message or tr("cancelled.")))
+            self.message.emit("warning", f"'{query}': " + (message or tr("cancelled.")), details)
         else:
-            self.message.emit("error", tr("The query failed: {error}").format(error=message or tr("no details")))
-            if record.features == 0:
-                self._drop_empty_layer(record)
+            self.message.emit(
+                "error", tr("The query failed: {error}").format(error=message or tr("no details")), details
+            )
         self.running.emit(False)
         self.resultsChanged.emit()
 
-    def _drop_empty_layer(self, record: ResultRecord) -> None:
-        """A failed query found nothing: take its empty layer (and an emptied results group) off the map."""
+    # ----- result layers -------------------------------------------------------------------------------------
+    def _result_layer(self, record: ResultRecord, crs: str) -> QgsVectorLayer | None:
+        """Where the record's polygons go: its layer, made now for the first ones; its table once it left the map."""
         layer = self.layer_for(record)
-        if layer is not None and layer.featureCount() == 0:
-            self.project.removeMapLayer(layer.id())
-            record.layer_id = ""
-        group = self.project.layerTreeRoot().findGroup(core_layers.GROUP_NAME)
-        if group is not None and not group.children():
-            group.parent().removeChildNode(group)
+        if layer is not None:
+            return layer
+        if record.detached or record.layer_id:  # a new project, or the user removed the layer: stay off the map
+            record.detached = True
+            return self._offstage_layer(record)
+        return self._create_layer(record, crs)
+
+    def _crs(self, record: ResultRecord, crs: str) -> QgsCoordinateReferenceSystem:
+        if record.crs_wkt:
+            return QgsCoordinateReferenceSystem.fromWkt(record.crs_wkt)
+        return core_layers.crs_from_text(crs)
+
+    def _create_layer(self, record: ResultRecord, crs: str) -> QgsVectorLayer:
+        storage = Settings.load(include_token=False).storage
+        try:
+            layer = core_layers.create_result_layer(
+                record.query, self._crs(record, crs), storage, record.folder, name=record.name
+            )
+        except Exception as exc:  # noqa: BLE001 - the results go to memory rather than nowhere
+            layer = core_layers.create_result_layer(record.query, self._crs(record, crs), "memory", name=record.name)
+            self.message.emit(
+                "warning",
+                tr(
+                    "Could not write the results to a GeoPackage ({error}): they are in a memory layer; save it "
+                    "before closing QGIS."
+                ).format(error=exc),
+                "",
+            )
+        if not record.crs_wkt:  # pixel coordinates: like its image, no CRS (a GeoPackage says "undefined geographic")
+            layer.setCrs(QgsCoordinateReferenceSystem())
+        core_layers.style_result_layer(layer)
+        core_layers.add_to_results_group(self.project, layer, above=self.project.mapLayer(record.raster_id))
+        record.layer_id = layer.id()
+        record.layer_source = layer.source() if layer.providerType() == "ogr" else ""
+        return layer
+
+    def _offstage_layer(self, record: ResultRecord) -> QgsVectorLayer | None:
+        """The record's GeoPackage table, opened (or made) outside any project; None for a memory layer."""
+        layer = self._offstage.get(id(record))
+        if layer is not None:
+            return layer
+        if record.layer_source:
+            layer = QgsVectorLayer(record.layer_source, record.name, "ogr")
+        elif Settings.load(include_token=False).storage == "gpkg":
+            try:
+                layer = core_layers.create_result_layer(
+                    record.query, self._crs(record, ""), "gpkg", record.folder, name=record.name
+                )
+            except RuntimeError:
+                return None
+            record.layer_source = layer.source()
+        if layer is None or not layer.isValid():
+            return None
+        self._offstage[id(record)] = layer
+        return layer
+
+    def _detached_outcome(self, record: ResultRecord) -> str:
+        query = core_layers.elide(record.query)
+        if record.features and record.layer_source:
+            path, _, table = record.layer_source.partition("|layername=")
+            return tr(
+                "The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) are kept in "
+                "{path} (layer {table})."
+            ).format(query=query, n=record.features, path=path, table=table)
+        if record.features or record.dropped:
+            return tr(
+                "The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) were in a memory "
+                "layer, which closed with the project."
+            ).format(query=query, n=record.features + record.dropped)
+        return tr("The project was closed, so the query '{query}' was cancelled before it found anything.").format(
+            query=query
+        )
+
+    def _on_project_cleared(self) -> None:
+        """A new or closed project: its results list goes, and a running query is cancelled, off the new map."""
+        running = self._record
+        self.records = [running] if running is not None else []
+        if running is not None:
+            running.detached = True
+            self.cancel()
+        self.resultsChanged.emit()
 
     # ----- results -----------------------------------------------------------------------------------------
     def layer_for(self, record: ResultRecord) -> QgsVectorLayer | None:
         return self.project.mapLayer(record.layer_id) if record.layer_id else None
 
     def show_record(self, record: ResultRecord, zoom: bool = True) -> bool:
-        """Make the record's layer the active one and zoom to it; False when the layer is gone."""
+        """Make the record's layer the active one and zoom to it; False when it has none."""
         layer = self.layer_for(record)
         if layer is None:
-            self.message.emit(
-                "warning", tr("The layer of '{query}' was removed from the project.").format(query=record.query)
-            )
+            if not record.layer_id:
+                text = tr("'{query}' has no layer: nothing was found yet. Reasoning… shows what the model wrote.")
+            else:
+                text = tr("The layer of '{query}' was removed from the project.")
+            self.message.emit("warning", text.format(query=core_layers.elide(record.query)), "")
             return False
         self.iface.setActiveLayer(layer)
         if zoom and layer.featureCount() > 0:
@@ -344,80 +491,13 @@ class DockController(QObject):
             canvas.refresh()
         return True
 
-    # ----- models ------------------------------------------------------------------------------------------
-    def refresh_models(self) -> None:
-        """Ask the backend which models it has (GET /models, in a background task)."""
-        if self.client is None:
-            return
-        task = ModelsTask(self.client)
-        task.modelsArrived.connect(self._on_models)
-        task.failed.connect(self._on_models_failed)
-        self._add_side_task(task)
-
-    def _on_models(self, answer: dict) -> None:
-        self.models = list(answer.get("models") or [])
-        self.default_models = dict(self.manager.health_info.get("default_models") or {})
-        self.modelsChanged.emit()
-
-    def _on_models_failed(self, error: str) -> None:
-        self.message.emit("warning", tr("Could not list the models: {error}").format(error=error))
-
-    def model_names(self, kind: str) -> list[str]:
-        return [m["name"] for m in self.models if m.get("kind") == kind]
-
-    def is_present(self, name: str) -> bool | None:
-        """True or False for a model the backend knows, None for a path or unknown name."""
-        for model in self.models:
-            if model.get("name") == name:
-                return bool(model.get("present"))
-        return None
-
-    def missing_models(self, prompter: str | None, segmenter: str | None) -> list[str]:
-        """The chosen models (None: the backend's default) that are known and not downloaded."""
-        chosen = [prompter or self.default_models.get("prompter"), segmenter or self.default_models.get("segmenter")]
-        return [name for name in chosen if name and self.is_present(name) is False]
-
-    def pull_models(self, names: list[str]) -> None:
-        """Download ``names`` through the backend, one task each, reporting progress."""
-        if self.client is None:
-            return
-        for name in names:
-            task = PullTask(self.client, name)
-            task.progressChanged.connect(self._on_pull_progress)
-            task.pullFinished.connect(self._on_pull_finished)
-            self._pulls[name] = task
-            self._add_side_task(task)
-            self.pullProgress.emit(name, -1, "running")
-
-    def _on_pull_progress(self, percent: float) -> None:
-        for name, task in self._pulls.items():
-            if not _task_over(task):
-                self.pullProgress.emit(name, int(task.progress()), "running")
-
-    def _on_pull_finished(self, state: str, message: str) -> None:
-        for name, task in list(self._pulls.items()):
-            if task.state == state and task.message == message:
-                del self._pulls[name]
-                self.pullProgress.emit(name, 100 if state == "done" else -1, state)
-        self.message.emit("info" if state == "done" else "error", message)
-        self.refresh_models()
-
-    def _add_side_task(self, task: QgsTask) -> None:
-        self._side_tasks = [t for t in self._side_tasks if not _task_over(t)] + [task]
-        QgsApplication.taskManager().addTask(task)
-
     def shutdown(self) -> None:
         """Cancel what runs (plugin unload)."""
         if self.task is not None:
             self.task.cancel()
-        for task in self._side_tasks:
-            if not _task_over(task):
-                task.cancel()
+        self.catalog.shutdown()
         self._pending = None
-
-
-def _task_over(task: QgsTask) -> bool:
-    try:
-        return task.status() in (QgsTask.Complete, QgsTask.Terminated)
-    except RuntimeError:  # the C++ object is gone
-        return True
+        try:
+            self.project.cleared.disconnect(self._on_project_cleared)
+        except TypeError:
+            pass

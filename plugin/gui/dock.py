@@ -6,6 +6,7 @@ from qgis.core import QgsMapLayer, QgsMapLayerProxyModel, QgsRasterLayer, QgsRec
 from qgis.gui import QgsCollapsibleGroupBox, QgsDockWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
@@ -25,26 +26,24 @@ from qgis.PyQt.QtWidgets import (
 
 from ..core import contract
 from ..core.history import ResultRecord
+from ..core.layers import elide
 from .click_box import ClickBox
 from .controller import EXTENT, LAYER, RECTANGLE, DockController, RunOptions, parse_bands
 from .i18n import tr
 from .map_tool import RectangleMapTool
 from .models_box import ModelsBox
 from .reasoning import ReasoningDialog
+from .styles import LEVEL_STYLE, STATE_STYLE
 
-LEVEL_STYLE = {"info": "", "warning": "color: #8a5a00;", "error": "color: #b00020; font-weight: bold;"}
-STATE_STYLE = {
-    "ready": "color: #1b6e2f;",
-    "starting": "color: #555;",
-    "error": "color: #b00020;",
-    "stopped": "color: #555;",
-}
+TILE_LIMIT_MAX = 100_000
+RESULT_NAME_LENGTH = 48  # characters of a result's name in the list; the tooltip has the whole query
 
 
 class Think2MapDock(QgsDockWidget):
     """Layer, query, area, models, options, Run/Cancel, progress, backend status and the results list."""
 
     settingsRequested = pyqtSignal()
+    setupRequested = pyqtSignal()
 
     def __init__(self, iface, controller: DockController, parent: QWidget | None = None):
         super().__init__(tr("Think2Map"), parent)
@@ -54,6 +53,8 @@ class Think2MapDock(QgsDockWidget):
         self.rectangle: QgsRectangle | None = None
         self.rectangle_crs = None
         self.status_text = ""
+        self.message_details = ""
+        self._layer_messages: set[str] = set()
         self.map_tool = RectangleMapTool(iface.mapCanvas())
         self._previous_tool = None
         self._build()
@@ -94,7 +95,7 @@ class Think2MapDock(QgsDockWidget):
         form.addRow(tr("Area"), area_row)
         layout.addLayout(form)
 
-        self.models_box = ModelsBox(self.controller)
+        self.models_box = ModelsBox(self.controller.catalog)
         layout.addWidget(self.models_box)
         self.click_box = ClickBox(self.iface, self.controller.manager, self.layer_combo.currentLayer)
         self.click_box.message.connect(self.show_message)
@@ -115,9 +116,20 @@ class Think2MapDock(QgsDockWidget):
         self.overlap_spin.setSuffix(tr(" px"))
         self.bands_edit = QLineEdit()
         self.bands_edit.setPlaceholderText(tr("default (1,2,3); or 4,3,2; or one band"))
+        self.tile_limit_spin = QSpinBox()
+        self.tile_limit_spin.setRange(1, TILE_LIMIT_MAX)
+        self.tile_limit_spin.setSingleStep(100)
+        self.tile_limit_spin.setValue(contract.MAX_TILES_DEFAULT)
+        self.tile_limit_spin.setToolTip(tr("The most tiles one query may search; a larger area is refused first"))
+        self.pixel_check = QCheckBox(tr("Pixel coordinates"))
+        self.pixel_check.setToolTip(
+            tr("Search a raster that has no coordinate reference system; its polygons are placed in pixel coordinates")
+        )
         advanced.addRow(tr("Tile size"), self.tile_spin)
         advanced.addRow(tr("Overlap"), self.overlap_spin)
         advanced.addRow(tr("Bands"), self.bands_edit)
+        advanced.addRow(tr("Tile limit"), self.tile_limit_spin)
+        advanced.addRow(self.pixel_check)
         layout.addWidget(self.advanced_box)
 
         buttons = QHBoxLayout()
@@ -134,10 +146,17 @@ class Think2MapDock(QgsDockWidget):
         self.progress_bar.setFormat(tr("%v / %m tiles"))
         self.progress_bar.setTextVisible(False)
         layout.addWidget(self.progress_bar)
+        message_row = QHBoxLayout()
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
         self.message_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        layout.addWidget(self.message_label)
+        self.message_details_button = QToolButton()
+        self.message_details_button.setText(tr("Details…"))
+        self.message_details_button.setToolTip(tr("What the backend said, in its own words"))
+        self.message_details_button.setVisible(False)
+        message_row.addWidget(self.message_label, 1)
+        message_row.addWidget(self.message_details_button, 0, Qt.AlignTop)
+        layout.addLayout(message_row)
 
         status_row = QHBoxLayout()
         self.status_label = QLabel()
@@ -157,10 +176,16 @@ class Think2MapDock(QgsDockWidget):
         status_row.addWidget(self.restart_button)
         status_row.addWidget(self.settings_button)
         layout.addLayout(status_row)
+        self.setup_button = QPushButton(tr("Set up the backend…"))
+        self.setup_button.setToolTip(tr("Build the backend's Python environment in your QGIS profile folder"))
+        self.setup_button.setVisible(False)
+        layout.addWidget(self.setup_button)
 
         layout.addWidget(QLabel(tr("Results")))
         self.results_list = QListWidget()
         self.results_list.setToolTip(tr("Select a result to show and zoom to its layer"))
+        self.results_list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.results_list.setTextElideMode(Qt.ElideRight)
         layout.addWidget(self.results_list, 1)
         results_buttons = QHBoxLayout()
         self.zoom_button = QPushButton(tr("Zoom to layer"))
@@ -184,11 +209,13 @@ class Think2MapDock(QgsDockWidget):
         c = self.controller
         c.backendStatus.connect(self._on_state)
         c.message.connect(self.show_message)
+        self.message_details_button.clicked.connect(self.show_message_details)
         c.running.connect(self._on_running)
         c.progress.connect(self._on_progress)
         c.resultsChanged.connect(self._update_results)
         c.historyChanged.connect(self.set_history)
         self.layer_combo.layerChanged.connect(self._on_layer_chosen)
+        self.pixel_check.toggled.connect(lambda _: self._on_layer_chosen(self.layer_combo.currentLayer()))
         self.iface.currentLayerChanged.connect(self._on_active_layer)
         self.area_combo.currentIndexChanged.connect(self._on_area_mode)
         self.draw_button.toggled.connect(self._on_draw_toggled)
@@ -200,6 +227,7 @@ class Think2MapDock(QgsDockWidget):
         self.cancel_button.clicked.connect(c.cancel)
         self.restart_button.clicked.connect(c.restart_backend)
         self.settings_button.clicked.connect(self.settingsRequested)
+        self.setup_button.clicked.connect(self.setupRequested)
         self.results_list.currentRowChanged.connect(self._on_result_selected)
         self.zoom_button.clicked.connect(lambda: self._on_result_selected(self.results_list.currentRow()))
         self.reasoning_button.clicked.connect(self.show_reasoning)
@@ -207,23 +235,45 @@ class Think2MapDock(QgsDockWidget):
 
     # ----- inputs --------------------------------------------------------------------------------------------
     def set_layer(self, layer: QgsMapLayer | None) -> bool:
-        """Choose ``layer`` as the raster; anything else is refused with a message. True when taken."""
-        problem = self.controller.layer_problem(layer) if layer is not None else None
-        if layer is not None and problem is None:
-            self.layer_combo.setLayer(layer)
-            self.show_message("info", "")
-            return True
-        if layer is not None:
-            self.show_message("error", problem)
-        return False
+        """Show ``layer`` as the raster to search; True when it can be searched.
+
+        A raster that cannot be searched is still shown, with its reason, and Run is disabled: the dock never
+        searches a raster other than the one it shows. Anything else than a raster is refused with a message.
+        """
+        if layer is not None and not isinstance(layer, QgsRasterLayer):
+            self.show_message("error", self.controller.layer_problem(layer))
+            return False
+        if layer is not self.layer_combo.currentLayer():
+            self.layer_combo.setLayer(layer)  # layerChanged updates the message and Run
+        else:
+            self._on_layer_chosen(layer)
+        return self.layer_problem() is None
+
+    def layer_problem(self) -> str | None:
+        """Why the raster shown cannot be searched with the options shown, or None."""
+        return self.controller.layer_problem(self.layer_combo.currentLayer(), self.pixel_check.isChecked())
 
     def _on_active_layer(self, layer: QgsMapLayer | None) -> None:
-        if isinstance(layer, QgsRasterLayer) and not self.controller.is_running:
+        if isinstance(layer, QgsRasterLayer):
             self.set_layer(layer)
 
     def _on_layer_chosen(self, layer: QgsMapLayer | None) -> None:
-        problem = self.controller.layer_problem(layer) if layer is not None else None
-        self.show_message("error" if problem else "info", problem or "")
+        problem = self.layer_problem() if layer is not None else None
+        if problem:
+            self.show_message("error", problem)
+        elif self.message_label.text() in self._layer_messages:  # an earlier layer's problem: no longer true
+            self.show_message("info", "")
+        self._layer_messages = {problem} if problem else set()
+        self._update_run_button()
+
+    def _update_run_button(self) -> None:
+        problem = self.layer_problem()
+        running = self.controller.is_running
+        self.run_button.setEnabled(problem is None and not running)
+        if running:
+            self.run_button.setToolTip(tr("A query is running: wait for it, or cancel it"))
+        else:
+            self.run_button.setToolTip(problem or tr("Search the raster for the query (Enter)"))
 
     def query(self) -> str:
         return self.query_combo.currentText().strip()
@@ -285,20 +335,19 @@ class Think2MapDock(QgsDockWidget):
             bands=parse_bands(self.bands_edit.text()),
             prompter=self.models_box.prompter(),
             segmenter=self.models_box.segmenter(),
+            max_tiles=self.tile_limit_spin.value(),
+            pixel_coords=self.pixel_check.isChecked(),
         )
 
     # ----- actions -------------------------------------------------------------------------------------------
     def run(self) -> bool:
-        """Run the query as the dock shows it."""
+        """Run the query as the dock shows it, on the raster it shows."""
         if self.controller.is_running:
             return False
         try:
             options = self.options()
         except ValueError as exc:
             self.show_message("error", str(exc))
-            return False
-        if self.overlap_spin.value() * 2 >= self.tile_spin.value():
-            self.show_message("error", tr("The overlap must be less than half the tile size."))
             return False
         return self.controller.run(
             self.layer_combo.currentLayer(), self.query(), self.area_mode(), options, self.rectangle, self.rectangle_crs
@@ -317,9 +366,17 @@ class Think2MapDock(QgsDockWidget):
         box.exec_()
 
     # ----- controller signals -----------------------------------------------------------------------------
-    def show_message(self, level: str, text: str) -> None:
+    def show_message(self, level: str, text: str, details: str = "") -> None:
+        """Say ``text`` under the buttons; ``details`` (the backend's own words) goes behind a Details button."""
         self.message_label.setStyleSheet(LEVEL_STYLE.get(level, ""))
         self.message_label.setText(text)
+        self.message_details = details.strip()
+        self.message_details_button.setVisible(bool(self.message_details))
+
+    def show_message_details(self) -> None:
+        box = QMessageBox(QMessageBox.Information, tr("Think2Map"), self.message_label.text(), parent=self)
+        box.setDetailedText(self.message_details)
+        box.exec_()
 
     def _on_state(self, state: str, text: str) -> None:
         self.status_text = text
@@ -328,9 +385,10 @@ class Think2MapDock(QgsDockWidget):
         self.status_label.setToolTip(text)
         self.details_button.setVisible(state == "error" and _first_lines(text) != text)
         self.restart_button.setEnabled(state != "starting")
+        self.setup_button.setVisible(state == "error" and self.controller.needs_setup())
 
     def _on_running(self, running: bool) -> None:
-        self.run_button.setEnabled(not running)
+        self._update_run_button()
         self.cancel_button.setEnabled(running)
         if running:
             self.progress_bar.setTextVisible(False)
@@ -354,7 +412,7 @@ class Think2MapDock(QgsDockWidget):
         self.results_list.clear()
         for record in self.controller.records:
             item = QListWidgetItem(_record_text(record))
-            item.setToolTip(record.message or record.query)
+            item.setToolTip("\n".join(text for text in (record.query, record.name, record.message) if text))
             self.results_list.addItem(item)
         if 0 <= row < self.results_list.count():
             self.results_list.setCurrentRow(row)
@@ -390,14 +448,25 @@ def _first_lines(text: str, lines: int = 3, chars: int = 300) -> str:
 
 
 def _record_text(record: ResultRecord) -> str:
+    """One line of the results list: the layer's name (its query elided), the state, what was found."""
     states = {
-        "submitted": tr("waiting"),
+        "waiting": tr("waiting for the backend"),
+        "submitted": tr("sent"),
+        "queued": tr("queued"),
         "running": tr("running"),
         "done": tr("done"),
         "failed": tr("failed"),
         "cancelled": tr("cancelled"),
     }
     tiles = f" · {record.tiles_done}/{record.tiles_total}" if record.tiles_total else ""
-    return tr("{query} — {state}, {n} feature(s){tiles}").format(
-        query=record.query, state=states.get(record.job_state, record.job_state), n=record.features, tiles=tiles
+    if record.job_state == "done" and record.features == 0:
+        found = tr("no target")
+    else:
+        found = tr("{n} polygon(s)").format(n=record.features)
+    return tr("{name} — {state}, {found}{tiles}").format(
+        name=layer_name_short(record), state=states.get(record.job_state, record.job_state), found=found, tiles=tiles
     )
+
+
+def layer_name_short(record: ResultRecord) -> str:
+    return elide(record.name or record.query, RESULT_NAME_LENGTH)

@@ -14,8 +14,8 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from .controller import DockController
 from .i18n import tr
+from .model_catalog import ModelCatalog
 
 DEFAULT_DATA = "__default__"
 
@@ -23,9 +23,9 @@ DEFAULT_DATA = "__default__"
 class ModelsBox(QgsCollapsibleGroupBox):
     """Prompter and segmenter combos (the backend's default first), and a download row for missing ones."""
 
-    def __init__(self, controller: DockController, parent: QWidget | None = None):
+    def __init__(self, catalog: ModelCatalog, parent: QWidget | None = None):
         super().__init__(tr("Models"), parent)
-        self.controller = controller
+        self.catalog = catalog
         form = QFormLayout(self)
         self.prompter_combo = QComboBox()
         self.segmenter_combo = QComboBox()
@@ -50,8 +50,8 @@ class ModelsBox(QgsCollapsibleGroupBox):
             combo.setMinimumContentsLength(8)
             combo.currentIndexChanged.connect(self.update_missing)
         self.download_button.clicked.connect(self._download)
-        controller.modelsChanged.connect(self.update_models)
-        controller.pullProgress.connect(self._on_pull_progress)
+        self.catalog.modelsChanged.connect(self.update_models)
+        self.catalog.pullProgress.connect(self._on_pull_progress)
         self.update_models()
 
     def prompter(self) -> str | None:
@@ -63,7 +63,7 @@ class ModelsBox(QgsCollapsibleGroupBox):
         return _chosen(self.segmenter_combo)
 
     def update_models(self) -> None:
-        c = self.controller
+        c = self.catalog
         for combo, kind in ((self.prompter_combo, "prompter"), (self.segmenter_combo, "segmenter")):
             chosen = _chosen(combo)
             combo.blockSignals(True)
@@ -73,7 +73,7 @@ class ModelsBox(QgsCollapsibleGroupBox):
                 tr("Backend default ({name})").format(name=_short(default)) if default else tr("Backend default"),
                 DEFAULT_DATA,
             )
-            for name in c.model_names(kind):
+            for name in c.names(kind):
                 mark = "✓" if c.is_present(name) else tr("(missing)")
                 combo.addItem(f"{name} {mark}", name)
             if chosen:
@@ -82,7 +82,7 @@ class ModelsBox(QgsCollapsibleGroupBox):
         self.update_missing()
 
     def update_missing(self) -> None:
-        missing = self.controller.missing_models(self.prompter(), self.segmenter())
+        missing = self.catalog.missing(self.prompter(), self.segmenter())
         if missing:
             self.missing_label.setText(tr("Not downloaded yet: {names}.").format(names=", ".join(missing)))
         else:
@@ -90,7 +90,7 @@ class ModelsBox(QgsCollapsibleGroupBox):
         self.missing_row.setVisible(bool(missing) or self.pull_bar.isVisible())
 
     def _download(self) -> None:
-        self.controller.pull_models(self.controller.missing_models(self.prompter(), self.segmenter()))
+        self.catalog.pull(self.catalog.missing(self.prompter(), self.segmenter()))
 
     def _on_pull_progress(self, name: str, percent: int, state: str) -> None:
         self.pull_bar.setVisible(state == "running")

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 
 from qgis.gui import QgsFileWidget, QgsPasswordLineEdit
 from qgis.PyQt.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
+    QPushButton,
     QRadioButton,
     QVBoxLayout,
     QWidget,
 )
 
+from ..core.interpreter_check import DoctorRun, InterpreterCheck
+from ..core.launch import interpreter_problem
 from ..core.settings import Settings
 from .i18n import tr
+from .styles import ERROR_STYLE
 
 DEVICES = ("auto", "cpu", "cuda", "cuda:0", "cuda:1")
 
@@ -47,7 +55,12 @@ class SettingsDialog(QDialog):
                 "installed (make setup builds .venv in the plugin folder)"
             )
         )
-        backend.addRow(tr("Backend Python"), self.python_widget)
+        python_row = QHBoxLayout()
+        python_row.addWidget(self.python_widget, 1)
+        self.doctor_button = QPushButton(tr("Check…"))
+        self.doctor_button.setToolTip(tr("Run the backend's doctor: packages, GPU, models, disk"))
+        python_row.addWidget(self.doctor_button)
+        backend.addRow(tr("Backend Python"), python_row)
         self.device_combo = QComboBox()
         self.device_combo.setEditable(True)
         self.device_combo.addItems(DEVICES)
@@ -76,6 +89,14 @@ class SettingsDialog(QDialog):
         note = QLabel(tr("A known name (think2seg-rs-3b, sam2.1-s, …) or a local folder or checkpoint."))
         note.setWordWrap(True)
         models.addRow(note)
+        self.constrain_check = QCheckBox(tr("Hold answers to the answer format, so that every tile's answer parses"))
+        self.constrain_check.setToolTip(
+            tr(
+                "The local backend constrains the prompter's decoding to the Think2Seg-RS answer format: no tile "
+                "is lost to an answer that cannot be read."
+            )
+        )
+        models.addRow(self.constrain_check)
         layout.addWidget(models_box)
 
         output_box = QGroupBox(tr("Results"))
@@ -87,7 +108,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(output_box)
 
         self.error_label = QLabel()
-        self.error_label.setStyleSheet("color: #b00020;")
+        self.error_label.setStyleSheet(ERROR_STYLE)
         self.error_label.setWordWrap(True)
         layout.addWidget(self.error_label)
         self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
@@ -95,6 +116,12 @@ class SettingsDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self.local_radio.toggled.connect(self._update_enabled)
+        self.check = InterpreterCheck(self)
+        self.doctor = DoctorRun(self)
+        self.doctor.done.connect(self._on_doctor)
+        self.doctor_button.clicked.connect(self.run_doctor)
+        self.check.done.connect(self._on_checked)
+        self._checked_python = ""
         self.set_settings(settings)
 
     def set_settings(self, settings: Settings) -> None:
@@ -109,6 +136,8 @@ class SettingsDialog(QDialog):
         self.prompter_edit.setText(settings.prompter)
         self.segmenter_edit.setText(settings.segmenter)
         self.storage_combo.setCurrentIndex(max(0, self.storage_combo.findData(settings.storage)))
+        self.constrain_check.setChecked(settings.constrain_answers)
+        self._base = settings
         self._update_enabled()
 
     def settings(self) -> Settings:
@@ -117,7 +146,8 @@ class SettingsDialog(QDialog):
             extra = shlex.split(self.extra_edit.text())
         except ValueError as exc:
             raise ValueError(tr("The extra arguments do not parse: {error}").format(error=exc)) from None
-        return Settings(
+        return replace(
+            self._base,
             python_path=self.python_widget.filePath().strip(),
             backend_mode="local" if self.local_radio.isChecked() else "remote",
             remote_url=self.url_edit.text().strip(),
@@ -128,7 +158,35 @@ class SettingsDialog(QDialog):
             device=self.device_combo.currentText().strip() or "auto",
             storage=self.storage_combo.currentData(),
             extra_args=extra,
+            constrain_answers=self.constrain_check.isChecked(),
         )
+
+    def run_doctor(self) -> None:
+        """The doctor's report for the interpreter in the form, in a message box when it is done."""
+        self.doctor_button.setEnabled(False)
+        self.doctor_button.setText(tr("Checking…"))
+        self.doctor.start(
+            self.python_widget.filePath().strip(),
+            self.device_combo.currentText().strip(),
+            self.models_widget.filePath().strip(),
+        )
+
+    def _on_doctor(self, code: int, report: str) -> None:
+        self.doctor_button.setEnabled(True)
+        self.doctor_button.setText(tr("Check…"))
+        self.doctor_report = report
+        if code == 0:
+            summary = tr("Everything the backend needs is in place.")
+        elif code == 1:
+            summary = tr("Some required parts are missing or broken: see each FAIL line and its fix.")
+        else:
+            summary = tr("The doctor could not run: {error}").format(error=report)
+        summary_line = report.splitlines()[-2] if code in (0, 1) and len(report.splitlines()) >= 2 else ""
+        box = QMessageBox(QMessageBox.Information if code == 0 else QMessageBox.Warning, tr("Think2Map doctor"),
+                          summary + ("\n" + summary_line if summary_line else ""), parent=self)  # fmt: skip
+        box.setDetailedText(report)
+        self.doctor_box = box
+        box.open()
 
     def problem(self) -> str | None:
         """What must be fixed before OK, or None."""
@@ -140,14 +198,38 @@ class SettingsDialog(QDialog):
             return tr("The server URL must start with http:// or https://.")
         if not settings.is_remote and not settings.python_path:
             return tr("Choose the Python interpreter of the backend environment (run 'make setup' to build one).")
+        if not settings.is_remote:
+            return interpreter_problem(settings.python_path)  # what needs no run; running it comes after
         return None
 
     def accept(self) -> None:
+        """OK: the settings are checked first; a local interpreter by running it, while QGIS stays responsive."""
         problem = self.problem()
         if problem:
             self.error_label.setText(problem)
             return
+        settings = self.settings()
+        if settings.is_remote or settings.python_path == self._checked_python:
+            super().accept()
+            return
+        self.error_label.setStyleSheet("")
+        self.error_label.setText(tr("Checking {python}…").format(python=settings.python_path))
+        self.buttons.button(QDialogButtonBox.Ok).setEnabled(False)
+        self.check.start(settings.python_path)
+
+    def _on_checked(self, problem: str) -> None:
+        self.buttons.button(QDialogButtonBox.Ok).setEnabled(True)
+        if problem:
+            self.error_label.setStyleSheet(ERROR_STYLE)
+            self.error_label.setText(problem)
+            return
+        self._checked_python = self.check.python
+        self.error_label.setText("")
         super().accept()
+
+    def reject(self) -> None:
+        self.check.abort()
+        super().reject()
 
     def _update_enabled(self) -> None:
         local = self.local_radio.isChecked()

@@ -11,6 +11,8 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterDefinition,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterNumber,
@@ -25,10 +27,10 @@ from ..core.client import BackendClient, BackendError
 from ..core.extent import ExtentError, bounds_in_raster_crs, raster_problem, raster_source
 from ..core.i18n import tr
 from ..core.layers import features_from_geojson, result_fields
-from ..core.messages import message_for
+from ..core.messages import PROCESSING, message_for
 from ..core.process import BackendManager
 from ..core.settings import Settings
-from ..core.tasks import follow_job, job_request, outcome_message
+from ..core.tasks import failure_details, follow_job, job_request, outcome_message
 
 
 class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
@@ -41,6 +43,8 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
     SEGMENTER = "SEGMENTER"
     TILE_SIZE = "TILE_SIZE"
     OVERLAP = "OVERLAP"
+    MAX_TILES = "MAX_TILES"
+    PIXEL_COORDS = "PIXEL_COORDS"
     OUTPUT = "OUTPUT"
 
     def __init__(self, backend_source: Callable[[], BackendManager | None] | None = None):
@@ -110,17 +114,42 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
                 contract.OVERLAP_MAX,
             )
         )
+        advanced = [
+            QgsProcessingParameterNumber(
+                self.MAX_TILES,
+                tr("Tile limit"),
+                QgsProcessingParameterNumber.Integer,
+                contract.MAX_TILES_DEFAULT,
+                True,
+                1,
+            ),
+            QgsProcessingParameterBoolean(
+                self.PIXEL_COORDS,
+                tr("Pixel coordinates (for a raster without a CRS)"),
+                defaultValue=False,
+                optional=True,
+            ),
+        ]
+        for parameter in advanced:
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(parameter)
         self.addParameter(
             QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Segmented polygons"), QgsProcessing.TypeVectorPolygon)
         )
 
     def checkParameterValues(self, parameters, context: QgsProcessingContext):  # noqa: N802
-        """The backend's limits, checked before the run, in this algorithm's words."""
+        """The backend's limits, checked before the run, in this algorithm's words (one message, the first)."""
+        query = self.parameterAsString(parameters, self.QUERY, context).strip()
+        if not query:
+            return False, message_for("empty_query", where=PROCESSING)
+        if len(query) > contract.QUERY_MAX_LENGTH:
+            params = {"length": len(query), "max": contract.QUERY_MAX_LENGTH}
+            return False, message_for("query_too_long", params, where=PROCESSING)
         tile_size = self.parameterAsInt(parameters, self.TILE_SIZE, context)
         overlap = self.parameterAsInt(parameters, self.OVERLAP, context)
         problem = contract.tiling_problem(tile_size, overlap)
         if problem is not None:
-            return False, message_for(*problem)
+            return False, message_for(*problem, where=PROCESSING)
         return super().checkParameterValues(parameters, context)
 
     def processAlgorithm(
@@ -131,12 +160,15 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
     ) -> dict:
         raster = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         settings = Settings.load_for_backend()
-        problem = raster_problem(raster, require_local_file=not settings.is_remote)
+        pixel_coords = self.parameterAsBool(parameters, self.PIXEL_COORDS, context)
+        problem = raster_problem(
+            raster, require_local_file=not settings.is_remote, pixel_coords=pixel_coords, where=PROCESSING
+        )
         if problem:
             raise QgsProcessingException(problem)
         query = self.parameterAsString(parameters, self.QUERY, context).strip()
         if not query:
-            raise QgsProcessingException(tr("Type what to look for in the query."))
+            raise QgsProcessingException(message_for("empty_query", where=PROCESSING))
         bounds = None
         if parameters.get(self.EXTENT) not in (None, ""):
             rect = self.parameterAsExtent(parameters, self.EXTENT, context)
@@ -162,6 +194,8 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
             self.parameterAsString(parameters, self.SEGMENTER, context),
             self.parameterAsInt(parameters, self.TILE_SIZE, context),
             self.parameterAsInt(parameters, self.OVERLAP, context),
+            max_tiles=self.parameterAsInt(parameters, self.MAX_TILES, context),
+            pixel_coords=pixel_coords and not raster.crs().isValid(),
         )
         count = 0
 
@@ -197,8 +231,13 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
                 is_canceled=feedback.isCanceled,
             )
         except BackendError as exc:
-            raise QgsProcessingException(str(exc)) from exc
-        message = outcome_message(state, status, count)
+            if exc.detail:
+                feedback.pushDebugInfo(tr("The backend said: {detail}").format(detail=exc.detail))
+            raise QgsProcessingException(exc.message(PROCESSING)) from exc
+        message = outcome_message(state, status, count, PROCESSING)
+        details = failure_details(status)
+        if details:
+            feedback.pushDebugInfo(tr("The backend said: {detail}").format(detail=details))
         if state == "failed":
             raise QgsProcessingException(message)
         feedback.pushInfo(message)

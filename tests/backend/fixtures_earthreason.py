@@ -18,6 +18,7 @@ from tests.fakes import FakeOracle
 RASTER = "atlanta_pan_uint16_0p5m_epsg32616.tif"
 FOOTPRINTS = "atlanta_buildings.geojson"
 QUESTION = "Where are the houses in this suburb?"
+QUESTIONS = (QUESTION, "Which parts of this image are roofs?", "Find the buildings.")
 
 # id -> (col, row, width, height) in the 900×900 raster, image format, and what the FAKE prompter does:
 #   oracle: answers one instance per building (from the truth), box = the building's bounding box
@@ -28,7 +29,7 @@ CROPS = {
     "s02": ((450, 0, 300, 240), "jpg", "oracle"),  # not square: the 840×840 resize changes the aspect
     "s03": ((150, 450, 300, 150), "png", "oracle"),  # no buildings: the oracle answers []
     "s04": ((600, 300, 150, 300), "png", "oracle"),
-    "s05": ((150, 600, 150, 150), "png", "false_positive"),  # no buildings, and no label file
+    "s05": ((150, 600, 150, 150), "png", "false_positive"),  # no buildings
     "s06": ((0, 600, 300, 300), "png", "garbage"),
 }
 FALSE_POSITIVE_BOX = (100, 120, 300, 260)  # in the 840×840 frame
@@ -58,10 +59,9 @@ def build_earthreason_fixture(data_dir: Path, out_dir: Path, split: str = "val")
             image, _ = src.read(PixelWindow(c, r, w, h))
             label = truth[r : r + h, c : c + w]
             Image.fromarray(image).save(root / "images" / f"{sid}.{fmt}", quality=95)
-            if sid != "s05":
-                Image.fromarray(label * 255).save(root / "labels" / f"{sid}.png")
+            Image.fromarray(label * 255).save(root / "labels" / f"{sid}.png")
             answer = [f"{int(label.sum())} building pixels"] if label.any() else []
-            qa = {"questions": [QUESTION, "an unused second question"], "answer": answer}
+            qa = {"questions": list(QUESTIONS), "answer": answer}
             (root / "QAs" / f"{sid}.json").write_text(json.dumps(qa), encoding="utf-8")
     return Path(out_dir)
 
@@ -94,7 +94,7 @@ class FakeEarthReasonOracle:
         results = []
         for image in images:
             sid, gt = self._by_key[image_key(image)]
-            assert image.shape[:2] == (840, 840) and query == "Where are the houses in this suburb?"
+            assert image.shape[:2] == (840, 840) and query in QUESTIONS
             results.append(parse_answer(self.answer_for(sid, gt)))
         return results
 

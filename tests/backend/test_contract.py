@@ -4,6 +4,7 @@ its defaults and the committed API schema (docs/openapi.json)."""
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pyogrio
@@ -114,3 +115,84 @@ def test_the_committed_api_schema_says_the_same():
 def test_the_version_is_the_one_in_metadata_txt():
     text = (ROOT / "metadata.txt").read_text(encoding="utf-8")
     assert f"\nversion={__version__}\n" in text
+
+
+def _raised_codes() -> list[tuple[str, str, set[str] | None]]:
+    """``(where, code, keyword parameters)`` of every backend error raised with a literal code (None: **spread)."""
+    import ast
+
+    found = []
+    for path in sorted((ROOT / "backend").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.endswith("Error")):
+                continue
+            code_nodes = [k.value for k in node.keywords if k.arg == "code"] or node.args[1:2]
+            for code_node in code_nodes:
+                branches = [code_node.body, code_node.orelse] if isinstance(code_node, ast.IfExp) else [code_node]
+                for branch in branches:
+                    if isinstance(branch, ast.Constant) and isinstance(branch.value, str):
+                        names = {k.arg for k in node.keywords if k.arg not in (None, "code")}
+                        spread = any(k.arg is None for k in node.keywords)
+                        found.append(
+                            (f"{path.relative_to(ROOT)}:{node.lineno}", branch.value, None if spread else names)
+                        )
+    return found
+
+
+def test_every_error_code_is_in_the_contract_with_its_parameters():
+    from backend import errors
+
+    raised = _raised_codes()
+    assert len(raised) > 40  # the scan sees the raise sites
+    for where, code, names in raised:
+        assert code in contract.ERROR_CODES, f"{where}: code {code!r} is not in contract.ERROR_CODES"
+        if names is not None:
+            missing = set(contract.ERROR_CODES[code]) - names
+            assert not missing, f"{where}: {code!r} is raised without {sorted(missing)}"
+    defaults = {c.code for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.UserError)}
+    assert defaults <= set(contract.ERROR_CODES)
+    # and no code is listed that nothing sends: each appears as a string in the backend or the contract's checks
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "backend").rglob("*.py"))
+    sources += (ROOT / "plugin" / "core" / "contract.py").read_text(encoding="utf-8").split("# --- errors")[0]
+    unused = [c for c in contract.ERROR_CODES if f'"{c}"' not in sources]
+    assert not unused, f"listed in contract.ERROR_CODES but never sent: {unused}"
+
+
+def test_a_failed_job_says_why_as_a_code(tmp_path):
+    from backend.errors import MissingWeightsError
+
+    def refuse(prompter_path, segmenter_path):
+        raise MissingWeightsError("no weights", "missing_weights", name="sam2.1-s", kind="segmenter", command="x")
+
+    def blow_up(prompter_path, segmenter_path):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    path = tmp_path / "r.tif"
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=64,
+        height=64,
+        count=3,
+        dtype="uint8",
+        crs="EPSG:32631",
+        transform=from_origin(500000, 4000000, 1, 1),
+    ) as dst:
+        dst.write(np.full((3, 64, 64), 100, np.uint8))
+    for loader, code, params in ((refuse, "missing_weights", {"name", "kind"}), (blow_up, "out_of_memory", set())):
+        queue = jobs.JobQueue(jobs.EngineConfig(), loader=loader)
+        queue.start()
+        try:
+            job = jobs.Job(SegmentPlan(str(path), "x", SegmentOptions(tile_size=64, overlap=0)), {}, ("p", "s"))
+            queue.submit(job)
+            deadline = time.monotonic() + 30
+            while job.status()["state"] not in contract.FINAL_STATES:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            status = job.status()
+            assert status["state"] == "failed" and status["error_code"] == code
+            assert params <= set(status["error_params"]) and status["error"]
+        finally:
+            queue.stop()

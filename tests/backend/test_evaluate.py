@@ -17,10 +17,12 @@ from scipy import ndimage
 from backend.cli import main
 from backend.errors import UserError
 from backend.models.forcing import forced_answer_kwargs
-from backend.tools.evaluate import CSV_COLUMNS, evaluate, load_samples
+from backend.tools.datasets import load_samples
+from backend.tools.evaluate import CSV_COLUMNS, evaluate
 from tests.backend.fixtures_earthreason import (
     CROPS,
     FALSE_POSITIVE_BOX,
+    QUESTIONS,
     FakeEarthReasonOracle,
     build_earthreason_fixture,
 )
@@ -62,20 +64,39 @@ def _expected_prediction(sid: str, gt: np.ndarray) -> np.ndarray:
 
 
 def test_fixture_layout(dataset):
-    samples = load_samples(dataset, "val")
+    samples = load_samples("earthreason", dataset, "val", order="sorted")
     assert [s.id for s in samples] == sorted(CROPS)
     by_id = {s.id: s for s in samples}
-    assert by_id["s03"].no_target and by_id["s05"].no_target and by_id["s05"].label is None
-    assert not by_id["s01"].no_target and by_id["s01"].question == "Where are the houses in this suburb?"
+    assert by_id["s01"].questions == QUESTIONS
     with pytest.raises(UserError):
-        load_samples(dataset, "test")
+        load_samples("earthreason", dataset, "test")
+
+
+def test_the_reference_draws_one_question_per_sample_in_listdir_order(dataset, tmp_path):
+    import os
+    import random
+
+    views = _views(dataset)
+    fake = FakeEarthReasonOracle(views)
+    metrics = evaluate(dataset, "val", fake, fake, tmp_path / "rows.csv", progress=False)
+    with (tmp_path / "rows.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    listed = [name.split(".")[0] for name in os.listdir(dataset / "val" / "images")]
+    rng = random.Random(0)
+    assert [(r["id"], r["question"]) for r in rows] == [(sid, rng.choice(QUESTIONS)) for sid in listed]
+    assert metrics["protocol"] == "reference" and metrics["question"] == "random" and metrics["seed"] == 0
+
+    every = evaluate(dataset, "val", fake, fake, tmp_path / "all.csv", progress=False, question="all", order="sorted")
+    with (tmp_path / "all.csv").open(newline="") as fh:
+        ids = [r["id"] for r in csv.DictReader(fh)]
+    assert every["samples"] == 3 * len(CROPS) and ids[:3] == ["s01#0", "s01#1", "s01#2"]
 
 
 def test_metrics_match_an_independent_computation(dataset, tmp_path):
     views = _views(dataset)
     fake = FakeEarthReasonOracle(views)
     out = tmp_path / "rows.csv"
-    metrics = evaluate(dataset, "val", fake, fake, out, progress=False)
+    metrics = evaluate(dataset, "val", fake, fake, out, progress=False, order="sorted", question="first")
 
     inter, union, ious, empty_gt = {}, {}, {}, {}
     for sid, (_, gt) in views.items():
@@ -137,12 +158,12 @@ def test_real_tiny_models_flow(dataset, tiny_models, tmp_path):
     prompter = load_prompter(tiny_models["prompter"], device="cpu", max_new_tokens=96)
     answer = (
         '<think>x</think>\n<answer>```json[{"bbox_2d": [84, 168, 420, 840], '
-        '"positive_points": [[200, 400]]}]```</answer>'
+        '"positive_points": [[200, 400], [210, 410]]}]```</answer>'
     )
     prompter.generate_kwargs = forced_answer_kwargs(prompter.processor, [answer])
     segmenter = load_segmenter(tiny_models["sam2"], device="cpu")
     out = tmp_path / "tiny.csv"
-    metrics = evaluate(dataset, "val", prompter, segmenter, out, progress=False, limit=2)
+    metrics = evaluate(dataset, "val", prompter, segmenter, out, progress=False, limit=2, order="sorted")
     assert metrics["samples"] == 2 and metrics["errors"] == 0
     assert metrics["prompter"] == "tiny-think2seg"
     with out.open(newline="") as fh:
@@ -168,7 +189,9 @@ def test_batches_give_the_same_rows(dataset, tmp_path):
 
 def test_cli_with_tiny_models_and_a_forced_answer(dataset, tiny_models, tmp_path, capsys):
     # The forced box covers x 0-840, y 0-420 of the 840x840 frame: the top half of every image.
-    answer = '<think>x</think><answer>[{"bbox_2d": [0, 0, 840, 420], "positive_points": [[420, 200]]}]</answer>'
+    answer = (
+        '<think>x</think><answer>[{"bbox_2d": [0, 0, 840, 420], "positive_points": [[420, 200], [430, 210]]}]</answer>'
+    )
     out, js = tmp_path / "rows.csv", tmp_path / "m.json"
     rc = main(
         [
@@ -190,6 +213,8 @@ def test_cli_with_tiny_models_and_a_forced_answer(dataset, tiny_models, tmp_path
             answer,
             "--limit",
             "3",
+            "--order",
+            "sorted",
             "-o",
             str(out),
             "--json",
@@ -229,13 +254,18 @@ def test_batched_sam_encoding_on_gpus_matches_one_by_one(dataset, tiny_models, t
         def __getattr__(self, attr):
             return getattr(self.inner, attr)
 
-    answer = '<think>x</think><answer>[{"bbox_2d": [100, 100, 700, 500], "positive_points": [[400, 300]]}]</answer>'
+    answer = (
+        '<think>x</think><answer>[{"bbox_2d": [100, 100, 700, 500], '
+        '"positive_points": [[400, 300], [410, 310]]}]</answer>'
+    )
     prompter = load_prompter(tiny_models["prompter"], device="cpu", max_new_tokens=80, batch_size=3)
     prompter.generate_kwargs = forced_answer_kwargs(prompter.processor, [answer])
     segmenter = load_segmenter(tiny_models["sam2"], device="cpu")
     gpu = OnGpu(segmenter)
-    evaluate(dataset, "val", prompter, gpu, tmp_path / "b.csv", progress=False, limit=3, batch_size=3)
-    evaluate(dataset, "val", prompter, segmenter, tmp_path / "s.csv", progress=False, limit=3, batch_size=1)
+    evaluate(dataset, "val", prompter, gpu, tmp_path / "b.csv", progress=False, limit=3, batch_size=3, order="sorted")
+    evaluate(
+        dataset, "val", prompter, segmenter, tmp_path / "s.csv", progress=False, limit=3, batch_size=1, order="sorted"
+    )
     assert gpu.batches == [3]
     with (tmp_path / "b.csv").open(newline="") as fb, (tmp_path / "s.csv").open(newline="") as fs:
         batched, single = list(csv.DictReader(fb)), list(csv.DictReader(fs))

@@ -8,6 +8,7 @@ exit status 0 (all checks passed) or 1. Everything is driven by a timer, so QGIS
 import json
 import os
 import subprocess
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -31,8 +32,8 @@ class Driver:
     def __init__(self):
         self.iface = qgis.utils.iface
         self.started = time.monotonic()
-        self.step = self.configure
-        self.deadline = None
+        self.step = self.offer_setup if ENV.get("THINK2MAP_E2E_INSTALLED_COPY") else self.configure
+        self.deadlines: dict[str, float] = {}
         self.report: dict = {"checks": []}
         self.timer = QTimer()
         self.timer.timeout.connect(self.tick)
@@ -48,12 +49,11 @@ class Driver:
         if not ok:
             raise AssertionError(what)
 
-    def wait(self, seconds: float) -> bool:
-        """True once ``seconds`` have passed since the current step began waiting."""
-        if self.deadline is None:
-            self.deadline = time.monotonic() + seconds
-        if time.monotonic() >= self.deadline:
-            self.deadline = None
+    def wait(self, seconds: float, what: str = "pause") -> bool:
+        """True once ``seconds`` have passed since the current step began waiting for ``what``."""
+        deadline = self.deadlines.setdefault(what, time.monotonic() + seconds)
+        if time.monotonic() >= deadline:
+            del self.deadlines[what]
             return True
         return False
 
@@ -68,10 +68,41 @@ class Driver:
 
     def go(self, step) -> None:
         self.log(f"-> {step.__name__}")
-        self.deadline = None
+        self.deadlines.clear()
         self.step = step
 
     # ----- steps ---------------------------------------------------------------------------------------------
+    def offer_setup(self) -> None:
+        """Installed from the zip, with no backend yet: the dock offers "Set up the backend…"."""
+        installed = Path(ENV["THINK2MAP_E2E_INSTALLED_COPY"])
+        here = Path(sys.modules[PLUGIN].__file__).resolve().parent
+        self.check(
+            not installed.is_symlink() and here == installed.resolve(), f"the plugin runs from the package: {here}"
+        )
+        self.check(
+            (here / "i18n" / "think2map_fr.qm").is_file() and not (here / "tests").exists(),
+            "the package has the compiled translations and no tests",
+        )
+        from think2map.plugin.core.settings import Settings
+
+        settings = Settings.load()
+        settings.python_path = ""
+        settings.save()
+        self.plugin = qgis.utils.plugins[PLUGIN]
+        self.plugin.dock_action.trigger()
+        self.go(self.setup_offered)
+
+    def setup_offered(self) -> None:
+        dock = self.plugin.dock
+        if not dock.setup_button.isVisible():
+            if self.wait(30, "the setup button"):
+                raise AssertionError("no Set up button; status: " + dock.status_label.text())
+            return
+        self.check(True, "with no backend Python, the dock offers: " + dock.setup_button.text())
+        self.check(dock.grab().save(str(ARTIFACTS / "dock-setup.png")), "screenshot of the dock offering the setup")
+        self.plugin.dock_action.trigger()  # closed again: configure opens it
+        self.go(self.configure)
+
     def configure(self) -> None:
         self.check(PLUGIN in qgis.utils.plugins, "the plugin is loaded and enabled in the throwaway profile")
         self.plugin = qgis.utils.plugins[PLUGIN]
@@ -188,7 +219,7 @@ class Driver:
 
     def click_wait_preview(self) -> None:
         session = self.dock.click_box.session
-        if session.preview is None and self.wait(60):
+        if session.preview is None and self.wait(60, "preview"):
             raise AssertionError(f"no preview 60 s after the click; dock says {self.dock.message_label.text()!r}")
         if session.preview is None or not self.wait(2.0):  # let the band render
             return
@@ -203,7 +234,7 @@ class Driver:
     def click_wait_feature(self) -> None:
         edits = [lyr for lyr in QgsProject.instance().mapLayers().values() if lyr.name() == "Think2Map edits"]
         if not edits or edits[0].featureCount() < 1:
-            if self.wait(30):
+            if self.wait(30, "feature"):
                 raise AssertionError("Enter added no feature to the 'Think2Map edits' layer")
             return
         if not self.wait(2.0):  # let the new feature render
@@ -215,6 +246,127 @@ class Driver:
         self.check(self.dock.click_box.session.preview is None, "the preview was cleared for the next object")
         screenshot(ARTIFACTS / "click-added.png", self.iface)
         self.report["click_feature_area_m2"] = round(feature.geometry().area(), 1)
+        self.dock.click_box.tool_button.click()  # the click tool off again
+        self.check(layer.commitChanges(), "the analyst saves the edits layer")  # else Project ▸ New asks first
+        self.go(self.pick_unsearchable_raster)
+
+    # ----- the raster shown is the raster searched ---------------------------------------------------------------
+    def pick_unsearchable_raster(self) -> None:
+        from osgeo import gdal
+
+        png = Path(ENV.get("TMPDIR", "/tmp")) / "think2map-desktop-photo.png"
+        mem = gdal.GetDriverByName("MEM").Create("", 300, 200, 3, gdal.GDT_Byte)
+        for band in range(1, 4):
+            mem.GetRasterBand(band).Fill(60 * band)
+        gdal.GetDriverByName("PNG").CreateCopy(str(png), mem)
+        mem = None
+        photo = QgsRasterLayer(str(png), "photo without georeference")
+        QgsProject.instance().addMapLayer(photo)
+        self.iface.layerTreeView().setCurrentLayer(photo)  # as a click in the Layers panel does
+        QCoreApplication.processEvents()
+        dock = self.dock
+        self.check(
+            dock.layer_combo.currentLayer() == photo, "selecting the PNG in the Layers panel showed it in the dock"
+        )
+        self.check(not dock.run_button.isEnabled(), "Run is disabled for a raster without CRS")
+        self.check("Pixel coordinates" in dock.run_button.toolTip(), f"Run says why: {dock.run_button.toolTip()!r}")
+        self.check(dock.message_label.text() == dock.run_button.toolTip(), "and so does the dock's message")
+        self.check(dock.grab().save(str(ARTIFACTS / "dock-no-crs.png")), "screenshot of the dock refusing the PNG")
+        QgsProject.instance().removeMapLayer(photo.id())
+        self.iface.layerTreeView().setCurrentLayer(self.raster)
+        QCoreApplication.processEvents()
+        self.check(dock.layer_combo.currentLayer() == self.raster and dock.run_button.isEnabled(), "back on the ortho")
+        self.go(self.crash_start)
+
+    # ----- a backend killed mid-job ----------------------------------------------------------------------------
+    def start_long_query(self, query: str) -> None:
+        dock = self.dock
+        dock.advanced_box.setCollapsed(False)
+        dock.overlap_spin.setValue(0)
+        dock.tile_spin.setValue(128)  # many small tiles: a job long enough to interrupt
+        dock.query_combo.lineEdit().clear()
+        QTest.keyClicks(dock.query_combo.lineEdit(), query)
+        QTest.mouseClick(dock.run_button, Qt.LeftButton)
+        self.check(self.plugin.controller.is_running, f"Run started '{query}'")
+
+    def crash_start(self) -> None:
+        self.start_long_query("every tree")
+        self.go(self.crash_kill)
+
+    def crash_kill(self) -> None:
+        record = self.plugin.controller.records[0]
+        if record.features < 1:
+            return
+        self.crash_record = record
+        self.crash_pid = self.plugin.manager.pid
+        os.kill(self.crash_pid, 9)
+        self.log(f"killed the backend (pid {self.crash_pid}) with {record.features} polygons found")
+        self.go(self.crash_named)
+
+    def crash_named(self) -> None:
+        controller, record = self.plugin.controller, self.crash_record
+        if controller.is_running:
+            return
+        text = self.dock.message_label.text()
+        self.log(f"the dock says: {text!r}")
+        self.check("stopped unexpectedly: it was killed by signal 9 (SIGKILL)" in text, "the crash is named")
+        self.check(
+            "restarting it" in text and f"{record.features} polygon(s)" in text, "restart and kept polygons said"
+        )
+        self.check("No backend is listening" not in text, "not reported as a configuration problem")
+        self.check(self.dock.message_details_button.isVisible(), "the backend's last words are under Details")
+        layer = controller.layer_for(record)
+        self.check(layer is not None and layer.featureCount() == record.features, "its polygons stayed on the map")
+        screenshot(ARTIFACTS / "crash.png", self.iface)
+        self.report["crash"] = {"message": text, "kept": record.features, "details": self.dock.message_details[-300:]}
+        self.go(self.crash_restarted)
+
+    def crash_restarted(self) -> None:
+        manager = self.plugin.manager
+        if manager.state != "ready":
+            if manager.state == "error":
+                raise AssertionError("the backend was not restarted: " + manager.detail)
+            return
+        status = self.dock.status_label.text()
+        self.check(manager.pid != self.crash_pid and "restarted at" in status, f"status line: {status!r}")
+        self.check(self.dock.grab().save(str(ARTIFACTS / "crash-restarted.png")), "screenshot after the restart")
+        self.go(self.new_project_start)
+
+    # ----- a new project mid-job ----------------------------------------------------------------------------------
+    def new_project_start(self) -> None:
+        self.start_long_query("every roof")
+        self.go(self.new_project_mid_job)
+
+    def new_project_mid_job(self) -> None:
+        record = self.plugin.controller.records[0]
+        if record.features < 1:
+            return
+        self.np_record = record
+        self.np_source = record.layer_source
+        self.log(f"Project ▸ New with {record.features} polygons found; they are in {self.np_source}")
+        self.iface.newProject(False)
+        self.log("newProject returned")
+        self.go(self.new_project_checked)
+
+    def new_project_checked(self) -> None:
+        controller = self.plugin.controller
+        if controller.is_running:
+            return
+        if not self.wait(1.0):  # anything late would show up now
+            return
+        project = QgsProject.instance()
+        self.check(len(project.mapLayers()) == 0, "nothing from the old job appeared in the new project")
+        self.check(controller.records == [], "the results list belongs to the old project: it is empty")
+        items = [(item.title(), item.text()) for item in self.iface.messageBar().items()]
+        self.log(f"message bar: {items!r}")
+        bar_text = next((text for _, text in items if "The project was closed" in text), "")
+        self.check("The project was closed" in bar_text, "the message bar says what happened")
+        path, table = self.np_source.split("|layername=")
+        kept = QgsVectorLayer(self.np_source, "kept", "ogr").featureCount()
+        self.check(kept == self.np_record.features and kept >= 1, f"{kept} polygons kept in {Path(path).name}")
+        self.check(path in bar_text, "and where the polygons are")
+        screenshot(ARTIFACTS / "new-project.png", self.iface)
+        self.report["new_project"] = {"bar": bar_text, "kept": kept, "table": table}
         self.go(self.unload)
 
     def unload(self) -> None:

@@ -17,7 +17,8 @@ done
 [ -x "$PY" ] || { echo "desktop test: no backend Python at $PY (run make setup)" >&2; exit 2; }
 
 mkdir -p "$ARTIFACTS"
-rm -f "$ARTIFACTS"/desktop.png "$ARTIFACTS"/dock.png "$ARTIFACTS"/reasoning.png "$ARTIFACTS"/click-*.png "$ARTIFACTS"/desktop-report.json
+rm -f "$ARTIFACTS"/desktop.png "$ARTIFACTS"/dock.png "$ARTIFACTS"/reasoning.png "$ARTIFACTS"/click-*.png "$ARTIFACTS"/crash*.png \
+  "$ARTIFACTS"/new-project.png "$ARTIFACTS"/dock-no-crs.png "$ARTIFACTS"/dock-setup.png "$ARTIFACTS"/desktop-report.json
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/think2map-desktop.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
@@ -47,7 +48,18 @@ fi
 PROFILE=$WORK/profiles/profiles/default
 mkdir -p "$PROFILE/QGIS"
 printf '[qgis]\ncheckVersion=false\n' >"$PROFILE/QGIS/QGIS3.ini"
-python3 scripts/install_qgis_plugin.py --profiles-path "$WORK/profiles" --profile default ${DESKTOP_COPY:+--copy}
+if [ -n "${DESKTOP_FROM_ZIP:-}" ]; then
+  # As a user gets it: the package from `make package`, unpacked by the installer script, no link to the checkout.
+  ZIP=$DESKTOP_FROM_ZIP
+  if [ "$ZIP" = 1 ]; then
+    "$PY" scripts/package.py --out "$WORK/dist" >"$WORK/package.log" 2>&1 || { cat "$WORK/package.log"; exit 1; }
+    ZIP=$(ls "$WORK"/dist/think2map-*.zip)
+  fi
+  python3 scripts/install_qgis_plugin.py --profiles-path "$WORK/profiles" --profile default --zip "$ZIP"
+  export THINK2MAP_E2E_INSTALLED_COPY=$PROFILE/python/plugins/think2map
+else
+  python3 scripts/install_qgis_plugin.py --profiles-path "$WORK/profiles" --profile default ${DESKTOP_COPY:+--copy}
+fi
 
 export THINK2MAP_E2E_ARTIFACTS=$ARTIFACTS THINK2MAP_E2E_RASTER=$RASTER THINK2MAP_E2E_PYTHON=$PY
 export THINK2MAP_E2E_PROMPTER=$TINY/tiny-think2seg THINK2MAP_E2E_SEGMENTER=$TINY/tiny-sam2

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,50 @@ RASTER_NAME = "gorinchem_river_0p25m_epsg28992.tif"
 FORCED_ANSWER = (
     '<think>x</think><answer>[{"bbox_2d": [100,100,400,400], "positive_points": [[250,250],[300,300]]}]</answer>'
 )
+
+
+FAKE_BACKEND = Path(__file__).with_name("fake_backend.py")
+
+
+def fake_backend_python(folder: Path, env: str = "") -> str:
+    """An executable that stands in for the backend's interpreter and runs the fake server (``env``: ``K=V ``)."""
+    path = folder / "python"
+    path.write_text(f'#!/bin/sh\n{env}exec {sys.executable} {FAKE_BACKEND} "$@"\n')
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+def write_raster(
+    path: Path,
+    data,
+    epsg: int | None = 32631,
+    geotransform=(500000, 0.5, 0, 5000000, 0, -0.5),
+    nodata=None,
+    driver="GTiff",
+) -> Path:
+    """A raster written through QGIS's own GDAL (the plugin's environment has no rasterio); None: left unset."""
+    import numpy as np
+    from osgeo import gdal, osr
+
+    count, h, w = data.shape
+    kind = {np.dtype(np.uint16): gdal.GDT_UInt16, np.dtype(np.float32): gdal.GDT_Float32}.get(data.dtype, gdal.GDT_Byte)
+    ds = gdal.GetDriverByName("MEM").Create("", w, h, count, kind)
+    if epsg:
+        srs = osr.SpatialReference()
+        srs.ImportFromEPSG(epsg)
+        ds.SetProjection(srs.ExportToWkt())
+    if geotransform:
+        ds.SetGeoTransform(geotransform)
+    for i in range(count):
+        band = ds.GetRasterBand(i + 1)
+        band.WriteArray(data[i])
+        if nodata is not None:
+            band.SetNoDataValue(nodata)
+    gdal.GetDriverByName(driver).CreateCopy(str(path), ds)
+    ds = None
+    for aux in path.parent.glob(path.name + ".aux.xml"):
+        aux.unlink()  # PNG's side file would give it back a georeference
+    return path
 
 
 def _register_plugin_package() -> None:
@@ -118,3 +163,19 @@ def live_backend(backend_settings, qtbot):
     yield manager
     manager.stop(wait_ms=10_000)
     manager.deleteLater()
+
+
+@pytest.fixture
+def fake_manager(tmp_path, qtbot):
+    """A local :class:`BackendManager` running the FAKE backend (40 tiles a job, 0.2 s each), results in GeoPackages."""
+    from think2map.plugin.core.process import BackendManager
+    from think2map.plugin.core.settings import Settings
+
+    folder = tmp_path / "fake-venv"
+    folder.mkdir()
+    Settings(python_path=fake_backend_python(folder, "FAKE_TILES_PER_JOB=40 "), storage="gpkg").save()
+    manager = BackendManager()
+    with qtbot.waitSignal(manager.ready, timeout=20_000):
+        manager.start()
+    yield manager
+    manager.stop(wait_ms=5000)

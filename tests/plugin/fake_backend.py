@@ -2,7 +2,8 @@
 
 Run as a script it behaves like ``python -m backend serve``: it reads THINK2MAP_TOKEN, listens on a free
 loopback port and prints the one JSON "listening" line. Jobs make one square polygon per tile, one tile
-every ``TILE_SECONDS``, so tests can watch features arrive and cancel half-way.
+every ``TILE_SECONDS``, so tests can watch features arrive and cancel half-way (``FAKE_TILES_PER_JOB`` tiles
+each). A query with "nothing" in it finds nothing; a raster with "huge" in its path is refused as too large.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(404, {"detail": f"No job '{m.group(1) if m else path}'."})
         done = job.tiles_done()
         if m.group(2) == "/features":
-            feats = [job.feature(i) for i in range(after, done)]
+            feats = [] if "nothing" in job.query else [job.feature(i) for i in range(after, done)]
             return self._send(
                 200,
                 {
@@ -150,7 +151,14 @@ class Handler(BaseHTTPRequestHandler):
         if self.path != "/jobs":
             return self._send(404, {"detail": "Not found"})
         if not str(body.get("query", "")).strip():
-            return self._send(422, {"detail": [{"loc": ["body", "query"], "msg": "the query is empty"}]})
+            return self._send(
+                422, {"detail": "The query is empty: say what to look for.", "code": "empty_query", "params": {}}
+            )
+        if "huge" in str(body.get("raster", "")):
+            detail = "This area needs 1764 tiles, more than the limit of 400. (--max-tiles) Over HTTP, send max_tiles."
+            return self._send(
+                422, {"detail": detail, "code": "too_many_tiles", "params": {"tiles": 1764, "limit": 400}}
+            )
         self.server.bodies.append(body)
         job = Job(f"job{len(self.server.jobs) + 1}", body["query"], self.server.tiles_per_job)
         self.server.jobs[job.id] = job
@@ -192,7 +200,7 @@ def main() -> None:
     if os.environ.get("FAKE_BACKEND_FAIL"):
         print("ModuleNotFoundError: No module named 'torch'", file=sys.stderr, flush=True)
         sys.exit(1)
-    server = FakeServer(os.environ["THINK2MAP_TOKEN"])
+    server = FakeServer(os.environ["THINK2MAP_TOKEN"], int(os.environ.get("FAKE_TILES_PER_JOB", "5")))
     print(
         json.dumps(
             {

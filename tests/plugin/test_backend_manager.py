@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-import stat
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from think2map.plugin.core import process as backend_process
@@ -15,15 +12,7 @@ from think2map.plugin.core.launch import backend_arguments, parse_listening_line
 from think2map.plugin.core.process import BackendManager
 from think2map.plugin.core.settings import Settings
 
-FAKE = Path(__file__).with_name("fake_backend.py")
-
-
-def wrapper(tmp_path: Path, env: str = "") -> str:
-    """An executable that stands in for the backend's interpreter and runs the fake server."""
-    path = tmp_path / "python"
-    path.write_text(f'#!/bin/sh\n{env}exec {sys.executable} {FAKE} "$@"\n')
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return str(path)
+from .conftest import fake_backend_python as wrapper
 
 
 def manager_for(**kwargs) -> BackendManager:
@@ -76,9 +65,10 @@ def test_killed_backend_restarts_and_recovers(tmp_path, qtbot):
     with qtbot.waitSignal(m.ready, timeout=20_000):
         m.start()
     old_pid, old_url = m.pid, m.url
-    with qtbot.waitSignal(m.stateChanged, timeout=10_000, check_params_cb=lambda s, d: s == "starting") as sig:
-        os.kill(old_pid, signal.SIGKILL)
-    assert "restarting" in sig.args[1].lower()
+    with qtbot.waitSignal(m.crashed, timeout=10_000) as crash:
+        os.kill(old_pid, signal.SIGTERM)
+    assert crash.args[0] == "The backend stopped unexpectedly: it was killed by signal 15 (SIGTERM)."
+    assert crash.args[2] is True and m.state == "starting" and "restarting" in m.detail.lower()
     with qtbot.waitSignal(m.ready, timeout=20_000):
         pass
     assert m.pid != old_pid and m.url != old_url
@@ -91,9 +81,12 @@ def test_restart_limit_ends_in_error(tmp_path, qtbot, monkeypatch):
     m = manager_for(python_path=wrapper(tmp_path))
     with qtbot.waitSignal(m.ready, timeout=20_000):
         m.start()
+    crashes = []
+    m.crashed.connect(lambda *args: crashes.append(args))
     with qtbot.waitSignal(m.stateChanged, timeout=10_000, check_params_cb=lambda s, d: s == "error") as sig:
         os.kill(m.pid, signal.SIGKILL)
-    assert "crashed or was killed" in sig.args[1]
+    assert "killed by signal 9 (SIGKILL)" in sig.args[1]
+    assert crashes == [(sig.args[1].split("\n")[0], "fake backend starting", False)]  # named; no restart
     with qtbot.waitSignal(m.ready, timeout=20_000):
         m.restart()
     assert m.client().health()["status"] == "ready"
@@ -111,7 +104,7 @@ def test_failing_backend_reports_stderr_and_hint(tmp_path, qtbot):
     m = manager_for(python_path=wrapper(tmp_path, env="FAKE_BACKEND_FAIL=1 "))
     with qtbot.waitSignal(m.stateChanged, timeout=20_000, check_params_cb=lambda s, d: s == "error"):
         m.start()
-    assert "exit code 1" in m.detail
+    assert "stopped while starting: it exited with code 1" in m.detail
     assert "No module named 'torch'" in m.detail and "make setup" in m.detail
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from osgeo import gdal, osr
 from qgis.core import QgsApplication, QgsProcessingException, QgsProject, QgsRasterLayer
 from qgis.PyQt.QtTest import QTest
 from think2map.plugin.core.process import BackendManager
@@ -13,28 +12,9 @@ from think2map.plugin.gui.controller import DockController, RunOptions
 from think2map.plugin.processing.provider import Think2MapProvider
 
 from .conftest import FORCED_ANSWER
+from .conftest import write_raster as write
 
 JOB_TIMEOUT_MS = 240_000
-
-
-def write(path, data, epsg=32631, geotransform=(500000, 0.5, 0, 5000000, 0, -0.5), nodata=None):
-    """A GeoTIFF through QGIS's own GDAL (the plugin's environment has no rasterio)."""
-    count, h, w = data.shape
-    kind = gdal.GDT_UInt16 if data.dtype == np.uint16 else gdal.GDT_Byte
-    ds = gdal.GetDriverByName("GTiff").Create(str(path), w, h, count, kind)
-    if epsg:
-        srs = osr.SpatialReference()
-        srs.ImportFromEPSG(epsg)
-        ds.SetProjection(srs.ExportToWkt())
-    if geotransform:
-        ds.SetGeoTransform(geotransform)
-    for i in range(count):
-        band = ds.GetRasterBand(i + 1)
-        band.WriteArray(data[i])
-        if nodata is not None:
-            band.SetNoDataValue(nodata)
-    ds = None
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +59,7 @@ def run_in_dock(qgis_iface, manager, qtbot, path, tile_size=256, overlap=0):
     QgsProject.instance().addMapLayer(layer)
     controller = DockController(qgis_iface, manager)
     messages = []
-    controller.message.connect(lambda level, text: messages.append((level, text)))
+    controller.message.connect(lambda level, text, details: messages.append((level, text)))
     try:
         started = controller.run(layer, "roofs", options=RunOptions(tile_size=tile_size, overlap=overlap))
         if started:
@@ -92,8 +72,8 @@ def run_in_dock(qgis_iface, manager, qtbot, path, tile_size=256, overlap=0):
 @pytest.mark.parametrize(
     "name, words",
     [
-        ("crs without geotransform", "no geotransform"),
-        ("nodata everywhere", "every pixel is nodata"),
+        ("crs without geotransform", "is not georeferenced: nothing says where its pixels lie"),
+        ("nodata everywhere", "in this area is nodata: there is nothing to search"),
     ],
 )
 def test_the_dock_says_what_is_wrong_in_one_message(qgis_iface, qgis_new_project, manager, rasters, qtbot, name, words):
@@ -101,6 +81,9 @@ def test_the_dock_says_what_is_wrong_in_one_message(qgis_iface, qgis_new_project
     errors = [text for level, text in messages if level == "error"]
     assert len(errors) == 1 and words in errors[0], messages
     assert record is None or record.job_state == "failed"
+    assert "Pixel coordinates in Advanced options" in errors[0] or "Pixel" not in errors[0]  # the dock's words
+    assert "--" not in errors[0] and "HTTP" not in errors[0]  # not the command line's, nor the API's
+    assert [lyr.name() for lyr in QgsProject.instance().mapLayers().values() if lyr.type() == 0] == []
     assert manager.state == "ready" and manager.client().health()["status"] == "ready"
 
 
@@ -114,14 +97,23 @@ def test_unusual_but_valid_rasters_run_from_the_dock(qgis_iface, qgis_new_projec
 def test_too_many_tiles_from_the_dock(qgis_iface, qgis_new_project, manager, gorinchem, qtbot):
     record, messages = run_in_dock(qgis_iface, manager, qtbot, gorinchem, tile_size=64, overlap=32)
     errors = [text for level, text in messages if level == "error"]
-    assert len(errors) == 1 and "tiles" in errors[0] and "400" in errors[0], messages
+    assert len(errors) == 1 and "more than the limit of 400" in errors[0], messages
+    assert "raise the tile limit in Advanced options" in errors[0] and "max_tiles" not in errors[0]
+    # raising the limit in Advanced options is what the message says to do, and it lets the job through
+    controller = DockController(qgis_iface, manager)
+    try:
+        layer = QgsProject.instance().mapLayersByName(gorinchem.stem)[0]
+        options = RunOptions(tile_size=64, overlap=32, max_tiles=100_000)
+        assert controller.build_request(layer, "roofs", None, options)["max_tiles"] == 100_000
+    finally:
+        controller.shutdown()
 
 
 @pytest.mark.parametrize(
     "name, words",
     [
-        ("crs without geotransform", "no geotransform"),
-        ("nodata everywhere", "every pixel is nodata"),
+        ("crs without geotransform", "set the Pixel coordinates parameter"),
+        ("nodata everywhere", "is nodata: there is nothing to search"),
     ],
 )
 def test_processing_says_what_is_wrong(qgis_processing, manager, rasters, tiny_models, name, words):
@@ -143,3 +135,26 @@ def test_processing_says_what_is_wrong(qgis_processing, manager, rasters, tiny_m
         assert result["OUTPUT"].featureCount() >= 1  # and the next run works
     finally:
         QgsApplication.processingRegistry().removeProvider(provider)
+
+
+def test_an_image_without_georeference_is_searched_in_pixel_coordinates(
+    qgis_iface, qgis_new_project, manager, tmp_path, qtbot
+):
+    rng = np.random.default_rng(1)
+    png = write(tmp_path / "photo.png", rng.integers(0, 255, (3, 300, 400), dtype=np.uint8), None, None, driver="PNG")
+    raster = QgsRasterLayer(str(png), "photo")
+    QgsProject.instance().addMapLayer(raster)
+    assert not raster.crs().isValid()
+    controller = DockController(qgis_iface, manager)
+    try:
+        assert not controller.run(raster, "roofs", options=RunOptions(tile_size=256, overlap=0))  # not by default
+        assert controller.run(raster, "roofs", options=RunOptions(tile_size=256, overlap=0, pixel_coords=True))
+        qtbot.waitUntil(lambda: not controller.is_running, timeout=JOB_TIMEOUT_MS)
+        record = controller.records[0]
+        assert record.job_state == "done" and record.features >= 1, record.message
+        layer = controller.layer_for(record)
+        image = raster.extent()  # QGIS shows such an image from (0, -height) to (width, 0)
+        assert (image.xMinimum(), image.yMinimum(), image.xMaximum(), image.yMaximum()) == (0, -300, 400, 0)
+        assert image.contains(layer.extent()) and not layer.crs().isValid()  # the polygons overlay the image
+    finally:
+        controller.shutdown()

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from qgis.core import QgsApplication, QgsNetworkAccessManager, QgsSettings, QgsTask
-from think2map.plugin.core import client as client_mod
+from qgis.core import QgsApplication, QgsSettings, QgsTask
 from think2map.plugin.core.client import BackendClient, BackendError, is_loopback
 
 from .fake_backend import FakeServer
@@ -33,15 +32,19 @@ def test_calls_carry_the_token_and_parse_json(fake):
 
 
 def test_errors_carry_the_servers_detail_and_status(fake):
+    # an answer without a code (not a Think2Map error) is shown as the server put it
     with pytest.raises(BackendError, match="No job 'nope'") as err:
         BackendClient(fake.url, "tok").status("nope")
     assert err.value.status == 404
     with pytest.raises(BackendError, match="wrong token") as err:
         BackendClient(fake.url, "bad").health()
     assert err.value.status == 401
-    with pytest.raises(BackendError, match="query: the query is empty") as err:
+    # a coded one in the plugin's words, the server's kept for Details
+    with pytest.raises(BackendError, match="^Type what to look for, for example: the river.$") as err:
         BackendClient(fake.url, "tok").submit({"raster": "/r.tif", "query": " "})
-    assert err.value.status == 422
+    assert err.value.status == 422 and err.value.code == "empty_query"
+    assert err.value.detail == "The query is empty: say what to look for."
+    assert err.value.message("processing") == "Type what to look for in the Query parameter, for example: the river."
 
 
 def test_unreachable_and_slow_backends(fake):
@@ -65,33 +68,49 @@ def test_is_loopback():
 
 
 @pytest.fixture
-def dead_proxy():
-    """QGIS set to use an HTTP proxy on a port where nothing listens."""
+def recording_proxy():
+    """QGIS set to use an HTTP proxy: a loopback server that records what it is asked and answers for it."""
+    import http.server
+    import json
+    import threading
+
+    seen: list[str] = []
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen.append(self.path)
+            body = json.dumps({"status": "ready", "via": "proxy"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     s = QgsSettings()
     for key, value in {
         "proxy/proxyEnabled": True,
         "proxy/proxyType": "HttpProxy",
         "proxy/proxyHost": "127.0.0.1",
-        "proxy/proxyPort": "9",
-        "proxy/noProxyUrls": [],
+        "proxy/proxyPort": str(server.server_address[1]),
     }.items():
         s.setValue(key, value)
-    QgsNetworkAccessManager.instance().setupDefaultProxyAndCache()
-    yield
+    yield seen
     s.remove("proxy")
-    QgsNetworkAccessManager.instance().setupDefaultProxyAndCache()
+    server.shutdown()
 
 
-def test_the_proxy_really_applies_without_the_bypass(fake, dead_proxy, monkeypatch):
-    """Guards the next test: without the bypass, a loopback request does go to the (dead) proxy."""
-    monkeypatch.setattr(client_mod, "bypass_proxy_for", lambda url: None)
-    with pytest.raises(BackendError):
-        BackendClient(fake.url, "tok").health()
+def test_a_remote_server_is_reached_through_qgis_proxy(recording_proxy):
+    answer = BackendClient("http://gpu.example.invalid:8000", "tok").health()
+    assert answer["via"] == "proxy" and recording_proxy == ["http://gpu.example.invalid:8000/health"]
 
 
-def test_loopback_bypasses_the_proxy_on_ui_and_worker_threads(fake, dead_proxy, qtbot):
-    assert BackendClient(fake.url, "tok").health()["status"] == "ready"  # UI thread (a downloader thread inside)
-    assert "http://127.0.0.1:" in QgsSettings().value("proxy/noProxyUrls")
+def test_loopback_never_goes_through_the_proxy_on_ui_and_worker_threads(fake, recording_proxy, qtbot):
+    assert BackendClient(fake.url, "tok").health()["status"] == "ready"  # UI thread
     results = []
     task = QgsTask.fromFunction(
         "health",
@@ -101,3 +120,4 @@ def test_loopback_bypasses_the_proxy_on_ui_and_worker_threads(fake, dead_proxy, 
     QgsApplication.taskManager().addTask(task)
     qtbot.waitUntil(lambda: bool(results), timeout=10_000)
     assert results[0][0] is None and results[0][1]["status"] == "ready"
+    assert recording_proxy == []  # neither request went to the proxy

@@ -188,7 +188,7 @@ def test_cancel_stops_a_running_query(make_dock, live_backend, raster_layer, qtb
 
 def test_missing_models_are_named_with_a_download_button(make_dock, monkeypatch):
     dock = make_dock()
-    controller = dock.controller
+    controller = dock.controller.catalog
     controller.models = [
         {"name": "think2seg-rs-3b", "kind": "prompter", "present": False},
         {"name": "think2seg-rs-7b", "kind": "prompter", "present": True},
@@ -202,7 +202,7 @@ def test_missing_models_are_named_with_a_download_button(make_dock, monkeypatch)
     assert any("think2seg-rs-7b" in t and "✓" in t for t in texts)
     assert not dock.models_box.missing_row.isHidden() and "think2seg-rs-3b" in dock.models_box.missing_label.text()
     pulled = []
-    monkeypatch.setattr(controller, "pull_models", pulled.append)
+    monkeypatch.setattr(controller, "pull", pulled.append)
     dock.models_box.download_button.click()
     assert pulled == [["think2seg-rs-3b"]]
     controller.pullProgress.emit("think2seg-rs-3b", 40, "running")
@@ -242,13 +242,13 @@ def test_reasoning_text_shows_each_tile():
 def test_a_query_with_missing_models_is_refused_before_anything_runs(make_dock, raster_layer):
     QgsProject.instance().addMapLayer(raster_layer)
     controller = make_dock().controller
-    controller.models = [
+    controller.catalog.models = [
         {"name": "think2seg-rs-3b", "kind": "prompter", "present": False},
         {"name": "sam2.1-s", "kind": "segmenter", "present": True},
     ]
-    controller.default_models = {"prompter": "think2seg-rs-3b", "segmenter": "sam2.1-s"}
+    controller.catalog.default_models = {"prompter": "think2seg-rs-3b", "segmenter": "sam2.1-s"}
     messages = []
-    controller.message.connect(lambda level, text: messages.append((level, text)))
+    controller.message.connect(lambda level, text, details: messages.append((level, text)))
     assert controller.run(raster_layer, "the river") is False
     assert messages[-1][0] == "error" and "Not downloaded yet: think2seg-rs-3b" in messages[-1][1]
     assert controller.records == [] and QgsProject.instance().layerTreeRoot().findGroup("Think2Map") is None
@@ -257,6 +257,7 @@ def test_a_query_with_missing_models_is_refused_before_anything_runs(make_dock, 
 def test_a_failed_query_leaves_no_empty_layer_and_no_busy_bar(make_dock, live_backend, raster_layer, qtbot, tmp_path):
     QgsProject.instance().addMapLayer(raster_layer)
     dock = make_dock(live_backend)
+    dock.set_layer(raster_layer)
     controller = dock.controller
     not_a_model = tmp_path / "not-a-model"
     not_a_model.mkdir()

@@ -86,7 +86,7 @@ def test_query_from_a_web_mercator_canvas_adds_a_layer_in_the_raster_crs(
     layer = layers.create_result_layer("the river", raster_layer.crs(), "memory")
     request = job_request(raster_source(raster_layer), "the river", bounds, tile_size=512, overlap=64)
     seen = run_segment_task(qtbot, shared_backend, request, layer)
-    state, message = seen["finished"]
+    state, message, _ = seen["finished"]
     assert state == "done", message
     assert seen["crs"] == {"EPSG:28992"}
     assert seen["delivered"] >= 1 and layer.featureCount() == seen["delivered"]
@@ -107,7 +107,7 @@ def test_cancel_ends_the_job_and_keeps_its_features(shared_backend, raster_layer
     layer = layers.create_result_layer("the river", raster_layer.crs(), "memory")
     request = job_request(raster_source(raster_layer), "the river", None, tile_size=256, overlap=0)  # 16 tiles
     seen = run_segment_task(qtbot, shared_backend, request, layer, cancel_after_first_tile=True)
-    state, message = seen["finished"]
+    state, message, _ = seen["finished"]
     assert state == "cancelled", message
     assert "kept" in message
     client = shared_backend.client()

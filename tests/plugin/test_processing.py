@@ -21,7 +21,22 @@ def test_algorithm_is_registered_with_its_parameters(provider):
     alg = QgsApplication.processingRegistry().algorithmById("think2map:segmentbytext")
     assert alg is not None and alg.displayName() == "Segment raster by text query"
     names = [p.name() for p in alg.parameterDefinitions()]
-    assert names == ["INPUT", "QUERY", "EXTENT", "PROMPTER", "SEGMENTER", "TILE_SIZE", "OVERLAP", "OUTPUT"]
+    assert names == [
+        "INPUT",
+        "QUERY",
+        "EXTENT",
+        "PROMPTER",
+        "SEGMENTER",
+        "TILE_SIZE",
+        "OVERLAP",
+        "MAX_TILES",
+        "PIXEL_COORDS",
+        "OUTPUT",
+    ]
+    for name in ("MAX_TILES", "PIXEL_COORDS"):  # in the dialog's Advanced part, with defaults
+        definition = alg.parameterDefinition(name)
+        assert definition.flags() & definition.FlagAdvanced and definition.flags() & definition.FlagOptional
+    assert alg.parameterDefinition("MAX_TILES").defaultValue() == 400
     assert alg.parameterDefinition("EXTENT").flags() & alg.parameterDefinition("EXTENT").FlagOptional
     assert alg.parameterDefinition("PROMPTER").defaultValue() == "my-prompter"
     assert alg.parameterDefinition("SEGMENTER").defaultValue() == "sam2.1-s"
@@ -134,6 +149,14 @@ def test_a_tile_size_beyond_the_backends_limit_is_refused_by_the_algorithm(provi
     alg = QgsApplication.processingRegistry().algorithmById("think2map:segmentbytext")
     ok, message = alg.checkParameterValues(dict(params, TILE_SIZE=840, OVERLAP=2000), QgsProcessingContext())
     assert not ok and "420" in message and "2000" in message
+    # beyond the parameter's own maximum, the same one sentence (not first "≤ 2048", then "420")
+    ok, message = alg.checkParameterValues(dict(params, TILE_SIZE=840, OVERLAP=3000), QgsProcessingContext())
+    assert not ok and message.startswith("The overlap must be at most half the tile size: 420 pixels for tiles of 840")
+    assert "Lower the Tile overlap" in message and "Advanced options" not in message  # Processing's own words
+    ok, message = alg.checkParameterValues(dict(params, QUERY="x" * 2001), QgsProcessingContext())
+    assert not ok and message == "The query is 2001 characters long; keep it to 2000 at most."
+    ok, message = alg.checkParameterValues(dict(params, QUERY="   "), QgsProcessingContext())
+    assert not ok and "Query parameter" in message
     assert alg.parameterDefinition("TILE_SIZE").maximum() == contract.TILE_SIZE_MAX
 
 

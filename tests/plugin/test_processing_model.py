@@ -13,6 +13,7 @@ import pytest
 from qgis.core import (
     QgsApplication,
     QgsProcessingAlgorithm,
+    QgsProcessingFeedback,
     QgsProcessingModelAlgorithm,
     QgsProcessingModelChildAlgorithm,
     QgsProcessingModelChildParameterSource,
@@ -111,6 +112,18 @@ def test_model_runs_and_survives_a_model3_round_trip(
     assert_polygons(result[output_param], "the bridge", raster_layer)
 
 
+class LogFeedback(QgsProcessingFeedback):
+    """Keeps what an algorithm says to the log."""
+
+    def __init__(self):
+        super().__init__()
+        self.lines: list[str] = []
+
+    def pushInfo(self, info: str) -> None:  # noqa: N802
+        self.lines.append(info)
+        super().pushInfo(info)
+
+
 def test_batch_style_runs_are_independent(module_provider, backend_settings, raster_layer, small_area, tmp_path: Path):
     import processing
 
@@ -122,9 +135,10 @@ def test_batch_style_runs_are_independent(module_provider, backend_settings, ras
     assert first.parameterDefinition("QUERY") is not second.parameterDefinition("QUERY")
     assert [p.name() for p in first.parameterDefinitions()] == [p.name() for p in alg.parameterDefinitions()]
 
-    outputs = {}
+    outputs, logs = {}, {}
     for query in ("the river", "red roofs"):
         out = str(tmp_path / f"{query.replace(' ', '_')}.gpkg")
+        feedback = LogFeedback()
         result = processing.run(
             ALG_ID,
             {
@@ -137,8 +151,11 @@ def test_batch_style_runs_are_independent(module_provider, backend_settings, ras
                 "OVERLAP": 0,
                 "OUTPUT": out,
             },
+            feedback=feedback,
         )
         outputs[query] = result["OUTPUT"]
+        logs[query] = feedback.lines
     assert len(set(outputs.values())) == 2
+    assert not any("Starting the Think2Map backend" in line for line in logs["red roofs"])  # it reused the backend
     for query, path in outputs.items():
         assert_polygons(path, query, raster_layer)

@@ -51,13 +51,17 @@ def test_job_request_body():
     assert geojson_crs({"crs": {"type": "name", "properties": {"name": "EPSG:3857"}}}) == "EPSG:3857"
     assert geojson_crs({}) == ""
     assert "Nothing" in outcome_message("done", {}, 0)
-    assert "boom" in outcome_message("failed", {"error": "boom"}, 0)
+    failed = {"error": "RuntimeError: boom", "error_code": "out_of_memory", "errors": [{"tile": 3, "message": "x"}]}
+    assert outcome_message("failed", failed, 2).startswith("The GPU ran out of memory")
+    assert "The 2 polygon(s) found before were kept." in outcome_message("failed", failed, 2)
+    assert "boom" not in outcome_message("failed", failed, 0)  # the backend's English goes to Details
+    assert "Tile size" in outcome_message("failed", failed, 0, "processing")
 
 
 def test_segment_task_streams_features_to_the_end(fake, qtbot):
     task = SegmentTask(BackendClient(fake.url, "tok"), job_request("/r.tif", "roofs"), "Think2Map: roofs")
     got = run_task(qtbot, task)
-    assert got["finished"] == ["done", "5 polygon(s) found."]
+    assert got["finished"] == ["done", "5 polygon(s) found.", ""]
     assert [f["properties"]["instance_id"] for f in got["features"]] == [0, 1, 2, 3, 4]
     assert got["crs"] == {"EPSG:28992"}
     assert [t["index"] for t in got["tiles"]] == [0, 1, 2, 3, 4] and got["tiles"][0]["raw_text"].startswith("<think>")
@@ -69,7 +73,7 @@ def test_cancel_stops_the_job_and_keeps_features(fake, qtbot):
     fake.tiles_per_job = 40
     task = SegmentTask(BackendClient(fake.url, "tok"), job_request("/r.tif", "trees"), "Think2Map: trees")
     got = run_task(qtbot, task, cancel_after_features=1)
-    state, message = got["finished"]
+    state, message, _ = got["finished"]
     assert state == "cancelled" and "kept" in message
     assert ("DELETE", "/jobs/job1") in [(r[0], r[1]) for r in fake.requests]
     n = len(got["features"])
@@ -80,4 +84,6 @@ def test_cancel_stops_the_job_and_keeps_features(fake, qtbot):
 def test_backend_errors_end_the_task_with_the_message(fake, qtbot):
     task = SegmentTask(BackendClient(fake.url, "tok"), job_request("/r.tif", "   "), "Think2Map: empty")
     got = run_task(qtbot, task)
-    assert got["finished"][0] == "failed" and "query is empty" in got["finished"][1]
+    state, message, details = got["finished"]
+    assert state == "failed" and message == "Type what to look for, for example: the river."  # the dock's words
+    assert details == "The query is empty: say what to look for."  # the backend's, for Details

@@ -83,7 +83,10 @@ def build_qwen_tokenizer():
     tok.decoder = decoders.ByteLevel()
     tok.add_special_tokens(sorted(QWEN_SPECIAL_IDS, key=QWEN_SPECIAL_IDS.get))
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>", padding_side="left"
+        tokenizer_object=tok,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        padding_side="left",  # nosec B106 - tokenizer tokens
     )
     fast.chat_template = QWEN_CHAT_TEMPLATE
     for token, expected in QWEN_SPECIAL_IDS.items():

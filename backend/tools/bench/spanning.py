@@ -58,7 +58,8 @@ class FieldSegmenter:
         self._window = self.windows[int(image[0, 0, 0]) * 65536 + int(image[0, 0, 1]) * 256 + int(image[0, 0, 2])]
 
     def predict(self, instance: Instance) -> tuple[np.ndarray, float]:
-        assert self._window is not None
+        if self._window is None:
+            raise RuntimeError("window is not set")
         return field_mask(self._window), 0.9
 
 

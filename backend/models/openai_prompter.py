@@ -1,0 +1,248 @@
+"""A prompter served by any OpenAI-compatible chat server: vLLM, SGLang, Ollama, llama.cpp, ``transformers serve``.
+
+``--prompter openai:<base_url>[#<model>]`` (for example ``openai:http://gpu:8000/v1#RicardoString/Think2Seg-RS-7B``;
+without ``#model``, the first model the server lists). The API key comes from ``$THINK2MAP_OPENAI_API_KEY``
+(or ``$OPENAI_API_KEY``). Each tile is one chat completion with the exact Think2Seg-RS messages and the
+840×840 tile as a base64 PNG, greedy; the answer goes through the same parser as the built-in engine. Tiles of
+a batch are sent concurrently, so the server's continuous batching does the batching. The answer grammar is
+passed where the server takes one (vLLM's ``structured_outputs``), and left out where it is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelError
+from .answer_grammar import AnswerGrammar
+from .prompter import to_model_image
+from .prompts import MODEL_IMAGE_SIZE, SYSTEM_PROMPT, PromptResult, parse_answer, user_text
+from .remote_spec import RemoteSpec
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 8
+DEFAULT_TIMEOUT_S = 300.0
+MAX_RETRIES = 4  # the client backs off exponentially on 429, 5xx and dropped connections
+PROMPT_TOKENS = 1122  # the Think2Seg-RS prompt with one 840×840 image, for the context-length message
+
+
+def png_data_url(image: np.ndarray) -> str:
+    """The tile as the model sees it (840×840 LANCZOS), as a base64 PNG data URL."""
+    buffer = io.BytesIO()
+    to_model_image(image).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def chat_request(image: np.ndarray, query: str) -> list[dict]:
+    """The exact Think2Seg-RS conversation, with the image as an ``image_url`` part."""
+    return [
+        {"role": "system", "content": [{"type": "text", "text": SYSTEM_PROMPT}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "image_url", "image_url": {"url": png_data_url(image)}},
+                {"type": "text", "text": user_text(query)},
+            ],
+        },
+    ]
+
+
+def answer_text(message: Any) -> str:
+    """The whole answer: servers that split reasoning off (``reasoning_content``) get it put back in front."""
+    content = getattr(message, "content", None) or ""
+    extra = getattr(message, "model_extra", None) or {}
+    reasoning = getattr(message, "reasoning_content", None) or extra.get("reasoning_content") or ""
+    if reasoning and "<think>" not in content:
+        return f"<think>{reasoning}</think>\n{content}"
+    return content
+
+
+class OpenAIPrompter:
+    """Think2Seg-RS behind an OpenAI-compatible server (see the module docstring)."""
+
+    def __init__(
+        self,
+        spec: RemoteSpec | str,
+        max_new_tokens: int | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        api_key: str | None = None,
+        constrain: bool = True,
+        extra_body: dict | None = None,
+    ) -> None:
+        self.spec = spec if isinstance(spec, RemoteSpec) else RemoteSpec.parse(spec)
+        self.max_new_tokens = int(max_new_tokens or 2048)
+        self.batch_size = self.concurrency = max(1, int(concurrency))
+        self.timeout_s = timeout_s
+        self.api_key = api_key or os.environ.get("THINK2MAP_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY") or "-"
+        self.extra_body = dict(extra_body or {})
+        self.grammar = AnswerGrammar() if constrain else None
+        self._grammar_accepted: bool | None = None  # unknown until the server answers a request that carries it
+        self.should_cancel: Callable[[], bool] = lambda: False
+        self._lock = threading.Lock()
+        self._client = self._new_client()
+        served = self.served_models()  # at load: an unreachable server or a refused key is said at once
+        if not self.spec.model and not served:
+            raise ModelError(f"the server at {self.spec.base_url} serves no model", "bad_model")
+        self.model = self.spec.model or served[0]
+        self.name = f"openai:{self.model}"
+        self.device = "remote"
+
+    # --- setup -------------------------------------------------------------------------------------------
+    def _new_client(self):
+        try:
+            from openai import OpenAI
+        except ImportError as exc:
+            raise ModelError(
+                f"the openai prompter needs the openai package ({exc}): pip install openai", "model_load_failed"
+            ) from None
+        return OpenAI(
+            base_url=self.spec.base_url, api_key=self.api_key, max_retries=MAX_RETRIES, timeout=self.timeout_s
+        )
+
+    def served_models(self) -> list[str]:
+        """The model names the server lists (``GET /models``); a clear ``ModelError`` when it cannot be asked."""
+        try:
+            return [m.id for m in self._client.models.list()]
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence
+            raise ModelError(self._describe(exc), "model_load_failed") from None
+
+    def bind_cancel(self, should_cancel: Callable[[], bool]) -> None:
+        """The job's cancel flag: requests still in flight are aborted when it turns true."""
+        self.should_cancel = should_cancel
+
+    # --- prompting ---------------------------------------------------------------------------------------
+    def prompt(
+        self, images: Sequence[np.ndarray], query: str | Sequence[str], tiles: Sequence | None = None
+    ) -> list[PromptResult]:
+        queries = [query] * len(images) if isinstance(query, str) else list(query)
+        if not images:
+            return []
+        results: list[PromptResult | None] = [None] * len(images)
+        start = 0
+        if self.grammar is not None and self._grammar_accepted is None:
+            # The first request finds out whether the server takes the grammar; the others follow it.
+            results[0] = self._guarded(images[0], queries[0])
+            start = 1
+        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(images)), thread_name_prefix="openai")
+        futures = {
+            pool.submit(self._one, image, q): i for i, (image, q) in enumerate(zip(images, queries)) if i >= start
+        }
+        pending = set(futures)
+        cancelled = False
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in done:
+                results[futures[future]] = self._result(future)
+            if pending and self.should_cancel():
+                cancelled = True
+                break
+        # On cancel, the requests still in flight are not waited for: their connections close when the server
+        # answers (or at the timeout), and what they bring is dropped; a new client serves later calls.
+        pool.shutdown(wait=not cancelled, cancel_futures=True)
+        if cancelled:
+            self._abort()
+        return [r if r is not None else PromptResult.failure("cancelled") for r in results]
+
+    def _guarded(self, image: np.ndarray, query: str) -> PromptResult:
+        try:
+            return self._one(image, query)
+        except Exception as exc:  # noqa: BLE001 - one tile's failure is that tile's report
+            return PromptResult.failure(self._describe(exc))
+
+    def _result(self, future) -> PromptResult:
+        try:
+            return future.result()
+        except Exception as exc:  # noqa: BLE001 - one tile's failure is that tile's report
+            return PromptResult.failure(self._describe(exc))
+
+    def _abort(self) -> None:
+        """A new client for later calls; the old one's connections close as its requests end."""
+        with self._lock:
+            self._client = self._new_client()
+
+    def _one(self, image: np.ndarray, query: str) -> PromptResult:
+        height, width = np.asarray(image).shape[:2]
+        text = self._complete(chat_request(image, query))
+        if not text.strip():
+            return PromptResult([], text, "unparseable", ["the server returned no text"])
+        parsed = parse_answer(text, MODEL_IMAGE_SIZE, MODEL_IMAGE_SIZE)
+        return parsed.scaled(width / MODEL_IMAGE_SIZE, height / MODEL_IMAGE_SIZE)
+
+    def _complete(self, messages: list[dict]) -> str:
+        from openai import BadRequestError, UnprocessableEntityError
+
+        extra = dict(self.extra_body)
+        grammar = self.grammar is not None and self._grammar_accepted is not False
+        if grammar:
+            extra["structured_outputs"] = {"grammar": self.grammar.ebnf()}  # vLLM (xgrammar or guidance)
+        with self._lock:
+            client = self._client
+        started = time.perf_counter()
+        try:
+            reply = client.chat.completions.create(
+                model=self.model,
+                messages=messages,  # type: ignore[arg-type]
+                temperature=0,
+                max_tokens=self.grammar.max_chars + 1 if grammar and self.grammar else self.max_new_tokens,
+                extra_body=extra or None,
+            )
+        except (BadRequestError, UnprocessableEntityError) as exc:
+            if grammar and self._grammar_accepted is None:  # refused with the grammar: try once without it
+                body = getattr(getattr(exc, "response", None), "text", "") or str(exc)
+                log.info("the server refused the answer grammar (%s); trying without it", body[:200])
+                self._grammar_accepted = False
+                try:
+                    return self._complete(messages)
+                except (BadRequestError, UnprocessableEntityError):
+                    self._grammar_accepted = None  # not the grammar's fault after all
+                    raise
+            raise
+        if grammar:
+            self._grammar_accepted = True
+        log.debug("completion in %.2f s", time.perf_counter() - started)
+        if not reply.choices:
+            return ""
+        return answer_text(reply.choices[0].message)
+
+    def _describe(self, exc: BaseException) -> str:
+        """One sentence for a failed request."""
+        import openai
+
+        where = self.spec.base_url
+        if isinstance(exc, openai.APITimeoutError):
+            return f"the prompter server at {where} did not answer within {self.timeout_s:.0f} s"
+        if isinstance(exc, openai.APIConnectionError):
+            return f"cannot reach the prompter server at {where}: is it running, and is the URL right?"
+        if isinstance(exc, openai.AuthenticationError):
+            return f"the prompter server at {where} refused the API key (HTTP 401): set THINK2MAP_OPENAI_API_KEY"
+        if isinstance(exc, openai.NotFoundError):
+            model = getattr(self, "model", self.spec.model)
+            return f"the prompter server at {where} does not serve '{model}' (HTTP 404){self._served_hint()}"
+        text = str(exc)
+        if isinstance(exc, openai.APIStatusError) and ("context" in text.lower() or "max_model_len" in text):
+            return (
+                f"the prompter server's context is too short for one tile ({PROMPT_TOKENS} prompt tokens plus the "
+                f"answer): start it with a longer context (vLLM: --max-model-len 4096). The server said: {text[:200]}"
+            )
+        if isinstance(exc, openai.APIStatusError):
+            body = getattr(exc.response, "text", "") or text
+            return f"the prompter server at {where} answered HTTP {exc.status_code}: {body[:300]}"
+        return f"the prompter server request failed: {type(exc).__name__}: {text[:300]}"
+
+    def _served_hint(self) -> str:
+        try:
+            served = [m.id for m in self._client.models.list()]
+        except Exception:  # noqa: BLE001 - only a hint
+            return ""
+        return f"; it serves: {', '.join(served)}" if served else ""
