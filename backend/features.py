@@ -31,6 +31,7 @@ def feature_properties(
     tiles: Iterable[int],
     source: str,
     prompts: tuple[str, str],
+    route: str = "",
 ) -> dict:
     """The attributes of one result, keyed and ordered as ``contract.FEATURE_FIELDS``."""
     props = {
@@ -44,6 +45,7 @@ def feature_properties(
         "tiles": ",".join(str(t) for t in tiles),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "source": source,
+        "route": route,
         "prompt_box": prompts[0],
         "prompt_points": prompts[1],
     }

@@ -48,6 +48,7 @@ class SegmentOptions:
     tile_size: int = contract.TILE_SIZE_DEFAULT
     overlap: int = contract.OVERLAP_DEFAULT
     batch_size: int = 1
+    route: str = ""  # why this engine answers the query (mode "auto"); recorded on every feature
     min_area_px: float = contract.MIN_AREA_PX_DEFAULT
     simplify_px: float = 1.0
     pixel_coords: bool = False
@@ -87,6 +88,7 @@ class SegmentPlan:
     def __init__(
         self, raster: str, query: str, options: SegmentOptions | None = None, access: RasterAccess | None = None
     ):
+        self.raster = raster
         self.query = (query or "").strip()
         if not self.query:
             raise UserError(
@@ -275,21 +277,7 @@ class _Run:
                 if reader is not None and todo:
                     nxt = todo[: self.batch.size]
                     ahead = (nxt, reader.submit(self._read_batch, nxt))
-                results = self._prompt(read)
-                embeddings = self._encode(read, results)
-                for tile, image, valid in read:
-                    report = reports[tile.index]
-                    result = results.get(tile.index)
-                    job: Future | list[Piece] | None = None
-                    if result is None:
-                        report.status = "skipped"
-                        report.warnings.append("no valid pixels (nodata)")
-                    elif result.status == "error":
-                        report.status, report.error = "error", result.error
-                    else:
-                        job = self._segment_tile(
-                            tile, image, valid, result, report, embeddings.get(tile.index), polygons
-                        )
+                for tile, report, job in self._segment_batch(read, polygons):
                     waiting.append((tile, report, job))
                 # The first batch is merged at once, so the first polygons and progress come without delay. Later
                 # ones wait while the models run, but no more than a batch behind: each holds its tiles' masks.
@@ -316,6 +304,36 @@ class _Run:
                 if report.status == "pending":
                     report.status = "cancelled"
             plan.close()
+
+    def _segment_batch(self, read, pool) -> list[tuple[Tile, TileReport, Future | list[Piece] | None]]:
+        """Prompts, embeddings and masks for a batch that is read; each tile's pieces (a ``Future`` with a pool),
+        or None for a tile without any (no data, a failure)."""
+        results = self._prompt(read)
+        embeddings = self._encode(read, results)
+        out: list[tuple[Tile, TileReport, Future | list[Piece] | None]] = []
+        for tile, image, valid in read:
+            report = self.stats.reports[tile.index]
+            result = results.get(tile.index)
+            job: Future | list[Piece] | None = None
+            if result is None:
+                report.status = "skipped"
+                report.warnings.append("no valid pixels (nodata)")
+            elif result.status == "error":
+                report.status, report.error = "error", result.error
+            else:
+                job = self._segment_tile(tile, image, valid, result, report, embeddings.get(tile.index), pool)
+            out.append((tile, report, job))
+        return out
+
+    def merge(self, index: int, pieces: list[Piece] | None) -> Iterator[Feature]:
+        """The features a tile's pieces complete (None: the tile brings none)."""
+        merger = self.merger
+        objects = merger.add_tile(index, pieces) if pieces is not None else merger.skip_tile(index)
+        yield from self._features(objects)
+
+    def flush(self) -> Iterator[Feature]:
+        """The objects still open: at the end of a run, complete or not."""
+        yield from self._features(self.merger.flush())
 
     def _read_batch(self, batch: list[Tile]) -> list[tuple[Tile, np.ndarray, np.ndarray]]:
         t0, c0 = time.perf_counter(), time.thread_time()
@@ -403,14 +421,45 @@ class _Run:
                 prompter=getattr(self.prompter, "name", type(self.prompter).__name__),
                 segmenter=getattr(self.segmenter, "name", type(self.segmenter).__name__),
                 tiles=obj.tiles,
-                source="query",
+                source=getattr(self.prompter, "source", "query"),
                 prompts=prompt_attributes(obj.prompts, plan.georef.to_map),
+                route=opts.route,
             )
             self.next_id += 1
             self.stats.features += 1
             if self.stats.first_feature_s is None:
                 self.stats.first_feature_s = time.perf_counter() - self.started
             yield Feature(geom, props)
+
+
+def segment_tiles(
+    plan: SegmentPlan, prompter: Prompter, segmenter: Segmenter, indices: list[int]
+) -> list[tuple[int, TileReport, list[Piece] | None]]:
+    """Read, prompt and segment the tiles ``indices`` of ``plan`` (one batch), without merging: each tile's
+    report and pieces. A worker of a distributed engine runs this; its driver merges (:class:`Merge`)."""
+    stats = RunStats.for_plan(plan)
+    work = _Run(plan, prompter, segmenter, stats)
+    tiles = [plan.tiles[i] for i in indices]
+    out = []
+    for tile, report, pieces in work._segment_batch(work._read_batch(tiles), None):
+        out.append((tile.index, report, pieces if not isinstance(pieces, Future) else pieces.result()))
+    return out
+
+
+class Merge:
+    """The driver's side of a distributed run: tiles' pieces in any order in, finished features out."""
+
+    def __init__(self, plan: SegmentPlan, prompter_name: str, segmenter_name: str, stats: RunStats):
+        named = type("Named", (), {})
+        p, s = named(), named()
+        p.name, s.name = prompter_name, segmenter_name
+        self._run = _Run(plan, p, s, stats)
+
+    def add(self, index: int, pieces: list[Piece] | None) -> Iterator[Feature]:
+        return self._run.merge(index, pieces)
+
+    def flush(self) -> Iterator[Feature]:
+        return self._run.flush()
 
 
 def _core_valid(tile: Tile, valid: np.ndarray) -> bool:

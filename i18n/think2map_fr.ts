@@ -124,12 +124,17 @@
       <translation>{python} n'a pas répondu en {s} s : est-ce bien le Python de l'environnement du moteur ?</translation>
     </message>
     <message>
-      <location filename="../plugin/core/launch.py" line="101" />
+      <location filename="../plugin/core/launch.py" line="102" />
+      <source>The backend's Python lacks packages: run `make setup`, or choose the venv's Python in settings.</source>
+      <translation>Il manque des paquets au Python du moteur : lancez `make setup`, ou choisissez le Python du venv dans les paramètres.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/launch.py" line="104" />
       <source>The backend does not accept these options: check the extra arguments in Think2Map settings.</source>
       <translation>Le moteur n'accepte pas ces options : vérifiez les arguments supplémentaires dans les paramètres de Think2Map.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/launch.py" line="103" />
+      <location filename="../plugin/core/launch.py" line="106" />
       <source>The port is taken: restart the backend.</source>
       <translation>Le port est occupé : redémarrez le moteur.</translation>
     </message>
@@ -139,44 +144,39 @@
       <translation>Cliquez sur « Installer le moteur… » dans le panneau Think2Map, ou indiquez le Python du moteur dans les paramètres de Think2Map (depuis une copie du dépôt : `make setup`).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/launch.py" line="57" />
+      <location filename="../plugin/core/launch.py" line="60" />
       <source>No backend Python is configured.</source>
       <translation>Aucun Python de moteur n'est configuré.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/launch.py" line="60" />
+      <location filename="../plugin/core/launch.py" line="63" />
       <source>The backend Python {path} does not exist.</source>
       <translation>Le Python du moteur {path} n'existe pas.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/launch.py" line="62" />
+      <location filename="../plugin/core/launch.py" line="65" />
       <source>The backend Python {path} is not executable.</source>
       <translation>Le Python du moteur {path} n'est pas exécutable.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/launch.py" line="64" />
+      <location filename="../plugin/core/launch.py" line="67" />
       <source>The backend package is missing from {root}: reinstall the plugin.</source>
       <translation>Le paquet du moteur manque dans {root} : réinstallez l'extension.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/launch.py" line="71" />
+      <location filename="../plugin/core/launch.py" line="74" />
       <source>it exited with code {code}</source>
       <translation>il s'est arrêté avec le code {code}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/launch.py" line="76" />
+      <location filename="../plugin/core/launch.py" line="79" />
       <source>it was killed by signal {number} ({name})</source>
       <translation>il a été tué par le signal {number} ({name})</translation>
     </message>
     <message>
-      <location filename="../plugin/core/launch.py" line="78" />
+      <location filename="../plugin/core/launch.py" line="81" />
       <source>(the system may have run out of memory)</source>
       <translation>(le système a peut-être manqué de mémoire)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/launch.py" line="99" />
-      <source>The backend's Python lacks packages: run `make setup`, or choose the venv's Python in settings.</source>
-      <translation>Il manque des paquets au Python du moteur : lancez `make setup`, ou choisissez le Python du venv dans les paramètres.</translation>
     </message>
     <message>
       <location filename="../plugin/core/layers.py" line="130" />
@@ -644,24 +644,19 @@
       <translation>Le moteur à {url} ne répond pas correctement : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/settings.py" line="142" />
-      <source>Could not read the remote backend token from QGIS's authentication database (configuration {id}): was the master password entered?</source>
-      <translation>Impossible de lire le jeton du moteur distant dans la base d'authentification de QGIS (configuration {id}) : le mot de passe principal a-t-il été saisi ?</translation>
+      <location filename="../plugin/core/settings.py" line="180" />
+      <source>Could not read {what} from QGIS's authentication database (configuration {id}): was the master password entered?</source>
+      <translation>Impossible de lire {what} dans la base d'authentification de QGIS (configuration {id}) : le mot de passe principal a-t-il été saisi ?</translation>
     </message>
     <message>
-      <location filename="../plugin/core/settings.py" line="162" />
-      <source>Think2Map remote backend token</source>
-      <translation>Jeton du moteur distant Think2Map</translation>
+      <location filename="../plugin/core/settings.py" line="224" />
+      <source>Could not store {what} in QGIS's authentication database: it is kept in the QGIS settings, in plain text.</source>
+      <translation>Impossible d'enregistrer {what} dans la base d'authentification de QGIS : elle est conservée dans les paramètres de QGIS, en clair.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/settings.py" line="182" />
-      <source>Could not store the remote backend token in QGIS's authentication database: it is kept in the QGIS settings, in plain text.</source>
-      <translation>Impossible d'enregistrer le jeton du moteur distant dans la base d'authentification de QGIS : il est conservé dans les paramètres de QGIS, en clair.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/settings.py" line="189" />
-      <source>QGIS's authentication database is disabled or has no master password: the remote backend token is kept in the QGIS settings, in plain text. Set a master password (Settings &gt; Options &gt; Authentication) to protect it.</source>
-      <translation>La base d'authentification de QGIS est désactivée ou n'a pas de mot de passe principal : le jeton du moteur distant est conservé dans les paramètres de QGIS, en clair. Définissez un mot de passe principal (Préférences &gt; Options &gt; Authentification) pour le protéger.</translation>
+      <location filename="../plugin/core/settings.py" line="231" />
+      <source>QGIS's authentication database is disabled or has no master password: {what} is kept in the QGIS settings, in plain text. Set a master password (Settings &gt; Options &gt; Authentication) to protect it.</source>
+      <translation>La base d'authentification de QGIS est désactivée ou n'a pas de mot de passe principal : {what} est conservée dans les paramètres de QGIS, en clair. Définissez un mot de passe principal (Préférences &gt; Options &gt; Authentification) pour la protéger.</translation>
     </message>
     <message>
       <location filename="../plugin/core/setup_task.py" line="116" />
@@ -749,77 +744,77 @@
       <translation>L'installation du moteur a été annulée ; rien d'inachevé n'est utilisé. Cliquez sur Installer pour réessayer.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="102" />
+      <location filename="../plugin/core/tasks.py" line="105" />
       <source>The backend did not confirm the cancellation.</source>
       <translation>Le moteur n'a pas confirmé l'annulation.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="115" />
+      <location filename="../plugin/core/tasks.py" line="118" />
       <source>{n} tile(s) failed: Reasoning… shows why.</source>
       <translation>{n} tuile(s) en échec : Raisonnement… dit pourquoi.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="117" />
+      <location filename="../plugin/core/tasks.py" line="120" />
       <source>{n} tile(s) failed: the log shows why.</source>
       <translation>{n} tuile(s) en échec : le journal dit pourquoi.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="120" />
+      <location filename="../plugin/core/tasks.py" line="123" />
       <source>Nothing matching the query was found.</source>
       <translation>Rien ne correspond à la requête.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="121" />
+      <location filename="../plugin/core/tasks.py" line="124" />
       <source>{n} polygon(s) found.</source>
       <translation>{n} polygone(s) trouvé(s).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="123" />
+      <location filename="../plugin/core/tasks.py" line="126" />
       <source>Cancelled; the {n} polygon(s) found so far were kept.</source>
       <translation>Annulée ; les {n} polygone(s) trouvés jusque-là sont conservés.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="126" />
+      <location filename="../plugin/core/tasks.py" line="129" />
       <source>The {n} polygon(s) found before were kept.</source>
       <translation>Les {n} polygone(s) trouvé(s) avant ont été gardés.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="135" />
+      <location filename="../plugin/core/tasks.py" line="138" />
       <source>Tile {i}: {message}</source>
       <translation>Tuile {i} : {message}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="179" />
+      <location filename="../plugin/core/tasks.py" line="182" />
       <source>Unexpected answer from the backend: {e}</source>
       <translation>Réponse inattendue du moteur : {e}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="196" />
+      <location filename="../plugin/core/tasks.py" line="199" />
       <source>Cancelled before it started.</source>
       <translation>Annulée avant de commencer.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="207" />
+      <location filename="../plugin/core/tasks.py" line="210" />
       <source>Think2Map: list models</source>
       <translation>Think2Map : liste des modèles</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="224" />
+      <location filename="../plugin/core/tasks.py" line="227" />
       <source>Cancelled.</source>
       <translation>Annulé.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="233" />
+      <location filename="../plugin/core/tasks.py" line="236" />
       <source>Think2Map: download {name}</source>
       <translation>Think2Map : téléchargement de {name}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="245" />
+      <location filename="../plugin/core/tasks.py" line="248" />
       <source>The download goes on in the backend.</source>
       <translation>Le téléchargement continue dans le moteur.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="259" />
+      <location filename="../plugin/core/tasks.py" line="262" />
       <source>{name} is ready.</source>
       <translation>{name} est prêt.</translation>
     </message>
@@ -934,367 +929,382 @@
       <translation>Impossible de modifier la couche {name}.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="131" />
+      <location filename="../plugin/gui/controller.py" line="132" />
       <source>Starting the backend…</source>
       <translation>Démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="133" />
+      <location filename="../plugin/gui/controller.py" line="134" />
       <source>unknown device</source>
       <translation>processeur inconnu</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="137" />
+      <location filename="../plugin/gui/controller.py" line="138" />
       <source>Backend ready — GPU: {name}, {memory:.0f} GB</source>
       <translation>Moteur prêt — GPU : {name}, {memory:.0f} Go</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="141" />
+      <location filename="../plugin/gui/controller.py" line="142" />
       <source>Backend ready — CPU only: queries will be slow</source>
       <translation>Moteur prêt — processeur seul : les requêtes seront lentes</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="143" />
+      <location filename="../plugin/gui/controller.py" line="144" />
       <source>Backend ready on {device}</source>
       <translation>Moteur prêt sur {device}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="145" />
+      <location filename="../plugin/gui/controller.py" line="146" />
       <source>restarted at {time}, after it stopped unexpectedly</source>
       <translation>redémarré à {time}, après un arrêt inattendu</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="148" />
+      <location filename="../plugin/gui/controller.py" line="149" />
       <source>Backend error: {detail}</source>
       <translation>Erreur du moteur : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="148" />
+      <location filename="../plugin/gui/controller.py" line="149" />
       <source>no details</source>
       <translation>sans détails</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="149" />
+      <location filename="../plugin/gui/controller.py" line="150" />
       <source>Backend stopped; it starts when you open this panel or run a query.</source>
       <translation>Moteur arrêté ; il démarre à l'ouverture de ce panneau ou au lancement d'une requête.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="163" />
+      <location filename="../plugin/gui/controller.py" line="164" />
       <source>The backend did not start: {detail}</source>
       <translation>Le moteur n'a pas démarré : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="183" />
+      <location filename="../plugin/gui/controller.py" line="184" />
       <source>Think2Map is restarting it.</source>
       <translation>Think2Map le redémarre.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="183" />
+      <location filename="../plugin/gui/controller.py" line="184" />
       <source>Press Restart to start it.</source>
       <translation>Appuyez sur Redémarrer pour le lancer.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="207" />
+      <location filename="../plugin/gui/controller.py" line="188" />
+      <source>Nothing had been found yet.</source>
+      <translation>Rien n'avait encore été trouvé.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/controller.py" line="211" />
       <source>Draw a rectangle on the map first (the Draw button), or choose another area.</source>
       <translation>Tracez d'abord un rectangle sur la carte (bouton Tracer), ou choisissez une autre zone.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="253" />
+      <location filename="../plugin/gui/controller.py" line="258" />
       <source>The backend cannot start: {detail}</source>
       <translation>Le moteur ne peut pas démarrer : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="275" />
+      <location filename="../plugin/gui/controller.py" line="280" />
       <source>Waiting for the backend to start…</source>
       <translation>En attente du démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="280" />
+      <location filename="../plugin/gui/controller.py" line="285" />
       <source>A query is already running; cancel it or wait for it to finish.</source>
       <translation>Une requête est déjà en cours ; annulez-la ou attendez qu'elle se termine.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="283" />
+      <location filename="../plugin/gui/controller.py" line="288" />
       <source>Not downloaded yet: {names}. Click Download to fetch them, or choose other models.</source>
       <translation>Pas encore téléchargé : {names}. Cliquez sur Télécharger pour les obtenir, ou choisissez d’autres modèles.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="291" />
+      <location filename="../plugin/gui/controller.py" line="296" />
       <source>Cancelling…</source>
       <translation>Annulation…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="301" />
+      <location filename="../plugin/gui/controller.py" line="306" />
       <source>Think2Map: {query}</source>
       <translation>Think2Map : {query}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="309" />
+      <location filename="../plugin/gui/controller.py" line="314" />
       <source>Searching for '{query}'…</source>
       <translation>Recherche de « {query} »…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="369" />
+      <location filename="../plugin/gui/controller.py" line="374" />
       <source>Think2Map</source>
       <translation>Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="373" />
+      <location filename="../plugin/gui/controller.py" line="378" />
       <source>done.</source>
       <translation>terminée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="375" />
+      <location filename="../plugin/gui/controller.py" line="380" />
       <source>cancelled.</source>
       <translation>annulée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="378" />
+      <location filename="../plugin/gui/controller.py" line="383" />
       <source>The query failed: {error}</source>
       <translation>La requête a échoué : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="409" />
+      <location filename="../plugin/gui/controller.py" line="414" />
       <source>Could not write the results to a GeoPackage ({error}): they are in a memory layer; save it before closing QGIS.</source>
       <translation>Impossible d'écrire les résultats dans un GeoPackage ({error}) : ils sont dans une couche en mémoire ; enregistrez-la avant de fermer QGIS.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="447" />
+      <location filename="../plugin/gui/controller.py" line="452" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) are kept in {path} (layer {table}).</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; ses {n} polygone(s) sont gardés dans {path} (couche {table}).</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="452" />
+      <location filename="../plugin/gui/controller.py" line="457" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) were in a memory layer, which closed with the project.</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; ses {n} polygone(s) étaient dans une couche en mémoire, fermée avec le projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="456" />
+      <location filename="../plugin/gui/controller.py" line="461" />
       <source>The project was closed, so the query '{query}' was cancelled before it found anything.</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée avant d'avoir rien trouvé.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="478" />
+      <location filename="../plugin/gui/controller.py" line="483" />
       <source>'{query}' has no layer: nothing was found yet. Reasoning… shows what the model wrote.</source>
       <translation>'{query}' n'a pas de couche : rien n'a encore été trouvé. Raisonnement… montre ce qu'a écrit le modèle.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="480" />
+      <location filename="../plugin/gui/controller.py" line="485" />
       <source>The layer of '{query}' was removed from the project.</source>
       <translation>La couche de « {query} » a été retirée du projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="65" />
+      <location filename="../plugin/gui/controller.py" line="66" />
       <source>Bands are numbers separated by commas, like 3,2,1.</source>
       <translation>Les bandes sont des numéros séparés par des virgules, comme 3,2,1.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="67" />
+      <location filename="../plugin/gui/controller.py" line="68" />
       <source>Give one band (grey) or three bands (red, green, blue), numbered from 1.</source>
       <translation>Indiquez une bande (gris) ou trois bandes (rouge, vert, bleu), numérotées à partir de 1.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="104" />
+      <location filename="../plugin/gui/dock.py" line="101" />
+      <source>Reasoning answers any question, tile by tile; SAM 3 finds every instance of a short phrase (buildings, swimming pools) much faster; Automatic picks one per query and each polygon's 'route' attribute says why.</source>
+      <translation>Le raisonnement répond à toute question, tuile par tuile ; SAM 3 trouve bien plus vite chaque instance d'une expression courte (bâtiments, piscines) ; Automatique choisit pour chaque requête et l'attribut 'route' de chaque polygone dit pourquoi.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="107" />
+      <source>Answer with</source>
+      <translation>Répondre avec</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="116" />
       <source>Advanced options</source>
       <translation>Options avancées</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="111" />
+      <location filename="../plugin/gui/dock.py" line="123" />
       <source> px</source>
       <translation> px</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="118" />
+      <location filename="../plugin/gui/dock.py" line="130" />
       <source>default (1,2,3); or 4,3,2; or one band</source>
       <translation>par défaut (1,2,3) ; ou 4,3,2 ; ou une seule bande</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="123" />
+      <location filename="../plugin/gui/dock.py" line="135" />
       <source>The most tiles one query may search; a larger area is refused first</source>
       <translation>Le nombre maximal de tuiles qu'une requête peut analyser ; une zone plus grande est refusée d'emblée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="124" />
+      <location filename="../plugin/gui/dock.py" line="136" />
       <source>Pixel coordinates</source>
       <translation>Coordonnées pixel</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="126" />
+      <location filename="../plugin/gui/dock.py" line="138" />
       <source>Search a raster that has no coordinate reference system; its polygons are placed in pixel coordinates</source>
       <translation>Analyser un raster sans système de coordonnées de référence ; ses polygones sont placés en coordonnées pixel</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="128" />
+      <location filename="../plugin/gui/dock.py" line="140" />
       <source>Tile size</source>
       <translation>Taille des tuiles</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="129" />
+      <location filename="../plugin/gui/dock.py" line="141" />
       <source>Overlap</source>
       <translation>Recouvrement</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="130" />
+      <location filename="../plugin/gui/dock.py" line="142" />
       <source>Bands</source>
       <translation>Bandes</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="131" />
+      <location filename="../plugin/gui/dock.py" line="143" />
       <source>Tile limit</source>
       <translation>Limite de tuiles</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="136" />
+      <location filename="../plugin/gui/dock.py" line="148" />
       <source>Run</source>
       <translation>Lancer</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="138" />
+      <location filename="../plugin/gui/dock.py" line="150" />
       <source>Cancel</source>
       <translation>Annuler</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="146" />
+      <location filename="../plugin/gui/dock.py" line="158" />
       <source>%v / %m tiles</source>
       <translation>%v / %m tuiles</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="154" />
+      <location filename="../plugin/gui/dock.py" line="166" />
       <source>Details…</source>
       <translation>Détails…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="155" />
+      <location filename="../plugin/gui/dock.py" line="167" />
       <source>What the backend said, in its own words</source>
       <translation>Ce que le moteur a dit, dans ses propres termes</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="166" />
+      <location filename="../plugin/gui/dock.py" line="178" />
       <source>Restart</source>
       <translation>Redémarrer</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="167" />
+      <location filename="../plugin/gui/dock.py" line="179" />
       <source>Restart the backend</source>
       <translation>Redémarrer le moteur</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="169" />
+      <location filename="../plugin/gui/dock.py" line="181" />
       <source>Settings…</source>
       <translation>Paramètres…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="172" />
+      <location filename="../plugin/gui/dock.py" line="184" />
       <source>The backend's full error message</source>
       <translation>Le message d'erreur complet du moteur</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="179" />
+      <location filename="../plugin/gui/dock.py" line="191" />
       <source>Set up the backend…</source>
       <translation>Installer le moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="180" />
+      <location filename="../plugin/gui/dock.py" line="192" />
       <source>Build the backend's Python environment in your QGIS profile folder</source>
       <translation>Construire l'environnement Python du moteur dans le dossier de votre profil QGIS</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="184" />
+      <location filename="../plugin/gui/dock.py" line="196" />
       <source>Results</source>
       <translation>Résultats</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="186" />
+      <location filename="../plugin/gui/dock.py" line="198" />
       <source>Select a result to show and zoom to its layer</source>
       <translation>Sélectionnez un résultat pour afficher sa couche et zoomer dessus</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="191" />
+      <location filename="../plugin/gui/dock.py" line="203" />
       <source>Zoom to layer</source>
       <translation>Zoomer sur la couche</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="192" />
+      <location filename="../plugin/gui/dock.py" line="204" />
       <source>Reasoning…</source>
       <translation>Raisonnement…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="193" />
+      <location filename="../plugin/gui/dock.py" line="205" />
       <source>What the prompter wrote for each tile</source>
       <translation>Ce que le modèle d'invite a écrit pour chaque tuile</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="274" />
+      <location filename="../plugin/gui/dock.py" line="286" />
       <source>A query is running: wait for it, or cancel it</source>
       <translation>Une requête est en cours : attendez-la ou annulez-la</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="276" />
+      <location filename="../plugin/gui/dock.py" line="288" />
       <source>Search the raster for the query (Enter)</source>
       <translation>Chercher la requête dans le raster (Entrée)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="327" />
+      <location filename="../plugin/gui/dock.py" line="339" />
       <source>Area: a rectangle of {w:.0f} × {h:.0f} map units.</source>
       <translation>Zone : un rectangle de {w:.0f} × {h:.0f} unités de carte.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="359" />
+      <location filename="../plugin/gui/dock.py" line="372" />
       <source>Select a result first.</source>
       <translation>Sélectionnez d'abord un résultat.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="364" />
+      <location filename="../plugin/gui/dock.py" line="377" />
       <source>Think2Map backend</source>
       <translation>Moteur Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="453" />
+      <location filename="../plugin/gui/dock.py" line="466" />
       <source>waiting for the backend</source>
       <translation>en attente du moteur</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="454" />
+      <location filename="../plugin/gui/dock.py" line="467" />
       <source>sent</source>
       <translation>envoyée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="455" />
+      <location filename="../plugin/gui/dock.py" line="468" />
       <source>queued</source>
       <translation>en file</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="456" />
+      <location filename="../plugin/gui/dock.py" line="469" />
       <source>running</source>
       <translation>en cours</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="457" />
+      <location filename="../plugin/gui/dock.py" line="470" />
       <source>done</source>
       <translation>terminée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="458" />
+      <location filename="../plugin/gui/dock.py" line="471" />
       <source>failed</source>
       <translation>échouée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="459" />
+      <location filename="../plugin/gui/dock.py" line="472" />
       <source>cancelled</source>
       <translation>annulée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="463" />
+      <location filename="../plugin/gui/dock.py" line="476" />
       <source>no target</source>
       <translation>aucune cible</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="465" />
+      <location filename="../plugin/gui/dock.py" line="478" />
       <source>{n} polygon(s)</source>
       <translation>{n} polygone(s)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="466" />
+      <location filename="../plugin/gui/dock.py" line="479" />
       <source>{name} — {state}, {found}{tiles}</source>
       <translation>{name} — {state}, {found}{tiles}</translation>
     </message>
@@ -1352,6 +1362,21 @@
       <location filename="../plugin/gui/dock.py" line="95" />
       <source>Area</source>
       <translation>Zone</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="97" />
+      <source>Reasoning (Think2Seg-RS)</source>
+      <translation>Raisonnement (Think2Seg-RS)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="98" />
+      <source>Find every instance (SAM 3)</source>
+      <translation>Trouver chaque instance (SAM 3)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="99" />
+      <source>Automatic: SAM 3 for short noun phrases</source>
+      <translation>Automatique : SAM 3 pour les groupes nominaux courts</translation>
     </message>
     <message>
       <location filename="../plugin/gui/model_catalog.py" line="45" />
@@ -1449,62 +1474,97 @@
       <translation>Pas encore de rapport de tuile.</translation>
     </message>
     <message>
+      <location filename="../plugin/gui/settings_dialog.py" line="101" />
+      <source>the server's first model</source>
+      <translation>le premier modèle du serveur</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/settings_dialog.py" line="103" />
+      <source>Served prompter URL</source>
+      <translation>URL du modèle servi</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/settings_dialog.py" line="104" />
+      <source>Served model</source>
+      <translation>Modèle servi</translation>
+    </message>
+    <message>
       <location filename="../plugin/gui/settings_dialog.py" line="105" />
+      <source>API key</source>
+      <translation>Clé d'API</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/settings_dialog.py" line="106" />
+      <source>Hold answers to the answer format, so that every tile's answer parses</source>
+      <translation>Contraindre les réponses au format attendu, pour que chaque tuile donne une réponse lisible</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/settings_dialog.py" line="108" />
+      <source>The local backend constrains the prompter's decoding to the Think2Seg-RS answer format: no tile is lost to an answer that cannot be read.</source>
+      <translation>Le moteur local contraint le décodage du modèle au format de réponse de Think2Seg-RS : aucune tuile n'est perdue à cause d'une réponse illisible.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/settings_dialog.py" line="119" />
       <source>GeoPackage (project folder, or a temporary folder)</source>
       <translation>GeoPackage (dossier du projet, ou dossier temporaire)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/settings_dialog.py" line="106" />
+      <location filename="../plugin/gui/settings_dialog.py" line="120" />
       <source>Memory layer (lost when QGIS closes)</source>
       <translation>Couche en mémoire (perdue à la fermeture de QGIS)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/settings_dialog.py" line="107" />
+      <location filename="../plugin/gui/settings_dialog.py" line="121" />
       <source>Store results as</source>
       <translation>Enregistrer les résultats en</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/settings_dialog.py" line="148" />
+      <location filename="../plugin/gui/settings_dialog.py" line="165" />
       <source>The extra arguments do not parse: {error}</source>
       <translation>Les arguments supplémentaires sont illisibles : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/settings_dialog.py" line="167" />
+      <location filename="../plugin/gui/settings_dialog.py" line="187" />
       <source>Checking…</source>
       <translation>Vérification…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/settings_dialog.py" line="179" />
+      <location filename="../plugin/gui/settings_dialog.py" line="199" />
       <source>Everything the backend needs is in place.</source>
       <translation>Tout ce dont le moteur a besoin est en place.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/settings_dialog.py" line="181" />
+      <location filename="../plugin/gui/settings_dialog.py" line="201" />
       <source>Some required parts are missing or broken: see each FAIL line and its fix.</source>
       <translation>Des éléments requis manquent ou sont défectueux : voyez chaque ligne FAIL et sa correction.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/settings_dialog.py" line="183" />
+      <location filename="../plugin/gui/settings_dialog.py" line="203" />
       <source>The doctor could not run: {error}</source>
       <translation>Le diagnostic n'a pas pu être lancé : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/settings_dialog.py" line="185" />
+      <location filename="../plugin/gui/settings_dialog.py" line="205" />
       <source>Think2Map doctor</source>
       <translation>Diagnostic Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/settings_dialog.py" line="198" />
+      <location filename="../plugin/gui/settings_dialog.py" line="218" />
+      <source>The served prompter URL must start with http:// or https://.</source>
+      <translation>L'URL du modèle servi doit commencer par http:// ou https://.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/settings_dialog.py" line="220" />
       <source>The server URL must start with http:// or https://.</source>
       <translation>L'URL du serveur doit commencer par http:// ou https://.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/settings_dialog.py" line="200" />
+      <location filename="../plugin/gui/settings_dialog.py" line="222" />
       <source>Choose the Python interpreter of the backend environment (run 'make setup' to build one).</source>
       <translation>Choisissez l'interpréteur Python de l'environnement du moteur (lancez « make setup » pour en créer un).</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/settings_dialog.py" line="216" />
+      <location filename="../plugin/gui/settings_dialog.py" line="238" />
       <source>Checking {python}…</source>
       <translation>Vérification de {python}…</translation>
     </message>
@@ -1599,14 +1659,14 @@
       <translation>Un nom connu (think2seg-rs-3b, sam2.1-s, …) ou un dossier ou fichier de poids local.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/settings_dialog.py" line="92" />
-      <source>Hold answers to the answer format, so that every tile's answer parses</source>
-      <translation>Contraindre les réponses au format attendu, pour que chaque tuile donne une réponse lisible</translation>
+      <location filename="../plugin/gui/settings_dialog.py" line="93" />
+      <source>optional: http://gpu-server:8000/v1 (vLLM, SGLang, Ollama…)</source>
+      <translation>facultatif : http://serveur-gpu:8000/v1 (vLLM, SGLang, Ollama…)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/settings_dialog.py" line="94" />
-      <source>The local backend constrains the prompter's decoding to the Think2Seg-RS answer format: no tile is lost to an answer that cannot be read.</source>
-      <translation>Le moteur local contraint le décodage du modèle au format de réponse de Think2Seg-RS : aucune tuile n'est perdue à cause d'une réponse illisible.</translation>
+      <location filename="../plugin/gui/settings_dialog.py" line="95" />
+      <source>An OpenAI-compatible server that runs the prompter instead of the local backend (which still runs SAM). Leave empty to run the prompter in the backend.</source>
+      <translation>Un serveur compatible OpenAI qui fait tourner le modèle de langage à la place du moteur local (qui garde SAM). Laissez vide pour le faire tourner dans le moteur.</translation>
     </message>
     <message>
       <location filename="../plugin/gui/setup_dialog.py" line="131" />
@@ -1699,79 +1759,79 @@
       <translation>Cliquez ou tracez sur la carte pour détourer un objet ; Entrée l'ajoute ({key})</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="109" />
+      <location filename="../plugin/processing/algorithm.py" line="100" />
+      <source>Tile size (pixels)</source>
+      <translation>Taille des tuiles (pixels)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithm.py" line="111" />
       <source>Tile overlap (pixels)</source>
       <translation>Recouvrement des tuiles (pixels)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="128" />
+      <location filename="../plugin/processing/algorithm.py" line="142" />
       <source>Pixel coordinates (for a raster without a CRS)</source>
       <translation>Coordonnées pixel (pour un raster sans SCR)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="137" />
+      <location filename="../plugin/processing/algorithm.py" line="151" />
       <source>Segmented polygons</source>
       <translation>Polygones segmentés</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="212" />
+      <location filename="../plugin/processing/algorithm.py" line="227" />
       <source>Tile {i}: {status}. {text}</source>
       <translation>Tuile {i} : {status}. {text}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="218" />
+      <location filename="../plugin/processing/algorithm.py" line="233" />
       <source>{done} of {total} tiles</source>
       <translation>{done} tuiles sur {total}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="223" />
+      <location filename="../plugin/processing/algorithm.py" line="238" />
       <source>Job {id}: {n} tile(s).</source>
       <translation>Tâche {id} : {n} tuile(s).</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="240" />
+      <location filename="../plugin/processing/algorithm.py" line="255" />
       <source>The backend said: {detail}</source>
       <translation>Le moteur a dit : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="250" />
+      <location filename="../plugin/processing/algorithm.py" line="265" />
       <source>Waiting for the Think2Map backend to start…</source>
       <translation>Attente du démarrage du moteur Think2Map…</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="261" />
+      <location filename="../plugin/processing/algorithm.py" line="276" />
       <source>Starting the Think2Map backend…</source>
       <translation>Démarrage du moteur Think2Map…</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="61" />
+      <location filename="../plugin/processing/algorithm.py" line="63" />
       <source>Segment raster by text query</source>
       <translation>Segmenter un raster par requête textuelle</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="64" />
+      <location filename="../plugin/processing/algorithm.py" line="66" />
       <source>Finds what the query describes ("the river", "every building with a red roof") in the raster and returns its outlines as polygons in the raster's CRS. A vision-language model reads each tile and prompts Segment Anything; both run in the Think2Map backend (see the plugin's settings), which is started when needed.</source>
       <translation>Trouve dans le raster ce que décrit la requête (« la rivière », « chaque bâtiment au toit rouge ») et renvoie ses contours sous forme de polygones dans le SCR du raster. Un modèle vision-langage lit chaque tuile et guide Segment Anything ; tous deux tournent dans le moteur Think2Map (voir les paramètres de l'extension), démarré au besoin.</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="79" />
+      <location filename="../plugin/processing/algorithm.py" line="81" />
       <source>Area to search (default: the whole raster)</source>
       <translation>Zone à analyser (par défaut : tout le raster)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="84" />
+      <location filename="../plugin/processing/algorithm.py" line="86" />
       <source>Prompter (model name or folder)</source>
       <translation>Modèle d'invite (nom ou dossier)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="91" />
+      <location filename="../plugin/processing/algorithm.py" line="93" />
       <source>Segmenter (model name or checkpoint)</source>
       <translation>Segmenteur (nom ou fichier de poids)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/processing/algorithm.py" line="98" />
-      <source>Tile size (pixels)</source>
-      <translation>Taille des tuiles (pixels)</translation>
     </message>
     <message>
       <location filename="../plugin/processing/provider.py" line="38" />

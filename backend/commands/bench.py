@@ -66,6 +66,11 @@ def register(sub) -> None:
         help="with --prompter and --compare-with: both write TEXT (transformers serve only), so polygons come out",
     )
     p.add_argument(
+        "--finder",
+        action="store_true",
+        help="only the real-size SAM 3 (random weights) on one 840-px tile: --mode find's cost per tile",
+    )
+    p.add_argument(
         "--constraint",
         action="store_true",
         help="only the answer grammar's cost per generated token, at Qwen2.5-VL's vocabulary width (CPU)",
@@ -78,7 +83,21 @@ def main(args: argparse.Namespace) -> int:
     from ..tools.bench.report import format_table
     from ..tools.bench.run import run_bench
 
-    if args.prompter:
+    if args.finder:
+        from ..tools.bench.finder import finder_bench
+
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        report = {"command": "python -m backend " + " ".join(sys.argv[1:]), **finder_bench(args.device)}
+        print(
+            f"SAM 3 (real size, {report['parameters'] / 1e6:.0f} M parameters) on {report['device']}, "
+            f"{report['threads']} thread(s): {report['tile_s']:.1f} s per 840-px tile (forward "
+            f"{report['forward_s']:.1f} s, preparation {report['prep_s']:.2f} s, post-processing "
+            f"{report['post_s']:.2f} s); built in {report['build_s']:.0f} s, peak {report['peak_host_mb']:.0f} MB"
+        )
+    elif args.prompter:
         from ..tools.bench.served import format_served, served_bench
 
         if args.threads:

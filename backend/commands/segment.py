@@ -73,6 +73,23 @@ def register(sub) -> None:
         action="store_true",
         help="write pixel coordinates (as QGIS shows an image without georeference), e.g. for a raster without CRS",
     )
+    p.add_argument(
+        "--mode",
+        choices=contract.QUERY_MODES,
+        default="reason",
+        help="reason: Think2Seg-RS reads each tile and writes SAM prompts (default); find: SAM 3 finds every "
+        "instance of a short phrase (--finder); auto: a short noun phrase goes to SAM 3, anything else to "
+        "Think2Seg-RS, and each polygon's 'route' attribute says why",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local (this process, default) or ray: the tiles across a Ray cluster, one worker per GPU "
+        "(pip install -r backend/requirements-ray.txt; the raster must be reachable from every node)",
+    )
+    p.add_argument("--address", help="with --engine ray: a running cluster (default: start a local one)")
+    p.add_argument("--workers", type=int, help="with --engine ray: how many workers (default: one per GPU, or CPU)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     EngineConfig.add_arguments(p)
     p.set_defaults(handler=main)
@@ -82,6 +99,7 @@ def main(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..geo.output import OutputTarget, ResultWriter, layer_name
+    from ..models.routing import route
     from ..pipeline import RunStats, SegmentOptions, SegmentPlan, run
 
     target = OutputTarget(Path(args.output), args.layer or layer_name(args.query), overwrite=args.overwrite)
@@ -116,18 +134,32 @@ def main(args: argparse.Namespace) -> int:
         target.check([args.raster], tiles=len(plan.tiles))
         config = EngineConfig.from_args(args)
         plan.options.batch_size = config.batch_size
-        paths = config.resolve()
+        engine, why = route(args.query, args.mode)
+        plan.options.route = why
+        paths = config.resolve_finder() if engine == "find" else config.resolve()
+        if why:
+            print(why, file=sys.stderr)
         config.warn_if_cpu()
-        prompter, segmenter = load_models(config, *paths)
-        writer = ResultWriter(target, plan.crs, plan.georef)
         stats = RunStats.for_plan(plan)
+        if args.engine == "ray":
+            from ..engines.ray_cluster import run_on_ray
+
+            def features(should_cancel, on_tile):
+                return run_on_ray(plan, config, paths, stats, args.workers, args.address, should_cancel, on_tile)
+        else:
+            prompter, segmenter = load_models(config, *paths)
+
+            def features(should_cancel, on_tile):
+                return run(plan, prompter, segmenter, stats, should_cancel, on_tile)
+
+        writer = ResultWriter(target, plan.crs, plan.georef)
         started = time.perf_counter()
         bar = tqdm(total=len(plan.tiles), unit="tile", disable=args.quiet, file=sys.stderr)
         state, failure = "complete", None
         stop = _StopOnCtrlC()
         try:
             with stop:
-                for feature in run(plan, prompter, segmenter, stats, stop.requested, lambda r: bar.update(1)):
+                for feature in features(stop.requested, lambda r: bar.update(1)):
                     writer.add(feature)
                     bar.set_postfix(polygons=writer.count)
         except KeyboardInterrupt:

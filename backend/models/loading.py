@@ -38,6 +38,8 @@ class EngineConfig:
     force_answer: str | None = None
     constrain: bool = True
     concurrency: int = 8  # tiles in flight to a served prompter (openai:...)
+    finder: str = contract.DEFAULT_FINDER  # SAM 3, for queries in mode "find" (or routed to it by "auto")
+    find_threshold: float = 0.5
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser, constrain_default: bool = True) -> None:
@@ -80,6 +82,17 @@ class EngineConfig:
             "transformers serve), how many tiles are in flight at once (default 8)",
         )
         parser.add_argument(
+            "--finder",
+            default=contract.DEFAULT_FINDER,
+            help=f"the SAM 3 model for --mode find/auto: a name or a local folder (default {contract.DEFAULT_FINDER})",
+        )
+        parser.add_argument(
+            "--find-threshold",
+            type=float,
+            default=0.5,
+            help="SAM 3's detection score below which an instance is dropped (default 0.5)",
+        )
+        parser.add_argument(
             "--constrain-answers",
             action=argparse.BooleanOptionalAction,
             default=constrain_default,
@@ -103,6 +116,8 @@ class EngineConfig:
             force_answer=args.force_answer,
             constrain=bool(getattr(args, "constrain_answers", True)),
             concurrency=max(1, int(getattr(args, "concurrency", 8) or 8)),
+            finder=getattr(args, "finder", None) or contract.DEFAULT_FINDER,
+            find_threshold=float(getattr(args, "find_threshold", 0.5)),
         )
 
     def warn_if_cpu(self) -> None:
@@ -114,6 +129,11 @@ class EngineConfig:
         """The same config with other models (None keeps the current one)."""
         return replace(self, prompter=prompter or self.prompter, segmenter=segmenter or self.segmenter)
 
+    def resolve_finder(self) -> tuple[Path, Path]:
+        """For a query SAM 3 answers: its folder, in both places (it prompts and segments)."""
+        path = store.resolve(self.finder, "finder", self.models_dir)
+        return path, path
+
     def resolve(self) -> tuple[Path, Path]:
         """Where the prompter's and the segmenter's weights are (``MissingWeightsError`` when absent)."""
         return (
@@ -122,11 +142,29 @@ class EngineConfig:
         )
 
 
+def is_sam3_folder(path: object) -> bool:
+    """Whether ``path`` is a SAM 3 checkpoint folder (its config's model type), which answers "find" queries."""
+    import json
+
+    config = Path(str(path)) / "config.json"
+    if is_remote(path) or not config.is_file():
+        return False
+    try:
+        return json.loads(config.read_text(encoding="utf-8")).get("model_type") in ("sam3", "sam3_video")
+    except (OSError, ValueError):
+        return False
+
+
 def load_models(config: EngineConfig, prompter_path: Path, segmenter_path: Path) -> tuple[Prompter, Segmenter]:
     """Load a prompter and a segmenter from resolved paths, as ``config`` says (device, batch, generation)."""
     from .build_segmenter import load_segmenter
     from .prompter import load_prompter
 
+    if is_sam3_folder(prompter_path):
+        from .finder import load_finder
+
+        finder = load_finder(prompter_path, device=config.device, score_threshold=config.find_threshold)
+        return finder, finder  # type: ignore[return-value] - it prompts and segments
     if is_remote(prompter_path):
         from .openai_prompter import OpenAIPrompter
 

@@ -33,6 +33,7 @@ class ModelSpec:
     repo: str | None = None  # Hugging Face repository
     filename: str | None = None  # a single checkpoint file; None means the whole repository (prompters)
     url: str | None = None  # a direct download, where the weights are not on the Hugging Face Hub
+    gated: bool = False  # the Hub asks for an accepted licence and a token before it serves the files
 
     @property
     def source(self) -> str:
@@ -90,6 +91,14 @@ KNOWN: dict[str, ModelSpec] = {
         _sam2("small", "small (what Think2Seg-RS was trained with)", 184),
         _sam2("base_plus", "base+", 324),
         _sam2("large", "large", 898),
+        ModelSpec(
+            "sam3",
+            "finder",
+            "SAM 3, every instance of a short phrase (gated: SAM License, access on request)",
+            3450,
+            repo="facebook/sam3",
+            gated=True,
+        ),
         _sam("b", "01ec64", 375),
         _sam("l", "0b3195", 1250),
         _sam("h", "4b8939", 2560),
@@ -173,9 +182,15 @@ def resolve(
         raise ModelError(f"'{text}' is a {spec.kind}, not a {kind}.", "wrong_model_kind", name=text, kind=kind)
     found = _complete(spec, models_dir(folder) / spec.name) or (_from_hf_cache(spec) if hf_cache else None)
     if found is None:
+        gated = (
+            f" It is gated: request access at {spec.source} (the SAM License) and log in (`hf auth login` or "
+            "HF_TOKEN) first."
+            if spec.gated
+            else ""
+        )
         raise MissingWeightsError(
             f"The {kind} '{spec.name}' ({spec.description}, about {spec.approx_mb} MB) is not on this machine. "
-            f"Download it with: {PULL_HINT.format(name=spec.name)}   (or give a local path instead)",
+            f"Download it with: {PULL_HINT.format(name=spec.name)}   (or give a local path instead).{gated}",
             "missing_weights",
             name=spec.name,
             kind=kind,
@@ -237,6 +252,11 @@ def pull(name: str, folder: str | Path | None = None, progress: Progress | None 
         if not any(target.iterdir()):
             target.rmdir()
         reason = (str(exc).strip().splitlines() or [""])[0][:300]
+        if spec.gated and ("gated" in str(exc).lower() or "401" in str(exc) or "403" in str(exc)):
+            raise DownloadError(
+                f"'{spec.name}' is gated: request access at {spec.source} (its licence: the SAM License), then log "
+                f"in with `hf auth login` or set HF_TOKEN, and pull again ({type(exc).__name__}: {reason})."
+            ) from None
         raise DownloadError(
             f"Could not download '{spec.name}' from {spec.source} ({type(exc).__name__}: {reason}). "
             f"Check the internet connection (and HTTPS_PROXY if you use a proxy), or put the files in {target} "

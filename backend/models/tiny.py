@@ -48,9 +48,9 @@ QWEN_CHAT_TEMPLATE = (
 
 
 def build_tiny_models(out_dir: Path) -> dict[str, Path]:
-    """Build the tiny prompter and the tiny SAM 2.1 and SAM segmenters under ``out_dir``.
+    """Build the tiny prompter, the tiny SAM 2.1 and SAM segmenters and the tiny SAM 3 finder under ``out_dir``.
 
-    Returns ``{"prompter": dir, "sam2": dir, "sam": dir}``. Deterministic: the same files every time.
+    Returns ``{"prompter": dir, "sam2": dir, "sam": dir, "sam3": dir}``. Deterministic: the same files every time.
     """
     from transformers.utils import logging as hf_logging
 
@@ -61,6 +61,7 @@ def build_tiny_models(out_dir: Path) -> dict[str, Path]:
         "prompter": build_tiny_prompter(out_dir / "tiny-think2seg"),
         "sam2": build_tiny_sam2(out_dir / "tiny-sam2"),
         "sam": build_tiny_sam(out_dir / "tiny-sam"),
+        "sam3": build_tiny_sam3(out_dir / "tiny-sam3"),
     }
 
 
@@ -386,4 +387,68 @@ def build_tiny_sam(folder: Path) -> Path:
     meta = {"family": "sam", "checkpoint": "model.pth", "arch": TINY_SAM_ARCH}
     (folder / "think2map.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     _write_readme(folder, "tiny-sam: a tiny segment-anything (ViT) segmenter")
+    return folder
+
+
+def build_tiny_sam3(folder: Path) -> Path:
+    """A tiny random SAM 3 concept model (``Sam3Model`` + ``Sam3Processor``, with a byte-level CLIP tokenizer)
+    saved as transformers saves the real one, so it loads through :mod:`.finder` like ``facebook/sam3``.
+
+    224-pixel input, 16 queries. Its scores are about 0.25 for everything (random weights): tests keep them
+    with a low score threshold.
+    """
+    import torch
+    from tokenizers import pre_tokenizers
+    from transformers import (
+        CLIPTokenizer,
+        Sam3Config,
+        Sam3DETRDecoderConfig,
+        Sam3DETREncoderConfig,
+        Sam3GeometryEncoderConfig,
+        Sam3ImageProcessor,
+        Sam3MaskDecoderConfig,
+        Sam3Model,
+        Sam3Processor,
+        Sam3VisionConfig,
+        Sam3ViTConfig,
+    )
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    size, patch, width = 224, 14, 32
+    grid = size // patch
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for suffix in ("", "</w>"):  # every byte, and every byte ending a word: no merges needed
+        for symbol in sorted(pre_tokenizers.ByteLevel.alphabet()):
+            vocab[symbol + suffix] = len(vocab)
+    tokenizer = CLIPTokenizer(vocab=vocab, merges=[])
+    small = {"num_attention_heads": 2, "intermediate_size": 64}
+    backbone = Sam3ViTConfig(
+        hidden_size=32, num_hidden_layers=2, image_size=size, patch_size=patch, window_size=grid // 2,
+        global_attn_indexes=[1], pretrain_image_size=size, **small,
+    )  # fmt: skip
+    vision = Sam3VisionConfig(
+        backbone_config=backbone, fpn_hidden_size=width, scale_factors=[4.0, 2.0, 1.0, 0.5],
+        backbone_feature_sizes=[[4 * grid] * 2, [2 * grid] * 2, [grid] * 2],
+    )  # fmt: skip
+    text = {
+        "vocab_size": len(tokenizer), "hidden_size": 32, "projection_dim": 32, "num_hidden_layers": 1,
+        "max_position_embeddings": 32, "hidden_act": "gelu", "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id, **small,
+    }  # fmt: skip
+    config = Sam3Config(
+        vision_config=vision,
+        text_config=text,
+        geometry_encoder_config=Sam3GeometryEncoderConfig(hidden_size=width, num_layers=1, **small),
+        detr_encoder_config=Sam3DETREncoderConfig(hidden_size=width, num_layers=1, **small),
+        detr_decoder_config=Sam3DETRDecoderConfig(hidden_size=width, num_layers=1, num_queries=16, **small),
+        mask_decoder_config=Sam3MaskDecoderConfig(hidden_size=width, num_upsampling_stages=3, num_attention_heads=2),
+    )
+    Sam3Model(config).eval().save_pretrained(folder)
+    image_processor = Sam3ImageProcessor(
+        size={"height": size, "width": size}, mask_size={"height": 4 * grid, "width": 4 * grid}
+    )
+    Sam3Processor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
+    _write_readme(folder, "tiny random SAM 3 (concept segmentation)")
     return folder

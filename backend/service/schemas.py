@@ -29,6 +29,11 @@ class JobRequest(BaseModel):
     bounds: list[FiniteFloat] | None = Field(
         None, min_length=4, max_length=4, description="[minx, miny, maxx, maxy] in the raster's CRS; default: all"
     )
+    mode: Literal["reason", "find", "auto"] = Field(
+        "reason",
+        description="reason: Think2Seg-RS writes SAM prompts; find: SAM 3 finds every instance of a short phrase "
+        "(the server's --finder); auto: one of the two by the documented rule, said in each feature's 'route'",
+    )
     prompter: str | None = Field(
         None, min_length=1, max_length=4096, description="model name or path; default: the server's --prompter"
     )
@@ -243,7 +248,7 @@ class EncodeCancelled(BaseModel):
 
 class ModelRow(BaseModel):
     name: str
-    kind: Literal["prompter", "segmenter"]
+    kind: Literal["prompter", "segmenter", "finder"]
     description: str
     present: bool
     path: str | None

@@ -28,6 +28,7 @@ from ..errors import MissingWeightsError, NotFoundError, RasterError, UserError
 from ..models import store
 from ..models.embedding_cache import shared_cache
 from ..models.loading import EngineConfig
+from ..models.routing import route
 from ..pipeline import SegmentOptions, SegmentPlan
 from .click_routes import click_router
 from .clicks import ClickLane
@@ -302,11 +303,18 @@ def _make_job(body: JobRequest, config: ServerConfig) -> Job:
             f"This raster or area cannot be used: {type(exc).__name__}: {exc}", "bad_raster", path=body.raster
         ) from None
     plan.close()
-    names = {"prompter": body.prompter or engine.prompter, "segmenter": body.segmenter or engine.segmenter}
-    paths = (
-        str(_resolve(names["prompter"], "prompter", config, requested=body.prompter is not None)),
-        str(_resolve(names["segmenter"], "segmenter", config, requested=body.segmenter is not None)),
-    )
+    chosen, why = route(plan.query, body.mode)
+    options.route = why
+    if chosen == "find":  # SAM 3 prompts and segments: the server's own --finder, in both places
+        names = {"prompter": engine.finder, "segmenter": engine.finder}
+        finder = str(_resolve(engine.finder, "finder", config, requested=False))
+        paths = (finder, finder)
+    else:
+        names = {"prompter": body.prompter or engine.prompter, "segmenter": body.segmenter or engine.segmenter}
+        paths = (
+            str(_resolve(names["prompter"], "prompter", config, requested=body.prompter is not None)),
+            str(_resolve(names["segmenter"], "segmenter", config, requested=body.segmenter is not None)),
+        )
     return Job(plan, names, paths)
 
 

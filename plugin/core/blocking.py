@@ -63,10 +63,10 @@ class BlockingBackend:
             on_start()
             self.token = secrets.token_urlsafe(32)
             self._stderr_tail.clear()
-            self._proc = subprocess.Popen(  # nosec B603 - the user's configured interpreter  # noqa: S603 - the user's configured interpreter
+            self._proc = subprocess.Popen(  # nosec B603  # noqa: S603 - the user's configured interpreter
                 [settings.python_path, *backend_arguments(settings)],
                 cwd=str(PLUGIN_ROOT),
-                env=backend_environment(self.token),
+                env=backend_environment(self.token, served_api_key=settings.served_api_key),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

@@ -35,6 +35,10 @@ QUERY_MAX_LENGTH = 2000
 PROMPT_POINTS_MAX = 64  # points of one click prompt (POST /prompt)
 DEFAULT_PROMPTER = "think2seg-rs-3b"
 DEFAULT_SEGMENTER = "sam2.1-s"
+DEFAULT_FINDER = "sam3"
+# How a query is answered: "reason" (Think2Seg-RS writes SAM prompts), "find" (SAM 3 finds every instance of a
+# short phrase), "auto" (backend/models/routing.py picks one per query and says why in each result's "route").
+QUERY_MODES = ("reason", "find", "auto")
 
 # --- jobs ----------------------------------------------------------------------------------------------------
 JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
@@ -53,7 +57,8 @@ FEATURE_FIELDS: dict[str, str] = {
     "segmenter": "string",
     "tiles": "string",
     "created": "string",
-    "source": "string",  # what made it: "query" (the prompter's prompts) or "click"
+    "source": "string",  # what made it: "query" (the prompter's prompts), "sam3" (SAM 3 found it) or "click"
+    "route": "string",  # why this engine answered the query (mode "auto"), e.g. "routed to SAM 3 because ..."
     # The prompts that made it, in the raster's CRS, as JSON: a box [minx, miny, maxx, maxy] and points
     # [[x, y, label], ...] (label 1 inside, 0 outside). Refining a result starts from them.
     "prompt_box": "string",

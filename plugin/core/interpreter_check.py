@@ -13,6 +13,17 @@ CHECK_TIMEOUT_MS = 60_000
 CHECK_CODE = "import backend.service.server, torch, rasterio; print('think2map-backend-ok')"
 
 
+def backend_process(parent: QObject) -> QProcess:
+    """A QProcess for the backend interpreter: its environment (no QGIS Python paths), the plugin folder."""
+    process = QProcess(parent)
+    env = QProcessEnvironment()
+    for key, value in backend_environment("check").items():
+        env.insert(key, value)
+    process.setProcessEnvironment(env)
+    process.setWorkingDirectory(str(PLUGIN_ROOT))
+    return process
+
+
 class InterpreterCheck(QObject):
     """Run ``python -c CHECK_CODE``; ``done(problem)`` says what is wrong ('' when the interpreter will do)."""
 
@@ -38,12 +49,7 @@ class InterpreterCheck(QObject):
         if problem:
             QTimer.singleShot(0, lambda: self.done.emit(problem))
             return
-        process = QProcess(self)
-        env = QProcessEnvironment()
-        for key, value in backend_environment("check").items():
-            env.insert(key, value)
-        process.setProcessEnvironment(env)
-        process.setWorkingDirectory(str(PLUGIN_ROOT))
+        process = backend_process(self)
         process.finished.connect(lambda code, status, p=process: self._on_finished(p, code, status))
         process.errorOccurred.connect(lambda error, p=process: self._on_error(p, error))
         self._process = process
@@ -111,12 +117,7 @@ class DoctorRun(QObject):
         if problem:
             QTimer.singleShot(0, lambda: self.done.emit(-1, problem))
             return
-        process = QProcess(self)
-        env = QProcessEnvironment()
-        for key, value in backend_environment("doctor").items():
-            env.insert(key, value)
-        process.setProcessEnvironment(env)
-        process.setWorkingDirectory(str(PLUGIN_ROOT))
+        process = backend_process(self)
         process.setProcessChannelMode(QProcess.MergedChannels)
         process.finished.connect(lambda code, status, p=process: self._on_finished(p, code))
         process.errorOccurred.connect(

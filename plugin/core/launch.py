@@ -29,7 +29,7 @@ def backend_arguments(settings: Settings) -> list[str]:
     """Arguments after the interpreter: ``-m backend serve`` on a free loopback port, with the chosen models."""
     args = ["-m", "backend", "serve", "--host", "127.0.0.1", "--port", "0"]
     for flag, value in (
-        ("--prompter", settings.prompter),
+        ("--prompter", settings.prompter_spec),
         ("--segmenter", settings.segmenter),
         ("--device", settings.device),
         ("--models-dir", settings.models_dir),
@@ -42,12 +42,15 @@ def backend_arguments(settings: Settings) -> list[str]:
     return args + list(settings.extra_args)
 
 
-def backend_environment(token: str, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The child's environment: the token, unbuffered output, and no Python paths leaking in from QGIS."""
+def backend_environment(token: str, base: dict[str, str] | None = None, served_api_key: str = "") -> dict[str, str]:
+    """The child's environment: the token (and a served prompter's key), unbuffered output, and no Python paths
+    leaking in from QGIS."""
     env = dict(os.environ if base is None else base)
     for key in ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "VIRTUAL_ENV"):
         env.pop(key, None)
     env.update({"THINK2MAP_TOKEN": token, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(PLUGIN_ROOT)})
+    if served_api_key:
+        env["THINK2MAP_OPENAI_API_KEY"] = served_api_key
     return env
 
 

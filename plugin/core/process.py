@@ -233,7 +233,7 @@ class BackendManager(QObject):
         self._stopping = False
         process = QProcess(self)
         env = QProcessEnvironment()
-        for key, value in backend_environment(self._token).items():
+        for key, value in backend_environment(self._token, served_api_key=settings.served_api_key).items():
             env.insert(key, value)
         process.setProcessEnvironment(env)
         process.setWorkingDirectory(str(PLUGIN_ROOT))

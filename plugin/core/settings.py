@@ -56,6 +56,11 @@ class Settings:
     embedding_cache_dir: str = ""  # keep SAM embeddings on disk here too (a local backend's option)
     hover_preview: bool = True  # the click tool shows the outline under the cursor
     constrain_answers: bool = True  # a local backend holds the prompter's answers to the answer grammar
+    # A prompter served by an OpenAI-compatible server (vLLM, SGLang, Ollama...), used by a local backend
+    # instead of its own when the URL is set; the key is kept like the remote token.
+    served_url: str = ""
+    served_model: str = ""
+    served_api_key: str = ""
 
     @classmethod
     def load_for_backend(cls) -> Settings:
@@ -64,6 +69,8 @@ class Settings:
         out = cls.load(include_token=False)
         if out.is_remote:
             out.remote_token = _load_token(QgsSettings())
+        elif out.served_url:
+            out.served_api_key = _load_secret(QgsSettings(), SERVED_KEY)
         return out
 
     @classmethod
@@ -78,6 +85,9 @@ class Settings:
         for f in fields(cls):
             if f.name == "remote_token":
                 out.remote_token = _load_token(qs) if include_token else ""
+                continue
+            if f.name in SECRETS:
+                setattr(out, f.name, _load_secret(qs, SECRETS[f.name]) if include_token else "")
                 continue
             raw = qs.value(PREFIX + f.name, None)
             if raw is None or raw == "":
@@ -103,11 +113,21 @@ class Settings:
             if f.name == "remote_token":
                 _save_token(qs, str(value))
                 continue
+            if f.name in SECRETS:
+                _save_secret(qs, SECRETS[f.name], str(value))
+                continue
             qs.setValue(PREFIX + f.name, json.dumps(list(value)) if f.name == "extra_args" else str(value))
 
     @property
     def is_remote(self) -> bool:
         return self.backend_mode == "remote"
+
+    @property
+    def prompter_spec(self) -> str:
+        """What a local backend is told to use as its prompter: the served one when its URL is set."""
+        if self.served_url:
+            return "openai:" + self.served_url.rstrip("/") + (f"#{self.served_model}" if self.served_model else "")
+        return self.prompter
 
 
 def _decode_list(raw) -> list[str]:
@@ -131,24 +151,42 @@ def _ok(result) -> bool:
     return bool(result[0] if isinstance(result, tuple) else result)
 
 
+@dataclass(frozen=True)
+class _Secret:
+    """Where one secret lives: its QgsSettings key (plain text), the key naming its authentication config."""
+
+    plain_key: str
+    authcfg_key: str
+    label: str  # the authentication configuration's name
+
+
+REMOTE_TOKEN = _Secret(TOKEN_KEY, TOKEN_AUTHCFG_KEY, "Think2Map remote backend token")
+SERVED_KEY = _Secret(PREFIX + "served_api_key", PREFIX + "served_api_key_authcfg", "Think2Map served prompter API key")
+SECRETS = {"served_api_key": SERVED_KEY}  # besides remote_token, which has functions of its own
+
+
 def _load_token(qs: QgsSettings) -> str:
-    """The token from the authentication configuration QgsSettings names, else the plain-text value."""
-    authcfg = str(qs.value(TOKEN_AUTHCFG_KEY, "") or "")
+    return _load_secret(qs, REMOTE_TOKEN)
+
+
+def _load_secret(qs: QgsSettings, secret: _Secret) -> str:
+    """The secret from the authentication configuration QgsSettings names, else the plain-text value."""
+    authcfg = str(qs.value(secret.authcfg_key, "") or "")
     if authcfg:
         config = QgsAuthMethodConfig()
         if _ok(QgsApplication.authManager().loadAuthenticationConfig(authcfg, config, True)):
             return config.config("password")
         warn(
             tr(
-                "Could not read the remote backend token from QGIS's authentication database (configuration "
-                "{id}): was the master password entered?"
-            ).format(id=authcfg)
+                "Could not read {what} from QGIS's authentication database (configuration {id}): was the master "
+                "password entered?"
+            ).format(what=secret.label, id=authcfg)
         )
-    return str(qs.value(TOKEN_KEY, "") or "")
+    return str(qs.value(secret.plain_key, "") or "")
 
 
-def _store_in_auth_db(authcfg: str, token: str) -> str:
-    """Write ``token`` into configuration ``authcfg`` (created when missing); its id, or '' on failure."""
+def _store_in_auth_db(authcfg: str, value: str, label: str) -> str:
+    """Write ``value`` into configuration ``authcfg`` (created when missing); its id, or '' on failure."""
     manager = QgsApplication.authManager()
     config = QgsAuthMethodConfig()
     if (
@@ -156,43 +194,46 @@ def _store_in_auth_db(authcfg: str, token: str) -> str:
         and _ok(manager.loadAuthenticationConfig(authcfg, config, True))
         and config.method() == TOKEN_AUTH_METHOD
     ):
-        config.setConfig("password", token)
+        config.setConfig("password", value)
         return config.id() if manager.updateAuthenticationConfig(config) else ""
     config = QgsAuthMethodConfig(TOKEN_AUTH_METHOD)
-    config.setName(tr("Think2Map remote backend token"))
+    config.setName(label)
     config.setConfig("username", TOKEN_AUTH_USER)
-    config.setConfig("password", token)
+    config.setConfig("password", value)
     return config.id() if _ok(manager.storeAuthenticationConfig(config)) else ""
 
 
 def _save_token(qs: QgsSettings, token: str) -> None:
-    """Keep ``token`` in the authentication database when usable, else in QgsSettings with a warning."""
-    old = str(qs.value(TOKEN_AUTHCFG_KEY, "") or "")
-    if old and not token and not QgsApplication.authManager().masterPasswordIsSet():
-        return  # the stored token could not have been read (no master password entered): keep it
-    if token and token_store_usable():
-        authcfg = _store_in_auth_db(old, token)
+    _save_secret(qs, REMOTE_TOKEN, token)
+
+
+def _save_secret(qs: QgsSettings, secret: _Secret, value: str) -> None:
+    """Keep ``value`` in the authentication database when usable, else in QgsSettings with a warning."""
+    old = str(qs.value(secret.authcfg_key, "") or "")
+    if old and not value and not QgsApplication.authManager().masterPasswordIsSet():
+        return  # the stored value could not have been read (no master password entered): keep it
+    if value and token_store_usable():
+        authcfg = _store_in_auth_db(old, value, secret.label)
         if authcfg:
             if old and old != authcfg:
                 QgsApplication.authManager().removeAuthenticationConfig(old)
-            qs.setValue(TOKEN_AUTHCFG_KEY, authcfg)
-            qs.remove(TOKEN_KEY)
+            qs.setValue(secret.authcfg_key, authcfg)
+            qs.remove(secret.plain_key)
             return
         warn(
             tr(
-                "Could not store the remote backend token in QGIS's authentication database: it is kept in the "
-                "QGIS settings, in plain text."
-            )
+                "Could not store {what} in QGIS's authentication database: it is kept in the QGIS settings, in "
+                "plain text."
+            ).format(what=secret.label)
         )
-    elif token:
+    elif value:
         warn(
             tr(
-                "QGIS's authentication database is disabled or has no master password: the remote backend token "
-                "is kept in the QGIS settings, in plain text. Set a master password (Settings > Options > "
-                "Authentication) to protect it."
-            )
+                "QGIS's authentication database is disabled or has no master password: {what} is kept in the QGIS "
+                "settings, in plain text. Set a master password (Settings > Options > Authentication) to protect it."
+            ).format(what=secret.label)
         )
     if old:
         QgsApplication.authManager().removeAuthenticationConfig(old)
-        qs.remove(TOKEN_AUTHCFG_KEY)
-    qs.setValue(TOKEN_KEY, token)
+        qs.remove(secret.authcfg_key)
+    qs.setValue(secret.plain_key, value)

@@ -32,6 +32,7 @@ def job_request(
     bands: list[int] | None = None,
     max_tiles: int | None = None,
     pixel_coords: bool = False,
+    query_mode: str = "reason",
 ) -> dict:
     """The ``POST /jobs`` body (docs/api.md); None values mean "the backend's default"."""
     body = {
@@ -48,6 +49,8 @@ def job_request(
         body["max_tiles"] = int(max_tiles)
     if pixel_coords:
         body["pixel_coords"] = True
+    if query_mode != "reason":
+        body["mode"] = query_mode
     return body
 
 

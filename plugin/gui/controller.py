@@ -52,6 +52,7 @@ class RunOptions:
     segmenter: str | None = None
     max_tiles: int = contract.MAX_TILES_DEFAULT
     pixel_coords: bool = False  # a raster without a CRS is searched in pixel coordinates
+    query_mode: str = "reason"  # one of contract.QUERY_MODES
 
 
 def parse_bands(text: str) -> list[int] | None:
@@ -181,7 +182,10 @@ class DockController(QObject):
         self.task = None
         task.cancel()  # it could only fail now, with a network error that would hide the crash
         text = reason + " " + (tr("Think2Map is restarting it.") if restarting else tr("Press Restart to start it."))
-        text += " " + tr("The {n} polygon(s) found before were kept.").format(n=record.features)
+        if record.features:
+            text += " " + tr("The {n} polygon(s) found before were kept.").format(n=record.features)
+        else:
+            text += " " + tr("Nothing had been found yet.")
         self._finish_record("failed", text, stderr_tail)
 
     # ----- layer and area --------------------------------------------------------------------------------------
@@ -221,6 +225,7 @@ class DockController(QObject):
             options.bands,
             max_tiles=options.max_tiles if options.max_tiles != contract.MAX_TILES_DEFAULT else None,
             pixel_coords=options.pixel_coords and not layer.crs().isValid(),
+            query_mode=options.query_mode,
         )
 
     # ----- running -----------------------------------------------------------------------------------------

@@ -93,6 +93,18 @@ class Think2MapDock(QgsDockWidget):
         area_row.addWidget(self.area_combo, 1)
         area_row.addWidget(self.draw_button)
         form.addRow(tr("Area"), area_row)
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItem(tr("Reasoning (Think2Seg-RS)"), "reason")
+        self.mode_combo.addItem(tr("Find every instance (SAM 3)"), "find")
+        self.mode_combo.addItem(tr("Automatic: SAM 3 for short noun phrases"), "auto")
+        self.mode_combo.setToolTip(
+            tr(
+                "Reasoning answers any question, tile by tile; SAM 3 finds every instance of a short phrase "
+                "(buildings, swimming pools) much faster; Automatic picks one per query and each polygon's "
+                "'route' attribute says why."
+            )
+        )
+        form.addRow(tr("Answer with"), self.mode_combo)
         layout.addLayout(form)
 
         self.models_box = ModelsBox(self.controller.catalog)
@@ -337,6 +349,7 @@ class Think2MapDock(QgsDockWidget):
             segmenter=self.models_box.segmenter(),
             max_tiles=self.tile_limit_spin.value(),
             pixel_coords=self.pixel_check.isChecked(),
+            query_mode=self.mode_combo.currentData() or "reason",
         )
 
     # ----- actions -------------------------------------------------------------------------------------------

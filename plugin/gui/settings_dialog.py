@@ -89,6 +89,20 @@ class SettingsDialog(QDialog):
         note = QLabel(tr("A known name (think2seg-rs-3b, sam2.1-s, …) or a local folder or checkpoint."))
         note.setWordWrap(True)
         models.addRow(note)
+        self.served_url_edit = QLineEdit()
+        self.served_url_edit.setPlaceholderText(tr("optional: http://gpu-server:8000/v1 (vLLM, SGLang, Ollama…)"))
+        self.served_url_edit.setToolTip(
+            tr(
+                "An OpenAI-compatible server that runs the prompter instead of the local backend (which still runs "
+                "SAM). Leave empty to run the prompter in the backend."
+            )
+        )
+        self.served_model_edit = QLineEdit()
+        self.served_model_edit.setPlaceholderText(tr("the server's first model"))
+        self.served_key_edit = QgsPasswordLineEdit()
+        models.addRow(tr("Served prompter URL"), self.served_url_edit)
+        models.addRow(tr("Served model"), self.served_model_edit)
+        models.addRow(tr("API key"), self.served_key_edit)
         self.constrain_check = QCheckBox(tr("Hold answers to the answer format, so that every tile's answer parses"))
         self.constrain_check.setToolTip(
             tr(
@@ -137,6 +151,9 @@ class SettingsDialog(QDialog):
         self.segmenter_edit.setText(settings.segmenter)
         self.storage_combo.setCurrentIndex(max(0, self.storage_combo.findData(settings.storage)))
         self.constrain_check.setChecked(settings.constrain_answers)
+        self.served_url_edit.setText(settings.served_url)
+        self.served_model_edit.setText(settings.served_model)
+        self.served_key_edit.setText(settings.served_api_key)
         self._base = settings
         self._update_enabled()
 
@@ -159,6 +176,9 @@ class SettingsDialog(QDialog):
             storage=self.storage_combo.currentData(),
             extra_args=extra,
             constrain_answers=self.constrain_check.isChecked(),
+            served_url=self.served_url_edit.text().strip(),
+            served_model=self.served_model_edit.text().strip(),
+            served_api_key=self.served_key_edit.text().strip(),
         )
 
     def run_doctor(self) -> None:
@@ -194,6 +214,8 @@ class SettingsDialog(QDialog):
             settings = self.settings()
         except ValueError as exc:
             return str(exc)
+        if settings.served_url and not settings.served_url.startswith(("http://", "https://")):
+            return tr("The served prompter URL must start with http:// or https://.")
         if settings.is_remote and not settings.remote_url.startswith(("http://", "https://")):
             return tr("The server URL must start with http:// or https://.")
         if not settings.is_remote and not settings.python_path:

@@ -13,6 +13,7 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterNumber,
@@ -45,6 +46,7 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
     OVERLAP = "OVERLAP"
     MAX_TILES = "MAX_TILES"
     PIXEL_COORDS = "PIXEL_COORDS"
+    MODE = "MODE"
     OUTPUT = "OUTPUT"
 
     def __init__(self, backend_source: Callable[[], BackendManager | None] | None = None):
@@ -112,6 +114,18 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
                 False,
                 0,
                 contract.OVERLAP_MAX,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.MODE,
+                tr("Answer with"),
+                options=[
+                    tr("Reasoning (Think2Seg-RS)"),
+                    tr("Find every instance (SAM 3)"),
+                    tr("Automatic: SAM 3 for short noun phrases"),
+                ],
+                defaultValue=0,
             )
         )
         advanced = [
@@ -196,6 +210,7 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
             self.parameterAsInt(parameters, self.OVERLAP, context),
             max_tiles=self.parameterAsInt(parameters, self.MAX_TILES, context),
             pixel_coords=pixel_coords and not raster.crs().isValid(),
+            query_mode=contract.QUERY_MODES[self.parameterAsEnum(parameters, self.MODE, context)],
         )
         count = 0
 

@@ -14,7 +14,7 @@ def _one_torch_thread():
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory) -> dict:
-    """The tiny random prompter and segmenters, built once: {"prompter": dir, "sam2": dir, "sam": dir}."""
+    """The tiny random prompter, segmenters and SAM 3 finder, built once: {"prompter", "sam2", "sam", "sam3"}."""
     import torch
 
     from backend.models.tiny import build_tiny_models

@@ -41,7 +41,7 @@ def segmenter(request, tiny_models) -> Segmenter:
 
 
 def test_tiny_models_are_small_and_documented(tiny_models):
-    assert set(tiny_models) == {"prompter", "sam2", "sam"}
+    assert set(tiny_models) == {"prompter", "sam2", "sam", "sam3"}
     assert tiny_models["prompter"].name == "tiny-think2seg"
     for folder in tiny_models.values():
         assert "random" in (folder / "README.txt").read_text().lower()

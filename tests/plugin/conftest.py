@@ -130,7 +130,12 @@ def tiny_models(backend_python, tmp_path_factory) -> dict[str, Path]:
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    return {"prompter": out / "tiny-think2seg", "sam2": out / "tiny-sam2", "sam": out / "tiny-sam"}
+    return {
+        "prompter": out / "tiny-think2seg",
+        "sam2": out / "tiny-sam2",
+        "sam": out / "tiny-sam",
+        "sam3": out / "tiny-sam3",
+    }
 
 
 @pytest.fixture

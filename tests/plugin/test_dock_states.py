@@ -377,3 +377,35 @@ def test_a_long_query_is_elided_in_the_results_list_with_the_whole_of_it_in_the_
     assert dock.results_list.horizontalScrollBarPolicy() == 1  # Qt.ScrollBarAlwaysOff
     dock.results_list.resize(300, 200)
     assert dock.results_list.horizontalScrollBar().maximum() == 0
+
+
+# --- "find every …": SAM 3 from the dock ----------------------------------------------------------------------
+def test_a_find_query_from_the_dock_runs_on_sam3(make_dock, backend_python, tiny_models, gorinchem, qtbot):
+    settings = Settings(
+        python_path=str(backend_python),
+        prompter=str(tiny_models["prompter"]),
+        segmenter=str(tiny_models["sam2"]),
+        device="cpu",
+        storage="memory",
+        extra_args=["--finder", str(tiny_models["sam3"]), "--find-threshold", "0.2"],
+    )
+    manager = BackendManager(settings_loader=lambda: settings)
+    try:
+        with qtbot.waitSignal(manager.ready, timeout=180_000):
+            manager.start()
+        dock = make_dock(manager)
+        controller = dock.controller
+        dock.set_layer(layer_of(gorinchem))
+        dock.set_query("swimming pools")
+        dock.mode_combo.setCurrentIndex(dock.mode_combo.findData("auto"))
+        assert dock.run()
+        wait_done(qtbot, controller, 180_000)
+        record = controller.records[0]
+        assert record.job_state == "done" and record.features >= 1, record
+        layer = controller.layer_for(record)
+        feature = next(layer.getFeatures())
+        assert feature["source"] == "sam3" and feature["prompter"] == "tiny-sam3"
+        assert feature["route"] == "routed to SAM 3 because 'swimming pools' is a short noun phrase"
+        assert layer.crs().authid() == "EPSG:28992"
+    finally:
+        manager.stop(wait_ms=10_000)

@@ -29,10 +29,13 @@ def test_algorithm_is_registered_with_its_parameters(provider):
         "SEGMENTER",
         "TILE_SIZE",
         "OVERLAP",
+        "MODE",
         "MAX_TILES",
         "PIXEL_COORDS",
         "OUTPUT",
     ]
+    mode = alg.parameterDefinition("MODE")
+    assert mode.defaultValue() == 0 and len(mode.options()) == 3  # reason (the default), find, auto
     for name in ("MAX_TILES", "PIXEL_COORDS"):  # in the dialog's Advanced part, with defaults
         definition = alg.parameterDefinition(name)
         assert definition.flags() & definition.FlagAdvanced and definition.flags() & definition.FlagOptional

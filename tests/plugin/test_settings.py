@@ -150,3 +150,19 @@ def test_a_local_backend_never_reads_the_token(monkeypatch):
     Settings(backend_mode="remote", remote_url="http://gpu.example:8000").save()
     remote = Settings.load_for_backend()
     assert remote.is_remote and remote.remote_token == "secret" and len(reads) == 1
+
+
+def test_a_served_prompter_is_what_the_local_backend_is_told_to_use():
+    from think2map.plugin.core.launch import backend_arguments, backend_environment
+
+    Settings(served_url="http://gpu:8000/v1/", served_model="Think2Seg-RS-7B", served_api_key="k-123").save()
+    stored = Settings.load_for_backend()  # local mode: the served key is read, the remote token is not
+    assert stored.served_api_key == "k-123" and stored.remote_token == ""
+    args = backend_arguments(stored)
+    assert args[args.index("--prompter") + 1] == "openai:http://gpu:8000/v1#Think2Seg-RS-7B"
+    env = backend_environment("tok", base={}, served_api_key=stored.served_api_key)
+    assert env["THINK2MAP_OPENAI_API_KEY"] == "k-123" and env["THINK2MAP_TOKEN"] == "tok"
+    Settings(prompter="think2seg-rs-3b").save()
+    plain = Settings.load_for_backend()
+    assert backend_arguments(plain)[backend_arguments(plain).index("--prompter") + 1] == "think2seg-rs-3b"
+    assert "THINK2MAP_OPENAI_API_KEY" not in backend_environment("tok", base={})

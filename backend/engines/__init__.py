@@ -1,0 +1,1 @@
+"""Engines that run a plan elsewhere than in this process (a Ray cluster)."""
