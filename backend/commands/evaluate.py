@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from ..models.loading import EngineConfig, load_models
@@ -90,7 +91,10 @@ def main(args: argparse.Namespace) -> int:
     metrics["constrained"] = bool(getattr(prompter, "constraint", None))
     print(format_metrics(metrics))
     if args.json:
-        Path(args.json).write_text(json.dumps(_clean(metrics), indent=2) + "\n", encoding="utf-8")
+        target = Path(args.json)
+        partial = target.with_name(target.name + ".partial")
+        partial.write_text(json.dumps(_clean(metrics), indent=2) + "\n", encoding="utf-8")
+        os.replace(partial, target)  # an earlier file of that name goes only once this one is complete
     return 0
 
 

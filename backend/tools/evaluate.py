@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -101,6 +102,9 @@ def evaluate(
     items = choose_questions(load_samples(dataset, dataset_dir, split, order), question, seed)[: limit or None]
     out_csv = Path(out_csv)
     out_csv.parent.mkdir(parents=True, exist_ok=True)
+    # Rows go to a file beside the CSV, which replaces it only when every row is in: an interrupted run
+    # keeps its rows so far there, and never costs an earlier CSV of the same name.
+    partial = out_csv.with_name(out_csv.name + ".partial")
     scores: dict[str, list[SampleScore]] = {p: [] for p in PROTOCOLS}
     parsed: dict[str, list[bool]] = {p: [] for p in PROTOCOLS}
     statuses: list[str] = []
@@ -109,7 +113,7 @@ def evaluate(
     batch = BatchSize(batch_size)
     started = time.perf_counter()
     with (
-        out_csv.open("w", newline="", encoding="utf-8") as fh,
+        partial.open("w", newline="", encoding="utf-8") as fh,
         tqdm(total=len(items), desc=f"evaluate {split}", unit="sample", disable=not progress, file=sys.stderr) as bar,
     ):
         writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
@@ -145,6 +149,7 @@ def evaluate(
                     parsed[p].append(reading[p].parsed)
                 _write_row(writer, item, status, protocol, reading, row_scores, differ)
                 bar.update(1)
+    os.replace(partial, out_csv)
     return _metrics(scores, parsed, statuses, disagreements, protocol) | {
         "seconds": round(time.perf_counter() - started, 3),
         "dataset": dataset,

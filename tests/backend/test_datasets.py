@@ -253,3 +253,27 @@ def test_cli_constrained_tiny_models_parse_every_answer(risbench, tiny_models, t
     assert held["constrained"] is True and held["parse_failure_rate"] == 0.0
     assert held["lenient"]["parse_failure_rate"] == 0.0
     assert "reference protocol" in capsys.readouterr().out
+
+
+def test_an_interrupted_evaluation_keeps_the_earlier_csv_and_its_rows_so_far(risbench, tmp_path):
+    from backend.tools.datasets import model_view
+
+    samples = load_samples("risbench", risbench, "test")
+    truths = {model_view(s.image).tobytes()[:4096]: ground_truth(s) for s in samples}
+    out = tmp_path / "rows.csv"
+    out.write_text("an earlier run's rows\n")
+
+    class Stops(FakeBoxSegmenter):
+        calls = 0
+
+        def set_image(self, image):
+            type(self).calls += 1
+            if self.calls == 2:
+                raise KeyboardInterrupt
+            super().set_image(image)
+
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(risbench, "test", FakeBoxPrompter(truths), Stops(), out, progress=False, dataset="risbench")
+    assert out.read_text() == "an earlier run's rows\n"
+    rows = (tmp_path / "rows.csv.partial").read_text().splitlines()
+    assert rows[0].startswith("id,question") and len(rows) == 2  # the header and the first sample
