@@ -446,14 +446,21 @@ def segment_tiles(
     return out
 
 
+@dataclass(frozen=True)
+class _Named:
+    name: str
+    source: str = "query"
+
+
 class Merge:
     """The driver's side of a distributed run: tiles' pieces in any order in, finished features out."""
 
-    def __init__(self, plan: SegmentPlan, prompter_name: str, segmenter_name: str, stats: RunStats):
-        named = type("Named", (), {})
-        p, s = named(), named()
-        p.name, s.name = prompter_name, segmenter_name
-        self._run = _Run(plan, p, s, stats)
+    def __init__(
+        self, plan: SegmentPlan, prompter_name: str, segmenter_name: str, stats: RunStats, source: str = "query"
+    ):
+        # The models run on the workers; here they are only what the features say of them.
+        named = _Named(prompter_name, source), _Named(segmenter_name)
+        self._run = _Run(plan, *named, stats)  # type: ignore[arg-type]
 
     def add(self, index: int, pieces: list[Piece] | None) -> Iterator[Feature]:
         return self._run.merge(index, pieces)

@@ -54,8 +54,14 @@ class TileWorker:
     def pid(self) -> int:
         return os.getpid()
 
-    def names(self) -> tuple[str, str]:
-        return getattr(self.prompter, "name", "prompter"), getattr(self.segmenter, "name", "segmenter")
+    def names(self) -> tuple[str, str, str]:
+        """The models' names and the features' source ("query", or "sam3" for a finder)."""
+        prompter, segmenter = self.prompter, self.segmenter
+        return (
+            getattr(prompter, "name", "prompter"),
+            getattr(segmenter, "name", "segmenter"),
+            getattr(prompter, "source", "query"),
+        )
 
     def process(self, indices: list[int]) -> list[tuple[int, dict, list | None]]:
         out = []
@@ -104,8 +110,8 @@ def run_on_ray(
     )(TileWorker)
     job = Job(plan.raster, plan.query, plan.options)
     actors = [remote_worker.remote(config, tuple(paths), job) for _ in range(count)]
-    prompter_name, segmenter_name = ray.get(actors[0].names.remote())
-    merge = Merge(plan, prompter_name, segmenter_name, stats)
+    prompter_name, segmenter_name, source = ray.get(actors[0].names.remote())
+    merge = Merge(plan, prompter_name, segmenter_name, stats, source)
     reports = stats.reports
     size = max(1, config.batch_size)
     for tile, has_data in zip(plan.tiles, plan.has_data):
