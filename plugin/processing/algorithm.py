@@ -126,6 +126,7 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
                     tr("Automatic: SAM 3 for short noun phrases"),
                 ],
                 defaultValue=0,
+                optional=True,  # models saved before it existed still run, as "reason"
             )
         )
         advanced = [
