@@ -104,24 +104,24 @@
       <translation>Le fichier raster {path} n'existe pas.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/interpreter_check.py" line="72" />
+      <location filename="../plugin/core/interpreter_check.py" line="100" />
+      <source>{python} did not answer within {s} s: is it the backend environment's Python?</source>
+      <translation>{python} n'a pas répondu en {s} s : est-ce bien le Python de l'environnement du moteur ?</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/interpreter_check.py" line="78" />
       <source>no message</source>
       <translation>aucun message</translation>
     </message>
     <message>
-      <location filename="../plugin/core/interpreter_check.py" line="75" />
+      <location filename="../plugin/core/interpreter_check.py" line="81" />
       <source>{python} cannot run the backend ({error}). {hint}</source>
       <translation>{python} ne peut pas faire tourner le moteur ({error}). {hint}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/interpreter_check.py" line="84" />
+      <location filename="../plugin/core/interpreter_check.py" line="90" />
       <source>{python} could not be started: {error}. {hint}</source>
       <translation>{python} n'a pas pu être lancé : {error}. {hint}</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/interpreter_check.py" line="94" />
-      <source>{python} did not answer within {s} s: is it the backend environment's Python?</source>
-      <translation>{python} n'a pas répondu en {s} s : est-ce bien le Python de l'environnement du moteur ?</translation>
     </message>
     <message>
       <location filename="../plugin/core/launch.py" line="102" />
@@ -1495,8 +1495,8 @@
     </message>
     <message>
       <location filename="../plugin/gui/settings_dialog.py" line="106" />
-      <source>Hold answers to the answer format, so that every tile's answer parses</source>
-      <translation>Contraindre les réponses au format attendu, pour que chaque tuile donne une réponse lisible</translation>
+      <source>Constrain answers so that every one parses</source>
+      <translation>Contraindre les réponses pour qu'elles soient toutes lisibles</translation>
     </message>
     <message>
       <location filename="../plugin/gui/settings_dialog.py" line="108" />
@@ -1655,8 +1655,8 @@
     </message>
     <message>
       <location filename="../plugin/gui/settings_dialog.py" line="89" />
-      <source>A known name (think2seg-rs-3b, sam2.1-s, …) or a local folder or checkpoint.</source>
-      <translation>Un nom connu (think2seg-rs-3b, sam2.1-s, …) ou un dossier ou fichier de poids local.</translation>
+      <source>A known name (think2seg-rs-3b, sam2.1-s, …) or a local path.</source>
+      <translation>Un nom connu (think2seg-rs-3b, sam2.1-s, …) ou un chemin local.</translation>
     </message>
     <message>
       <location filename="../plugin/gui/settings_dialog.py" line="93" />
@@ -1769,42 +1769,42 @@
       <translation>Recouvrement des tuiles (pixels)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="142" />
+      <location filename="../plugin/processing/algorithm.py" line="143" />
       <source>Pixel coordinates (for a raster without a CRS)</source>
       <translation>Coordonnées pixel (pour un raster sans SCR)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="151" />
+      <location filename="../plugin/processing/algorithm.py" line="152" />
       <source>Segmented polygons</source>
       <translation>Polygones segmentés</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="227" />
+      <location filename="../plugin/processing/algorithm.py" line="228" />
       <source>Tile {i}: {status}. {text}</source>
       <translation>Tuile {i} : {status}. {text}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="233" />
+      <location filename="../plugin/processing/algorithm.py" line="234" />
       <source>{done} of {total} tiles</source>
       <translation>{done} tuiles sur {total}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="238" />
+      <location filename="../plugin/processing/algorithm.py" line="239" />
       <source>Job {id}: {n} tile(s).</source>
       <translation>Tâche {id} : {n} tuile(s).</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="255" />
+      <location filename="../plugin/processing/algorithm.py" line="256" />
       <source>The backend said: {detail}</source>
       <translation>Le moteur a dit : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="265" />
+      <location filename="../plugin/processing/algorithm.py" line="266" />
       <source>Waiting for the Think2Map backend to start…</source>
       <translation>Attente du démarrage du moteur Think2Map…</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="276" />
+      <location filename="../plugin/processing/algorithm.py" line="277" />
       <source>Starting the Think2Map backend…</source>
       <translation>Démarrage du moteur Think2Map…</translation>
     </message>

@@ -86,9 +86,9 @@ class SettingsDialog(QDialog):
         self.segmenter_edit = QLineEdit()
         models.addRow(tr("Default prompter"), self.prompter_edit)
         models.addRow(tr("Default segmenter"), self.segmenter_edit)
-        note = QLabel(tr("A known name (think2seg-rs-3b, sam2.1-s, …) or a local folder or checkpoint."))
-        note.setWordWrap(True)
-        models.addRow(note)
+        hint = tr("A known name (think2seg-rs-3b, sam2.1-s, …) or a local path.")
+        for edit in (self.prompter_edit, self.segmenter_edit):
+            edit.setToolTip(hint)  # a wrapped label under them is cut short by the form layout
         self.served_url_edit = QLineEdit()
         self.served_url_edit.setPlaceholderText(tr("optional: http://gpu-server:8000/v1 (vLLM, SGLang, Ollama…)"))
         self.served_url_edit.setToolTip(
@@ -103,7 +103,7 @@ class SettingsDialog(QDialog):
         models.addRow(tr("Served prompter URL"), self.served_url_edit)
         models.addRow(tr("Served model"), self.served_model_edit)
         models.addRow(tr("API key"), self.served_key_edit)
-        self.constrain_check = QCheckBox(tr("Hold answers to the answer format, so that every tile's answer parses"))
+        self.constrain_check = QCheckBox(tr("Constrain answers so that every one parses"))
         self.constrain_check.setToolTip(
             tr(
                 "The local backend constrains the prompter's decoding to the Think2Seg-RS answer format: no tile "
