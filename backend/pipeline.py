@@ -440,10 +440,11 @@ def segment_tiles(
     stats = RunStats.for_plan(plan)
     work = _Run(plan, prompter, segmenter, stats)
     tiles = [plan.tiles[i] for i in indices]
-    out = []
-    for tile, report, pieces in work._segment_batch(work._read_batch(tiles), None):
-        out.append((tile.index, report, pieces if not isinstance(pieces, Future) else pieces.result()))
-    return out
+    # Without a pool, each tile's pieces are a list already (or None).
+    return [
+        (tile.index, report, pieces)  # type: ignore[misc]
+        for tile, report, pieces in work._segment_batch(work._read_batch(tiles), None)
+    ]
 
 
 @dataclass(frozen=True)

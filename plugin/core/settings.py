@@ -83,9 +83,6 @@ class Settings:
         qs = QgsSettings()
         out = cls()
         for f in fields(cls):
-            if f.name == "remote_token":
-                out.remote_token = _load_token(qs) if include_token else ""
-                continue
             if f.name in SECRETS:
                 setattr(out, f.name, _load_secret(qs, SECRETS[f.name]) if include_token else "")
                 continue
@@ -110,9 +107,6 @@ class Settings:
         qs = QgsSettings()
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "remote_token":
-                _save_token(qs, str(value))
-                continue
             if f.name in SECRETS:
                 _save_secret(qs, SECRETS[f.name], str(value))
                 continue
@@ -162,7 +156,7 @@ class _Secret:
 
 REMOTE_TOKEN = _Secret(TOKEN_KEY, TOKEN_AUTHCFG_KEY, "Think2Map remote backend token")
 SERVED_KEY = _Secret(PREFIX + "served_api_key", PREFIX + "served_api_key_authcfg", "Think2Map served prompter API key")
-SECRETS = {"served_api_key": SERVED_KEY}  # besides remote_token, which has functions of its own
+SECRETS = {"remote_token": REMOTE_TOKEN, "served_api_key": SERVED_KEY}  # field name -> where it is kept
 
 
 def _load_token(qs: QgsSettings) -> str:
@@ -201,10 +195,6 @@ def _store_in_auth_db(authcfg: str, value: str, label: str) -> str:
     config.setConfig("username", TOKEN_AUTH_USER)
     config.setConfig("password", value)
     return config.id() if _ok(manager.storeAuthenticationConfig(config)) else ""
-
-
-def _save_token(qs: QgsSettings, token: str) -> None:
-    _save_secret(qs, REMOTE_TOKEN, token)
 
 
 def _save_secret(qs: QgsSettings, secret: _Secret, value: str) -> None:
