@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -159,6 +160,9 @@ def main(args: argparse.Namespace) -> int:
         report = run_bench(args)
         print(format_table(report))
     if args.output:
-        Path(args.output).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        target = Path(args.output)
+        partial = target.with_name(target.name + ".partial")
+        partial.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        os.replace(partial, target)  # earlier figures of that name go only once these are complete
         print(f"figures written to {args.output}", file=sys.stderr)
     return 0
