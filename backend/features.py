@@ -32,6 +32,7 @@ def feature_properties(
     source: str,
     prompts: tuple[str, str],
     route: str = "",
+    strategy: str = "",
 ) -> dict:
     """The attributes of one result, keyed and ordered as ``contract.FEATURE_FIELDS``."""
     props = {
@@ -46,6 +47,7 @@ def feature_properties(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "source": source,
         "route": route,
+        "strategy": strategy,
         "prompt_box": prompts[0],
         "prompt_points": prompts[1],
     }

@@ -27,16 +27,30 @@ from .features import Feature, feature_properties, prompt_attributes
 from .geo.access import RasterAccess
 from .geo.areas import area_function, area_unit
 from .geo.geometry import Piece, finish_geometry, grid_neighbours, tile_pieces
-from .geo.raster import RasterSource, no_valid_pixels
+from .geo.raster import PixelWindow, RasterSource, no_valid_pixels
 from .geo.seams import SeamMerger
 from .geo.tiling import Tile, check_tiling, tile_grid, tiles_with_data
 from .models.batch import BatchSize, encode_images, predict_masks, prompt_images
 from .models.embedding_cache import EmbeddingCache, embedding_key, shared_cache
 from .models.prompter import Prompter
-from .models.prompts import PromptResult
+from .models.prompts import Instance, PromptResult
 from .models.segmenter import Segmenter
+from .overview import (
+    BOX_MARGIN_PX,
+    NOT_VISITED,
+    Visits,
+    cell_shape,
+    check_strategy,
+    choose_strategy,
+    focus_order,
+    overview_cells,
+    overview_zoom,
+    plan_visits,
+    to_raster,
+)
 
 log = logging.getLogger(__name__)
+FROM_OVERVIEW = "(SAM only, with the overview's box and points: see the overview's reasoning)"
 
 
 @dataclass
@@ -53,6 +67,15 @@ class SegmentOptions:
     simplify_px: float = 1.0
     pixel_coords: bool = False
     max_tiles: int | None = None
+    # Which tiles to read (backend/overview.py): the strategy, how the overview's places are refined, its cells'
+    # coarsest downsampling, a sparse sample of tiles (None: the strategy's own), and the objects' expected size.
+    strategy: str = "tiles"
+    refine: str = contract.REFINE_DEFAULT
+    overview_zoom: float = contract.OVERVIEW_ZOOM_DEFAULT
+    sample_step: int | None = None
+    object_size_px: float | None = None
+    # Bounds in the raster's CRS (the map view): the tiles there are read first, from its centre out.
+    focus: Sequence[float] | None = None
     # Speed: read the next batch while the models work, batch the SAM encoder (on CUDA), reuse embeddings across jobs
     # (the process-wide cache unless ``embedding_cache`` is given), and polygonise on this many CPU threads.
     prefetch: bool = True
@@ -74,6 +97,8 @@ class TileReport:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # an overview's, raster pixels
+    kind: str = "tile"  # or "overview": a cell of the overview pass, read downsampled
 
 
 class SegmentPlan:
@@ -103,6 +128,7 @@ class SegmentPlan:
             )
         self.options = opts = options or SegmentOptions()
         check_tiling(opts.tile_size, opts.overlap)
+        check_strategy(opts.strategy, opts.refine, opts.overview_zoom, opts.sample_step)
         if opts.max_tiles is not None and opts.max_tiles < 1:
             raise UserError(f"The tile limit must be at least 1, got {opts.max_tiles}.", "bad_max_tiles")
         if opts.min_area_px < 0:
@@ -123,6 +149,11 @@ class SegmentPlan:
             self.has_data = tiles_with_data(self.tiles, overview, scale)
             if not any(self.has_data):
                 raise no_valid_pixels(self.source.path, area=opts.bounds is not None)
+            self.cells = overview_cells(self.area, opts.overview_zoom)
+            self.choice = choose_strategy(
+                opts.strategy, sum(self.has_data), overview_zoom(self.cells), opts.object_size_px, opts.sample_step
+            )
+            self.order = focus_order(self.tiles, self._focus_window(opts.focus))
         except Exception:
             self.source.close()
             raise
@@ -131,6 +162,14 @@ class SegmentPlan:
         self.unit = area_unit(self.crs)
         self.area_of = area_function(self.crs)
         self.raster_id = self.source.identity
+
+    def _focus_window(self, focus: Sequence[float] | None) -> PixelWindow | None:
+        if not focus:
+            return None
+        try:
+            return self.source.window_from_bounds(focus)
+        except RasterError:  # a view beside the raster: no tile is nearer than another
+            return None
 
     @property
     def tiles_with_data(self) -> int:
@@ -156,6 +195,8 @@ class RunStats:
     first_feature_s: float | None = None
     cancelled: bool = False
     features: int = 0
+    prompter_calls: int = 0  # images the prompter read: tiles, and the overview's cells
+    overview: list[TileReport] = field(default_factory=list)  # the overview's cells, once it has run
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -211,6 +252,7 @@ class _Run:
             self.cache = opts.embedding_cache if opts.embedding_cache is not None else shared_cache()
         self.neighbours = grid_neighbours(plan.tiles)
         self.merger = SeamMerger()
+        self.coarse: dict[int, list] = {}  # tiles SAM reads with the overview's prompts (their window's pixels)
         self.next_id = 1
         self.started = time.perf_counter()
         self.last_read_s = 0.0
@@ -224,14 +266,7 @@ class _Run:
                 on_tile(report)
             yield from self._features(objects)
 
-        todo = []
-        for tile, has_data in zip(plan.tiles, plan.has_data):
-            if has_data:
-                todo.append(tile)
-            else:
-                reports[tile.index].status = "skipped"
-                reports[tile.index].warnings.append("no valid pixels (nodata)")
-                yield from finish(reports[tile.index], self.merger.skip_tile(tile.index))
+        todo: list[Tile] = []
         # One reader thread (rasterio datasets are not safe for concurrent reads) and a pool for polygons.
         reader = ThreadPoolExecutor(1, thread_name_prefix="think2map-read") if opts.prefetch else None
         polygons = (
@@ -259,6 +294,18 @@ class _Run:
             yield from finish(report, objects)
 
         try:
+            visits = None
+            if plan.choice.strategy == "overview":
+                stats.cancelled = should_cancel()
+                visits = None if stats.cancelled else self._overview()
+            for index in [] if stats.cancelled else plan.order:
+                tile, report = plan.tiles[index], reports[index]
+                if plan.has_data[index] and (visits is None or visits.visited(index)):
+                    todo.append(tile)
+                else:
+                    report.status = "skipped"
+                    report.warnings.append(NOT_VISITED if plan.has_data[index] else "no valid pixels (nodata)")
+                    yield from finish(report, self.merger.skip_tile(index))
             while todo:
                 if should_cancel():
                     stats.cancelled = True
@@ -305,6 +352,53 @@ class _Run:
                     report.status = "cancelled"
             plan.close()
 
+    def _overview(self) -> Visits:
+        """Read the area's overview cells, ask the prompter, and say which tiles to read (``self.coarse`` too)."""
+        plan, stats = self.plan, self.stats
+        t0 = time.thread_time()
+        read = [(cell, *plan.source.read(cell.window, cell_shape(cell))) for cell in plan.cells]
+        stats.add("read", time.thread_time() - t0)
+        items = [(cell, image) for cell, image, valid in read if valid.any()]
+        t0 = time.perf_counter()
+        results = prompt_images(
+            self.prompter, [img for _, img in items], plan.query, self.batch, tiles=[c for c, _ in items]
+        )
+        seconds = time.perf_counter() - t0
+        stats.add("prompt", seconds)
+        stats.prompter_calls += len(items)
+        forget = getattr(self.prompter, "forget", None)
+        if forget is not None:  # SAM 3 keeps what it found for the segmenter call that the cells never get
+            forget([img for _, img in items])
+        answers = {cell.index: (result, image.shape[:2]) for (cell, image), result in zip(items, results)}
+        reports: list[TileReport] = []
+        found: list[list[Instance] | None] = []
+        for cell in plan.cells:
+            report = TileReport(cell.index, _window_tuple(cell), kind="overview", seconds=seconds / max(1, len(items)))
+            answer = answers.get(cell.index)
+            if answer is None:
+                report.status = "skipped"
+                report.warnings.append("no valid pixels (nodata)")
+                found.append([])
+            else:
+                result, shape = answer
+                report.status, report.raw_text, report.error = result.status, result.raw_text, result.error
+                report.warnings += result.warnings
+                if result.status in ("ok", "no_target"):
+                    instances = to_raster(result, cell, shape)
+                    report.instances, report.boxes = len(instances), [i.box for i in instances if i.box is not None]
+                    found.append(instances)
+                else:  # a garbled or failed answer says nothing of where to look: every tile there is read
+                    report.warnings.append("every tile of this cell is read instead")
+                    found.append(None)
+            reports.append(report)
+        stats.overview = reports
+        margin = BOX_MARGIN_PX * overview_zoom(plan.cells)
+        # A segmenter that cannot take prompts (SAM 3 segments what it finds) has the prompter read the places.
+        refine = plan.options.refine if getattr(self.segmenter, "takes_prompts", True) else "prompter"
+        visits = plan_visits(plan.tiles, plan.cells, found, margin, refine, plan.choice.sample_step)
+        self.coarse = visits.coarse
+        return visits
+
     def _segment_batch(self, read, pool) -> list[tuple[Tile, TileReport, Future | list[Piece] | None]]:
         """Prompts, embeddings and masks for a batch that is read; each tile's pieces (a ``Future`` with a pool),
         or None for a tile without any (no data, a failure)."""
@@ -346,13 +440,21 @@ class _Run:
 
     def _prompt(self, read) -> dict[int, PromptResult]:
         """Prompt results by tile index, for the tiles whose core holds valid pixels."""
-        items = [(t, img) for t, img, valid in read if _core_valid(t, valid)]
+        ready = {
+            t.index: PromptResult(list(self.coarse[t.index]), FROM_OVERVIEW, "ok")
+            for t, _, valid in read
+            if t.index in self.coarse and _core_valid(t, valid)
+        }
+        items = [(t, img) for t, img, valid in read if t.index not in self.coarse and _core_valid(t, valid)]
+        if not items:
+            return ready
         t0 = time.perf_counter()
         results = prompt_images(
             self.prompter, [img for _, img in items], self.plan.query, self.batch, tiles=[t for t, _ in items]
         )
         self.stats.add("prompt", time.perf_counter() - t0)
-        return {t.index: r for (t, _), r in zip(items, results)}
+        self.stats.prompter_calls += len(items)
+        return ready | {t.index: r for (t, _), r in zip(items, results)}
 
     def _encode(self, read, results: dict[int, PromptResult]) -> dict[int, Any]:
         """SAM embeddings of the tiles that have instances: from the cache, else one batched encoder call."""
@@ -424,6 +526,7 @@ class _Run:
                 source=getattr(self.prompter, "source", "query"),
                 prompts=prompt_attributes(obj.prompts, plan.georef.to_map),
                 route=opts.route,
+                strategy=plan.choice.label,
             )
             self.next_id += 1
             self.stats.features += 1

@@ -179,234 +179,224 @@
       <translation>(le système a peut-être manqué de mémoire)</translation>
     </message>
     <message>
-      <location filename="../plugin/core/layers.py" line="130" />
+      <location filename="../plugin/core/layers.py" line="131" />
       <source>Could not create the result layer in {path}: {error}</source>
       <translation>Impossible de créer la couche de résultats dans {path} : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/layers.py" line="134" />
+      <location filename="../plugin/core/layers.py" line="135" />
       <source>Could not open the result layer for '{query}'.</source>
       <translation>Impossible d'ouvrir la couche de résultats pour « {query} ».</translation>
     </message>
     <message>
-      <location filename="../plugin/core/layers.py" line="197" />
+      <location filename="../plugin/core/layers.py" line="198" />
       <source>Could not write features to {layer}: {error}</source>
       <translation>Impossible d'écrire les entités dans {layer} : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/layers.py" line="61" />
+      <location filename="../plugin/core/layers.py" line="269" />
+      <source>Overview boxes · {name}</source>
+      <translation>Boîtes de la vue d'ensemble · {name}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/layers.py" line="62" />
       <source>query</source>
       <translation>requête</translation>
     </message>
     <message>
       <location filename="../plugin/core/messages.py" line="100" />
+      <source>{path} has no coordinate reference system: assign one (Raster ▸ Projections ▸ Assign Projection), or tick Pixel coordinates in Advanced options.</source>
+      <translation>{path} n'a pas de système de coordonnées de référence : attribuez-en un (Raster ▸ Projections ▸ Assigner une projection), ou cochez Coordonnées pixel dans les Options avancées.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/messages.py" line="104" />
       <source>{path} has no coordinate reference system: assign one (Raster ▸ Projections ▸ Assign Projection), or set the Pixel coordinates parameter.</source>
       <translation>{path} n'a pas de système de coordonnées de référence : attribuez-en un (Raster ▸ Projections ▸ Assigner une projection), ou activez le paramètre Coordonnées pixel.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="106" />
+      <location filename="../plugin/core/messages.py" line="110" />
       <source>{path} is not georeferenced: nothing says where its pixels lie. Georeference it (Layer ▸ Georeferencer), or tick Pixel coordinates in Advanced options.</source>
       <translation>{path} n'est pas géoréférencé : rien ne dit où se trouvent ses pixels. Géoréférencez-le (Couche ▸ Géoréférenceur), ou cochez Coordonnées pixel dans les Options avancées.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="110" />
+      <location filename="../plugin/core/messages.py" line="114" />
       <source>{path} is not georeferenced: nothing says where its pixels lie. Georeference it (Layer ▸ Georeferencer), or set the Pixel coordinates parameter.</source>
       <translation>{path} n'est pas géoréférencé : rien ne dit où se trouvent ses pixels. Géoréférencez-le (Couche ▸ Géoréférenceur), ou activez le paramètre Coordonnées pixel.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="116" />
+      <location filename="../plugin/core/messages.py" line="120" />
       <source>The raster's bands cannot be used: give one band or three (red, green, blue) in Advanced options.</source>
       <translation>Les bandes du raster sont inutilisables : indiquez une bande ou trois (rouge, vert, bleu) dans les Options avancées.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="119" />
+      <location filename="../plugin/core/messages.py" line="123" />
       <source>The raster's bands cannot be read as one grey band or three colour bands.</source>
       <translation>Les bandes du raster ne se lisent ni comme une bande de gris ni comme trois bandes de couleur.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="122" />
+      <location filename="../plugin/core/messages.py" line="126" />
       <source>The raster has {bands} band(s), so there is no band {band}: change Bands in Advanced options.</source>
       <translation>Le raster a {bands} bande(s), il n'y a donc pas de bande {band} : changez Bandes dans les Options avancées.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="123" />
+      <location filename="../plugin/core/messages.py" line="127" />
       <source>The raster has {bands} band(s), so there is no band {band}.</source>
       <translation>Le raster a {bands} bande(s), il n'y a donc pas de bande {band}.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="125" />
+      <location filename="../plugin/core/messages.py" line="129" />
       <source>The area to search is not a valid rectangle.</source>
       <translation>La zone à analyser n'est pas un rectangle valide.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="127" />
+      <location filename="../plugin/core/messages.py" line="131" />
       <source>The area does not overlap the raster: pan or zoom to it, or draw a rectangle over it.</source>
       <translation>La zone ne recouvre pas le raster : déplacez-vous ou zoomez dessus, ou tracez un rectangle sur lui.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="128" />
+      <location filename="../plugin/core/messages.py" line="132" />
       <source>The area to search does not overlap the raster.</source>
       <translation>La zone à analyser ne recouvre pas le raster.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="130" />
+      <location filename="../plugin/core/messages.py" line="134" />
       <source>Every pixel of {path} in this area is nodata: there is nothing to search.</source>
       <translation>Tous les pixels de {path} dans cette zone sont sans donnée : il n'y a rien à analyser.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="131" />
+      <location filename="../plugin/core/messages.py" line="135" />
       <source>The raster {path} changed or vanished while it was searched; run the query again.</source>
       <translation>Le raster {path} a changé ou disparu pendant l'analyse ; relancez la requête.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="133" />
+      <location filename="../plugin/core/messages.py" line="137" />
       <source>This area needs {tiles} tiles, more than the limit of {limit}: choose a smaller area (Current map extent, or a rectangle drawn on the map), a larger tile size, or raise the tile limit in Advanced options.</source>
       <translation>Cette zone demande {tiles} tuiles, plus que la limite de {limit} : choisissez une zone plus petite (Emprise actuelle de la carte, ou un rectangle tracé sur la carte), des tuiles plus grandes, ou relevez la limite de tuiles dans les Options avancées.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="138" />
+      <location filename="../plugin/core/messages.py" line="142" />
       <source>This area needs {tiles} tiles, more than the limit of {limit}: choose a smaller Area to search, a larger Tile size, or raise the Tile limit parameter.</source>
       <translation>Cette zone demande {tiles} tuiles, plus que la limite de {limit} : choisissez une Zone à analyser plus petite, une Taille des tuiles plus grande, ou relevez le paramètre Limite de tuiles.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="144" />
+      <location filename="../plugin/core/messages.py" line="148" />
       <source>The backend does not know the model '{name}': choose one from the list, or give a local folder or checkpoint.</source>
       <translation>Le moteur ne connaît pas le modèle '{name}' : choisissez-en un dans la liste, ou indiquez un dossier ou un fichier de poids local.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="148" />
+      <location filename="../plugin/core/messages.py" line="152" />
       <source>There is no model file or folder at {name}.</source>
       <translation>Il n'y a pas de fichier ou de dossier de modèle à {name}.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="149" />
+      <location filename="../plugin/core/messages.py" line="153" />
       <source>'{name}' is not a {kind}: choose a {kind} there.</source>
       <translation>'{name}' n'est pas un {kind} : choisissez-y un {kind}.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="151" />
+      <location filename="../plugin/core/messages.py" line="155" />
       <source>The {kind} '{name}' is not downloaded yet: click Download beside the models, or choose another.</source>
       <translation>Le {kind} '{name}' n'est pas encore téléchargé : cliquez sur Télécharger à côté des modèles, ou choisissez-en un autre.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="152" />
+      <location filename="../plugin/core/messages.py" line="156" />
       <source>The {kind} '{name}' is not downloaded yet: download it from the Think2Map panel, or run 'python -m backend models pull {name}' in the backend's environment.</source>
       <translation>Le {kind} '{name}' n'est pas encore téléchargé : téléchargez-le depuis le panneau Think2Map, ou lancez 'python -m backend models pull {name}' dans l'environnement du moteur.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="157" />
+      <location filename="../plugin/core/messages.py" line="161" />
       <source>A model could not be loaded: its files are incomplete or of a kind Think2Map does not know.</source>
       <translation>Un modèle n'a pas pu être chargé : ses fichiers sont incomplets ou d'un type que Think2Map ne connaît pas.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="158" />
+      <location filename="../plugin/core/messages.py" line="162" />
       <source>This server does not download models: ask its administrator to install '{name}'.</source>
       <translation>Ce serveur ne télécharge pas de modèles : demandez à son administrateur d'installer '{name}'.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="159" />
+      <location filename="../plugin/core/messages.py" line="163" />
       <source>The download failed: check the network connection (and the proxy in QGIS's options), then try again.</source>
       <translation>Le téléchargement a échoué : vérifiez la connexion réseau (et le proxy dans les options de QGIS), puis réessayez.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="162" />
+      <location filename="../plugin/core/messages.py" line="166" />
       <source>The backend does not know the device '{device}': choose auto, cpu or cuda in Think2Map settings.</source>
       <translation>Le moteur ne connaît pas le périphérique '{device}' : choisissez auto, cpu ou cuda dans les paramètres de Think2Map.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="165" />
+      <location filename="../plugin/core/messages.py" line="169" />
       <source>The device '{device}' needs a GPU that the backend cannot use: choose auto or cpu in Think2Map settings, or install PyTorch with CUDA in the backend's environment.</source>
       <translation>Le périphérique '{device}' demande un GPU que le moteur ne peut pas utiliser : choisissez auto ou cpu dans les paramètres de Think2Map, ou installez PyTorch avec CUDA dans l'environnement du moteur.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="169" />
+      <location filename="../plugin/core/messages.py" line="173" />
       <source>This backend cannot load a segmenter for clicks.</source>
       <translation>Ce moteur ne peut pas charger de segmenteur pour les clics.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="171" />
+      <location filename="../plugin/core/messages.py" line="175" />
       <source>Click on the object, or drag a box around it.</source>
       <translation>Cliquez sur l'objet, ou tracez un cadre autour.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="172" />
+      <location filename="../plugin/core/messages.py" line="176" />
       <source>The click could not be placed on the raster.</source>
       <translation>Le clic n'a pas pu être placé sur le raster.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="173" />
+      <location filename="../plugin/core/messages.py" line="177" />
       <source>The box has no size: drag a rectangle around the object.</source>
       <translation>Le cadre n'a pas de taille : tracez un rectangle autour de l'objet.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="174" />
+      <location filename="../plugin/core/messages.py" line="178" />
       <source>Click at least once inside the object (a left click).</source>
       <translation>Cliquez au moins une fois dans l'objet (clic gauche).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="175" />
+      <location filename="../plugin/core/messages.py" line="179" />
       <source>The click or the box lies outside the raster.</source>
       <translation>Le clic ou le cadre est en dehors du raster.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="176" />
+      <location filename="../plugin/core/messages.py" line="180" />
       <source>{points} points are more than the {max} one outline takes: add this one and start anew.</source>
       <translation>{points} points, c'est plus que les {max} qu'accepte un contour : ajoutez celui-ci et recommencez.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="179" />
+      <location filename="../plugin/core/messages.py" line="183" />
       <source>A newer click replaced this one.</source>
       <translation>Un clic plus récent a remplacé celui-ci.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="180" />
+      <location filename="../plugin/core/messages.py" line="184" />
       <source>The segmenter failed on this click.</source>
       <translation>Le segmenteur a échoué sur ce clic.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="182" />
+      <location filename="../plugin/core/messages.py" line="186" />
       <source>The backend could not load the models.</source>
       <translation>Le moteur n'a pas pu charger les modèles.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="184" />
+      <location filename="../plugin/core/messages.py" line="188" />
       <source>The GPU ran out of memory: choose a smaller tile size (Advanced options) or a smaller segmenter, or close other programs that use the GPU.</source>
       <translation>Le GPU a manqué de mémoire : choisissez des tuiles plus petites (Options avancées) ou un segmenteur plus petit, ou fermez les autres programmes qui utilisent le GPU.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="188" />
+      <location filename="../plugin/core/messages.py" line="192" />
       <source>The GPU ran out of memory: choose a smaller Tile size or a smaller Segmenter, or close other programs that use the GPU.</source>
       <translation>Le GPU a manqué de mémoire : choisissez une Taille des tuiles plus petite ou un Segmenteur plus petit, ou fermez les autres programmes qui utilisent le GPU.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="193" />
+      <location filename="../plugin/core/messages.py" line="197" />
       <source>The job stopped on an unexpected error in the backend.</source>
       <translation>Le travail s'est arrêté sur une erreur inattendue du moteur.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="195" />
+      <location filename="../plugin/core/messages.py" line="199" />
       <source>{path}: the backend does not write this format.</source>
       <translation>{path} : le moteur n'écrit pas ce format.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/messages.py" line="196" />
-      <source>{path} cannot be used as an output.</source>
-      <translation>{path} ne peut pas servir de sortie.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/messages.py" line="197" />
-      <source>{path} already exists.</source>
-      <translation>{path} existe déjà.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/messages.py" line="198" />
-      <source>{path} is the input raster: choose another output.</source>
-      <translation>{path} est le raster d'entrée : choisissez une autre sortie.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/messages.py" line="199" />
-      <source>{path} cannot be written: choose a folder you can write to.</source>
-      <translation>{path} ne peut pas être écrit : choisissez un dossier où vous pouvez écrire.</translation>
     </message>
     <message>
       <location filename="../plugin/core/messages.py" line="20" />
@@ -415,21 +405,41 @@
     </message>
     <message>
       <location filename="../plugin/core/messages.py" line="200" />
+      <source>{path} cannot be used as an output.</source>
+      <translation>{path} ne peut pas servir de sortie.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/messages.py" line="201" />
+      <source>{path} already exists.</source>
+      <translation>{path} existe déjà.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/messages.py" line="202" />
+      <source>{path} is the input raster: choose another output.</source>
+      <translation>{path} est le raster d'entrée : choisissez une autre sortie.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/messages.py" line="203" />
+      <source>{path} cannot be written: choose a folder you can write to.</source>
+      <translation>{path} ne peut pas être écrit : choisissez un dossier où vous pouvez écrire.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/messages.py" line="204" />
       <source>Writing {path} failed.</source>
       <translation>L'écriture de {path} a échoué.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="201" />
+      <location filename="../plugin/core/messages.py" line="205" />
       <source>The disk holding {path} is full: free some space or choose another folder.</source>
       <translation>Le disque qui contient {path} est plein : libérez de la place ou choisissez un autre dossier.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="202" />
+      <location filename="../plugin/core/messages.py" line="206" />
       <source>A shared server needs a data folder.</source>
       <translation>Un serveur partagé a besoin d'un dossier de données.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="203" />
+      <location filename="../plugin/core/messages.py" line="207" />
       <source>The evaluation dataset is incomplete.</source>
       <translation>Le jeu de données d'évaluation est incomplet.</translation>
     </message>
@@ -514,64 +524,64 @@
       <translation>La surface minimale doit être de 0 pixel ou plus.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="77" />
+      <location filename="../plugin/core/messages.py" line="76" />
+      <source>This strategy setting cannot be used: choose every tile, the overview first or automatic, and keep the overview's zoom and the tile sample in their ranges.</source>
+      <translation>Ce réglage de stratégie est inutilisable : choisissez toutes les tuiles, la vue d'ensemble d'abord ou automatique, et gardez le zoom de la vue d'ensemble et l'échantillon de tuiles dans leurs limites.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/messages.py" line="81" />
       <source>Type what to look for, for example: the river.</source>
       <translation>Tapez ce qu'il faut chercher, par exemple : la rivière.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="78" />
+      <location filename="../plugin/core/messages.py" line="82" />
       <source>Type what to look for in the Query parameter, for example: the river.</source>
       <translation>Tapez ce qu'il faut chercher dans le paramètre Requête, par exemple : la rivière.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="80" />
+      <location filename="../plugin/core/messages.py" line="84" />
       <source>The query is {length} characters long; keep it to {max} at most.</source>
       <translation>La requête fait {length} caractères ; tenez-vous-en à {max} au plus.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="81" />
+      <location filename="../plugin/core/messages.py" line="85" />
       <source>The backend has {queued} jobs waiting, its limit of {limit}; try again when some are done.</source>
       <translation>Le moteur a {queued} travaux en attente, sa limite de {limit} ; réessayez quand certains seront finis.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="82" />
+      <location filename="../plugin/core/messages.py" line="86" />
       <source>The backend is busy with another click; try again in a moment.</source>
       <translation>Le moteur est occupé par un autre clic ; réessayez dans un instant.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="83" />
+      <location filename="../plugin/core/messages.py" line="87" />
       <source>The backend is shutting down and takes no new work; restart it and try again.</source>
       <translation>Le moteur s'arrête et n'accepte plus de travail ; redémarrez-le et réessayez.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="84" />
+      <location filename="../plugin/core/messages.py" line="88" />
       <source>The backend no longer knows this job: it was restarted or has forgotten old jobs.</source>
       <translation>Le moteur ne connaît plus ce travail : il a été redémarré ou a oublié les anciens travaux.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="86" />
+      <location filename="../plugin/core/messages.py" line="90" />
       <source>The backend cannot find the raster {path} (a shared server reads only its own data folders).</source>
       <translation>Le moteur ne trouve pas le raster {path} (un serveur partagé ne lit que ses propres dossiers de données).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="89" />
+      <location filename="../plugin/core/messages.py" line="93" />
       <source>{path} is not an image the backend can read.</source>
       <translation>{path} n'est pas une image que le moteur sait lire.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="90" />
+      <location filename="../plugin/core/messages.py" line="94" />
       <source>The backend cannot use the raster {path} or the area asked for.</source>
       <translation>Le moteur ne peut pas utiliser le raster {path} ou la zone demandée.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="91" />
+      <location filename="../plugin/core/messages.py" line="95" />
       <source>The coordinate reference system of {path} is not one the backend understands: assign a standard one (Raster ▸ Projections ▸ Assign Projection).</source>
       <translation>Le système de coordonnées de référence de {path} n'est pas compris par le moteur : attribuez-en un standard (Raster ▸ Projections ▸ Assigner une projection).</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/messages.py" line="96" />
-      <source>{path} has no coordinate reference system: assign one (Raster ▸ Projections ▸ Assign Projection), or tick Pixel coordinates in Advanced options.</source>
-      <translation>{path} n'a pas de système de coordonnées de référence : attribuez-en un (Raster ▸ Projections ▸ Assigner une projection), ou cochez Coordonnées pixel dans les Options avancées.</translation>
     </message>
     <message>
       <location filename="../plugin/core/process.py" line="172" />
@@ -644,17 +654,17 @@
       <translation>Le moteur à {url} ne répond pas correctement : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/settings.py" line="180" />
+      <location filename="../plugin/core/settings.py" line="174" />
       <source>Could not read {what} from QGIS's authentication database (configuration {id}): was the master password entered?</source>
       <translation>Impossible de lire {what} dans la base d'authentification de QGIS (configuration {id}) : le mot de passe principal a-t-il été saisi ?</translation>
     </message>
     <message>
-      <location filename="../plugin/core/settings.py" line="224" />
+      <location filename="../plugin/core/settings.py" line="214" />
       <source>Could not store {what} in QGIS's authentication database: it is kept in the QGIS settings, in plain text.</source>
       <translation>Impossible d'enregistrer {what} dans la base d'authentification de QGIS : elle est conservée dans les paramètres de QGIS, en clair.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/settings.py" line="231" />
+      <location filename="../plugin/core/settings.py" line="221" />
       <source>QGIS's authentication database is disabled or has no master password: {what} is kept in the QGIS settings, in plain text. Set a master password (Settings &gt; Options &gt; Authentication) to protect it.</source>
       <translation>La base d'authentification de QGIS est désactivée ou n'a pas de mot de passe principal : {what} est conservée dans les paramètres de QGIS, en clair. Définissez un mot de passe principal (Préférences &gt; Options &gt; Authentification) pour la protéger.</translation>
     </message>
@@ -744,77 +754,97 @@
       <translation>L'installation du moteur a été annulée ; rien d'inachevé n'est utilisé. Cliquez sur Installer pour réessayer.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="105" />
+      <location filename="../plugin/core/tasks.py" line="118" />
       <source>The backend did not confirm the cancellation.</source>
       <translation>Le moteur n'a pas confirmé l'annulation.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="118" />
+      <location filename="../plugin/core/tasks.py" line="131" />
       <source>{n} tile(s) failed: Reasoning… shows why.</source>
       <translation>{n} tuile(s) en échec : Raisonnement… dit pourquoi.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="120" />
+      <location filename="../plugin/core/tasks.py" line="133" />
       <source>{n} tile(s) failed: the log shows why.</source>
       <translation>{n} tuile(s) en échec : le journal dit pourquoi.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="123" />
+      <location filename="../plugin/core/tasks.py" line="136" />
+      <source>No target: the overview saw nothing matching the query.</source>
+      <translation>Aucune cible : la vue d'ensemble n'a rien vu qui corresponde à la requête.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="137" />
+      <source>Reasoning… shows why.</source>
+      <translation>Raisonnement… indique pourquoi.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="137" />
+      <source>The log shows why.</source>
+      <translation>Le journal indique pourquoi.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="139" />
       <source>Nothing matching the query was found.</source>
       <translation>Rien ne correspond à la requête.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="124" />
+      <location filename="../plugin/core/tasks.py" line="140" />
       <source>{n} polygon(s) found.</source>
       <translation>{n} polygone(s) trouvé(s).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="126" />
+      <location filename="../plugin/core/tasks.py" line="142" />
       <source>Cancelled; the {n} polygon(s) found so far were kept.</source>
       <translation>Annulée ; les {n} polygone(s) trouvés jusque-là sont conservés.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="129" />
+      <location filename="../plugin/core/tasks.py" line="145" />
       <source>The {n} polygon(s) found before were kept.</source>
       <translation>Les {n} polygone(s) trouvé(s) avant ont été gardés.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="138" />
+      <location filename="../plugin/core/tasks.py" line="160" />
+      <source>Overview first ({strategy}): {n} prompter call(s) for {total} tiles.</source>
+      <translation>Vue d'ensemble d'abord ({strategy}) : {n} appel(s) au modèle pour {total} tuiles.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="170" />
       <source>Tile {i}: {message}</source>
       <translation>Tuile {i} : {message}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="182" />
+      <location filename="../plugin/core/tasks.py" line="218" />
       <source>Unexpected answer from the backend: {e}</source>
       <translation>Réponse inattendue du moteur : {e}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="199" />
+      <location filename="../plugin/core/tasks.py" line="235" />
       <source>Cancelled before it started.</source>
       <translation>Annulée avant de commencer.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="210" />
+      <location filename="../plugin/core/tasks.py" line="246" />
       <source>Think2Map: list models</source>
       <translation>Think2Map : liste des modèles</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="227" />
+      <location filename="../plugin/core/tasks.py" line="263" />
       <source>Cancelled.</source>
       <translation>Annulé.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="236" />
+      <location filename="../plugin/core/tasks.py" line="272" />
       <source>Think2Map: download {name}</source>
       <translation>Think2Map : téléchargement de {name}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="248" />
+      <location filename="../plugin/core/tasks.py" line="284" />
       <source>The download goes on in the backend.</source>
       <translation>Le téléchargement continue dans le moteur.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="262" />
+      <location filename="../plugin/core/tasks.py" line="298" />
       <source>{name} is ready.</source>
       <translation>{name} est prêt.</translation>
     </message>
@@ -929,167 +959,167 @@
       <translation>Impossible de modifier la couche {name}.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="132" />
+      <location filename="../plugin/gui/controller.py" line="134" />
       <source>Starting the backend…</source>
       <translation>Démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="134" />
+      <location filename="../plugin/gui/controller.py" line="136" />
       <source>unknown device</source>
       <translation>processeur inconnu</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="138" />
+      <location filename="../plugin/gui/controller.py" line="140" />
       <source>Backend ready — GPU: {name}, {memory:.0f} GB</source>
       <translation>Moteur prêt — GPU : {name}, {memory:.0f} Go</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="142" />
+      <location filename="../plugin/gui/controller.py" line="144" />
       <source>Backend ready — CPU only: queries will be slow</source>
       <translation>Moteur prêt — processeur seul : les requêtes seront lentes</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="144" />
+      <location filename="../plugin/gui/controller.py" line="146" />
       <source>Backend ready on {device}</source>
       <translation>Moteur prêt sur {device}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="146" />
+      <location filename="../plugin/gui/controller.py" line="148" />
       <source>restarted at {time}, after it stopped unexpectedly</source>
       <translation>redémarré à {time}, après un arrêt inattendu</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="149" />
+      <location filename="../plugin/gui/controller.py" line="151" />
       <source>Backend error: {detail}</source>
       <translation>Erreur du moteur : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="149" />
+      <location filename="../plugin/gui/controller.py" line="151" />
       <source>no details</source>
       <translation>sans détails</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="150" />
+      <location filename="../plugin/gui/controller.py" line="152" />
       <source>Backend stopped; it starts when you open this panel or run a query.</source>
       <translation>Moteur arrêté ; il démarre à l'ouverture de ce panneau ou au lancement d'une requête.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="164" />
+      <location filename="../plugin/gui/controller.py" line="166" />
       <source>The backend did not start: {detail}</source>
       <translation>Le moteur n'a pas démarré : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="184" />
+      <location filename="../plugin/gui/controller.py" line="186" />
       <source>Think2Map is restarting it.</source>
       <translation>Think2Map le redémarre.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="184" />
+      <location filename="../plugin/gui/controller.py" line="186" />
       <source>Press Restart to start it.</source>
       <translation>Appuyez sur Redémarrer pour le lancer.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="188" />
+      <location filename="../plugin/gui/controller.py" line="190" />
       <source>Nothing had been found yet.</source>
       <translation>Rien n'avait encore été trouvé.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="211" />
+      <location filename="../plugin/gui/controller.py" line="213" />
       <source>Draw a rectangle on the map first (the Draw button), or choose another area.</source>
       <translation>Tracez d'abord un rectangle sur la carte (bouton Tracer), ou choisissez une autre zone.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="258" />
+      <location filename="../plugin/gui/controller.py" line="273" />
       <source>The backend cannot start: {detail}</source>
       <translation>Le moteur ne peut pas démarrer : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="280" />
+      <location filename="../plugin/gui/controller.py" line="296" />
       <source>Waiting for the backend to start…</source>
       <translation>En attente du démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="285" />
+      <location filename="../plugin/gui/controller.py" line="301" />
       <source>A query is already running; cancel it or wait for it to finish.</source>
       <translation>Une requête est déjà en cours ; annulez-la ou attendez qu'elle se termine.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="288" />
+      <location filename="../plugin/gui/controller.py" line="304" />
       <source>Not downloaded yet: {names}. Click Download to fetch them, or choose other models.</source>
       <translation>Pas encore téléchargé : {names}. Cliquez sur Télécharger pour les obtenir, ou choisissez d’autres modèles.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="296" />
+      <location filename="../plugin/gui/controller.py" line="312" />
       <source>Cancelling…</source>
       <translation>Annulation…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="306" />
+      <location filename="../plugin/gui/controller.py" line="322" />
       <source>Think2Map: {query}</source>
       <translation>Think2Map : {query}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="314" />
+      <location filename="../plugin/gui/controller.py" line="331" />
       <source>Searching for '{query}'…</source>
       <translation>Recherche de « {query} »…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="374" />
+      <location filename="../plugin/gui/controller.py" line="411" />
       <source>Think2Map</source>
       <translation>Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="378" />
+      <location filename="../plugin/gui/controller.py" line="415" />
       <source>done.</source>
       <translation>terminée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="380" />
+      <location filename="../plugin/gui/controller.py" line="417" />
       <source>cancelled.</source>
       <translation>annulée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="383" />
+      <location filename="../plugin/gui/controller.py" line="420" />
       <source>The query failed: {error}</source>
       <translation>La requête a échoué : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="414" />
+      <location filename="../plugin/gui/controller.py" line="451" />
       <source>Could not write the results to a GeoPackage ({error}): they are in a memory layer; save it before closing QGIS.</source>
       <translation>Impossible d'écrire les résultats dans un GeoPackage ({error}) : ils sont dans une couche en mémoire ; enregistrez-la avant de fermer QGIS.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="452" />
+      <location filename="../plugin/gui/controller.py" line="489" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) are kept in {path} (layer {table}).</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; ses {n} polygone(s) sont gardés dans {path} (couche {table}).</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="457" />
+      <location filename="../plugin/gui/controller.py" line="494" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) were in a memory layer, which closed with the project.</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; ses {n} polygone(s) étaient dans une couche en mémoire, fermée avec le projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="461" />
+      <location filename="../plugin/gui/controller.py" line="498" />
       <source>The project was closed, so the query '{query}' was cancelled before it found anything.</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée avant d'avoir rien trouvé.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="483" />
+      <location filename="../plugin/gui/controller.py" line="520" />
       <source>'{query}' has no layer: nothing was found yet. Reasoning… shows what the model wrote.</source>
       <translation>'{query}' n'a pas de couche : rien n'a encore été trouvé. Raisonnement… montre ce qu'a écrit le modèle.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="485" />
+      <location filename="../plugin/gui/controller.py" line="522" />
       <source>The layer of '{query}' was removed from the project.</source>
       <translation>La couche de « {query} » a été retirée du projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="66" />
+      <location filename="../plugin/gui/controller.py" line="68" />
       <source>Bands are numbers separated by commas, like 3,2,1.</source>
       <translation>Les bandes sont des numéros séparés par des virgules, comme 3,2,1.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="68" />
+      <location filename="../plugin/gui/controller.py" line="70" />
       <source>Give one band (grey) or three bands (red, green, blue), numbered from 1.</source>
       <translation>Indiquez une bande (gris) ou trois bandes (rouge, vert, bleu), numérotées à partir de 1.</translation>
     </message>
@@ -1134,177 +1164,227 @@
       <translation>Analyser un raster sans système de coordonnées de référence ; ses polygones sont placés en coordonnées pixel</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="140" />
+      <location filename="../plugin/gui/dock.py" line="141" />
+      <source>Every tile</source>
+      <translation>Toutes les tuiles</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="142" />
+      <source>Overview first, then where it points</source>
+      <translation>Vue d'ensemble d'abord, puis là où elle pointe</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="143" />
+      <source>Automatic (by the area's size)</source>
+      <translation>Automatique (selon la taille de la zone)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="145" />
+      <source>Every tile: the prompter reads the whole area at full resolution. Overview first: it reads the area downsampled, then only the places its boxes point to (far fewer prompter calls, and questions about the whole scene); its boxes are drawn as a layer. Automatic: the overview for a large area, with a sample of tiles for small objects.</source>
+      <translation>Toutes les tuiles : le modèle lit toute la zone en pleine résolution. Vue d'ensemble d'abord : il lit la zone sous-échantillonnée, puis seulement les endroits que désignent ses boîtes (bien moins d'appels au modèle, et des questions sur toute la scène) ; ses boîtes sont dessinées dans une couche. Automatique : la vue d'ensemble pour une grande zone, avec un échantillon de tuiles pour les petits objets.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="153" />
+      <source>SAM with the overview's boxes (fast)</source>
+      <translation>SAM avec les boîtes de la vue d'ensemble (rapide)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="154" />
+      <source>The prompter again (detailed)</source>
+      <translation>Le modèle à nouveau (détaillé)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="155" />
+      <source>How the places the overview points to are read at full resolution</source>
+      <translation>Comment les endroits désignés par la vue d'ensemble sont lus en pleine résolution</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="160" />
+      <source>Strategy</source>
+      <translation>Stratégie</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="161" />
+      <source>Refine with</source>
+      <translation>Affiner avec</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="162" />
       <source>Tile size</source>
       <translation>Taille des tuiles</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="141" />
+      <location filename="../plugin/gui/dock.py" line="163" />
       <source>Overlap</source>
       <translation>Recouvrement</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="142" />
+      <location filename="../plugin/gui/dock.py" line="164" />
       <source>Bands</source>
       <translation>Bandes</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="143" />
+      <location filename="../plugin/gui/dock.py" line="165" />
       <source>Tile limit</source>
       <translation>Limite de tuiles</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="148" />
+      <location filename="../plugin/gui/dock.py" line="170" />
       <source>Run</source>
       <translation>Lancer</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="150" />
+      <location filename="../plugin/gui/dock.py" line="172" />
       <source>Cancel</source>
       <translation>Annuler</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="158" />
+      <location filename="../plugin/gui/dock.py" line="180" />
       <source>%v / %m tiles</source>
       <translation>%v / %m tuiles</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="166" />
+      <location filename="../plugin/gui/dock.py" line="188" />
       <source>Details…</source>
       <translation>Détails…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="167" />
+      <location filename="../plugin/gui/dock.py" line="189" />
       <source>What the backend said, in its own words</source>
       <translation>Ce que le moteur a dit, dans ses propres termes</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="178" />
+      <location filename="../plugin/gui/dock.py" line="200" />
       <source>Restart</source>
       <translation>Redémarrer</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="179" />
+      <location filename="../plugin/gui/dock.py" line="201" />
       <source>Restart the backend</source>
       <translation>Redémarrer le moteur</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="181" />
+      <location filename="../plugin/gui/dock.py" line="203" />
       <source>Settings…</source>
       <translation>Paramètres…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="184" />
+      <location filename="../plugin/gui/dock.py" line="206" />
       <source>The backend's full error message</source>
       <translation>Le message d'erreur complet du moteur</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="191" />
+      <location filename="../plugin/gui/dock.py" line="213" />
       <source>Set up the backend…</source>
       <translation>Installer le moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="192" />
+      <location filename="../plugin/gui/dock.py" line="214" />
       <source>Build the backend's Python environment in your QGIS profile folder</source>
       <translation>Construire l'environnement Python du moteur dans le dossier de votre profil QGIS</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="196" />
+      <location filename="../plugin/gui/dock.py" line="218" />
       <source>Results</source>
       <translation>Résultats</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="198" />
+      <location filename="../plugin/gui/dock.py" line="220" />
       <source>Select a result to show and zoom to its layer</source>
       <translation>Sélectionnez un résultat pour afficher sa couche et zoomer dessus</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="203" />
+      <location filename="../plugin/gui/dock.py" line="225" />
       <source>Zoom to layer</source>
       <translation>Zoomer sur la couche</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="204" />
+      <location filename="../plugin/gui/dock.py" line="226" />
       <source>Reasoning…</source>
       <translation>Raisonnement…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="205" />
+      <location filename="../plugin/gui/dock.py" line="227" />
       <source>What the prompter wrote for each tile</source>
       <translation>Ce que le modèle d'invite a écrit pour chaque tuile</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="286" />
+      <location filename="../plugin/gui/dock.py" line="308" />
       <source>A query is running: wait for it, or cancel it</source>
       <translation>Une requête est en cours : attendez-la ou annulez-la</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="288" />
+      <location filename="../plugin/gui/dock.py" line="310" />
       <source>Search the raster for the query (Enter)</source>
       <translation>Chercher la requête dans le raster (Entrée)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="339" />
+      <location filename="../plugin/gui/dock.py" line="361" />
       <source>Area: a rectangle of {w:.0f} × {h:.0f} map units.</source>
       <translation>Zone : un rectangle de {w:.0f} × {h:.0f} unités de carte.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="372" />
+      <location filename="../plugin/gui/dock.py" line="396" />
       <source>Select a result first.</source>
       <translation>Sélectionnez d'abord un résultat.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="377" />
+      <location filename="../plugin/gui/dock.py" line="401" />
       <source>Think2Map backend</source>
       <translation>Moteur Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="466" />
+      <location filename="../plugin/gui/dock.py" line="490" />
       <source>waiting for the backend</source>
       <translation>en attente du moteur</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="467" />
+      <location filename="../plugin/gui/dock.py" line="491" />
       <source>sent</source>
       <translation>envoyée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="468" />
+      <location filename="../plugin/gui/dock.py" line="492" />
       <source>queued</source>
       <translation>en file</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="469" />
+      <location filename="../plugin/gui/dock.py" line="493" />
       <source>running</source>
       <translation>en cours</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="470" />
+      <location filename="../plugin/gui/dock.py" line="494" />
       <source>done</source>
       <translation>terminée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="471" />
+      <location filename="../plugin/gui/dock.py" line="495" />
       <source>failed</source>
       <translation>échouée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="472" />
+      <location filename="../plugin/gui/dock.py" line="496" />
       <source>cancelled</source>
       <translation>annulée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="476" />
+      <location filename="../plugin/gui/dock.py" line="500" />
+      <source>{strategy}, {n} prompter call(s)</source>
+      <translation>{strategy}, {n} appel(s) au modèle</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="504" />
       <source>no target</source>
       <translation>aucune cible</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="478" />
+      <location filename="../plugin/gui/dock.py" line="506" />
       <source>{n} polygon(s)</source>
       <translation>{n} polygone(s)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="479" />
+      <location filename="../plugin/gui/dock.py" line="507" />
       <source>{name} — {state}, {found}{tiles}</source>
       <translation>{name} — {state}, {found}{tiles}</translation>
     </message>
@@ -1435,41 +1515,51 @@
     </message>
     <message>
       <location filename="../plugin/gui/reasoning.py" line="37" />
+      <source>Overview cell {index}: {status}, {n} boxes</source>
+      <translation>Cellule {index} de la vue d'ensemble : {status}, {n} boîtes</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/reasoning.py" line="44" />
       <source>(the prompter wrote nothing for this tile)</source>
       <translation>(le modèle d'invite n'a rien écrit pour cette tuile)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/reasoning.py" line="39" />
+      <location filename="../plugin/gui/reasoning.py" line="46" />
       <source>Warning: {text}</source>
       <translation>Avertissement : {text}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/reasoning.py" line="41" />
+      <location filename="../plugin/gui/reasoning.py" line="48" />
       <source>Error: {text}</source>
       <translation>Erreur : {text}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/reasoning.py" line="43" />
+      <location filename="../plugin/gui/reasoning.py" line="50" />
       <source>Instances:</source>
       <translation>Instances :</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/reasoning.py" line="45" />
+      <location filename="../plugin/gui/reasoning.py" line="52" />
       <source>Window (pixels): {window}</source>
       <translation>Fenêtre (pixels) : {window}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/reasoning.py" line="55" />
+      <location filename="../plugin/gui/reasoning.py" line="62" />
       <source>Reasoning: {query}</source>
       <translation>Raisonnement : {query}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/reasoning.py" line="60" />
+      <location filename="../plugin/gui/reasoning.py" line="65" />
       <source>What the prompter wrote for each tile of '{query}' ({n} tiles).</source>
       <translation>Ce que le modèle d'invite a écrit pour chaque tuile de « {query} » ({n} tuiles).</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/reasoning.py" line="83" />
+      <location filename="../plugin/gui/reasoning.py" line="69" />
+      <source>It first read the whole area downsampled ({strategy}, {cells} overview cell(s)); the tiles its boxes did not meet were not read.</source>
+      <translation>Il a d'abord lu toute la zone sous-échantillonnée ({strategy}, {cells} cellule(s)) ; les tuiles que ses boîtes ne touchaient pas n'ont pas été lues.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/reasoning.py" line="97" />
       <source>No tile reports yet.</source>
       <translation>Pas encore de rapport de tuile.</translation>
     </message>
@@ -1759,77 +1849,82 @@
       <translation>Cliquez ou tracez sur la carte pour détourer un objet ; Entrée l'ajoute ({key})</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="100" />
+      <location filename="../plugin/processing/algorithm.py" line="101" />
       <source>Tile size (pixels)</source>
       <translation>Taille des tuiles (pixels)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="111" />
+      <location filename="../plugin/processing/algorithm.py" line="112" />
       <source>Tile overlap (pixels)</source>
       <translation>Recouvrement des tuiles (pixels)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="143" />
+      <location filename="../plugin/processing/algorithm.py" line="157" />
       <source>Pixel coordinates (for a raster without a CRS)</source>
       <translation>Coordonnées pixel (pour un raster sans SCR)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="152" />
+      <location filename="../plugin/processing/algorithm.py" line="166" />
       <source>Segmented polygons</source>
       <translation>Polygones segmentés</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="228" />
+      <location filename="../plugin/processing/algorithm.py" line="243" />
       <source>Tile {i}: {status}. {text}</source>
       <translation>Tuile {i} : {status}. {text}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="234" />
+      <location filename="../plugin/processing/algorithm.py" line="249" />
+      <source>Overview cell {i}: {status}, {n} box(es). {text}</source>
+      <translation>Cellule {i} de la vue d'ensemble : {status}, {n} boîte(s). {text}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithm.py" line="260" />
       <source>{done} of {total} tiles</source>
       <translation>{done} tuiles sur {total}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="239" />
+      <location filename="../plugin/processing/algorithm.py" line="265" />
       <source>Job {id}: {n} tile(s).</source>
       <translation>Tâche {id} : {n} tuile(s).</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="256" />
+      <location filename="../plugin/processing/algorithm.py" line="283" />
       <source>The backend said: {detail}</source>
       <translation>Le moteur a dit : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="266" />
+      <location filename="../plugin/processing/algorithm.py" line="293" />
       <source>Waiting for the Think2Map backend to start…</source>
       <translation>Attente du démarrage du moteur Think2Map…</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="277" />
+      <location filename="../plugin/processing/algorithm.py" line="304" />
       <source>Starting the Think2Map backend…</source>
       <translation>Démarrage du moteur Think2Map…</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="63" />
+      <location filename="../plugin/processing/algorithm.py" line="64" />
       <source>Segment raster by text query</source>
       <translation>Segmenter un raster par requête textuelle</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="66" />
+      <location filename="../plugin/processing/algorithm.py" line="67" />
       <source>Finds what the query describes ("the river", "every building with a red roof") in the raster and returns its outlines as polygons in the raster's CRS. A vision-language model reads each tile and prompts Segment Anything; both run in the Think2Map backend (see the plugin's settings), which is started when needed.</source>
       <translation>Trouve dans le raster ce que décrit la requête (« la rivière », « chaque bâtiment au toit rouge ») et renvoie ses contours sous forme de polygones dans le SCR du raster. Un modèle vision-langage lit chaque tuile et guide Segment Anything ; tous deux tournent dans le moteur Think2Map (voir les paramètres de l'extension), démarré au besoin.</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="81" />
+      <location filename="../plugin/processing/algorithm.py" line="82" />
       <source>Area to search (default: the whole raster)</source>
       <translation>Zone à analyser (par défaut : tout le raster)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="86" />
+      <location filename="../plugin/processing/algorithm.py" line="87" />
       <source>Prompter (model name or folder)</source>
       <translation>Modèle d'invite (nom ou dossier)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="93" />
+      <location filename="../plugin/processing/algorithm.py" line="94" />
       <source>Segmenter (model name or checkpoint)</source>
       <translation>Segmenteur (nom ou fichier de poids)</translation>
     </message>

@@ -174,6 +174,12 @@ def cases(p: dict[str, Path], out: Path) -> list[Case]:
         ),
         Case("negative minimum area", [ok, "roofs", "-o", o, "--min-area", "-5"], {**body, "min_area_px": -5}),
         Case(
+            "overview zoom under 1",
+            [ok, "roofs", "-o", o, "--strategy", "overview", "--overview-zoom", "0.5"],
+            {**body, "strategy": "overview", "overview_zoom": 0.5},
+        ),
+        Case("negative tile sample step", [ok, "roofs", "-o", o, "--sample-step", "-1"], {**body, "sample_step": -1}),
+        Case(
             "unknown prompter name",
             [ok, "roofs", "-o", o, "--prompter", "gpt-9"],
             {**body, "prompter": "gpt-9"},

@@ -16,7 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from backend.models.prompts import MODEL_IMAGE_SIZE, Instance, PromptResult, parse_answer
-from backend.tools.bench.truth import answer_text
+from backend.tools.bench.truth import answer_text, seen_answer, watch_reads
 
 
 def _key(image: np.ndarray) -> str:
@@ -26,10 +26,11 @@ def _key(image: np.ndarray) -> str:
 class FakeOracle:
     """FAKE prompter and segmenter that know the truth (a bool mask the size of the raster)."""
 
-    def __init__(self, truth: np.ndarray, name: str = "fake-oracle", margin: int = 3):
+    def __init__(self, truth: np.ndarray, name: str = "fake-oracle", margin: int = 3, visible_px: int = 4):
         self.truth = truth.astype(bool)
         self.name = name
         self.margin = margin
+        self.visible_px = visible_px  # in a downsampled image, objects smaller than this are not seen
         self._windows: dict[str, tuple[int, int, int, int]] = {}
         self._current: np.ndarray | None = None
         self.prompt_calls = 0
@@ -48,10 +49,18 @@ class FakeOracle:
             w = tile.window
             self._windows[_key(image)] = (w.col_off, w.row_off, w.width, w.height)
             window_truth = self.truth[w.row_off : w.row_end, w.col_off : w.col_end]
-            text = self.answer_text(window_truth)
             h, wd = image.shape[:2]
+            if (h, wd) != window_truth.shape:  # an overview: what the image shows, at its own resolution
+                text = seen_answer(window_truth, (h, wd), "fake oracle, overview: {n} object(s)", self.visible_px)
+            else:
+                text = self.answer_text(window_truth)
             results.append(parse_answer(text).scaled(wd / MODEL_IMAGE_SIZE, h / MODEL_IMAGE_SIZE))
         return results
+
+    def watch(self, source) -> None:
+        """Learn the window of every full-resolution image read from ``source``, for SAM calls that no prompt of
+        this fake preceded (tiles refined with the overview's prompts)."""
+        watch_reads(source, self._windows, _key)
 
     # -- segmenter ------------------------------------------------------------------------------------
     def set_image(self, image: np.ndarray) -> None:

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..errors import OptionError
 from ..tools.bench.models import PROMPTER_SIZES, SEGMENTERS
 
 
@@ -76,6 +77,22 @@ def register(sub) -> None:
         action="store_true",
         help="only the answer grammar's cost per generated token, at Qwen2.5-VL's vocabulary width (CPU)",
     )
+    p.add_argument(
+        "--strategies",
+        metavar="RUNS",
+        nargs="?",
+        const="tiles,overview,auto",
+        help="only the whole-scene strategies on one --raster-px² raster: prompter calls, time and km²/h of each of "
+        "RUNS (default tiles,overview,auto; overview-prompter also refines with the prompter)",
+    )
+    p.add_argument("--raster-px", type=int, default=10_000, help="with --strategies: the raster's side (10000)")
+    p.add_argument(
+        "--project-tiles",
+        type=int,
+        metavar="N",
+        help="with --strategies: stop the tiles run after N tiles and project its time to the area (every tile "
+        "costs the same prompter call); prompter calls stay exact",
+    )
     p.add_argument("-o", "--output", help="write every figure to this JSON file")
     p.set_defaults(handler=main)
 
@@ -84,7 +101,26 @@ def main(args: argparse.Namespace) -> int:
     from ..tools.bench.report import format_table
     from ..tools.bench.run import run_bench
 
-    if args.finder:
+    if args.strategies:
+        from ..tools.bench.strategies import RUNS, format_strategies, strategies_bench
+
+        names = [n.strip() for n in args.strategies.split(",") if n.strip()]
+        unknown = [n for n in names if n not in RUNS]
+        if unknown:
+            raise OptionError(f"Unknown --strategies run '{unknown[0]}': choose from {', '.join(RUNS)}.", "bad_option")
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        size = "tiny" if args.tiny else args.prompter_size
+        report = {
+            "command": "python -m backend " + " ".join(sys.argv[1:]),
+            **strategies_bench(
+                args.raster_px, size, args.segmenter, args.tokens, args.device, args.project_tiles or 0, names
+            ),
+        }
+        print(format_strategies(report))
+    elif args.finder:
         from ..tools.bench.finder import finder_bench
 
         if args.threads:

@@ -82,6 +82,40 @@ def register(sub) -> None:
         "Think2Seg-RS, and each polygon's 'route' attribute says why",
     )
     p.add_argument(
+        "--strategy",
+        choices=contract.STRATEGIES,
+        default="tiles",
+        help="tiles: read every tile (default); overview: read the whole area downsampled first, then only the "
+        "tiles where it found something; auto: the overview for a large area (with a sample of tiles for what it "
+        "cannot see), else every tile. Each polygon's 'strategy' attribute says which ran",
+    )
+    p.add_argument(
+        "--refine",
+        choices=contract.REFINES,
+        default=contract.REFINE_DEFAULT,
+        help="with an overview: read its places with SAM alone and its prompts (sam, default: no more prompter "
+        "calls), or with the prompter again (prompter: slower, for detail the overview cannot see)",
+    )
+    p.add_argument(
+        "--overview-zoom",
+        type=float,
+        default=contract.OVERVIEW_ZOOM_DEFAULT,
+        help="the overview's coarsest downsampling, in raster pixels per pixel of the model's 840-px frame; a larger "
+        f"area is seen in several cells (default {contract.OVERVIEW_ZOOM_DEFAULT:g})",
+    )
+    p.add_argument(
+        "--sample-step",
+        type=int,
+        help="with an overview: also read every Nth tile across and down (0: none; default 0 for overview, "
+        f"{contract.SAMPLE_STEP_AUTO} for auto)",
+    )
+    p.add_argument(
+        "--object-size",
+        type=float,
+        metavar="PX",
+        help="the objects' expected size in raster pixels: auto reads every tile when the overview would not see them",
+    )
+    p.add_argument(
         "--engine",
         choices=("local", "ray"),
         default="local",
@@ -116,6 +150,11 @@ def main(args: argparse.Namespace) -> int:
         min_area_px=args.min_area,
         pixel_coords=args.pixel_coords,
         max_tiles=args.max_tiles or contract.MAX_TILES_DEFAULT,
+        strategy=args.strategy,
+        refine=args.refine,
+        overview_zoom=args.overview_zoom,
+        sample_step=args.sample_step,
+        object_size_px=args.object_size,
     )
     try:  # the raster and the output are checked before torch is even imported
         plan = SegmentPlan(args.raster, args.query, options)
@@ -139,6 +178,13 @@ def main(args: argparse.Namespace) -> int:
         paths = config.resolve_finder() if engine == "find" else config.resolve()
         if why:
             print(why, file=sys.stderr)
+        if plan.choice.reason:
+            print(f"strategy {plan.choice.label}: {plan.choice.reason}", file=sys.stderr)
+        if args.engine == "ray" and plan.choice.strategy != "tiles":
+            raise UserError(
+                "--engine ray reads every tile: use --strategy tiles with it, or the local engine for an overview.",
+                "bad_strategy",
+            )
         config.warn_if_cpu()
         stats = RunStats.for_plan(plan)
         if args.engine == "ray":
@@ -171,12 +217,23 @@ def main(args: argparse.Namespace) -> int:
         if stats.cancelled:
             state = "interrupted"
         with _IgnoreCtrlC():
-            where = writer.finish(stats.reports, state)
+            where = writer.finish(stats.overview + stats.reports, state)
     summary = ", ".join(f"{n} {s}" for s, n in sorted(stats.counts().items()))
     done = sum(r.status not in ("pending", "cancelled") for r in stats.reports)
+    for cell in stats.overview:
+        answer = "nothing" if cell.status == "no_target" else f"{cell.instances} box(es)"
+        if cell.status not in ("ok", "no_target"):
+            answer = f"an unusable answer ({cell.status}); its tiles were all read"
+        print(f"overview cell {cell.index}: {answer}", file=sys.stderr)
     if state == "complete":
+        if not writer.count and stats.overview and all(c.status == "no_target" for c in stats.overview):
+            print(
+                "no target: the overview saw nothing matching the query (its reasoning is in the tiles layer)",
+                file=sys.stderr,
+            )
         print(
             f"{writer.count} polygon(s) written to {where} ({plan.crs or 'pixel coordinates'}); tiles: {summary}; "
+            f"strategy {plan.choice.label}, {stats.prompter_calls} prompter call(s); "
             f"{time.perf_counter() - started:.1f} s",
             file=sys.stderr,
         )

@@ -31,7 +31,7 @@ from .georef import Georef
 
 _DTYPES = {"string": "str", "integer": "int64", "real": "float64"}
 FEATURE_COLUMNS = {name: _DTYPES[kind] for name, kind in contract.FEATURE_FIELDS.items()}
-TILE_COLUMNS = ("tile", "status", "instances", "reasoning", "warnings", "error", "seconds", "run")
+TILE_COLUMNS = ("tile", "pass", "status", "instances", "reasoning", "warnings", "error", "seconds", "run")
 DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
 # GeoPackage 1.2, which the GDAL of older QGIS releases (3.22) reads without a warning
 GPKG_OPTIONS = {"dataset_options": {"VERSION": "1.2"}}
@@ -185,6 +185,7 @@ def tiles_frame(reports: Sequence, crs, georef: Georef, run_state: str) -> gpd.G
         rows.append(
             {
                 "tile": report.index,
+                "pass": report.kind,  # "tile", or "overview" for a cell of the overview (its own numbering)
                 "status": report.status,
                 "instances": report.instances,
                 "reasoning": report.raw_text,

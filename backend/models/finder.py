@@ -83,7 +83,14 @@ class Sam3Finder:
         text = f"SAM 3 found {len(instances)} instance(s) of '{phrase}' above score {self.score_threshold:g}"
         return PromptResult(instances, text, "ok" if instances else "no_target")
 
+    def forget(self, images: Sequence[np.ndarray]) -> None:
+        """Drop the masks found in ``images``, which will not be segmented (an overview's cells)."""
+        for image in images:
+            self._masks.pop(_key(np.asarray(image)), None)
+
     # --- as the segmenter ----------------------------------------------------------------------------------
+    takes_prompts = False  # it segments only what it found: an overview's boxes are found again, not prompted
+
     def set_image(self, image: np.ndarray) -> None:
         self._current = self._masks.pop(_key(np.asarray(image)), {})
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shapely.geometry import mapping
+from shapely.geometry import box, mapping
 
 from plugin.core import contract
 
@@ -66,6 +66,10 @@ class Job:
         self.model_key = model_key
         self.crs = crs_name(plan.crs)
         self.tiles_total = len(plan.tiles)
+        self.strategy, self.strategy_reason = plan.choice.label, plan.choice.reason
+        self.georef = plan.georef
+        self.stats: RunStats | None = None  # the run's, while and after it runs
+        self._overview: list[dict] | None = None
         self.state = QUEUED
         self.error: str | None = None
         self.error_code: str | None = None  # one of contract.ERROR_CODES when the job failed
@@ -156,7 +160,33 @@ class Job:
                 "started": self.started,
                 "finished": self.finished,
                 "models": dict(self.models),
+                "strategy": self.strategy,
+                "strategy_reason": self.strategy_reason,
+                "prompter_calls": self.stats.prompter_calls if self.stats is not None else 0,
+                "overview": self._overview_cells(),
             }
+
+    def _overview_cells(self) -> list[dict] | None:
+        """The overview's cells in the raster's CRS, once it has run (made once)."""
+        cells = self.stats.overview if self.stats is not None else []
+        if self._overview is None and cells:
+            to_map = self.georef.to_map
+            self._overview = [
+                {
+                    "index": c.index,
+                    "status": c.status,
+                    "raw_text": c.raw_text,
+                    "warnings": list(c.warnings),
+                    "error": c.error,
+                    "window": list(c.window),
+                    "footprint": mapping(
+                        to_map(box(c.window[0], c.window[1], c.window[0] + c.window[2], c.window[1] + c.window[3]))
+                    ),
+                    "boxes": [mapping(to_map(box(*b))) for b in c.boxes],
+                }
+                for c in cells
+            ]
+        return self._overview
 
 
 def free_memory() -> None:
@@ -408,7 +438,7 @@ class JobQueue:
             code = "out_of_memory" if is_oom(exc) else "model_load_failed"
             job.finish(FAILED, f"The models could not be loaded: {type(exc).__name__}: {exc}", code)
             return
-        stats = RunStats.for_plan(plan)
+        stats = job.stats = RunStats.for_plan(plan)
         try:
             for feature in run(
                 plan, prompter, segmenter, stats, should_cancel=job.cancel_event.is_set, on_tile=job.add_tile

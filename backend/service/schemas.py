@@ -63,6 +63,37 @@ class JobRequest(BaseModel):
         None, ge=1, le=1_000_000, description="refuse areas needing more tiles; default: the server's --max-tiles"
     )
     pixel_coords: bool = Field(False, description="allow a raster without CRS; coordinates are then pixels")
+    strategy: Literal[contract.STRATEGIES] = Field(  # type: ignore[valid-type]
+        "tiles",
+        description="tiles: every tile; overview: the area downsampled first, then only the tiles where it found "
+        "something; auto: one of the two by the area's size (and object_size_px), with a sample of tiles",
+    )
+    refine: Literal[contract.REFINES] = Field(  # type: ignore[valid-type]
+        contract.REFINE_DEFAULT,
+        description="with an overview: its places read by SAM alone with its prompts (sam) or by the prompter again",
+    )
+    overview_zoom: float = Field(
+        contract.OVERVIEW_ZOOM_DEFAULT,
+        ge=1,
+        le=contract.OVERVIEW_ZOOM_MAX,
+        description="the overview's coarsest downsampling (raster pixels per pixel of the 840-px frame)",
+    )
+    sample_step: int | None = Field(
+        None,
+        ge=0,
+        le=contract.SAMPLE_STEP_MAX,
+        description="with an overview, also read every Nth tile across and down; default 0 (overview), 3 (auto)",
+    )
+    object_size_px: float | None = Field(
+        None, gt=0, le=1e9, allow_inf_nan=False, description="the objects' expected size in pixels (auto's rule)"
+    )
+    focus: list[FiniteFloat] | None = Field(
+        None,
+        min_length=4,
+        max_length=4,
+        description="[minx, miny, maxx, maxy] in the raster's CRS (the map view): its tiles are read first, "
+        "from its centre out",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> JobRequest:
@@ -90,6 +121,19 @@ class TileError(BaseModel):
     message: str
 
 
+class OverviewCell(BaseModel):
+    """One cell of a job's overview: where it is, what the prompter answered, the boxes it drew."""
+
+    index: int
+    status: TileStatus
+    raw_text: str = Field(description="the prompter's full answer on the downsampled cell, with its reasoning")
+    warnings: list[str]
+    error: str | None
+    window: list[int] = Field(description="[col_off, row_off, width, height] in raster pixels")
+    footprint: dict[str, Any] = Field(description="the cell as a GeoJSON polygon in the raster's CRS")
+    boxes: list[dict[str, Any]] = Field(description="its boxes as GeoJSON polygons in the raster's CRS")
+
+
 class JobStatus(BaseModel):
     id: str
     query: str
@@ -106,6 +150,12 @@ class JobStatus(BaseModel):
     started: str | None
     finished: str | None
     models: ModelNames
+    strategy: str = Field("tiles", description="the strategy that runs; auto says what it chose (auto:overview)")
+    strategy_reason: str = Field("", description="why auto chose it")
+    prompter_calls: int = Field(0, description="images the prompter read so far: tiles and overview cells")
+    overview: list[OverviewCell] | None = Field(
+        None, description="the overview's cells with their answers, once it has run (null without an overview)"
+    )
 
 
 class NamedCrs(BaseModel):

@@ -278,6 +278,12 @@ def _make_job(body: JobRequest, config: ServerConfig) -> Job:
         min_area_px=body.min_area_px,
         pixel_coords=body.pixel_coords,
         max_tiles=limit,
+        strategy=body.strategy,
+        refine=body.refine,
+        overview_zoom=body.overview_zoom,
+        sample_step=body.sample_step,
+        object_size_px=body.object_size_px,
+        focus=body.focus,
     )
     try:
         plan = SegmentPlan(body.raster, body.query, options, access=exposure.access)

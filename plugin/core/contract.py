@@ -40,6 +40,20 @@ DEFAULT_FINDER = "sam3"
 # short phrase), "auto" (backend/models/routing.py picks one per query and says why in each result's "route").
 QUERY_MODES = ("reason", "find", "auto")
 
+# --- strategies: which tiles a job reads (backend/overview.py) ----------------------------------------------
+# "tiles": every tile; "overview": the whole area downsampled first, then only where its boxes are; "auto": one of
+# the two from the area's size and the objects' expected size, with a sparse sample of tiles in overview.
+STRATEGIES = ("tiles", "overview", "auto")
+# How the places the overview picks are read at full resolution: "sam" (SAM alone, with the overview's boxes and
+# points; no more prompter calls) or "prompter" (the prompter again on each tile there). The default is measured:
+# docs/benchmarks.md, "Whole-scene strategies".
+REFINES = ("sam", "prompter")
+REFINE_DEFAULT = "sam"
+OVERVIEW_ZOOM_DEFAULT = 8.0  # an overview cell covers at most this many raster pixels per pixel of the model's frame
+OVERVIEW_ZOOM_MAX = 64.0
+SAMPLE_STEP_AUTO = 3  # "auto" also reads every 3rd tile across and down, for objects too small for the overview
+SAMPLE_STEP_MAX = 100
+
 # --- jobs ----------------------------------------------------------------------------------------------------
 JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
 FINAL_STATES = ("done", "failed", "cancelled")
@@ -59,6 +73,7 @@ FEATURE_FIELDS: dict[str, str] = {
     "created": "string",
     "source": "string",  # what made it: "query" (the prompter's prompts), "sam3" (SAM 3 found it) or "click"
     "route": "string",  # why this engine answered the query (mode "auto"), e.g. "routed to SAM 3 because ..."
+    "strategy": "string",  # which tiles were read: one of STRATEGIES ("auto" says which it chose: "auto:overview")
     # The prompts that made it, in the raster's CRS, as JSON: a box [minx, miny, maxx, maxy] and points
     # [[x, y, label], ...] (label 1 inside, 0 outside). Refining a result starts from them.
     "prompt_box": "string",
@@ -84,6 +99,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "bad_overlap": ("value", "max", "tile_size"),
     "bad_max_tiles": (),
     "bad_min_area": (),
+    "bad_strategy": (),
     "empty_query": (),
     "query_too_long": ("length", "max"),
     "queue_full": ("queued", "limit"),

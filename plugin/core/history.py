@@ -56,6 +56,10 @@ class ResultRecord:
     tiles_done: int = 0
     tiles_total: int = 0
     tiles: list[dict] = field(default_factory=list)
+    strategy: str = "tiles"  # as asked, then as the backend ran it ("auto:overview")
+    prompter_calls: int = 0
+    overview: list[dict] = field(default_factory=list)  # the overview's cells: answers, footprints, boxes
+    overview_layer_id: str = ""  # its temporary layer of coarse boxes, once the overview has answered
 
     def add_tiles(self, tiles: list[dict]) -> None:
         """Keep the tile reports, replacing any earlier report of the same tile."""

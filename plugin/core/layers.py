@@ -21,6 +21,7 @@ from qgis.core import (
     QgsLayerTreeNode,
     QgsMapLayer,
     QgsMemoryProviderUtils,
+    QgsPointXY,
     QgsProject,
     QgsSingleSymbolRenderer,
     QgsVectorFileWriter,
@@ -261,3 +262,57 @@ def _drawn_above(root: QgsLayerTreeGroup, group: QgsLayerTreeGroup, raster_node:
     group_at = next(i for i, node in enumerate(order) if node is group)
     raster_at = next(i for i, node in enumerate(order) if _same(node, raster_node))
     return group_at < raster_at
+
+
+def overview_layer_name(result_name: str) -> str:
+    """The coarse boxes layer of a result: "Overview boxes · <result layer's name>"."""
+    return tr("Overview boxes · {name}").format(name=result_name)
+
+
+def create_overview_layer(name: str, crs: QgsCoordinateReferenceSystem, cells: list[dict]) -> QgsVectorLayer:
+    """A temporary (memory) layer of the overview's boxes, one feature per box, with its cell's answer status.
+
+    The boxes are where the overview told the job to look; the cells whose answer was unusable are drawn whole.
+    """
+    fields = QgsFields()
+    fields.append(QgsField("cell", QVariant.Int))
+    fields.append(QgsField("status", QVariant.String))
+    layer = QgsMemoryProviderUtils.createMemoryLayer(name, fields, QgsWkbTypes.Polygon, crs)
+    features = []
+    for cell in cells:
+        status = str(cell.get("status") or "")
+        shapes = cell.get("boxes") or []
+        if status not in ("ok", "no_target", "skipped"):
+            shapes = [cell.get("footprint")]
+        for shape in shapes:
+            if not shape:
+                continue
+            geometry = _polygon(shape)
+            if geometry is None:
+                continue
+            feature = QgsFeature(fields)
+            feature.setGeometry(geometry)
+            feature.setAttributes([int(cell.get("index") or 0), status])
+            features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    layer.updateExtents()
+    symbol = QgsFillSymbol.createSimple(
+        {
+            "style": "no",
+            "outline_color": "255,200,0,255",
+            "outline_width": "0.5",
+            "outline_width_unit": "MM",
+            "outline_style": "dash",
+        }
+    )
+    layer.setRenderer(QgsSingleSymbolRenderer(symbol))
+    return layer
+
+
+def _polygon(shape: dict) -> QgsGeometry | None:
+    """A GeoJSON polygon (its outer ring) as a geometry; None for anything else."""
+    try:
+        ring = [QgsPointXY(float(x), float(y)) for x, y, *_ in shape["coordinates"][0]]
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    return QgsGeometry.fromPolygonXY([ring]) if len(ring) >= 4 else None

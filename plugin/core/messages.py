@@ -73,6 +73,10 @@ def _templates() -> dict[str, str | dict[str, str]]:
         },
         "bad_max_tiles": tr("The tile limit must be at least 1."),
         "bad_min_area": tr("The minimum area must be 0 pixels or more."),
+        "bad_strategy": tr(
+            "This strategy setting cannot be used: choose every tile, the overview first or automatic, and keep the "
+            "overview's zoom and the tile sample in their ranges."
+        ),
         "empty_query": {
             DOCK: tr("Type what to look for, for example: the river."),
             PROCESSING: tr("Type what to look for in the Query parameter, for example: the river."),

@@ -33,6 +33,9 @@ def job_request(
     max_tiles: int | None = None,
     pixel_coords: bool = False,
     query_mode: str = "reason",
+    strategy: str = "tiles",
+    refine: str = contract.REFINE_DEFAULT,
+    focus: list[float] | None = None,
 ) -> dict:
     """The ``POST /jobs`` body (docs/api.md); None values mean "the backend's default"."""
     body = {
@@ -51,6 +54,11 @@ def job_request(
         body["pixel_coords"] = True
     if query_mode != "reason":
         body["mode"] = query_mode
+    if strategy != "tiles":
+        body["strategy"] = strategy
+        body["refine"] = refine
+    if focus:
+        body["focus"] = [float(v) for v in focus]
     return body
 
 
@@ -68,6 +76,7 @@ def follow_job(
     on_features: Callable[[list, str], None] = lambda f, c: None,
     on_tiles: Callable[[list], None] = lambda t: None,
     on_progress: Callable[[int, int], None] = lambda done, total: None,
+    on_overview: Callable[[list], None] = lambda cells: None,
     is_canceled: Callable[[], bool] = lambda: False,
     interval_s: float = POLL_INTERVAL_S,
     cancel_timeout_s: float = CANCEL_TIMEOUT_S,
@@ -79,12 +88,16 @@ def follow_job(
     """
     after_features = after_tiles = 0
     cancel_sent_at: float | None = None
+    overview_seen = False
     while True:
         if cancel_sent_at is None and is_canceled():
             client.cancel(job_id)
             cancel_sent_at = time.monotonic()
         status = client.status(job_id)  # taken before the pages: a final state here means the pages are complete
         state = str(status.get("state", ""))
+        if not overview_seen and status.get("overview"):
+            overview_seen = True
+            on_overview(list(status["overview"]))
         while True:
             page = client.features(job_id, after_features)
             features = page.get("features") or []
@@ -119,15 +132,34 @@ def outcome_message(state: str, status: dict, features: int, where: str = DOCK) 
     else:
         tile_note = " " + tr("{n} tile(s) failed: the log shows why.").format(n=len(errors))
     if state == "done":
+        if features == 0 and overview_saw_nothing(status):
+            text = tr("No target: the overview saw nothing matching the query.")
+            return text + " " + (tr("Reasoning… shows why.") if where == DOCK else tr("The log shows why."))
         if features == 0:
-            return tr("Nothing matching the query was found.") + tile_note
-        return tr("{n} polygon(s) found.").format(n=features) + tile_note
+            return tr("Nothing matching the query was found.") + tile_note + strategy_note(status)
+        return tr("{n} polygon(s) found.").format(n=features) + tile_note + strategy_note(status)
     if state == "cancelled":
         return tr("Cancelled; the {n} polygon(s) found so far were kept.").format(n=features)
     failure = message_for(status.get("error_code") or "job_failed", status.get("error_params") or {}, where=where)
     if features:
         failure += " " + tr("The {n} polygon(s) found before were kept.").format(n=features)
     return failure + tile_note
+
+
+def overview_saw_nothing(status: dict) -> bool:
+    """Whether the job's overview answered "no target" in every cell it read."""
+    cells = [c for c in status.get("overview") or [] if c.get("status") != "skipped"]
+    return bool(cells) and all(c.get("status") == "no_target" for c in cells)
+
+
+def strategy_note(status: dict) -> str:
+    """' Overview: 5 prompter calls.' for a job that did not read every tile; '' for one that did."""
+    strategy = str(status.get("strategy") or "tiles")
+    if strategy in ("tiles", "auto:tiles"):
+        return ""
+    return " " + tr("Overview first ({strategy}): {n} prompter call(s) for {total} tiles.").format(
+        strategy=strategy, n=int(status.get("prompter_calls") or 0), total=int(status.get("tiles_total") or 0)
+    )
 
 
 def failure_details(status: dict) -> str:
@@ -147,6 +179,7 @@ class SegmentTask(QgsTask):
     jobAccepted = pyqtSignal(str, int, str)  # noqa: N815 - job id, tiles total, CRS
     jobFinished = pyqtSignal(str, str, str)  # noqa: N815 - final state, user message, the backend's details
     tileProgress = pyqtSignal(int, int)  # noqa: N815 - tiles done, tiles total
+    overviewArrived = pyqtSignal(list)  # noqa: N815 - the overview's cells (answers, footprints, boxes)
 
     def __init__(self, client: BackendClient, request: dict, description: str):
         super().__init__(description, QgsTask.CanCancel)
@@ -158,6 +191,7 @@ class SegmentTask(QgsTask):
         self.message = ""
         self.details = ""
         self.feature_count = 0
+        self.status: dict = {}  # the job's last status
 
     def run(self) -> bool:  # worker thread
         """Submit and follow the job; True only when it ran to its end (a cancelled task reports itself so)."""
@@ -173,8 +207,10 @@ class SegmentTask(QgsTask):
                 on_features=self._features,
                 on_tiles=self.tilesArrived.emit,
                 on_progress=self._progress,
+                on_overview=self.overviewArrived.emit,
                 is_canceled=self.isCanceled,
             )
+            self.status = status
         except BackendError as exc:
             self.state, self.message, self.details = "failed", str(exc), exc.detail
             return False

@@ -53,6 +53,8 @@ class RunOptions:
     max_tiles: int = contract.MAX_TILES_DEFAULT
     pixel_coords: bool = False  # a raster without a CRS is searched in pixel coordinates
     query_mode: str = "reason"  # one of contract.QUERY_MODES
+    strategy: str = "tiles"  # one of contract.STRATEGIES
+    refine: str = contract.REFINE_DEFAULT  # one of contract.REFINES (with an overview)
 
 
 def parse_bands(text: str) -> list[int] | None:
@@ -226,7 +228,20 @@ class DockController(QObject):
             max_tiles=options.max_tiles if options.max_tiles != contract.MAX_TILES_DEFAULT else None,
             pixel_coords=options.pixel_coords and not layer.crs().isValid(),
             query_mode=options.query_mode,
+            strategy=options.strategy,
+            refine=options.refine,
+            focus=self.view_bounds(layer),
         )
+
+    def view_bounds(self, layer: QgsRasterLayer) -> list[float] | None:
+        """The map view in the raster's CRS: the backend reads the tiles there first. None when it cannot be said."""
+        canvas = self.iface.mapCanvas()
+        try:
+            return core_extent.bounds_in_raster_crs(
+                canvas.extent(), canvas.mapSettings().destinationCrs(), layer, self.project.transformContext()
+            )
+        except ExtentError:
+            return None
 
     # ----- running -----------------------------------------------------------------------------------------
     def run(
@@ -267,6 +282,7 @@ class DockController(QObject):
             query=query, name=core_layers.result_layer_name(query, layer.name(), taken), raster_id=layer.id()
         )
         record.crs_wkt = layer.crs().toWkt() if layer.crs().isValid() else ""
+        record.strategy = options.strategy
         record.folder = core_layers.results_folder(self.project)
         self._record = record
         self.records.insert(0, record)
@@ -309,6 +325,7 @@ class DockController(QObject):
         task.tilesArrived.connect(self._on_tiles)
         task.jobFinished.connect(self._on_job_finished)
         task.tileProgress.connect(self._on_tile_progress)
+        task.overviewArrived.connect(self._on_overview)
         self.task = task
         record.job_state = "submitted"
         self.message.emit("info", tr("Searching for '{query}'…").format(query=core_layers.elide(record.query)), "")
@@ -353,9 +370,31 @@ class DockController(QObject):
         self.progress.emit(done, total)
         self.resultsChanged.emit()
 
-    def _on_job_finished(self, state: str, message: str, details: str) -> None:
-        if self._current() is None:
+    def _on_overview(self, cells: list) -> None:
+        """The overview has answered: keep its reasoning, and draw its boxes as a temporary layer to toggle."""
+        record = self._current()
+        if record is None:
             return
+        record.overview = cells
+        if record.detached:
+            return
+        crs = self._crs(record, "")
+        layer = core_layers.create_overview_layer(core_layers.overview_layer_name(record.name), crs, cells)
+        if layer.featureCount() == 0:  # it saw nothing: no empty layer
+            return
+        if not record.crs_wkt:
+            layer.setCrs(QgsCoordinateReferenceSystem())
+        core_layers.add_to_results_group(self.project, layer, above=self.project.mapLayer(record.raster_id))
+        record.overview_layer_id = layer.id()
+        self.resultsChanged.emit()
+
+    def _on_job_finished(self, state: str, message: str, details: str) -> None:
+        record = self._current()
+        if record is None:
+            return
+        status = getattr(self.task, "status", None) or {}
+        record.strategy = str(status.get("strategy") or record.strategy)
+        record.prompter_calls = int(status.get("prompter_calls") or 0)
         self.task = None
         self._finish_record(state, message, details)
 

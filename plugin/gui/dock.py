@@ -137,6 +137,28 @@ class Think2MapDock(QgsDockWidget):
         self.pixel_check.setToolTip(
             tr("Search a raster that has no coordinate reference system; its polygons are placed in pixel coordinates")
         )
+        self.strategy_combo = QComboBox()
+        self.strategy_combo.addItem(tr("Every tile"), "tiles")
+        self.strategy_combo.addItem(tr("Overview first, then where it points"), "overview")
+        self.strategy_combo.addItem(tr("Automatic (by the area's size)"), "auto")
+        self.strategy_combo.setToolTip(
+            tr(
+                "Every tile: the prompter reads the whole area at full resolution. Overview first: it reads the "
+                "area downsampled, then only the places its boxes point to (far fewer prompter calls, and "
+                "questions about the whole scene); its boxes are drawn as a layer. Automatic: the overview for a "
+                "large area, with a sample of tiles for small objects."
+            )
+        )
+        self.refine_combo = QComboBox()
+        self.refine_combo.addItem(tr("SAM with the overview's boxes (fast)"), "sam")
+        self.refine_combo.addItem(tr("The prompter again (detailed)"), "prompter")
+        self.refine_combo.setToolTip(tr("How the places the overview points to are read at full resolution"))
+        self.strategy_combo.currentIndexChanged.connect(
+            lambda: self.refine_combo.setEnabled(self.strategy_combo.currentData() != "tiles")
+        )
+        self.refine_combo.setEnabled(False)
+        advanced.addRow(tr("Strategy"), self.strategy_combo)
+        advanced.addRow(tr("Refine with"), self.refine_combo)
         advanced.addRow(tr("Tile size"), self.tile_spin)
         advanced.addRow(tr("Overlap"), self.overlap_spin)
         advanced.addRow(tr("Bands"), self.bands_edit)
@@ -350,6 +372,8 @@ class Think2MapDock(QgsDockWidget):
             max_tiles=self.tile_limit_spin.value(),
             pixel_coords=self.pixel_check.isChecked(),
             query_mode=self.mode_combo.currentData() or "reason",
+            strategy=self.strategy_combo.currentData() or "tiles",
+            refine=self.refine_combo.currentData() or contract.REFINE_DEFAULT,
         )
 
     # ----- actions -------------------------------------------------------------------------------------------
@@ -472,6 +496,10 @@ def _record_text(record: ResultRecord) -> str:
         "cancelled": tr("cancelled"),
     }
     tiles = f" · {record.tiles_done}/{record.tiles_total}" if record.tiles_total else ""
+    if record.strategy not in ("", "tiles"):
+        tiles += " · " + tr("{strategy}, {n} prompter call(s)").format(
+            strategy=record.strategy, n=record.prompter_calls
+        )
     if record.job_state == "done" and record.features == 0:
         found = tr("no target")
     else:

@@ -32,6 +32,13 @@ def tile_title(tile: dict) -> str:
     )
 
 
+def cell_title(cell: dict) -> str:
+    """One line for an overview cell: its index, status and boxes."""
+    return tr("Overview cell {index}: {status}, {n} boxes").format(
+        index=cell.get("index", "?"), status=cell.get("status", "?"), n=len(cell.get("boxes") or [])
+    )
+
+
 def tile_text(tile: dict) -> str:
     """The raw text the prompter wrote, then any warnings, error and the parsed instances."""
     parts = [tile.get("raw_text") or tr("(the prompter wrote nothing for this tile)")]
@@ -55,13 +62,17 @@ class ReasoningDialog(QDialog):
         self.setWindowTitle(tr("Reasoning: {query}").format(query=record.query))
         self.resize(760, 480)
         layout = QVBoxLayout(self)
-        layout.addWidget(
-            QLabel(
-                tr("What the prompter wrote for each tile of '{query}' ({n} tiles).").format(
-                    query=record.query, n=len(record.tiles)
-                )
-            )
+        intro = tr("What the prompter wrote for each tile of '{query}' ({n} tiles).").format(
+            query=record.query, n=len(record.tiles)
         )
+        if record.overview:
+            intro += " " + tr(
+                "It first read the whole area downsampled ({strategy}, {cells} overview cell(s)); the tiles its "
+                "boxes did not meet were not read."
+            ).format(strategy=record.strategy, cells=len(record.overview))
+        label = QLabel(intro)
+        label.setWordWrap(True)
+        layout.addWidget(label)
         splitter = QSplitter(Qt.Horizontal)
         self.tile_list = QListWidget()
         self.text = QPlainTextEdit()
@@ -74,14 +85,17 @@ class ReasoningDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self.entries = list(record.overview) + list(record.tiles)
         self.tile_list.currentRowChanged.connect(self.show_tile)
+        for cell in record.overview:
+            self.tile_list.addItem(cell_title(cell))
         for tile in record.tiles:
             self.tile_list.addItem(tile_title(tile))
-        if record.tiles:
+        if self.entries:
             self.tile_list.setCurrentRow(0)
         else:
             self.text.setPlainText(tr("No tile reports yet."))
 
     def show_tile(self, row: int) -> None:
-        if 0 <= row < len(self.record.tiles):
-            self.text.setPlainText(tile_text(self.record.tiles[row]))
+        if 0 <= row < len(self.entries):
+            self.text.setPlainText(tile_text(self.entries[row]))

@@ -47,6 +47,7 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
     MAX_TILES = "MAX_TILES"
     PIXEL_COORDS = "PIXEL_COORDS"
     MODE = "MODE"
+    STRATEGY = "STRATEGY"
     OUTPUT = "OUTPUT"
 
     def __init__(self, backend_source: Callable[[], BackendManager | None] | None = None):
@@ -127,6 +128,19 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
                 ],
                 defaultValue=0,
                 optional=True,  # models saved before it existed still run, as "reason"
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.STRATEGY,
+                tr("Strategy"),
+                options=[
+                    tr("Every tile"),
+                    tr("Overview first, then where it points"),
+                    tr("Automatic (by the area's size)"),
+                ],
+                defaultValue=0,
+                optional=True,  # as MODE: older models read every tile
             )
         )
         advanced = [
@@ -212,6 +226,7 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
             max_tiles=self.parameterAsInt(parameters, self.MAX_TILES, context),
             pixel_coords=pixel_coords and not raster.crs().isValid(),
             query_mode=contract.QUERY_MODES[self.parameterAsEnum(parameters, self.MODE, context)],
+            strategy=contract.STRATEGIES[self.parameterAsEnum(parameters, self.STRATEGY, context)],
         )
         count = 0
 
@@ -226,6 +241,17 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
                 text = tile.get("error") or tile.get("raw_text") or ""
                 feedback.pushDebugInfo(
                     tr("Tile {i}: {status}. {text}").format(i=tile.get("index"), status=tile.get("status"), text=text)
+                )
+
+        def on_overview(cells: list) -> None:
+            for cell in cells:
+                feedback.pushInfo(
+                    tr("Overview cell {i}: {status}, {n} box(es). {text}").format(
+                        i=cell.get("index"),
+                        status=cell.get("status"),
+                        n=len(cell.get("boxes") or []),
+                        text=cell.get("raw_text") or "",
+                    )
                 )
 
         def on_progress(done: int, total: int) -> None:
@@ -244,6 +270,7 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
                 on_features=on_features,
                 on_tiles=on_tiles,
                 on_progress=on_progress,
+                on_overview=on_overview,
                 is_canceled=feedback.isCanceled,
             )
         except BackendError as exc:

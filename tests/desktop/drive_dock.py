@@ -248,6 +248,41 @@ class Driver:
         self.report["click_feature_area_m2"] = round(feature.geometry().area(), 1)
         self.dock.click_box.tool_button.click()  # the click tool off again
         self.check(layer.commitChanges(), "the analyst saves the edits layer")  # else Project ▸ New asks first
+        self.go(self.overview_start)
+
+    # ----- overview first: its boxes on the map ------------------------------------------------------------------
+    def overview_start(self) -> None:
+        dock = self.dock
+        dock.advanced_box.setCollapsed(False)
+        dock.strategy_combo.setCurrentIndex(dock.strategy_combo.findData("overview"))
+        self.check(dock.refine_combo.isEnabled(), "choosing the overview enables 'Refine with'")
+        dock.set_query("the harbour")
+        QTest.mouseClick(dock.run_button, Qt.LeftButton)
+        self.check(self.plugin.controller.is_running, "Run started the overview job")
+        self.go(self.overview_wait)
+
+    def overview_wait(self) -> None:
+        record = self.plugin.controller.records[0]
+        if record.job_state not in ("done", "failed", "cancelled"):
+            return
+        self.log(f"overview job {record.job_state}: {record.message!r}")
+        self.check(record.job_state == "done" and record.strategy == "overview", "the overview job finished")
+        boxes = QgsProject.instance().mapLayer(record.overview_layer_id)
+        self.check(boxes is not None and boxes.featureCount() >= 1, "its coarse boxes are a layer on the map")
+        self.check("prompter call(s)" in self.dock.results_list.item(0).text(), "the results list shows the strategy")
+        self.report["overview_boxes"] = boxes.featureCount()
+        canvas = self.iface.mapCanvas()
+        canvas.setExtent(self.raster.extent())
+        canvas.refresh()
+        self.go(self.overview_screenshot)
+
+    def overview_screenshot(self) -> None:
+        if not self.wait(3.0):
+            return
+        screenshot(ARTIFACTS / "overview.png", self.iface)
+        self.check(self.dock.grab().save(str(ARTIFACTS / "dock-overview.png")), "screenshot of the dock's strategy")
+        self.dock.strategy_combo.setCurrentIndex(0)
+        self.dock.advanced_box.setCollapsed(True)
         self.go(self.pick_unsearchable_raster)
 
     # ----- the raster shown is the raster searched ---------------------------------------------------------------

@@ -13,6 +13,7 @@ from qgis.core import (
     QgsApplication,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
+    QgsProcessingFeedback,
     QgsProject,
     QgsRectangle,
     QgsVectorLayer,
@@ -163,6 +164,30 @@ def test_processing_algorithm_writes_features(backend_settings, raster_layer, qg
         assert layer.crs().authid() == "EPSG:28992"
         assert full.contains(layer.extent())
         assert next(layer.getFeatures())["query"] == "the river"
+
+        class Feedback(QgsProcessingFeedback):
+            infos: list[str] = []
+
+            def pushInfo(self, info: str) -> None:  # noqa: N802 - QGIS's name
+                self.infos.append(info)
+
+        feedback = Feedback()
+        result = processing.run(  # the same, overview first
+            "think2map:segmentbytext",
+            {
+                "INPUT": raster_layer.source(),
+                "QUERY": "the river",
+                "PROMPTER": backend_settings.prompter,
+                "SEGMENTER": backend_settings.segmenter,
+                "STRATEGY": 1,
+                "OUTPUT": str(tmp_path / "overview.gpkg"),
+            },
+            feedback=feedback,
+        )
+        layer = QgsVectorLayer(result["OUTPUT"], "out", "ogr")
+        assert layer.featureCount() >= 1 and {f["strategy"] for f in layer.getFeatures()} == {"overview"}
+        assert any(i.startswith("Overview cell 0: ok, 1 box(es). <think>x</think>") for i in feedback.infos)
+        assert any("1 prompter call(s) for 4 tiles" in i for i in feedback.infos), feedback.infos
     finally:
         stop_shared_blocking_backend()
         QgsApplication.processingRegistry().removeProvider(provider)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from qgis.core import QgsApplication, QgsProcessingException, QgsProject, QgsVectorLayer
+from think2map.plugin.core import contract
 from think2map.plugin.core.settings import Settings
 from think2map.plugin.processing.provider import Think2MapProvider
 
@@ -30,12 +31,15 @@ def test_algorithm_is_registered_with_its_parameters(provider):
         "TILE_SIZE",
         "OVERLAP",
         "MODE",
+        "STRATEGY",
         "MAX_TILES",
         "PIXEL_COORDS",
         "OUTPUT",
     ]
     mode = alg.parameterDefinition("MODE")
     assert mode.defaultValue() == 0 and len(mode.options()) == 3  # reason (the default), find, auto
+    strategy = alg.parameterDefinition("STRATEGY")
+    assert strategy.defaultValue() == 0 and len(strategy.options()) == len(contract.STRATEGIES)  # tiles first
     for name in ("MAX_TILES", "PIXEL_COORDS"):  # in the dialog's Advanced part, with defaults
         definition = alg.parameterDefinition(name)
         assert definition.flags() & definition.FlagAdvanced and definition.flags() & definition.FlagOptional

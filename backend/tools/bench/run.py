@@ -54,7 +54,8 @@ class BenchPrompter:
             window = (w.col_off, w.row_off, w.width, w.height)
             self.truth.windows[_key(image)] = window
             h, wd = image.shape[:2]
-            out.append(parse_answer(self.truth.answer(window)).scaled(wd / MODEL_IMAGE_SIZE, h / MODEL_IMAGE_SIZE))
+            text = self.truth.answer(window, (h, wd))
+            out.append(parse_answer(text).scaled(wd / MODEL_IMAGE_SIZE, h / MODEL_IMAGE_SIZE))
         return out
 
     def _generate(self, images, query) -> None:

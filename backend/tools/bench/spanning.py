@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ...models.prompts import MODEL_IMAGE_SIZE, Instance, PromptResult
-from .truth import GSD, OVERLAP, TILE
+from .truth import OVERLAP, TILE, bench_geotiff
 
 HOLE_EVERY, HOLE = 64, 12
 
@@ -65,26 +65,9 @@ class FieldSegmenter:
 
 def make_field_raster(folder: Path, per_side: int) -> tuple[Path, int]:
     """A GeoTIFF of ``per_side`` × ``per_side`` tiles whose first pixel of each tile encodes the tile's index."""
-    import rasterio
-    from rasterio.transform import from_origin
-
     size = TILE + (per_side - 1) * (TILE - OVERLAP)
     path = Path(folder) / f"field_{per_side}x{per_side}.tif"
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=size,
-        height=size,
-        count=3,
-        dtype="uint8",
-        crs="EPSG:32616",
-        transform=from_origin(740000, 3740000, GSD, GSD),
-        tiled=True,
-        blockxsize=512,
-        blockysize=512,
-        compress="deflate",
-    ) as ds:
+    with bench_geotiff(path, size, 3) as ds:
         block = np.full((3, 512, 512), 120, np.uint8)
         for _, window in ds.block_windows(1):
             ds.write(block[:, : window.height, : window.width], window=window)

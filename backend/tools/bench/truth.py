@@ -36,6 +36,35 @@ def answer_text(labels: np.ndarray, think: str, keep: set[int] | None = None) ->
     return f"<think>{think.format(n=len(items))}</think>\n<answer>```json{json.dumps(items)}```</answer>"
 
 
+def seen_answer(window_truth: np.ndarray, shape: tuple[int, int], think: str, visible_px: int = 4) -> str:
+    """The answer for a window seen downsampled to ``shape`` (an overview): objects as they look there, those
+    under ``visible_px`` of its pixels unseen, in the 840×840 frame."""
+    from scipy import ndimage
+
+    zoom = (shape[0] / window_truth.shape[0], shape[1] / window_truth.shape[1])
+    labels, _ = ndimage.label(ndimage.zoom(window_truth.astype(np.float32), zoom, order=1) > 0.5)
+    keep = {
+        i
+        for i, sl in enumerate(ndimage.find_objects(labels), start=1)
+        if sl is not None and max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) >= visible_px
+    }
+    return answer_text(labels, think, keep)
+
+
+def watch_reads(source, windows: dict[str, tuple[int, int, int, int]], key) -> None:
+    """Record the window of every full-resolution image read from ``source`` (a RasterSource) under ``key(image)``:
+    a truth-answering segmenter then knows where a tile is that no prompt preceded (the overview's refinement)."""
+    read = source.read
+
+    def reading(window, out_shape=None):
+        image, valid = read(window, out_shape)
+        if out_shape is None:
+            windows[key(image)] = (window.col_off, window.row_off, window.width, window.height)
+        return image, valid
+
+    source.read = reading
+
+
 class Truth:
     """The synthetic raster's building footprints, and the answers a perfect prompter would write."""
 
@@ -51,13 +80,39 @@ class Truth:
         c, r, w, h = window
         return self.mask[r : r + h, c : c + w]
 
-    def answer(self, window: tuple[int, int, int, int]) -> str:
-        """The largest ``instances`` buildings of the window, as Think2Seg-RS writes them (840×840 frame)."""
+    def answer(self, window: tuple[int, int, int, int], shape: tuple[int, int] | None = None) -> str:
+        """The largest ``instances`` objects of the window, as Think2Seg-RS writes them (840×840 frame); for an
+        image read at another ``shape`` (an overview), what can be seen there."""
         c, r, w, h = window
+        if shape is not None and shape != (h, w):
+            return seen_answer(self.mask[r : r + h, c : c + w], shape, "overview: {n} objects large enough to see")
         labels = self.labels[r : r + h, c : c + w]
         ids, counts = np.unique(labels[labels > 0], return_counts=True)
         keep = set(ids[np.argsort(-counts)][: self.instances].tolist())
         return answer_text(labels, "{n} buildings", keep)
+
+
+def bench_geotiff(path: Path, size: int, count: int, dtype: str = "uint8"):
+    """A square ``size``² GeoTIFF opened for writing: 0.5 m in UTM 16N, tiled 512 and deflated, as the benches
+    write their rasters."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    return rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=size,
+        height=size,
+        count=count,
+        dtype=dtype,
+        crs="EPSG:32616",
+        transform=from_origin(740000, 3740000, GSD, GSD),
+        tiled=True,
+        blockxsize=512,
+        blockysize=512,
+        compress="deflate",
+    )
 
 
 def _grid(tiles: int) -> tuple[int, int]:
