@@ -12,8 +12,17 @@ QGIS_PROFILES ?= $(HOME)/.local/share/QGIS/QGIS3
 QGIS_PROFILE ?= default
 LRELEASE ?= lrelease
 I18N_QM := $(patsubst %.ts,%.qm,$(wildcard i18n/*.ts))
+VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
+PLUGIN_ZIP := dist/think2map-$(VERSION).zip
+# One tiny-model folder for the whole run (tests/locations.py): built once by `make tiny`, read by every tier.
+TINY_MODELS ?= $(CURDIR)/out/tiny-models
+export THINK2MAP_TINY_MODELS := $(TINY_MODELS)
+# The tiers (pyproject.toml's markers): `make test-fast` runs the tests that carry none of them.
+FAST := not live and not install and not sweep
+PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest -q -ra --durations=15
+QPYTEST := QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=1 $(QPY) -m pytest -q -ra --durations=15
 
-.PHONY: system setup demo test test-plugin test-desktop package i18n qgis lint lock openapi clean
+.PHONY: system setup demo tiny test test-fast test-backend test-plugin test-desktop package i18n qgis lint lock openapi clean
 
 $(VENV)/.installed: backend/requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,15 +43,26 @@ $(QVENV)/.installed: requirements-qgis.txt
 demo: setup  ## segment RASTER for QUERY with the default models (or explain how to get them)
 	PY=$(PY) scripts/demo "$(RASTER)" "$(QUERY)" "$(OUT)"
 
-test: system setup lint  ## lint, then every test tier
-	OMP_NUM_THREADS=1 $(PY) -m pytest tests -q -ra
-	$(MAKE) test-plugin
-	$(MAKE) test-desktop
+tiny: setup  ## build the run's tiny random models once (out/tiny-models), reused while their code is unchanged
+	OMP_NUM_THREADS=1 $(PY) -m backend models tiny --reuse "$(TINY_MODELS)" >/dev/null
 
-test-plugin: setup $(QVENV)/.installed  ## plugin tests: pytest-qgis on QGIS's Python, headless, real backend in .venv
-	QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=1 $(QPY) -m pytest tests/plugin -q -ra
+test-fast: setup $(QVENV)/.installed lint tiny  ## before each commit: lint, then every test without a tier marker (~3 min)
+	scripts/run-tiers backend '$(PYTEST) tests -m "$(FAST)"' plugin '$(QPYTEST) tests/plugin -m "$(FAST)"'
 
-test-desktop: setup i18n  ## the real QGIS under Xvfb drives the dock, installed from the plugin zip; screenshots in test-artifacts/
+# Every test, in four processes side by side (their logs in test-artifacts/tiers/): the backend tier less its sweeps,
+# the sweeps (bad-input list, API fuzzing), the plugin tier and the desktop test, which installs the zip built here.
+test: system setup $(QVENV)/.installed lint tiny package  ## lint, then every test of every tier (what CI runs)
+	scripts/run-tiers backend 'THINK2MAP_PLUGIN_ZIP=$(CURDIR)/$(PLUGIN_ZIP) $(PYTEST) tests -m "not sweep"' \
+	  sweep '$(PYTEST) tests -m sweep' plugin '$(QPYTEST) tests/plugin' \
+	  desktop 'DESKTOP_FROM_ZIP=$(CURDIR)/$(PLUGIN_ZIP) tests/desktop/run_desktop_test.sh'
+
+test-backend: setup tiny  ## backend tier: logic, tiny models, real rasters, the real server (every marker)
+	$(PYTEST) tests
+
+test-plugin: setup $(QVENV)/.installed tiny  ## plugin tests: pytest-qgis on QGIS's Python, headless, real backend in .venv
+	$(QPYTEST) tests/plugin
+
+test-desktop: setup i18n tiny  ## the real QGIS under Xvfb drives the dock, installed from the plugin zip; screenshots in test-artifacts/
 	DESKTOP_FROM_ZIP=1 tests/desktop/run_desktop_test.sh
 
 package: setup i18n  ## build and check dist/think2map-VERSION.zip for the Plugin Manager (plugins.qgis.org)

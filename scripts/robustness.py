@@ -31,8 +31,8 @@ from rasterio.transform import from_origin
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.backend.server_harness import FORCED_ANSWER, start_server, wait_for  # noqa: E402
+from tests.locations import SHARED_DATA as DATA  # noqa: E402
 
-DATA = Path(os.environ.get("THINK2MAP_TEST_DATA", ROOT.parent / "shared" / "data"))
 GEO = {"crs": "EPSG:32631", "transform": from_origin(500000, 5000000, 0.5, 0.5)}
 
 
@@ -278,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", help="write the table into this markdown file (between its markers)")
     args = parser.parse_args(argv)
-    from backend.models.tiny import build_tiny_models
+    from backend.models.tiny import ensure_tiny_models
+    from tests.locations import TINY_MODELS
 
     with tempfile.TemporaryDirectory(prefix="think2map-robustness-") as tmp:
         tmp = Path(tmp)
@@ -286,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         inputs_dir.mkdir()
         out_dir.mkdir()
         p = build_inputs(inputs_dir)
-        tiny = {k: str(v) for k, v in build_tiny_models(tmp / "tiny").items()}
+        tiny = {k: str(v) for k, v in ensure_tiny_models(TINY_MODELS).items()}
         env = {
             **os.environ,
             "OMP_NUM_THREADS": "1",

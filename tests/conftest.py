@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests import marker_guard
+from tests.locations import ROOT, SHARED_DATA, TINY_MODELS  # noqa: F401 - ROOT and TINY_MODELS for the tiers
+from tests.marker_guard import pytest_runtest_call, pytest_runtest_protocol  # noqa: F401 - the guard's hooks
 
 try:  # tests/plugin needs QGIS's Python (.venv-qgis, `make test-plugin`); the backend's .venv cannot import qgis
     import qgis  # noqa: F401
 except ImportError:
     collect_ignore = ["plugin"]
-SHARED_DATA = Path(os.environ.get("THINK2MAP_TEST_DATA", ROOT.parent / "shared" / "data"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    marker_guard.register(config)
+    marker_guard.install()
 
 
 @pytest.fixture(scope="session")

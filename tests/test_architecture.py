@@ -120,6 +120,7 @@ def test_a_foreign_import_in_the_plugin_is_found(tmp_path, monkeypatch):
     ]
 
 
+@pytest.mark.live
 def test_geo_and_the_plugin_contract_load_without_torch():
     code = (
         "import sys; import backend.geo.raster, backend.geo.tiling, backend.geo.geometry, backend.geo.output;"

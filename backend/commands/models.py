@@ -27,6 +27,9 @@ def register(sub) -> None:
         "what they are for: tests and install checks. Their outputs are MEANINGLESS.",
     )
     tiny.add_argument("dir", help="output folder")
+    tiny.add_argument(
+        "--reuse", action="store_true", help="keep the folder when it already holds tiny models built by this code"
+    )
     models.set_defaults(handler=main)
 
 
@@ -51,9 +54,9 @@ def main(args: argparse.Namespace) -> int:
         path = store.pull(args.name, args.models_dir)
         print(f"{spec.name} is ready: {path}")
         return 0
-    from ..models.tiny import build_tiny_models
+    from ..models.tiny import build_tiny_models, ensure_tiny_models
 
-    paths = build_tiny_models(Path(args.dir))
+    paths = ensure_tiny_models(Path(args.dir)) if args.reuse else build_tiny_models(Path(args.dir))
     print("Built tiny RANDOM models (outputs are meaningless; for tests and install checks only):")
     for kind, path in paths.items():
         print(f"  {kind:<9} {path}")

@@ -111,7 +111,16 @@ class OpenAIPrompter:
         )
 
     def served_models(self) -> list[str]:
-        """The model names the server lists (``GET /models``); a clear ``ModelError`` when it cannot be asked."""
+        """The model names the server lists (``GET /models``); a clear ``ModelError`` when it cannot be asked.
+
+        Asked once without retries first: a refused connection (nobody listening) is said at once, where the
+        client's back-off would wait seconds for a server that is not there; other failures are retried.
+        """
+        try:
+            return [m.id for m in self._client.with_options(max_retries=0).models.list()]
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence
+            if _refused(exc):
+                raise ModelError(self._describe(exc), "model_load_failed") from None
         try:
             return [m.id for m in self._client.models.list()]
         except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence
@@ -246,3 +255,13 @@ class OpenAIPrompter:
         except Exception:  # noqa: BLE001 - only a hint
             return ""
         return f"; it serves: {', '.join(served)}" if served else ""
+
+
+def _refused(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) is a refused connection."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, ConnectionRefusedError):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False

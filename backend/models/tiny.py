@@ -6,7 +6,11 @@ exactly as real checkpoints do, run in seconds on a CPU, and produce meaningless
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
+import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -57,12 +61,58 @@ def build_tiny_models(out_dir: Path) -> dict[str, Path]:
     hf_logging.disable_progress_bar()  # a bar for a one-megabyte "shard" is noise
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return {
-        "prompter": build_tiny_prompter(out_dir / "tiny-think2seg"),
-        "sam2": build_tiny_sam2(out_dir / "tiny-sam2"),
-        "sam": build_tiny_sam(out_dir / "tiny-sam"),
-        "sam3": build_tiny_sam3(out_dir / "tiny-sam3"),
-    }
+    paths = tiny_model_paths(out_dir)
+    build_tiny_prompter(paths["prompter"])
+    build_tiny_sam2(paths["sam2"])
+    build_tiny_sam(paths["sam"])
+    build_tiny_sam3(paths["sam3"])
+    return paths
+
+
+STAMP = "tiny-models.json"  # written last into a complete folder: what built it
+
+
+def fingerprint() -> str:
+    """What the tiny models depend on: this module's code and the library versions that write their files."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for package in ("torch", "transformers", "sam2", "segment-anything", "tokenizers"):
+        digest.update(f"{package}={version(package)}".encode())
+    return digest.hexdigest()[:16]
+
+
+def tiny_model_paths(out_dir: Path) -> dict[str, Path]:
+    """Where :func:`build_tiny_models` puts each model under ``out_dir``."""
+    out_dir = Path(out_dir)
+    names = {"prompter": "tiny-think2seg", "sam2": "tiny-sam2", "sam": "tiny-sam", "sam3": "tiny-sam3"}
+    return {kind: out_dir / name for kind, name in names.items()}
+
+
+def ensure_tiny_models(out_dir: Path) -> dict[str, Path]:
+    """The tiny models in ``out_dir``, built only when missing or stale (one folder shared by a whole test run).
+
+    Safe when several processes ask at once (a lock beside the folder), and never leaves a half-built folder:
+    the models are built beside it and moved into place, with the stamp written last.
+    """
+    out_dir = Path(out_dir).resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    stamp = out_dir / STAMP
+    wanted = fingerprint()
+    with open(out_dir.parent / f".{out_dir.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if json.loads(stamp.read_text()).get("fingerprint") == wanted:
+                return tiny_model_paths(out_dir)
+        except (OSError, ValueError):
+            pass
+        building = out_dir.parent / f".{out_dir.name}.building.{os.getpid()}"
+        shutil.rmtree(building, ignore_errors=True)
+        build_tiny_models(building)
+        (building / STAMP).write_text(json.dumps({"fingerprint": wanted}))
+        shutil.rmtree(out_dir, ignore_errors=True)
+        building.rename(out_dir)
+    return tiny_model_paths(out_dir)
 
 
 def _write_readme(folder: Path, title: str) -> None:

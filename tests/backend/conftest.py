@@ -13,11 +13,15 @@ def _one_torch_thread():
 
 
 @pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory) -> dict:
-    """The tiny random prompter, segmenters and SAM 3 finder, built once: {"prompter", "sam2", "sam", "sam3"}."""
+def tiny_models() -> dict:
+    """The tiny random prompter, segmenters and SAM 3 finder: {"prompter", "sam2", "sam", "sam3"}.
+
+    Built once into the run's shared folder (``THINK2MAP_TINY_MODELS``), and reused while this code built them.
+    """
     import torch
 
-    from backend.models.tiny import build_tiny_models
+    from backend.models.tiny import ensure_tiny_models
+    from tests.locations import TINY_MODELS
 
     torch.set_num_threads(1)
-    return build_tiny_models(tmp_path_factory.mktemp("tiny-models"))
+    return ensure_tiny_models(TINY_MODELS)

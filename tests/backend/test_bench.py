@@ -115,6 +115,7 @@ def test_tiny_bench_smoke(tmp_path, capsys):
     assert "speed-up" in capsys.readouterr().out
 
 
+@pytest.mark.live  # a real server on loopback (uvicorn in a thread)
 def test_click_bench_measures_a_miss_then_hits(tmp_path, capsys):
     out = tmp_path / "clicks.json"
     assert main(["bench", "--clicks", "--tiny", "--device", "cpu", "-o", str(out)]) == 0

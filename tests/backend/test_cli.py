@@ -11,6 +11,8 @@ import shapely
 
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.live  # the command line as real subprocesses
+
 
 def cli(*args, env=None, timeout=300):
     full_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}

@@ -96,6 +96,7 @@ def _raster(path: Path) -> Path:
     return path
 
 
+@pytest.mark.live
 def test_a_real_server_answers_through_the_pipeline_to_polygons(served, tiny_models, tmp_path):
     from transformers import AutoTokenizer
 
@@ -186,6 +187,7 @@ def test_nobody_listening_is_said_at_load():
         OpenAIPrompter(f"openai:http://127.0.0.1:{9}/v1")
 
 
+@pytest.mark.live
 def test_a_refused_key_is_said_at_load(fake):
     url, _ = fake
     FakeOpenAI.behaviour = "unauthorized"
@@ -193,6 +195,7 @@ def test_a_refused_key_is_said_at_load(fake):
         OpenAIPrompter(f"openai:{url}")
 
 
+@pytest.mark.live
 def test_the_first_model_is_used_and_a_model_not_served_is_named(fake):
     url, _ = fake
     assert OpenAIPrompter(f"openai:{url}").model == "think2seg"
@@ -200,6 +203,7 @@ def test_the_first_model_is_used_and_a_model_not_served_is_named(fake):
     assert result.status == "error" and "does not serve 'other' (HTTP 404); it serves: think2seg" in result.error
 
 
+@pytest.mark.live
 def test_a_short_context_says_how_to_fix_it(fake):
     url, _ = fake
     FakeOpenAI.behaviour = "short_context"
@@ -207,6 +211,7 @@ def test_a_short_context_says_how_to_fix_it(fake):
     assert "context is too short for one tile" in result.error and "--max-model-len" in result.error
 
 
+@pytest.mark.live
 def test_no_text_is_an_unparseable_tile_not_a_crash(fake):
     url, _ = fake
     FakeOpenAI.behaviour = "no_text"
@@ -214,6 +219,7 @@ def test_no_text_is_an_unparseable_tile_not_a_crash(fake):
     assert result.status == "unparseable" and result.warnings == ["the server returned no text"]
 
 
+@pytest.mark.live
 def test_a_busy_server_is_retried_with_back_off(fake):
     url, _ = fake
     FakeOpenAI.behaviour = "busy_once"
@@ -222,6 +228,7 @@ def test_a_busy_server_is_retried_with_back_off(fake):
     assert result.instances[0].box == pytest.approx((30, 25, 90, 75))  # 210 and 630 of 840, on 120×100 pixels
 
 
+@pytest.mark.live
 def test_a_timeout_and_cancel_stop_requests_in_flight(fake):
     url, _ = fake
     FakeOpenAI.behaviour = "slow"

@@ -52,6 +52,7 @@ def parcels_gpkg(tmp_path) -> Path:
     return path
 
 
+@pytest.mark.live  # the command line as a subprocess
 def test_an_existing_geopackage_keeps_its_other_layers(shared_data, tiny_models, parcels_gpkg):
     before = gpd.read_file(parcels_gpkg, layer="parcels")
     r = cli("segment", shared_data / RIVER, "the river", "-o", parcels_gpkg, *tiny_args(tiny_models), "-q")
@@ -73,6 +74,7 @@ def test_an_existing_geopackage_keeps_its_other_layers(shared_data, tiny_models,
     assert not [p for p in parcels_gpkg.parent.iterdir() if ".tmp" in p.name or ".merge" in p.name]
 
 
+@pytest.mark.live  # the command line as a subprocess
 def test_the_input_raster_is_never_the_output(tmp_path):
     raster = tmp_path / "ortho.gpkg"
     with rasterio.open(
@@ -93,6 +95,7 @@ def test_the_input_raster_is_never_the_output(tmp_path):
     assert digest(raster) == stamp
 
 
+@pytest.mark.live  # the command line as a subprocess
 def test_an_existing_file_is_replaced_only_with_overwrite(shared_data, tmp_path):
     out = tmp_path / "result.geojson"
     out.write_text('{"type": "FeatureCollection", "features": []}')
@@ -101,6 +104,7 @@ def test_an_existing_file_is_replaced_only_with_overwrite(shared_data, tmp_path)
     assert out.read_text() == '{"type": "FeatureCollection", "features": []}'
 
 
+@pytest.mark.live  # the command line as a subprocess
 def test_an_unwritable_folder_is_refused_before_any_model_loads(shared_data, tmp_path):
     # Root ignores file modes, so the folder is a file's child: no one can create it. The default models are
     # not downloaded here: had the models been looked for first, this would be exit code 3.
@@ -131,6 +135,7 @@ def tiny_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
+@pytest.mark.live
 def test_a_full_disk_keeps_the_old_result_and_leaves_no_corrupt_file(tiny_disk):
     out = tiny_disk / "result.gpkg"
     crs = rasterio.crs.CRS.from_epsg(28992)
@@ -192,6 +197,7 @@ def test_a_partial_result_never_replaces_an_older_one(tmp_path):
     assert out.read_text() == '{"type": "FeatureCollection", "features": []}'
 
 
+@pytest.mark.live
 def test_ctrl_c_keeps_what_was_found(shared_data, tiny_models, tmp_path):
     out = tmp_path / "river.gpkg"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
@@ -229,6 +235,7 @@ def test_ctrl_c_keeps_what_was_found(shared_data, tiny_models, tmp_path):
     assert set(tiles.run) == {"interrupted"} and "cancelled" in set(tiles.status) and "ok" in set(tiles.status)
 
 
+@pytest.mark.live  # the command line as a subprocess
 def test_the_default_tile_limit_is_announced_with_the_flag_that_lifts_it(shared_data, tmp_path):
     r = cli("segment", shared_data / RIVER, "roofs", "-o", tmp_path / "o.gpkg", "--tile-size", "64", "--overlap", "32")
     assert r.returncode == 2 and "default limit of 400" in r.stderr and "--max-tiles 961" in r.stderr

@@ -15,6 +15,8 @@ from backend.pipeline import RunStats, SegmentOptions, SegmentPlan, run
 
 ray = pytest.importorskip("ray")
 psutil = pytest.importorskip("psutil")
+
+pytestmark = pytest.mark.live  # a real local Ray cluster
 ANSWER = (
     '<think>x</think><answer>[{"bbox_2d": [200, 200, 640, 640], "positive_points": [[420, 420], [400, 440]]}, '
     '{"bbox_2d": [0, 0, 300, 840], "positive_points": [[100, 400], [120, 500]]}]</answer>'

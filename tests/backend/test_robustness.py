@@ -4,7 +4,11 @@
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.sweep  # the whole bad-input list, through the CLI and the server
 
 
 def test_every_bad_input_gets_a_clear_answer_and_destroys_nothing(shared_data):

@@ -19,6 +19,8 @@ from backend.cli import build_parser
 from tests.backend.server_harness import rss_kb, start_server, tiny_model_args, wait_for
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.live  # the real server, started as a subprocess
+
 RIVER = "gorinchem_river_0p25m_epsg28992.tif"  # 1000×1000, EPSG:28992
 CARS = "colorado_cars_0p15m_epsg26913.tif"  # 383×232: one tile
 ARTIFACTS = ROOT / "test-artifacts"

@@ -20,6 +20,8 @@ from tests.conftest import ROOT
 
 from .test_cli import cli
 
+pytestmark = pytest.mark.live  # the real server in shared mode, started as a subprocess
+
 RIVER = "gorinchem_river_0p25m_epsg28992.tif"
 CARS = "colorado_cars_0p15m_epsg26913.tif"
 ARTIFACTS = ROOT / "test-artifacts"

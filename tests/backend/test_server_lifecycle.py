@@ -11,6 +11,8 @@ import pytest
 
 from tests.backend.server_harness import start_server, tiny_model_args, wait_for
 
+pytestmark = pytest.mark.live  # the real server, started as a subprocess
+
 RIVER = "gorinchem_river_0p25m_epsg28992.tif"
 
 

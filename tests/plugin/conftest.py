@@ -12,9 +12,12 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from tests.locations import TINY_MODELS
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["OMP_NUM_THREADS"] = "1"  # inherited by backend processes: tiny models are slower on more threads
@@ -119,11 +122,12 @@ def backend_python() -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_models(backend_python, tmp_path_factory) -> dict[str, Path]:
-    """Tiny random models built by ``python -m backend models tiny`` (their outputs are meaningless)."""
-    out = tmp_path_factory.mktemp("tiny-models")
+def tiny_models(backend_python) -> dict[str, Path]:
+    """Tiny random models from ``python -m backend models tiny --reuse``, in the run's shared folder (their
+    outputs are meaningless)."""
+    out = TINY_MODELS
     proc = subprocess.run(
-        [str(backend_python), "-m", "backend", "models", "tiny", str(out)],
+        [str(backend_python), "-m", "backend", "models", "tiny", "--reuse", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -138,12 +142,11 @@ def tiny_models(backend_python, tmp_path_factory) -> dict[str, Path]:
     }
 
 
-@pytest.fixture
-def backend_settings(backend_python, tiny_models):
-    """Settings for a local backend on the CPU with the tiny models and a forced prompter answer, saved."""
+def tiny_settings(backend_python: Path, tiny_models: dict[str, Path]):
+    """Settings for a local backend on the CPU with the tiny models and a forced prompter answer."""
     from think2map.plugin.core.settings import Settings
 
-    settings = Settings(
+    return Settings(
         python_path=str(backend_python),
         backend_mode="local",
         prompter=str(tiny_models["prompter"]),
@@ -152,22 +155,62 @@ def backend_settings(backend_python, tiny_models):
         storage="memory",
         extra_args=["--force-answer", FORCED_ANSWER],
     )
+
+
+@pytest.fixture
+def backend_settings(backend_python, tiny_models):
+    """:func:`tiny_settings`, saved."""
+    settings = tiny_settings(backend_python, tiny_models)
     settings.save()
     return settings
 
 
-@pytest.fixture
-def live_backend(backend_settings, qtbot):
-    """A started :class:`BackendManager` with the real backend; stopped afterwards."""
+def wait_until(condition, timeout_s: float) -> bool:
+    """Run Qt's event loop until ``condition()`` holds (True) or ``timeout_s`` has passed (False)."""
+    from qgis.PyQt.QtCore import QCoreApplication, QEventLoop
+
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        QCoreApplication.processEvents(QEventLoop.AllEvents, 50)
+    return True
+
+
+@pytest.fixture(scope="session")
+def shared_backend(backend_python, tiny_models, qgis_app):
+    """One real backend for the whole plugin tier, started at its first use (a start costs seconds)."""
     from think2map.plugin.core.process import BackendManager
 
+    tiny_settings(backend_python, tiny_models).save()
     manager = BackendManager()
-    with qtbot.waitSignal(manager.ready, timeout=180_000):
-        manager.start()
+    manager.start()
+    assert wait_until(lambda: manager.state in ("ready", "error"), 180), manager.detail
     assert manager.state == "ready", manager.detail
     yield manager
     manager.stop(wait_ms=10_000)
     manager.deleteLater()
+
+
+@pytest.fixture
+def live_backend(backend_settings, shared_backend):
+    """The session's real backend, ready (started again when an earlier test stopped or killed it).
+
+    Whatever a test connected to its signals is disconnected afterwards, so no test's dock hears the next one's
+    backend. A test may stop, kill or restart it.
+    """
+    manager = shared_backend
+    if manager.state != "ready":
+        if manager.state in ("stopped", "error"):
+            manager.start()
+        assert wait_until(lambda: manager.state in ("ready", "error"), 180), manager.detail
+    assert manager.state == "ready", manager.detail
+    yield manager
+    for signal in (manager.stateChanged, manager.ready, manager.crashed):
+        try:
+            signal.disconnect()
+        except TypeError:  # nothing was connected
+            pass
 
 
 @pytest.fixture

@@ -43,6 +43,7 @@ def test_arguments_and_listening_line():
     assert parse_listening_line('{"event": "other", "port": 5}') is None
 
 
+@pytest.mark.live
 def test_start_health_and_stop(tmp_path, qtbot):
     m = manager_for(python_path=wrapper(tmp_path))
     states = []
@@ -60,6 +61,7 @@ def test_start_health_and_stop(tmp_path, qtbot):
         os.kill(pid, 0)
 
 
+@pytest.mark.live
 def test_killed_backend_restarts_and_recovers(tmp_path, qtbot):
     m = manager_for(python_path=wrapper(tmp_path))
     with qtbot.waitSignal(m.ready, timeout=20_000):
@@ -76,6 +78,7 @@ def test_killed_backend_restarts_and_recovers(tmp_path, qtbot):
     m.stop(wait_ms=5000)
 
 
+@pytest.mark.live
 def test_restart_limit_ends_in_error(tmp_path, qtbot, monkeypatch):
     monkeypatch.setattr(backend_process, "MAX_RESTARTS", 0)
     m = manager_for(python_path=wrapper(tmp_path))
@@ -100,6 +103,7 @@ def test_missing_interpreter_says_how_to_fix(tmp_path):
     assert "does not exist" in m.detail and "make setup" in m.detail
 
 
+@pytest.mark.live
 def test_failing_backend_reports_stderr_and_hint(tmp_path, qtbot):
     m = manager_for(python_path=wrapper(tmp_path, env="FAKE_BACKEND_FAIL=1 "))
     with qtbot.waitSignal(m.stateChanged, timeout=20_000, check_params_cb=lambda s, d: s == "error"):
@@ -108,6 +112,7 @@ def test_failing_backend_reports_stderr_and_hint(tmp_path, qtbot):
     assert "No module named 'torch'" in m.detail and "make setup" in m.detail
 
 
+@pytest.mark.live
 def test_start_timeout(tmp_path, qtbot):
     path = tmp_path / "python"
     path.write_text("#!/bin/sh\necho 'loading…' >&2\nexec sleep 30\n")
@@ -121,6 +126,7 @@ def test_start_timeout(tmp_path, qtbot):
     assert "did not start within 1 s" in m.detail and "loading…" in m.detail
 
 
+@pytest.mark.live
 def test_remote_mode_checks_health_without_a_process(qtbot):
     from .fake_backend import FakeServer
 

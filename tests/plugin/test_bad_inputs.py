@@ -14,6 +14,8 @@ from think2map.plugin.processing.provider import Think2MapProvider
 from .conftest import FORCED_ANSWER
 from .conftest import write_raster as write
 
+pytestmark = pytest.mark.live  # a real or FAKE backend process, or a server on loopback
+
 JOB_TIMEOUT_MS = 240_000
 
 

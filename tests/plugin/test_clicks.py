@@ -23,6 +23,8 @@ from think2map.plugin.core import layers
 from think2map.plugin.gui.click_session import EDITS_LAYER, ClickSession
 from think2map.plugin.gui.click_tool import ClickMapTool
 
+pytestmark = pytest.mark.live  # a real or FAKE backend process, or a server on loopback
+
 WEB = QgsCoordinateReferenceSystem("EPSG:3857")
 ANSWER_MS = 60_000
 

@@ -17,6 +17,7 @@ def fake():
     server.server_close()
 
 
+@pytest.mark.live
 def test_calls_carry_the_token_and_parse_json(fake):
     c = BackendClient(fake.url + "/", "tok")
     assert c.health()["device"] == "cpu"
@@ -31,6 +32,7 @@ def test_calls_carry_the_token_and_parse_json(fake):
     assert fake.requests[3][1] == "/jobs/job1/features?after=0"
 
 
+@pytest.mark.live
 def test_errors_carry_the_servers_detail_and_status(fake):
     # an answer without a code (not a Think2Map error) is shown as the server put it
     with pytest.raises(BackendError, match="No job 'nope'") as err:
@@ -47,6 +49,7 @@ def test_errors_carry_the_servers_detail_and_status(fake):
     assert err.value.message("processing") == "Type what to look for in the Query parameter, for example: the river."
 
 
+@pytest.mark.live
 def test_unreachable_and_slow_backends(fake):
     port = fake.server_address[1]
     fake.shutdown()
@@ -56,6 +59,7 @@ def test_unreachable_and_slow_backends(fake):
     assert err.value.status is None
 
 
+@pytest.mark.live
 def test_timeout(fake):
     c = BackendClient(fake.url, "tok", timeout_s=0.5)
     with pytest.raises(BackendError, match="did not answer in time"):
@@ -104,11 +108,13 @@ def recording_proxy():
     server.shutdown()
 
 
+@pytest.mark.live
 def test_a_remote_server_is_reached_through_qgis_proxy(recording_proxy):
     answer = BackendClient("http://gpu.example.invalid:8000", "tok").health()
     assert answer["via"] == "proxy" and recording_proxy == ["http://gpu.example.invalid:8000/health"]
 
 
+@pytest.mark.live
 def test_loopback_never_goes_through_the_proxy_on_ui_and_worker_threads(fake, recording_proxy, qtbot):
     assert BackendClient(fake.url, "tok").health()["status"] == "ready"  # UI thread
     results = []

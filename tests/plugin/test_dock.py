@@ -141,6 +141,7 @@ def test_backend_error_is_shown_with_the_fix(make_dock, qtbot):
     assert dock.restart_button.isEnabled()
 
 
+@pytest.mark.live
 def test_query_from_the_dock_adds_a_layer_in_the_raster_crs(make_dock, live_backend, raster_layer, qtbot):
     QgsProject.instance().addMapLayer(raster_layer)
     dock = make_dock(live_backend)
@@ -167,6 +168,7 @@ def test_query_from_the_dock_adds_a_layer_in_the_raster_crs(make_dock, live_back
     assert probe.max_late_s < 0.5, f"the UI thread was blocked for {probe.max_late_s * 1000:.0f} ms"
 
 
+@pytest.mark.live
 def test_cancel_stops_a_running_query(make_dock, live_backend, raster_layer, qtbot):
     QgsProject.instance().addMapLayer(raster_layer)
     dock = make_dock(live_backend)
@@ -254,6 +256,7 @@ def test_a_query_with_missing_models_is_refused_before_anything_runs(make_dock, 
     assert controller.records == [] and QgsProject.instance().layerTreeRoot().findGroup("Think2Map") is None
 
 
+@pytest.mark.live
 def test_a_failed_query_leaves_no_empty_layer_and_no_busy_bar(make_dock, live_backend, raster_layer, qtbot, tmp_path):
     QgsProject.instance().addMapLayer(raster_layer)
     dock = make_dock(live_backend)

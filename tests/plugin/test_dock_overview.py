@@ -11,6 +11,8 @@ from think2map.plugin.gui.reasoning import ReasoningDialog
 from .conftest import FORCED_ANSWER
 from .test_dock import JOB_TIMEOUT_MS, make_dock  # noqa: F401 - the fixture
 
+pytestmark = pytest.mark.live  # a real or FAKE backend process, or a server on loopback
+
 EMPTY_ANSWER = "<think>no airport in this scene</think><answer>[]</answer>"
 
 

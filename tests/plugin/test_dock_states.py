@@ -143,6 +143,7 @@ def test_run_with_a_backend_that_cannot_start_fails_at_once(make_dock, rasters, 
     assert not controller.is_running and dock.run_button.isEnabled() and dock.progress_bar.maximum() > 0
 
 
+@pytest.mark.live
 def test_a_backend_start_has_a_deadline(make_dock, rasters, qtbot, tmp_path):
     slow = tmp_path / "python"
     slow.write_text("#!/bin/sh\necho 'loading torch…' >&2\nexec sleep 60\n")
@@ -163,6 +164,7 @@ def test_a_backend_start_has_a_deadline(make_dock, rasters, qtbot, tmp_path):
     assert result_layers() == [] and dock.run_button.isEnabled()
 
 
+@pytest.mark.live
 def test_the_settings_dialog_checks_the_interpreter_without_blocking(qtbot, tmp_path, backend_python):
     dialog = SettingsDialog(Settings(python_path=str(tmp_path / "nope" / "python")))
     qtbot.addWidget(dialog)
@@ -188,6 +190,7 @@ def test_the_settings_dialog_checks_the_interpreter_without_blocking(qtbot, tmp_
 
 
 # --- 3. jobs belong to their project ---------------------------------------------------------------------------
+@pytest.mark.live
 def test_a_new_project_cancels_the_job_and_keeps_its_polygons_in_the_old_geopackage(
     make_dock, fake_manager, rasters, qtbot, qgis_iface, tmp_path
 ):
@@ -213,6 +216,7 @@ def test_a_new_project_cancels_the_job_and_keeps_its_polygons_in_the_old_geopack
     assert "The project was closed" in dock.message_label.text()
 
 
+@pytest.mark.live
 def test_a_new_project_cancels_a_query_still_waiting_for_the_backend(make_dock, rasters, qtbot, tmp_path):
     slow = tmp_path / "python"
     slow.write_text("#!/bin/sh\nexec sleep 60\n")
@@ -229,6 +233,7 @@ def test_a_new_project_cancels_a_query_still_waiting_for_the_backend(make_dock, 
 
 
 # --- 4. crashes are named --------------------------------------------------------------------------------------
+@pytest.mark.live
 def test_a_backend_killed_mid_job_is_named_restarted_and_the_polygons_kept(make_dock, fake_manager, rasters, qtbot):
     dock = make_dock(fake_manager)
     controller = dock.controller
@@ -253,6 +258,7 @@ def test_a_backend_killed_mid_job_is_named_restarted_and_the_polygons_kept(make_
 
 
 # --- 5. errors as codes, words in the dock ---------------------------------------------------------------------
+@pytest.mark.live
 def test_limits_the_dock_knows_are_checked_before_sending(make_dock, fake_manager, rasters, qtbot):
     dock = make_dock(fake_manager)
     got = messages_of(dock.controller)
@@ -267,6 +273,7 @@ def test_limits_the_dock_knows_are_checked_before_sending(make_dock, fake_manage
     assert dock.controller.records == [] and not dock.controller.is_running  # nothing was sent
 
 
+@pytest.mark.live
 def test_a_refusal_is_said_in_the_docks_words_with_the_backends_under_details(make_dock, fake_manager, tmp_path, qtbot):
     huge = write_raster(tmp_path / "huge.tif", np.full((3, 64, 64), 9, np.uint8), epsg=RD)
     dock = make_dock(fake_manager)
@@ -284,6 +291,7 @@ def test_a_refusal_is_said_in_the_docks_words_with_the_backends_under_details(ma
 
 
 # --- 6 and 7. layers ---------------------------------------------------------------------------------------------
+@pytest.mark.live
 def test_result_layers_have_unique_names_and_a_query_with_no_target_adds_none(make_dock, fake_manager, rasters, qtbot):
     dock = make_dock(fake_manager)
     controller = dock.controller
@@ -322,6 +330,7 @@ def test_no_target_is_said_in_the_results_list():
     assert _record_text(record) == "the flooded fields · ortho — done, 3 polygon(s)"
 
 
+@pytest.mark.live
 def test_the_results_group_sits_above_the_raster_it_came_from(make_dock, fake_manager, rasters, qtbot):
     dock = make_dock(fake_manager)
     controller = dock.controller
@@ -352,6 +361,7 @@ def test_the_results_group_sits_above_the_raster_it_came_from(make_dock, fake_ma
     assert len(root.findGroup("Think2Map").findLayers()) == 2  # with both results in it
 
 
+@pytest.mark.live
 def test_a_cancelled_task_reports_itself_cancelled_to_qgis(fake_manager, qtbot):
     task = SegmentTask(fake_manager.client(), job_request("/r.tif", "roofs"), "Think2Map: roofs")
     ended = []
@@ -380,6 +390,7 @@ def test_a_long_query_is_elided_in_the_results_list_with_the_whole_of_it_in_the_
 
 
 # --- "find every …": SAM 3 from the dock ----------------------------------------------------------------------
+@pytest.mark.live
 def test_a_find_query_from_the_dock_runs_on_sam3(make_dock, backend_python, tiny_models, gorinchem, qtbot):
     settings = Settings(
         python_path=str(backend_python),

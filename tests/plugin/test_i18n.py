@@ -14,6 +14,7 @@ from think2map.plugin.gui.i18n import install_translator, remove_translator, tr
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.live
 def test_every_user_string_is_translated():
     proc = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "i18n_ts.py"), "check", "--lang", "fr"], capture_output=True, text=True
@@ -45,6 +46,7 @@ def english_runs(english: str, french: str, n: int = 3) -> list[str]:
     return [run for run in runs if f" {run} " in target]
 
 
+@pytest.mark.live
 def test_every_error_code_is_said_in_french_in_the_dock_and_in_processing(tmp_path):
     from think2map.plugin.core import contract
     from think2map.plugin.core.messages import DOCK, PROCESSING, known_codes, message_for
@@ -70,6 +72,7 @@ def test_every_error_code_is_said_in_french_in_the_dock_and_in_processing(tmp_pa
     assert "segmenteur" in french[("missing_weights", DOCK)]  # parameters put in words are translated too
 
 
+@pytest.mark.live
 def test_a_refusal_reaches_the_french_dock_in_french(tmp_path, fake_manager, qgis_iface, qgis_new_project, qtbot):
     import numpy as np
     from qgis.core import QgsProject, QgsRasterLayer
@@ -97,6 +100,7 @@ def test_a_refusal_reaches_the_french_dock_in_french(tmp_path, fake_manager, qgi
         remove_translator(translator)
 
 
+@pytest.mark.live
 def test_compiled_french_translation_is_used(tmp_path, qgis_iface, qgis_new_project, qtbot):
     compiled_french(tmp_path)
     assert install_translator("de", tmp_path) is None  # no German file: nothing installed

@@ -28,6 +28,8 @@ from think2map.plugin.core.tasks import SegmentTask, job_request
 
 from .conftest import FORCED_ANSWER
 
+pytestmark = pytest.mark.live  # a real or FAKE backend process, or a server on loopback
+
 
 @pytest.fixture(scope="module")
 def shared_backend(backend_python, tiny_models):

@@ -6,6 +6,7 @@ import os
 import sys
 import time
 
+import pytest
 from think2map.plugin.core.settings import Settings
 from think2map.plugin.gui.settings_dialog import SettingsDialog
 from think2map.plugin.plugin import Think2MapPlugin
@@ -37,6 +38,7 @@ def test_action_opens_the_dock_and_unload_removes_everything(qgis_iface, qgis_ne
     assert plugin.dock is None and plugin.manager is None and plugin.actions == []
 
 
+@pytest.mark.live
 def test_unload_stops_the_backend(qgis_iface, qgis_new_project, backend_settings, qtbot):
     plugin = Think2MapPlugin(qgis_iface)
     plugin.initGui()

@@ -112,6 +112,7 @@ def fake_manager():
     server.server_close()
 
 
+@pytest.mark.live
 def test_uses_the_plugins_running_backend_and_writes_features(qgis_processing, fake_manager, gorinchem, tmp_path):
     import processing
     from qgis.core import QgsProcessingFeedback

@@ -25,6 +25,8 @@ from qgis.core import (
 )
 from think2map.plugin.processing.provider import Think2MapProvider
 
+pytestmark = pytest.mark.live  # a real or FAKE backend process, or a server on loopback
+
 ALG_ID = "think2map:segmentbytext"
 CHILD_ID = "segment"
 MODEL_OUTPUT = "polygons"

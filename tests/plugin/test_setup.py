@@ -44,6 +44,7 @@ def _no_valid_env(data: Path) -> bool:
     return ready_env_python(data) == "" and not any((e / plan.READY_MARKER).exists() for e in envs.glob("*"))
 
 
+@pytest.mark.live
 def test_no_usable_python_is_one_clear_message(data, tmp_path, monkeypatch, qtbot):
     (tmp_path / "empty-bin").mkdir()
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
@@ -54,6 +55,7 @@ def test_no_usable_python_is_one_clear_message(data, tmp_path, monkeypatch, qtbo
     assert "Traceback" not in text and _no_valid_env(data)
 
 
+@pytest.mark.live
 def test_a_full_disk_is_said_before_anything_is_written(tmp_path, monkeypatch, qtbot):
     small = tmp_path / "small"
     small.mkdir()
@@ -68,6 +70,7 @@ def test_a_full_disk_is_said_before_anything_is_written(tmp_path, monkeypatch, q
         subprocess.run(["umount", str(small)], check=False)
 
 
+@pytest.mark.live
 def test_no_network_is_one_clear_message(data, monkeypatch, qtbot):
     for key in [k for k in os.environ if k.startswith("PIP_")]:
         monkeypatch.delenv(key)
@@ -83,6 +86,7 @@ def test_no_network_is_one_clear_message(data, monkeypatch, qtbot):
     assert "Could not find a version" in (data / "setup.log").read_text() or "ERROR" in (data / "setup.log").read_text()
 
 
+@pytest.mark.install  # builds a real backend environment
 def test_install_cancel_retry_then_the_backend_answers(data, qtbot):
     from think2map.plugin.core.process import BackendManager
 
@@ -116,6 +120,7 @@ def test_install_cancel_retry_then_the_backend_answers(data, qtbot):
         manager.stop(wait_ms=10_000)
 
 
+@pytest.mark.live
 def test_the_settings_check_button_shows_the_doctor(backend_python, tiny_models, qtbot):
     from think2map.plugin.gui.settings_dialog import SettingsDialog
 

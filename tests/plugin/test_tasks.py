@@ -58,6 +58,7 @@ def test_job_request_body():
     assert "Tile size" in outcome_message("failed", failed, 0, "processing")
 
 
+@pytest.mark.live
 def test_segment_task_streams_features_to_the_end(fake, qtbot):
     task = SegmentTask(BackendClient(fake.url, "tok"), job_request("/r.tif", "roofs"), "Think2Map: roofs")
     got = run_task(qtbot, task)
@@ -69,6 +70,7 @@ def test_segment_task_streams_features_to_the_end(fake, qtbot):
     assert fake.bodies[0]["query"] == "roofs"
 
 
+@pytest.mark.live
 def test_cancel_stops_the_job_and_keeps_features(fake, qtbot):
     fake.tiles_per_job = 40
     task = SegmentTask(BackendClient(fake.url, "tok"), job_request("/r.tif", "trees"), "Think2Map: trees")
@@ -81,6 +83,7 @@ def test_cancel_stops_the_job_and_keeps_features(fake, qtbot):
     assert fake.jobs["job1"].state() == "cancelled"
 
 
+@pytest.mark.live
 def test_backend_errors_end_the_task_with_the_message(fake, qtbot):
     task = SegmentTask(BackendClient(fake.url, "tok"), job_request("/r.tif", "   "), "Think2Map: empty")
     got = run_task(qtbot, task)

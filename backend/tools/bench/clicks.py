@@ -47,6 +47,8 @@ def click_bench(segmenter_kind: str, device: str, clicks: int = 10, tiny: bool =
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the benchmark's server stopped before it was listening")
             time.sleep(0.05)
         port = server.servers[0].sockets[0].getsockname()[1]
         import rasterio
