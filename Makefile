@@ -54,7 +54,8 @@ test-fast: setup $(QVENV)/.installed lint tiny  ## before each commit: lint, the
 test: system setup $(QVENV)/.installed lint tiny package  ## lint, then every test of every tier (what CI runs)
 	scripts/run-tiers backend 'THINK2MAP_PLUGIN_ZIP=$(CURDIR)/$(PLUGIN_ZIP) $(PYTEST) tests -m "not sweep"' \
 	  sweep '$(PYTEST) tests -m sweep' plugin '$(QPYTEST) tests/plugin' \
-	  desktop 'DESKTOP_FROM_ZIP=$(CURDIR)/$(PLUGIN_ZIP) tests/desktop/run_desktop_test.sh'
+	  desktop 'DESKTOP_FROM_ZIP=$(CURDIR)/$(PLUGIN_ZIP) tests/desktop/run_desktop_test.sh && \
+	    DESKTOP_LANGUAGE=fr DESKTOP_FROM_ZIP=$(CURDIR)/$(PLUGIN_ZIP) tests/desktop/run_desktop_test.sh'
 
 test-backend: setup tiny  ## backend tier: logic, tiny models, real rasters, the real server (every marker)
 	$(PYTEST) tests
@@ -62,8 +63,9 @@ test-backend: setup tiny  ## backend tier: logic, tiny models, real rasters, the
 test-plugin: setup $(QVENV)/.installed tiny  ## plugin tests: pytest-qgis on QGIS's Python, headless, real backend in .venv
 	$(QPYTEST) tests/plugin
 
-test-desktop: setup i18n tiny  ## the real QGIS under Xvfb drives the dock, installed from the plugin zip; screenshots in test-artifacts/
+test-desktop: setup i18n tiny  ## the real QGIS under Xvfb drives the dock (English, then French), installed from the plugin zip; screenshots in test-artifacts/
 	DESKTOP_FROM_ZIP=1 tests/desktop/run_desktop_test.sh
+	DESKTOP_LANGUAGE=fr DESKTOP_FROM_ZIP=1 tests/desktop/run_desktop_test.sh
 
 package: setup i18n  ## build and check dist/think2map-VERSION.zip for the Plugin Manager (plugins.qgis.org)
 	$(PY) scripts/package.py --out dist

@@ -137,12 +137,20 @@ def to_raster(result: PromptResult, cell: Tile, image_shape: tuple[int, int]) ->
 
 def widened(instance: Instance, margin: float) -> Instance:
     """The instance with its box grown by ``margin`` pixels a side (a box around its points when it has none)."""
+    return Instance(_grown_box(instance, margin), instance.points, instance.labels)
+
+
+def searched_box(instance: Instance, margin: float) -> tuple[float, float, float, float]:
+    """The box an overview instance is drawn with: its own, or (points only) the box that picks its tiles."""
+    return instance.box if instance.box is not None else _grown_box(instance, margin)
+
+
+def _grown_box(instance: Instance, margin: float) -> tuple[float, float, float, float]:
     box = instance.box
     if box is None:
         xs, ys = [p[0] for p in instance.points], [p[1] for p in instance.points]
         box = (min(xs), min(ys), max(xs), max(ys))
-    grown = (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
-    return Instance(grown, instance.points, instance.labels)
+    return (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
 
 
 def _meets(box: tuple[float, float, float, float], window: PixelWindow) -> bool:

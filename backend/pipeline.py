@@ -46,6 +46,7 @@ from .overview import (
     overview_cells,
     overview_zoom,
     plan_visits,
+    searched_box,
     to_raster,
 )
 
@@ -372,6 +373,7 @@ class _Run:
         answers = {cell.index: (result, image.shape[:2]) for (cell, image), result in zip(items, results)}
         reports: list[TileReport] = []
         found: list[list[Instance] | None] = []
+        margin = BOX_MARGIN_PX * overview_zoom(plan.cells)
         for cell in plan.cells:
             report = TileReport(cell.index, _window_tuple(cell), kind="overview", seconds=seconds / max(1, len(items)))
             answer = answers.get(cell.index)
@@ -385,14 +387,14 @@ class _Run:
                 report.warnings += result.warnings
                 if result.status in ("ok", "no_target"):
                     instances = to_raster(result, cell, shape)
-                    report.instances, report.boxes = len(instances), [i.box for i in instances if i.box is not None]
+                    # Where each instance sends the job: its box, or the box its points pick tiles with.
+                    report.instances, report.boxes = len(instances), [searched_box(i, margin) for i in instances]
                     found.append(instances)
                 else:  # a garbled or failed answer says nothing of where to look: every tile there is read
                     report.warnings.append("every tile of this cell is read instead")
                     found.append(None)
             reports.append(report)
         stats.overview = reports
-        margin = BOX_MARGIN_PX * overview_zoom(plan.cells)
         # A segmenter that cannot take prompts (SAM 3 segments what it finds) has the prompter read the places.
         refine = plan.options.refine if getattr(self.segmenter, "takes_prompts", True) else "prompter"
         visits = plan_visits(plan.tiles, plan.cells, found, margin, refine, plan.choice.sample_step)

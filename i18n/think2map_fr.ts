@@ -4,12 +4,12 @@
   <context>
     <name>Think2Map</name>
     <message>
-      <location filename="../plugin/core/async_call.py" line="55" />
+      <location filename="../plugin/core/async_call.py" line="64" />
       <source>no answer</source>
       <translation>pas de réponse</translation>
     </message>
     <message>
-      <location filename="../plugin/core/async_call.py" line="56" />
+      <location filename="../plugin/core/async_call.py" line="65" />
       <source>The backend did not answer: {error}</source>
       <translation>Le moteur n'a pas répondu : {error}</translation>
     </message>
@@ -95,8 +95,8 @@
     </message>
     <message>
       <location filename="../plugin/core/extent.py" line="91" />
-      <source>'{name}' comes from the '{provider}' provider; only file-based rasters (GDAL), such as GeoTIFFs or /vsicurl/ cloud-optimised GeoTIFFs, can be sent to the backend. Save it as a GeoTIFF first.</source>
-      <translation>« {name} » vient du fournisseur « {provider} » ; seuls les rasters fichiers (GDAL), comme les GeoTIFF ou les GeoTIFF optimisés pour le cloud en /vsicurl/, peuvent être envoyés au moteur. Enregistrez-le d'abord en GeoTIFF.</translation>
+      <source>'{name}' is a web or virtual layer (a tile or map service, or a computed raster); Think2Map searches raster files only for now. Save it as a GeoTIFF first: right-click the layer, Export, Save As.</source>
+      <translation>« {name} » est une couche web ou virtuelle (un service de tuiles ou de cartes, ou un raster calculé) ; Think2Map ne cherche pour l'instant que dans des fichiers raster. Enregistrez-la d'abord en GeoTIFF : clic droit sur la couche, Exporter, Enregistrer sous.</translation>
     </message>
     <message>
       <location filename="../plugin/core/extent.py" line="99" />
@@ -179,27 +179,27 @@
       <translation>(le système a peut-être manqué de mémoire)</translation>
     </message>
     <message>
-      <location filename="../plugin/core/layers.py" line="131" />
+      <location filename="../plugin/core/layers.py" line="135" />
       <source>Could not create the result layer in {path}: {error}</source>
       <translation>Impossible de créer la couche de résultats dans {path} : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/layers.py" line="135" />
+      <location filename="../plugin/core/layers.py" line="139" />
       <source>Could not open the result layer for '{query}'.</source>
       <translation>Impossible d'ouvrir la couche de résultats pour « {query} ».</translation>
     </message>
     <message>
-      <location filename="../plugin/core/layers.py" line="198" />
+      <location filename="../plugin/core/layers.py" line="202" />
       <source>Could not write features to {layer}: {error}</source>
       <translation>Impossible d'écrire les entités dans {layer} : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/layers.py" line="269" />
+      <location filename="../plugin/core/layers.py" line="273" />
       <source>Overview boxes · {name}</source>
       <translation>Boîtes de la vue d'ensemble · {name}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/layers.py" line="62" />
+      <location filename="../plugin/core/layers.py" line="63" />
       <source>query</source>
       <translation>requête</translation>
     </message>
@@ -796,12 +796,12 @@
     <message>
       <location filename="../plugin/core/tasks.py" line="142" />
       <source>Cancelled; the {n} polygon(s) found so far were kept.</source>
-      <translation>Annulée ; les {n} polygone(s) trouvés jusque-là sont conservés.</translation>
+      <translation>Annulée ; polygones trouvés jusque-là et conservés : {n}.</translation>
     </message>
     <message>
       <location filename="../plugin/core/tasks.py" line="145" />
       <source>The {n} polygon(s) found before were kept.</source>
-      <translation>Les {n} polygone(s) trouvé(s) avant ont été gardés.</translation>
+      <translation>Polygones trouvés avant et gardés : {n}.</translation>
     </message>
     <message>
       <location filename="../plugin/core/tasks.py" line="160" />
@@ -814,149 +814,174 @@
       <translation>Tuile {i} : {message}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="218" />
+      <location filename="../plugin/core/tasks.py" line="219" />
       <source>Unexpected answer from the backend: {e}</source>
       <translation>Réponse inattendue du moteur : {e}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="235" />
+      <location filename="../plugin/core/tasks.py" line="236" />
       <source>Cancelled before it started.</source>
       <translation>Annulée avant de commencer.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="246" />
+      <location filename="../plugin/core/tasks.py" line="247" />
       <source>Think2Map: list models</source>
       <translation>Think2Map : liste des modèles</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="263" />
+      <location filename="../plugin/core/tasks.py" line="264" />
       <source>Cancelled.</source>
       <translation>Annulé.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="272" />
+      <location filename="../plugin/core/tasks.py" line="273" />
       <source>Think2Map: download {name}</source>
       <translation>Think2Map : téléchargement de {name}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="284" />
+      <location filename="../plugin/core/tasks.py" line="285" />
       <source>The download goes on in the backend.</source>
       <translation>Le téléchargement continue dans le moteur.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="298" />
+      <location filename="../plugin/core/tasks.py" line="299" />
       <source>{name} is ready.</source>
       <translation>{name} est prêt.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="102" />
-      <source>Click on an object to outline it; Enter adds it to the layer.</source>
-      <translation>Cliquez sur un objet pour le détourer ; Entrée l'ajoute à la couche.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/click_box.py" line="114" />
-      <source>Select one polygon of a Think2Map result layer to refine.</source>
-      <translation>Sélectionnez un polygone d'une couche de résultats Think2Map à affiner.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/click_box.py" line="119" />
-      <source>Add points to correct the outline; Enter replaces the polygon.</source>
-      <translation>Ajoutez des points pour corriger le contour ; Entrée remplace le polygone.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/click_box.py" line="128" />
-      <source>Added to {layer}; Ctrl+Z in QGIS takes it back.</source>
-      <translation>Ajouté à {layer} ; Ctrl+Z dans QGIS l'annule.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/click_box.py" line="30" />
-      <source>Click to segment</source>
-      <translation>Segmenter par clic</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/click_box.py" line="40" />
-      <source>Click on the map</source>
-      <translation>Cliquer sur la carte</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/click_box.py" line="43" />
-      <source>Click inside an object (Shift or right click: outside it), or drag a box around it; Enter adds it</source>
-      <translation>Cliquez dans un objet (Maj ou clic droit : en dehors), ou tracez un rectangle autour ; Entrée l'ajoute</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/click_box.py" line="45" />
-      <source>Add (Enter)</source>
-      <translation>Ajouter (Entrée)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/click_box.py" line="47" />
-      <source>Refine selected</source>
-      <translation>Affiner la sélection</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/click_box.py" line="48" />
-      <source>Start from the selected polygon of a Think2Map layer, then add points</source>
-      <translation>Partir du polygone sélectionné d'une couche Think2Map, puis ajouter des points</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/click_box.py" line="59" />
-      <source>Where added outlines go; empty: a new '{name}' layer</source>
-      <translation>Où vont les contours ajoutés ; vide : une nouvelle couche « {name} »</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/click_box.py" line="61" />
-      <source>Add to</source>
-      <translation>Ajouter à</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/click_box.py" line="62" />
-      <source>Show the outline under the cursor</source>
-      <translation>Montrer le contour sous le curseur</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/click_box.py" line="65" />
-      <source>Esc clears, Ctrl+Z takes back the last click.</source>
-      <translation>Échap efface, Ctrl+Z annule le dernier clic.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/click_box.py" line="94" />
+      <location filename="../plugin/gui/click_box.py" line="122" />
       <source>Choose the raster to digitise on first.</source>
       <translation>Choisissez d'abord le raster sur lequel numériser.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="117" />
+      <location filename="../plugin/gui/click_box.py" line="130" />
+      <source>Click on an object to outline it; Enter adds it to the layer.</source>
+      <translation>Cliquez sur un objet pour le détourer ; Entrée l'ajoute à la couche.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="142" />
+      <source>Select one polygon of a Think2Map result layer to refine.</source>
+      <translation>Sélectionnez un polygone d'une couche de résultats Think2Map à affiner.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="147" />
+      <source>Add points to correct the outline; Enter replaces the polygon.</source>
+      <translation>Ajoutez des points pour corriger le contour ; Entrée remplace le polygone.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="160" />
+      <source>Replaced the polygon in {layer}; Ctrl+Z (Edit ▸ Undo) brings the old outline back.</source>
+      <translation>Polygone remplacé dans {layer} ; Ctrl+Z (Édition ▸ Annuler) rend l'ancien contour.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="162" />
+      <source>Added to {layer}; Ctrl+Z (Edit ▸ Undo) takes it back.</source>
+      <translation>Ajouté à {layer} ; Ctrl+Z (Édition ▸ Annuler) le retire.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="169" />
+      <source>The backend is back; the click it never answered was dropped: click again.</source>
+      <translation>Le moteur est revenu ; le clic resté sans réponse a été retiré : cliquez à nouveau.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="171" />
+      <source>The backend is back: clicks work again.</source>
+      <translation>Le moteur est revenu : les clics fonctionnent de nouveau.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="40" />
+      <source>Click to segment</source>
+      <translation>Segmenter par clic</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="53" />
+      <source>Click on the map</source>
+      <translation>Cliquer sur la carte</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="56" />
+      <source>Click inside an object (Shift or right click: outside it), or drag a box around it; Enter adds it</source>
+      <translation>Cliquez dans un objet (Maj ou clic droit : en dehors), ou tracez un rectangle autour ; Entrée l'ajoute</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="58" />
+      <source>Add (Enter)</source>
+      <translation>Ajouter (Entrée)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="60" />
+      <source>Refine selected</source>
+      <translation>Affiner</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="61" />
+      <source>Start from the selected polygon of a Think2Map layer, then add points</source>
+      <translation>Partir du polygone sélectionné d'une couche Think2Map, puis ajouter des points</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="73" />
+      <source>Where added outlines go; empty: a new '{name}' layer</source>
+      <translation>Où vont les contours ajoutés ; vide : une nouvelle couche « {name} »</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="75" />
+      <source>Add to</source>
+      <translation>Ajouter à</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="76" />
+      <source>Show the outline under the cursor</source>
+      <translation>Contour sous le curseur</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="77" />
+      <source>Resting the mouse over the map shows what a click there would outline</source>
+      <translation>La souris posée sur la carte montre ce qu'un clic à cet endroit détourerait</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="80" />
+      <source>Esc clears, Ctrl+Z takes back the last click.</source>
+      <translation>Échap efface, Ctrl+Z annule le dernier clic.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_session.py" line="144" />
       <source>This layer has no Think2Map prompts to refine.</source>
       <translation>Cette couche n'a pas d'invites Think2Map à affiner.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="181" />
+      <location filename="../plugin/gui/click_session.py" line="229" />
       <source>The backend is not ready yet: the preview comes once it is.</source>
       <translation>Le moteur n'est pas encore prêt : l'aperçu viendra dès qu'il le sera.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="218" />
+      <location filename="../plugin/gui/click_session.py" line="269" />
       <source>Nothing found there: add a point or draw a box.</source>
       <translation>Rien trouvé ici : ajoutez un point ou tracez un rectangle.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="247" />
+      <location filename="../plugin/gui/click_session.py" line="301" />
       <source>Nothing to add yet: click on the object first.</source>
       <translation>Rien à ajouter pour l'instant : cliquez d'abord sur l'objet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="263" />
+      <location filename="../plugin/gui/click_session.py" line="317" />
       <source>Think2Map: add a segment</source>
       <translation>Think2Map : ajouter un segment</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="272" />
+      <location filename="../plugin/gui/click_session.py" line="326" />
       <source>Think2Map: refine a segment</source>
       <translation>Think2Map : affiner un segment</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="276" />
+      <location filename="../plugin/gui/click_session.py" line="330" />
       <source>Could not edit the layer {name}.</source>
       <translation>Impossible de modifier la couche {name}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_session.py" line="42" />
+      <source>Think2Map edits</source>
+      <translation>Modifications Think2Map</translation>
     </message>
     <message>
       <location filename="../plugin/gui/controller.py" line="134" />
@@ -990,126 +1015,141 @@
     </message>
     <message>
       <location filename="../plugin/gui/controller.py" line="151" />
+      <source>No backend yet: press “Set up the backend…” to build it (a few minutes, about 7 GB), or choose an existing one in Settings.</source>
+      <translation>Pas encore de moteur : appuyez sur « Installer le moteur… » pour le construire (quelques minutes, environ 7 Go), ou choisissez-en un dans les paramètres.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/controller.py" line="156" />
       <source>Backend error: {detail}</source>
       <translation>Erreur du moteur : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="151" />
+      <location filename="../plugin/gui/controller.py" line="156" />
       <source>no details</source>
       <translation>sans détails</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="152" />
+      <location filename="../plugin/gui/controller.py" line="157" />
       <source>Backend stopped; it starts when you open this panel or run a query.</source>
       <translation>Moteur arrêté ; il démarre à l'ouverture de ce panneau ou au lancement d'une requête.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="166" />
+      <location filename="../plugin/gui/controller.py" line="176" />
       <source>The backend did not start: {detail}</source>
       <translation>Le moteur n'a pas démarré : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="186" />
+      <location filename="../plugin/gui/controller.py" line="196" />
       <source>Think2Map is restarting it.</source>
       <translation>Think2Map le redémarre.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="186" />
+      <location filename="../plugin/gui/controller.py" line="196" />
       <source>Press Restart to start it.</source>
       <translation>Appuyez sur Redémarrer pour le lancer.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="190" />
+      <location filename="../plugin/gui/controller.py" line="200" />
       <source>Nothing had been found yet.</source>
       <translation>Rien n'avait encore été trouvé.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="213" />
+      <location filename="../plugin/gui/controller.py" line="223" />
       <source>Draw a rectangle on the map first (the Draw button), or choose another area.</source>
       <translation>Tracez d'abord un rectangle sur la carte (bouton Tracer), ou choisissez une autre zone.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="273" />
+      <location filename="../plugin/gui/controller.py" line="283" />
       <source>The backend cannot start: {detail}</source>
       <translation>Le moteur ne peut pas démarrer : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="296" />
+      <location filename="../plugin/gui/controller.py" line="306" />
       <source>Waiting for the backend to start…</source>
       <translation>En attente du démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="301" />
+      <location filename="../plugin/gui/controller.py" line="311" />
       <source>A query is already running; cancel it or wait for it to finish.</source>
       <translation>Une requête est déjà en cours ; annulez-la ou attendez qu'elle se termine.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="304" />
+      <location filename="../plugin/gui/controller.py" line="314" />
       <source>Not downloaded yet: {names}. Click Download to fetch them, or choose other models.</source>
       <translation>Pas encore téléchargé : {names}. Cliquez sur Télécharger pour les obtenir, ou choisissez d’autres modèles.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="312" />
+      <location filename="../plugin/gui/controller.py" line="322" />
       <source>Cancelling…</source>
       <translation>Annulation…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="322" />
+      <location filename="../plugin/gui/controller.py" line="332" />
       <source>Think2Map: {query}</source>
       <translation>Think2Map : {query}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="331" />
+      <location filename="../plugin/gui/controller.py" line="341" />
       <source>Searching for '{query}'…</source>
       <translation>Recherche de « {query} »…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="411" />
+      <location filename="../plugin/gui/controller.py" line="422" />
+      <source>'{query}' on '{raster}'</source>
+      <translation>« {query} » sur « {raster} »</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/controller.py" line="427" />
       <source>Think2Map</source>
       <translation>Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="415" />
+      <location filename="../plugin/gui/controller.py" line="432" />
+      <source>{what}: {message}</source>
+      <translation>{what} : {message}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/controller.py" line="432" />
       <source>done.</source>
       <translation>terminée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="417" />
+      <location filename="../plugin/gui/controller.py" line="436" />
       <source>cancelled.</source>
       <translation>annulée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="420" />
+      <location filename="../plugin/gui/controller.py" line="440" />
       <source>The query failed: {error}</source>
       <translation>La requête a échoué : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="451" />
+      <location filename="../plugin/gui/controller.py" line="471" />
       <source>Could not write the results to a GeoPackage ({error}): they are in a memory layer; save it before closing QGIS.</source>
       <translation>Impossible d'écrire les résultats dans un GeoPackage ({error}) : ils sont dans une couche en mémoire ; enregistrez-la avant de fermer QGIS.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="489" />
+      <location filename="../plugin/gui/controller.py" line="509" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) are kept in {path} (layer {table}).</source>
-      <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; ses {n} polygone(s) sont gardés dans {path} (couche {table}).</translation>
+      <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; les polygones trouvés ({n}) sont gardés dans {path} (couche {table}).</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="494" />
+      <location filename="../plugin/gui/controller.py" line="514" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) were in a memory layer, which closed with the project.</source>
-      <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; ses {n} polygone(s) étaient dans une couche en mémoire, fermée avec le projet.</translation>
+      <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; les polygones trouvés ({n}) étaient dans une couche en mémoire, fermée avec le projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="498" />
+      <location filename="../plugin/gui/controller.py" line="518" />
       <source>The project was closed, so the query '{query}' was cancelled before it found anything.</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée avant d'avoir rien trouvé.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="520" />
+      <location filename="../plugin/gui/controller.py" line="540" />
       <source>'{query}' has no layer: nothing was found yet. Reasoning… shows what the model wrote.</source>
       <translation>'{query}' n'a pas de couche : rien n'a encore été trouvé. Raisonnement… montre ce qu'a écrit le modèle.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="522" />
+      <location filename="../plugin/gui/controller.py" line="542" />
       <source>The layer of '{query}' was removed from the project.</source>
       <translation>La couche de « {query} » a été retirée du projet.</translation>
     </message>
@@ -1124,339 +1164,344 @@
       <translation>Indiquez une bande (gris) ou trois bandes (rouge, vert, bleu), numérotées à partir de 1.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="101" />
-      <source>Reasoning answers any question, tile by tile; SAM 3 finds every instance of a short phrase (buildings, swimming pools) much faster; Automatic picks one per query and each polygon's 'route' attribute says why.</source>
-      <translation>Le raisonnement répond à toute question, tuile par tuile ; SAM 3 trouve bien plus vite chaque instance d'une expression courte (bâtiments, piscines) ; Automatique choisit pour chaque requête et l'attribut 'route' de chaque polygone dit pourquoi.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="107" />
-      <source>Answer with</source>
-      <translation>Répondre avec</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="116" />
-      <source>Advanced options</source>
-      <translation>Options avancées</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="123" />
-      <source> px</source>
-      <translation> px</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="130" />
-      <source>default (1,2,3); or 4,3,2; or one band</source>
-      <translation>par défaut (1,2,3) ; ou 4,3,2 ; ou une seule bande</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="135" />
-      <source>The most tiles one query may search; a larger area is refused first</source>
-      <translation>Le nombre maximal de tuiles qu'une requête peut analyser ; une zone plus grande est refusée d'emblée</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="136" />
-      <source>Pixel coordinates</source>
-      <translation>Coordonnées pixel</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="138" />
-      <source>Search a raster that has no coordinate reference system; its polygons are placed in pixel coordinates</source>
-      <translation>Analyser un raster sans système de coordonnées de référence ; ses polygones sont placés en coordonnées pixel</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="141" />
-      <source>Every tile</source>
-      <translation>Toutes les tuiles</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="142" />
-      <source>Overview first, then where it points</source>
-      <translation>Vue d'ensemble d'abord, puis là où elle pointe</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="143" />
-      <source>Automatic (by the area's size)</source>
-      <translation>Automatique (selon la taille de la zone)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="145" />
-      <source>Every tile: the prompter reads the whole area at full resolution. Overview first: it reads the area downsampled, then only the places its boxes point to (far fewer prompter calls, and questions about the whole scene); its boxes are drawn as a layer. Automatic: the overview for a large area, with a sample of tiles for small objects.</source>
-      <translation>Toutes les tuiles : le modèle lit toute la zone en pleine résolution. Vue d'ensemble d'abord : il lit la zone sous-échantillonnée, puis seulement les endroits que désignent ses boîtes (bien moins d'appels au modèle, et des questions sur toute la scène) ; ses boîtes sont dessinées dans une couche. Automatique : la vue d'ensemble pour une grande zone, avec un échantillon de tuiles pour les petits objets.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="153" />
-      <source>SAM with the overview's boxes (fast)</source>
-      <translation>SAM avec les boîtes de la vue d'ensemble (rapide)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="154" />
-      <source>The prompter again (detailed)</source>
-      <translation>Le modèle à nouveau (détaillé)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="155" />
-      <source>How the places the overview points to are read at full resolution</source>
-      <translation>Comment les endroits désignés par la vue d'ensemble sont lus en pleine résolution</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="160" />
-      <source>Strategy</source>
-      <translation>Stratégie</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="161" />
-      <source>Refine with</source>
-      <translation>Affiner avec</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="162" />
-      <source>Tile size</source>
-      <translation>Taille des tuiles</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="163" />
-      <source>Overlap</source>
-      <translation>Recouvrement</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="164" />
-      <source>Bands</source>
-      <translation>Bandes</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="165" />
-      <source>Tile limit</source>
-      <translation>Limite de tuiles</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="170" />
-      <source>Run</source>
-      <translation>Lancer</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="172" />
-      <source>Cancel</source>
-      <translation>Annuler</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="180" />
-      <source>%v / %m tiles</source>
-      <translation>%v / %m tuiles</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="188" />
-      <source>Details…</source>
-      <translation>Détails…</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="189" />
-      <source>What the backend said, in its own words</source>
-      <translation>Ce que le moteur a dit, dans ses propres termes</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="200" />
-      <source>Restart</source>
-      <translation>Redémarrer</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="201" />
-      <source>Restart the backend</source>
-      <translation>Redémarrer le moteur</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="203" />
-      <source>Settings…</source>
-      <translation>Paramètres…</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="206" />
-      <source>The backend's full error message</source>
-      <translation>Le message d'erreur complet du moteur</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="213" />
-      <source>Set up the backend…</source>
-      <translation>Installer le moteur…</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="214" />
-      <source>Build the backend's Python environment in your QGIS profile folder</source>
-      <translation>Construire l'environnement Python du moteur dans le dossier de votre profil QGIS</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="218" />
-      <source>Results</source>
-      <translation>Résultats</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="220" />
-      <source>Select a result to show and zoom to its layer</source>
-      <translation>Sélectionnez un résultat pour afficher sa couche et zoomer dessus</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="225" />
-      <source>Zoom to layer</source>
-      <translation>Zoomer sur la couche</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="226" />
-      <source>Reasoning…</source>
-      <translation>Raisonnement…</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="227" />
-      <source>What the prompter wrote for each tile</source>
-      <translation>Ce que le modèle d'invite a écrit pour chaque tuile</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="308" />
-      <source>A query is running: wait for it, or cancel it</source>
-      <translation>Une requête est en cours : attendez-la ou annulez-la</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="310" />
-      <source>Search the raster for the query (Enter)</source>
-      <translation>Chercher la requête dans le raster (Entrée)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="361" />
-      <source>Area: a rectangle of {w:.0f} × {h:.0f} map units.</source>
-      <translation>Zone : un rectangle de {w:.0f} × {h:.0f} unités de carte.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="396" />
-      <source>Select a result first.</source>
-      <translation>Sélectionnez d'abord un résultat.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="401" />
-      <source>Think2Map backend</source>
-      <translation>Moteur Think2Map</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="490" />
-      <source>waiting for the backend</source>
-      <translation>en attente du moteur</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="491" />
-      <source>sent</source>
-      <translation>envoyée</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="492" />
-      <source>queued</source>
-      <translation>en file</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="493" />
-      <source>running</source>
-      <translation>en cours</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="494" />
-      <source>done</source>
-      <translation>terminée</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="495" />
-      <source>failed</source>
-      <translation>échouée</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="496" />
-      <source>cancelled</source>
-      <translation>annulée</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="500" />
-      <source>{strategy}, {n} prompter call(s)</source>
-      <translation>{strategy}, {n} appel(s) au modèle</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="504" />
-      <source>no target</source>
-      <translation>aucune cible</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="506" />
-      <source>{n} polygon(s)</source>
-      <translation>{n} polygone(s)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="507" />
-      <source>{name} — {state}, {found}{tiles}</source>
-      <translation>{name} — {state}, {found}{tiles}</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="76" />
-      <source>The raster to search</source>
-      <translation>Le raster à analyser</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="77" />
-      <source>Raster</source>
-      <translation>Raster</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="81" />
-      <source>What to find, e.g. the river</source>
-      <translation>Quoi chercher, p. ex. la rivière</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="82" />
-      <source>Describe what to find in plain language; earlier queries are in the list</source>
-      <translation>Décrivez en langage courant ce qu'il faut trouver ; les requêtes précédentes sont dans la liste</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="83" />
-      <source>Query</source>
-      <translation>Requête</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="86" />
-      <source>Whole layer</source>
-      <translation>Toute la couche</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="87" />
-      <source>Current map extent</source>
-      <translation>Emprise actuelle de la carte</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="88" />
-      <source>Rectangle drawn on the map</source>
-      <translation>Rectangle tracé sur la carte</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="90" />
-      <source>Draw</source>
-      <translation>Tracer</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="92" />
-      <source>Drag a rectangle on the map to search only there</source>
-      <translation>Tracez un rectangle sur la carte pour n'analyser que cette zone</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="95" />
-      <source>Area</source>
-      <translation>Zone</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="97" />
+      <location filename="../plugin/gui/dock.py" line="100" />
       <source>Reasoning (Think2Seg-RS)</source>
       <translation>Raisonnement (Think2Seg-RS)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="98" />
+      <location filename="../plugin/gui/dock.py" line="101" />
       <source>Find every instance (SAM 3)</source>
       <translation>Trouver chaque instance (SAM 3)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="99" />
+      <location filename="../plugin/gui/dock.py" line="102" />
       <source>Automatic: SAM 3 for short noun phrases</source>
       <translation>Automatique : SAM 3 pour les groupes nominaux courts</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="104" />
+      <source>Reasoning answers any question, tile by tile; SAM 3 finds every instance of a short phrase (buildings, swimming pools) much faster; Automatic picks one per query and each polygon's 'route' attribute says why.</source>
+      <translation>Le raisonnement répond à toute question, tuile par tuile ; SAM 3 trouve bien plus vite chaque instance d'une expression courte (bâtiments, piscines) ; Automatique choisit pour chaque requête et l'attribut 'route' de chaque polygone dit pourquoi.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="110" />
+      <source>Answer with</source>
+      <translation>Répondre avec</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="121" />
+      <source>Advanced options</source>
+      <translation>Options avancées</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="128" />
+      <source> px</source>
+      <translation> px</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="135" />
+      <source>default (1,2,3); or 4,3,2; or one band</source>
+      <translation>par défaut (1,2,3) ; ou 4,3,2 ; ou une seule bande</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="140" />
+      <source>The most tiles one query may search; a larger area is refused first</source>
+      <translation>Le nombre maximal de tuiles qu'une requête peut analyser ; une zone plus grande est refusée d'emblée</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="141" />
+      <source>Pixel coordinates</source>
+      <translation>Coordonnées pixel</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="143" />
+      <source>Search a raster that has no coordinate reference system; its polygons are placed in pixel coordinates</source>
+      <translation>Analyser un raster sans système de coordonnées de référence ; ses polygones sont placés en coordonnées pixel</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="146" />
+      <source>Every tile</source>
+      <translation>Toutes les tuiles</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="147" />
+      <source>Overview first, then where it points</source>
+      <translation>Vue d'ensemble d'abord, puis là où elle pointe</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="148" />
+      <source>Automatic (by the area's size)</source>
+      <translation>Automatique (selon la taille de la zone)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="150" />
+      <source>Every tile: the prompter reads the whole area at full resolution. Overview first: it reads the area downsampled, then only the places its boxes point to (far fewer prompter calls, and questions about the whole scene); its boxes are drawn as a layer. Automatic: the overview for a large area, with a sample of tiles for small objects.</source>
+      <translation>Toutes les tuiles : le modèle lit toute la zone en pleine résolution. Vue d'ensemble d'abord : il lit la zone sous-échantillonnée, puis seulement les endroits que désignent ses boîtes (bien moins d'appels au modèle, et des questions sur toute la scène) ; ses boîtes sont dessinées dans une couche. Automatique : la vue d'ensemble pour une grande zone, avec un échantillon de tuiles pour les petits objets.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="158" />
+      <source>SAM with the overview's boxes (fast)</source>
+      <translation>SAM avec les boîtes de la vue d'ensemble (rapide)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="159" />
+      <source>The prompter again (detailed)</source>
+      <translation>Le modèle à nouveau (détaillé)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="160" />
+      <source>How the places the overview points to are read at full resolution</source>
+      <translation>Comment les endroits désignés par la vue d'ensemble sont lus en pleine résolution</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="165" />
+      <source>Strategy</source>
+      <translation>Stratégie</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="166" />
+      <source>Refine with</source>
+      <translation>Affiner avec</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="167" />
+      <source>Tile size</source>
+      <translation>Taille des tuiles</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="168" />
+      <source>Overlap</source>
+      <translation>Recouvrement</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="169" />
+      <source>Bands</source>
+      <translation>Bandes</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="170" />
+      <source>Tile limit</source>
+      <translation>Limite de tuiles</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="175" />
+      <source>Run</source>
+      <translation>Lancer</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="177" />
+      <source>Cancel</source>
+      <translation>Annuler</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="185" />
+      <source>%v / %m tiles</source>
+      <translation>%v / %m tuiles</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="193" />
+      <source>Details…</source>
+      <translation>Détails…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="194" />
+      <source>What the backend said, in its own words</source>
+      <translation>Ce que le moteur a dit, dans ses propres termes</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="205" />
+      <source>Restart</source>
+      <translation>Redémarrer</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="206" />
+      <source>Restart the backend</source>
+      <translation>Redémarrer le moteur</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="208" />
+      <source>Settings…</source>
+      <translation>Paramètres…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="211" />
+      <source>The backend's full error message</source>
+      <translation>Le message d'erreur complet du moteur</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="221" />
+      <source>Set up the backend…</source>
+      <translation>Installer le moteur…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="222" />
+      <source>Build the backend's Python environment in your QGIS profile folder</source>
+      <translation>Construire l'environnement Python du moteur dans le dossier de votre profil QGIS</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="226" />
+      <source>Results</source>
+      <translation>Résultats</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="228" />
+      <source>Select a result to show and zoom to its layer</source>
+      <translation>Sélectionnez un résultat pour afficher sa couche et zoomer dessus</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="233" />
+      <source>Zoom to layer</source>
+      <translation>Zoomer</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="234" />
+      <source>Zoom to the layer of the selected result</source>
+      <translation>Zoomer sur la couche du résultat sélectionné</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="235" />
+      <source>Reasoning…</source>
+      <translation>Raisonnement…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="236" />
+      <source>What the prompter wrote for each tile</source>
+      <translation>Ce que le modèle d'invite a écrit pour chaque tuile</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="314" />
+      <source>A query is running: wait for it, or cancel it</source>
+      <translation>Une requête est en cours : attendez-la ou annulez-la</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="316" />
+      <source>Search the raster for the query (Enter)</source>
+      <translation>Chercher la requête dans le raster (Entrée)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="367" />
+      <source>Area: a rectangle of {w:.0f} × {h:.0f} map units.</source>
+      <translation>Zone : un rectangle de {w:.0f} × {h:.0f} unités de carte.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="407" />
+      <source>Select a result first.</source>
+      <translation>Sélectionnez d'abord un résultat.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="412" />
+      <source>Think2Map backend</source>
+      <translation>Moteur Think2Map</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="526" />
+      <source>waiting for the backend</source>
+      <translation>en attente du moteur</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="527" />
+      <source>sent</source>
+      <translation>envoyée</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="528" />
+      <source>queued</source>
+      <translation>en file</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="529" />
+      <source>running</source>
+      <translation>en cours</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="530" />
+      <source>done</source>
+      <translation>terminée</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="531" />
+      <source>failed</source>
+      <translation>échouée</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="532" />
+      <source>cancelled</source>
+      <translation>annulée</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="536" />
+      <source>{strategy}, {n} prompter call(s)</source>
+      <translation>{strategy}, {n} appel(s) au modèle</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="540" />
+      <source>no target</source>
+      <translation>aucune cible</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="542" />
+      <source>{n} polygon(s)</source>
+      <translation>{n} polygone(s)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="543" />
+      <source>{name} — {state}, {found}{tiles}</source>
+      <translation>{name} — {state}, {found}{tiles}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="79" />
+      <source>The raster to search</source>
+      <translation>Le raster à analyser</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="80" />
+      <source>Raster</source>
+      <translation>Raster</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="84" />
+      <source>What to find, e.g. the river</source>
+      <translation>Quoi chercher, p. ex. la rivière</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="85" />
+      <source>Describe what to find in plain language; earlier queries are in the list</source>
+      <translation>Décrivez en langage courant ce qu'il faut trouver ; les requêtes précédentes sont dans la liste</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="86" />
+      <source>Query</source>
+      <translation>Requête</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="89" />
+      <source>Whole layer</source>
+      <translation>Toute la couche</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="90" />
+      <source>Current map extent</source>
+      <translation>Emprise actuelle de la carte</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="91" />
+      <source>Rectangle drawn on the map</source>
+      <translation>Rectangle tracé sur la carte</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="93" />
+      <source>Draw</source>
+      <translation>Tracer</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="95" />
+      <source>Drag a rectangle on the map to search only there</source>
+      <translation>Tracez un rectangle sur la carte pour n'analyser que cette zone</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="98" />
+      <source>Area</source>
+      <translation>Zone</translation>
     </message>
     <message>
       <location filename="../plugin/gui/model_catalog.py" line="45" />

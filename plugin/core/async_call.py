@@ -40,12 +40,21 @@ class AsyncCall(QObject):
         self.aborted = False
         self.reply.finished.connect(self._finished)
 
+    @property
+    def pending(self) -> bool:
+        """Whether the request still waits for its answer."""
+        return self.reply is not None
+
     def abort(self) -> None:
+        """Drop the request; a call that has already answered has nothing left to abort."""
         self.aborted = True
-        self.reply.abort()
+        if self.reply is not None:
+            self.reply.abort()
 
     def _finished(self) -> None:
         reply, self.reply = self.reply, None
+        if reply is None:  # an aborted reply can report its end twice
+            return
         reply.deleteLater()
         if self.aborted:
             return

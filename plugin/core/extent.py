@@ -89,9 +89,9 @@ def raster_problem(
         return tr("The raster '{name}' cannot be read: check its source.").format(name=layer.name())
     if layer.providerType() != "gdal":
         return tr(
-            "'{name}' comes from the '{provider}' provider; only file-based rasters (GDAL), such as GeoTIFFs "
-            "or /vsicurl/ cloud-optimised GeoTIFFs, can be sent to the backend. Save it as a GeoTIFF first."
-        ).format(name=layer.name(), provider=layer.providerType())
+            "'{name}' is a web or virtual layer (a tile or map service, or a computed raster); Think2Map searches "
+            "raster files only for now. Save it as a GeoTIFF first: right-click the layer, Export, Save As."
+        ).format(name=layer.name())
     if not layer.crs().isValid() and not pixel_coords:
         return message_for("no_crs", {"path": layer.name()}, where=where)
     source = raster_source(layer)

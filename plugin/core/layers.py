@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 import tempfile
+import unicodedata
 from pathlib import Path
 
 from qgis.core import (
@@ -90,8 +91,11 @@ def results_folder(project: QgsProject | None = None) -> str:
     return str(folder)
 
 
-def _table_name(query: str) -> str:
-    slug = re.sub(r"[^0-9a-zA-Z]+", "_", query.lower()).strip("_")[:30] or "query"
+def table_name(query: str) -> str:
+    """A GeoPackage table name for ``query``: its letters without accents ("la rivière" → "la_riviere"), digits,
+    underscores, and the time, so that two runs never share a table."""
+    plain = unicodedata.normalize("NFKD", query.lower()).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^0-9a-z]+", "_", plain).strip("_")[:30] or "query"
     return f"{slug}_{dt.datetime.now().strftime('%Y%m%d_%H%M%S_%f')}"
 
 
@@ -112,7 +116,7 @@ def create_result_layer(
         layer = QgsMemoryProviderUtils.createMemoryLayer(name, result_fields(), QgsWkbTypes.MultiPolygon, crs)
     else:
         path = Path(folder or results_folder()) / GPKG_NAME
-        table = _table_name(query)
+        table = table_name(query)
         options = QgsVectorFileWriter.SaveVectorOptions()
         options.driverName = "GPKG"
         options.layerName = table

@@ -194,7 +194,8 @@ class SegmentTask(QgsTask):
         self.status: dict = {}  # the job's last status
 
     def run(self) -> bool:  # worker thread
-        """Submit and follow the job; True only when it ran to its end (a cancelled task reports itself so)."""
+        """Submit and follow the job; True when it ended as asked: done, or cancelled by the user (QGIS would
+        call a False task "failed" in its message bar; the dock says the query was cancelled)."""
         try:
             job = self.client.submit(self.request)
             self.job_id = str(job["id"])
@@ -219,7 +220,7 @@ class SegmentTask(QgsTask):
             return False
         self.message = outcome_message(self.state, status, self.feature_count)
         self.details = failure_details(status)
-        return self.state == "done"
+        return self.state in ("done", "cancelled")
 
     def _features(self, features: list, crs: str) -> None:
         self.feature_count += len(features)

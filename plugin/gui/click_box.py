@@ -6,6 +6,8 @@ first click there is quick and the hover preview can show the outline under the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from qgis.core import QgsCoordinateTransform, QgsMapLayerProxyModel, QgsProject, QgsRasterLayer, QgsVectorLayer
 from qgis.gui import QgsCollapsibleGroupBox, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import QTimer, pyqtSignal
@@ -14,7 +16,7 @@ from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QPu
 from ..core.async_call import AsyncCall
 from ..core.extent import raster_source
 from ..core.settings import Settings
-from .click_session import EDITS_LAYER, ClickSession
+from .click_session import ClickOptions, ClickSession, edits_layer_name
 from .click_tool import ClickMapTool
 from .i18n import tr
 
@@ -26,11 +28,22 @@ class ClickBox(QgsCollapsibleGroupBox):
 
     message = pyqtSignal(str, str)  # level, text
 
-    def __init__(self, iface, manager, raster_layer, parent: QWidget | None = None):
+    def __init__(
+        self,
+        iface,
+        manager,
+        raster_layer: Callable[[], object],
+        layer_problem: Callable[[], str | None] = lambda: None,
+        click_options: Callable[[], ClickOptions] = ClickOptions,
+        parent: QWidget | None = None,
+    ):
         super().__init__(tr("Click to segment"), parent)
         self.iface = iface
         self.manager = manager
         self.raster_layer = raster_layer  # () -> the dock's raster
+        self.layer_problem = layer_problem  # () -> why the dock would refuse it, in the dock's words (None: it can)
+        self.click_options = click_options  # () -> the dock's bands, tile grid and pixel mode; ValueError if bad
+        self._last_level = ""
         canvas = iface.mapCanvas()
         self.session = ClickSession(canvas, self._backend)
         self.tool = ClickMapTool(canvas, self.session)
@@ -46,8 +59,9 @@ class ClickBox(QgsCollapsibleGroupBox):
         self.accept_button.setEnabled(False)
         self.refine_button = QPushButton(tr("Refine selected"))
         self.refine_button.setToolTip(tr("Start from the selected polygon of a Think2Map layer, then add points"))
-        row = QHBoxLayout()
-        for button in (self.tool_button, self.accept_button, self.refine_button):
+        form.addRow(self.tool_button)
+        row = QHBoxLayout()  # two rows of buttons: three side by side are too wide in French
+        for button in (self.accept_button, self.refine_button):
             row.addWidget(button)
         form.addRow(row)
         self.target_combo = QgsMapLayerComboBox()
@@ -56,10 +70,11 @@ class ClickBox(QgsCollapsibleGroupBox):
         self.target_combo.setAdditionalItems([])
         self.target_combo.setLayer(None)
         self.target_combo.setToolTip(
-            tr("Where added outlines go; empty: a new '{name}' layer").format(name=EDITS_LAYER)
+            tr("Where added outlines go; empty: a new '{name}' layer").format(name=edits_layer_name())
         )
         form.addRow(tr("Add to"), self.target_combo)
         self.hover_check = QCheckBox(tr("Show the outline under the cursor"))
+        self.hover_check.setToolTip(tr("Resting the mouse over the map shows what a click there would outline"))
         self.hover_check.setChecked(Settings.load(include_token=False).hover_preview)
         form.addRow(self.hover_check)
         self.hint = QLabel(tr("Esc clears, Ctrl+Z takes back the last click."))
@@ -74,8 +89,9 @@ class ClickBox(QgsCollapsibleGroupBox):
         self.hover_check.toggled.connect(self._hover_toggled)
         self.target_combo.layerChanged.connect(self._target_changed)
         self.session.previewChanged.connect(lambda: self.accept_button.setEnabled(self.session.preview is not None))
-        self.session.message.connect(self.message)
+        self.session.message.connect(self._say)
         self.session.accepted.connect(self._accepted)
+        manager.ready.connect(self._backend_ready)
         self.tool.deactivated.connect(lambda: self.tool_button.setChecked(False))
         canvas.extentsChanged.connect(self._extent_changed)
         self.session.hover_enabled = self.hover_check.isChecked()
@@ -85,21 +101,33 @@ class ClickBox(QgsCollapsibleGroupBox):
             return None
         return self.manager.url, self.manager.token
 
+    def _say(self, level: str, text: str) -> None:
+        self._last_level = level
+        self.message.emit(level, text)
+
     def set_active(self, active: bool) -> None:
-        """Switch the click tool on (remembering the tool it replaces) or off."""
+        """Switch the click tool on (remembering the tool it replaces) or off.
+
+        The raster is the dock's, refused for the same reasons and in the same words as a query on it.
+        """
         canvas = self.iface.mapCanvas()
         if active:
             raster = self.raster_layer()
-            if not isinstance(raster, QgsRasterLayer):
-                self.message.emit("error", tr("Choose the raster to digitise on first."))
+            problem = self.layer_problem() if isinstance(raster, QgsRasterLayer) else None
+            try:
+                options = self.click_options()
+            except ValueError as exc:  # the dock's bands cannot be read
+                problem = problem or str(exc)
+            if not isinstance(raster, QgsRasterLayer) or problem:
+                self._say("error", problem or tr("Choose the raster to digitise on first."))
                 self.tool_button.setChecked(False)
                 return
-            self.session.raster = raster
+            self.session.raster, self.session.options = raster, options
             if canvas.mapTool() is not self.tool:
                 self._previous_tool = canvas.mapTool()
                 canvas.setMapTool(self.tool)
             self._warm_timer.start(0)
-            self.message.emit("info", tr("Click on an object to outline it; Enter adds it to the layer."))
+            self._say("info", tr("Click on an object to outline it; Enter adds it to the layer."))
         elif canvas.mapTool() is self.tool:
             if self._previous_tool is not None:
                 canvas.setMapTool(self._previous_tool)
@@ -120,13 +148,29 @@ class ClickBox(QgsCollapsibleGroupBox):
             return True
         return False
 
-    def _accepted(self, layer_id: str, fid: int) -> None:
+    def _accepted(self, layer_id: str, fid: int, replaced: bool) -> None:
+        """The outline is in its layer: make that layer the active one, so that QGIS's Undo takes the edit back."""
         layer = QgsProject.instance().mapLayer(layer_id)
-        if layer is not None and self.target_combo.currentLayer() is None:
+        if layer is None:
+            return
+        if self.target_combo.currentLayer() is None and not replaced:
             self.target_combo.setLayer(layer)  # the next outlines go to the same layer
-        self.message.emit(
-            "info", tr("Added to {layer}; Ctrl+Z in QGIS takes it back.").format(layer=layer.name() if layer else "?")
-        )
+        self.iface.setActiveLayer(layer)
+        if replaced:
+            text = tr("Replaced the polygon in {layer}; Ctrl+Z (Edit ▸ Undo) brings the old outline back.")
+        else:
+            text = tr("Added to {layer}; Ctrl+Z (Edit ▸ Undo) takes it back.")
+        self._say("info", text.format(layer=layer.name()))
+
+    def _backend_ready(self, *_args) -> None:
+        """The backend (re)started: what the old one never answered is dropped, and its error no longer stands."""
+        dropped = self.session.backend_restarted()
+        if dropped:
+            self._say("info", tr("The backend is back; the click it never answered was dropped: click again."))
+        elif self._last_level == "error":
+            self._say("info", tr("The backend is back: clicks work again."))
+        if self.tool_button.isChecked():
+            self._warm_timer.start(0)
 
     def _target_changed(self, layer) -> None:
         self.session.target = layer if isinstance(layer, QgsVectorLayer) else None

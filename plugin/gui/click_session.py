@@ -35,7 +35,23 @@ from ..core.extent import raster_source
 from .i18n import tr
 
 HOVER_DELAY_MS = 150
-EDITS_LAYER = "Think2Map edits"
+
+
+def edits_layer_name() -> str:
+    """The name of the layer accepted outlines go to when no other is chosen (in the user's language)."""
+    return tr("Think2Map edits")
+
+
+@dataclass
+class ClickOptions:
+    """What the dock says of how its raster is read, sent with every click so that a click reads the raster as the
+    query did (and hits the embeddings the query left): bands, tile grid, and pixel coordinates for a raster
+    without a CRS."""
+
+    bands: list[int] | None = None
+    tile_size: int | None = None
+    overlap: int | None = None
+    pixel_coords: bool = False
 
 
 @dataclass
@@ -52,7 +68,7 @@ class ClickSession(QObject):
 
     previewChanged = pyqtSignal()  # noqa: N815
     message = pyqtSignal(str, str)  # level, text
-    accepted = pyqtSignal(str, int)  # layer id, feature id
+    accepted = pyqtSignal(str, int, bool)  # layer id, feature id, whether an existing geometry was replaced
 
     def __init__(self, canvas: QgsMapCanvas, connection, project: QgsProject | None = None, parent=None):
         super().__init__(parent)
@@ -62,8 +78,10 @@ class ClickSession(QObject):
         self.raster: QgsRasterLayer | None = None
         self.target: QgsVectorLayer | None = None  # None: a "Think2Map edits" layer, made when first needed
         self.segmenter: str | None = None
+        self.options = ClickOptions()
         self.hover_enabled = True
         self.prompts: list[Prompt] = []
+        self.answered = 0  # how many of the prompts the preview answers (the rest wait for the backend)
         self.base: list[Prompt] = []  # a refined feature's own prompts, under the user's
         self.refining: tuple[str, int] | None = None  # (layer id, feature id)
         self.preview: QgsGeometry | None = None  # in the raster's CRS
@@ -84,6 +102,12 @@ class ClickSession(QObject):
         self.negatives_band = QgsRubberBand(canvas, QgsWkbTypes.PointGeometry)
         self.negatives_band.setColor(QColor(230, 40, 40))
         self.negatives_band.setIconSize(10)
+        self.box_band = _band(canvas, QColor(255, 200, 0, 220), QColor(255, 200, 0, 0), 1)
+
+    @property
+    def active(self) -> bool:
+        """Whether an object is being digitised: prompts, a preview or a refined feature (keys belong to it)."""
+        return bool(self.prompts or self.base or self.preview is not None)
 
     # ----- prompts ---------------------------------------------------------------------------------------------
     def add_point(self, point: QgsPointXY, positive: bool = True) -> None:
@@ -92,7 +116,9 @@ class ClickSession(QObject):
 
     def set_box(self, rect: QgsRectangle) -> None:
         """A dragged box (canvas CRS); it replaces an earlier one."""
-        self.prompts = [p for p in self.prompts if p.box is None] + [Prompt(box=QgsRectangle(rect))]
+        answered = [p for p in self.prompts[: self.answered] if p.box is None]
+        waiting = [p for p in self.prompts[self.answered :] if p.box is None]
+        self.prompts, self.answered = answered + waiting + [Prompt(box=QgsRectangle(rect))], len(answered)
         self._changed()
 
     def undo(self) -> bool:
@@ -100,12 +126,13 @@ class ClickSession(QObject):
         if not self.prompts:
             return False
         self.prompts.pop()
+        self.answered = min(self.answered, len(self.prompts))
         self._changed()
         return True
 
     def clear(self) -> None:
         """Forget the prompts and the preview (Esc)."""
-        self.prompts, self.base, self.refining = [], [], None
+        self.prompts, self.base, self.refining, self.answered = [], [], None, 0
         self._abort()
         self._set_preview(None, {})
         self._draw_prompts()
@@ -127,9 +154,21 @@ class ClickSession(QObject):
             base.append(Prompt(box=to_canvas.transformBoundingBox(QgsRectangle(*box))))
         for x, y, label in points:
             base.append(Prompt(point=to_canvas.transform(QgsPointXY(x, y)), positive=bool(label)))
-        self.prompts, self.base, self.refining = [], base, (layer.id(), feature.id())
+        self.prompts, self.base, self.refining, self.answered = [], base, (layer.id(), feature.id()), 0
         self._draw_prompts()
         return True
+
+    def backend_restarted(self) -> bool:
+        """The backend came back: drop what it never answered (the request, the prompts after the preview's).
+
+        True when prompts were dropped."""
+        self._abort()
+        dropped = len(self.prompts) > self.answered
+        self.prompts = self.prompts[: self.answered]
+        if not (self.prompts or self.base):
+            self._set_preview(None, {})
+        self._draw_prompts()
+        return dropped
 
     # ----- the preview ------------------------------------------------------------------------------------------
     def hover(self, point: QgsPointXY) -> None:
@@ -170,6 +209,15 @@ class ClickSession(QObject):
         }
         if self.segmenter:
             body["segmenter"] = self.segmenter
+        opts = self.options
+        if opts.bands:
+            body["bands"] = list(opts.bands)
+        if opts.tile_size:
+            body["tile_size"] = int(opts.tile_size)
+        if opts.overlap is not None:
+            body["overlap"] = int(opts.overlap)
+        if opts.pixel_coords and not self.raster.crs().isValid():
+            body["pixel_coords"] = True
         return body
 
     def _send(self) -> None:
@@ -183,7 +231,8 @@ class ClickSession(QObject):
         self._abort()
         self.requests += 1
         self._call = AsyncCall(*backend, "POST", "/prompt", body, self)
-        self._call.answered.connect(lambda status, payload, c=self._call: self._answered(c, status, payload))
+        asked = len(self.prompts)
+        self._call.answered.connect(lambda status, payload, c=self._call: self._answered(c, status, payload, asked))
 
     def _send_hover(self) -> None:
         backend = self.connection()
@@ -203,10 +252,12 @@ class ClickSession(QObject):
                 call.abort()
         self._call = self._hover_call = None
 
-    def _answered(self, call: AsyncCall, status: int, payload: dict) -> None:
+    def _answered(self, call: AsyncCall, status: int, payload: dict, asked: int) -> None:
         if call is not self._call:
             return
         self._call = None
+        if status == 200:
+            self.answered = asked
         if status == 409 and payload.get("code") == "superseded":
             return
         if status != 200:
@@ -236,9 +287,12 @@ class ClickSession(QObject):
     def _draw_prompts(self) -> None:
         self.points_band.reset(QgsWkbTypes.PointGeometry)
         self.negatives_band.reset(QgsWkbTypes.PointGeometry)
+        self.box_band.reset(QgsWkbTypes.PolygonGeometry)
         for p in self.base + self.prompts:
             if p.point is not None:
                 (self.points_band if p.positive else self.negatives_band).addPoint(p.point)
+            elif p.box is not None:  # the box stays drawn once the mouse is released, like the points
+                self.box_band.setToGeometry(QgsGeometry.fromRect(p.box), None)
 
     # ----- accepting -------------------------------------------------------------------------------------------
     def accept(self) -> int | None:
@@ -277,15 +331,16 @@ class ClickSession(QObject):
             return None
         layer.endEditCommand()
         layer.triggerRepaint()
-        self.accepted.emit(layer.id(), fid)
+        replaced = self.refining is not None
         self.clear()
+        self.accepted.emit(layer.id(), fid, replaced)
         return fid
 
     def _target_layer(self) -> QgsVectorLayer | None:
         if self.target is not None and self.project.mapLayer(self.target.id()) is not None:
             return self.target
         try:
-            layer = core_layers.create_result_layer(EDITS_LAYER, self.raster.crs())
+            layer = core_layers.create_result_layer(edits_layer_name(), self.raster.crs())
         except RuntimeError as exc:
             self.message.emit("error", str(exc))
             return None
@@ -297,7 +352,7 @@ class ClickSession(QObject):
     def remove(self) -> None:
         """Take the bands off the canvas (the tool is switched off for good)."""
         self._abort()
-        for band in (self.band, self.hover_band, self.points_band, self.negatives_band):
+        for band in (self.band, self.hover_band, self.points_band, self.negatives_band, self.box_band):
             band.reset()
             if band.scene() is not None:
                 band.scene().removeItem(band)

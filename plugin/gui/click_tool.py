@@ -9,12 +9,38 @@ from __future__ import annotations
 
 from qgis.core import QgsGeometry, QgsPointXY, QgsRectangle, QgsWkbTypes
 from qgis.gui import QgsMapCanvas, QgsMapMouseEvent, QgsMapTool, QgsRubberBand
-from qgis.PyQt.QtCore import QPoint, Qt
-from qgis.PyQt.QtGui import QColor, QKeySequence
+from qgis.PyQt.QtCore import QEvent, QObject, QPoint, Qt
+from qgis.PyQt.QtGui import QColor, QKeyEvent, QKeySequence
 
 from .click_session import ClickSession
 
 DRAG_PX = 5  # a press and release further apart than this is a box, not a click
+
+
+def is_tool_key(event: QKeyEvent) -> bool:
+    """Enter, Esc and Undo (Ctrl+Z): the keys the tool answers while an object is being digitised."""
+    return event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape) or event.matches(
+        QKeySequence.StandardKey.Undo
+    )
+
+
+class ToolKeys(QObject):
+    """Claims the tool's keys from QGIS's shortcuts while the session has an object in hand.
+
+    Qt first offers a key to the focused widget as a ShortcutOverride; accepting it there sends the key to the
+    canvas (and so to the tool) instead of firing QGIS's Undo action, which would take back an edit of the active
+    layer rather than the last click.
+    """
+
+    def __init__(self, session: ClickSession, parent: QObject | None = None):
+        super().__init__(parent)
+        self.session = session
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and self.session.active and is_tool_key(event):
+            event.accept()
+            return True
+        return False
 
 
 class ClickMapTool(QgsMapTool):
@@ -30,7 +56,13 @@ class ClickMapTool(QgsMapTool):
         self.box_band.setColor(QColor(255, 200, 0, 220))
         self.box_band.setFillColor(QColor(255, 200, 0, 30))
         self.box_band.setWidth(1)
+        self.keys = ToolKeys(session, self)
         self.setCursor(Qt.CrossCursor)
+
+    def activate(self) -> None:
+        super().activate()
+        for widget in (self.canvas(), self.canvas().viewport()):
+            widget.installEventFilter(self.keys)
 
     def canvasPressEvent(self, event: QgsMapMouseEvent) -> None:
         self._pressed, self._button = event.pos(), event.button()
@@ -59,18 +91,20 @@ class ClickMapTool(QgsMapTool):
         self.session.add_point(end, positive=not negative)
 
     def keyPressEvent(self, event) -> None:
+        if not is_tool_key(event):
+            event.ignore()
+            return
         if event.key() in (Qt.Key_Return, Qt.Key_Enter):
             self.session.accept()
         elif event.key() == Qt.Key_Escape:
             self.session.clear()
-        elif event.matches(QKeySequence.Undo):
-            self.session.undo()
         else:
-            event.ignore()
-            return
+            self.session.undo()
         event.accept()
 
     def deactivate(self) -> None:
+        for widget in (self.canvas(), self.canvas().viewport()):
+            widget.removeEventFilter(self.keys)
         self.box_band.reset(QgsWkbTypes.PolygonGeometry)
         self.session.hover_band.reset(QgsWkbTypes.PolygonGeometry)
         super().deactivate()

@@ -147,9 +147,19 @@ class DockController(QObject):
             if self._crash_note:
                 text += " — " + tr("restarted at {time}, after it stopped unexpectedly").format(time=self._crash_note)
             return text
+        if state == "error" and self.no_backend_yet():  # the first state after installing the plugin, not a fault
+            return tr(
+                "No backend yet: press “Set up the backend…” to build it (a few minutes, about 7 GB), or choose an "
+                "existing one in Settings."
+            )
         if state == "error":
             return tr("Backend error: {detail}").format(detail=detail or tr("no details"))
         return tr("Backend stopped; it starts when you open this panel or run a query.")
+
+    def no_backend_yet(self) -> bool:
+        """Whether no backend was ever set up: local mode, and no interpreter found or chosen (a first open)."""
+        settings = Settings.load(include_token=False)
+        return not settings.is_remote and not settings.python_path
 
     def needs_setup(self) -> bool:
         """Whether no backend is configured yet: local mode and no usable interpreter (the installer's case)."""
@@ -406,6 +416,10 @@ class DockController(QObject):
         self._offstage.pop(id(record), None)
         record.job_state, record.message, record.details = state, message, details
         query = core_layers.elide(record.query)
+        raster = self.project.mapLayer(record.raster_id)
+        label = f"'{query}'"
+        if raster is not None:  # the dock may show another raster by now: say which one this query searched
+            label = tr("'{query}' on '{raster}'").format(query=query, raster=raster.name())
         if record.detached:
             text = self._detached_outcome(record)
             self.records = [r for r in self.records if r is not record]
@@ -414,9 +428,13 @@ class DockController(QObject):
         elif state == "done":
             record.tiles_done = max(record.tiles_done, record.tiles_total)
             self.progress.emit(record.tiles_done, record.tiles_total)
-            self.message.emit("info", f"'{query}': " + (message or tr("done.")), details)
+            self.message.emit(
+                "info", tr("{what}: {message}").format(what=label, message=message or tr("done.")), details
+            )
         elif state == "cancelled":
-            self.message.emit("warning", f"'{query}': " + (message or tr("cancelled.")), details)
+            self.message.emit(
+                "warning", tr("{what}: {message}").format(what=label, message=message or tr("cancelled.")), details
+            )
         else:
             self.message.emit(
                 "error", tr("The query failed: {error}").format(error=message or tr("no details")), details

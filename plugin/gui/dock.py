@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qgis.core import QgsMapLayer, QgsMapLayerProxyModel, QgsRasterLayer, QgsRectangle
 from qgis.gui import QgsCollapsibleGroupBox, QgsDockWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.PyQt.QtCore import QSize, Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,8 +26,9 @@ from qgis.PyQt.QtWidgets import (
 
 from ..core import contract
 from ..core.history import ResultRecord
-from ..core.layers import elide
+from ..core.layers import elide, layer_name_for
 from .click_box import ClickBox
+from .click_session import ClickOptions
 from .controller import EXTENT, LAYER, RECTANGLE, DockController, RunOptions, parse_bands
 from .i18n import tr
 from .map_tool import RectangleMapTool
@@ -37,6 +38,7 @@ from .styles import LEVEL_STYLE, STATE_STYLE
 
 TILE_LIMIT_MAX = 100_000
 RESULT_NAME_LENGTH = 48  # characters of a result's name in the list; the tooltip has the whole query
+COMBO_CHARACTERS = 8  # a combo shows at least this many characters, and elides the rest
 
 
 class Think2MapDock(QgsDockWidget):
@@ -69,6 +71,7 @@ class Think2MapDock(QgsDockWidget):
     def _build(self) -> None:
         body = QWidget()
         layout = QVBoxLayout(body)
+        layout.setContentsMargins(6, 6, 6, 6)  # a dock is narrow: every pixel is for the content
         form = QFormLayout()
         self.layer_combo = QgsMapLayerComboBox()
         self.layer_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
@@ -109,7 +112,9 @@ class Think2MapDock(QgsDockWidget):
 
         self.models_box = ModelsBox(self.controller.catalog)
         layout.addWidget(self.models_box)
-        self.click_box = ClickBox(self.iface, self.controller.manager, self.layer_combo.currentLayer)
+        self.click_box = ClickBox(
+            self.iface, self.controller.manager, self.layer_combo.currentLayer, self.layer_problem, self.click_options
+        )
         self.click_box.message.connect(self.show_message)
         layout.addWidget(self.click_box)
 
@@ -206,10 +211,13 @@ class Think2MapDock(QgsDockWidget):
         self.details_button.setToolTip(tr("The backend's full error message"))
         self.details_button.setVisible(False)
         status_row.addWidget(self.status_label, 1)
-        status_row.addWidget(self.details_button)
-        status_row.addWidget(self.restart_button)
-        status_row.addWidget(self.settings_button)
         layout.addLayout(status_row)
+        status_buttons = QHBoxLayout()  # under the status: beside it, they would not fit a narrow dock in French
+        status_buttons.addStretch(1)
+        status_buttons.addWidget(self.details_button)
+        status_buttons.addWidget(self.restart_button)
+        status_buttons.addWidget(self.settings_button)
+        layout.addLayout(status_buttons)
         self.setup_button = QPushButton(tr("Set up the backend…"))
         self.setup_button.setToolTip(tr("Build the backend's Python environment in your QGIS profile folder"))
         self.setup_button.setVisible(False)
@@ -223,19 +231,17 @@ class Think2MapDock(QgsDockWidget):
         layout.addWidget(self.results_list, 1)
         results_buttons = QHBoxLayout()
         self.zoom_button = QPushButton(tr("Zoom to layer"))
+        self.zoom_button.setToolTip(tr("Zoom to the layer of the selected result"))
         self.reasoning_button = QPushButton(tr("Reasoning…"))
         self.reasoning_button.setToolTip(tr("What the prompter wrote for each tile"))
         results_buttons.addWidget(self.zoom_button)
         results_buttons.addWidget(self.reasoning_button)
         layout.addLayout(results_buttons)
 
-        # Long model paths and layer names must not widen the dock: combos shrink and elide instead.
-        for combo in (self.layer_combo, self.query_combo, self.area_combo):
-            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(8)
-        scroll = QScrollArea()
+        fit_to_width(body)
+        scroll = _ScrollArea()
         scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)  # never cut off, whatever the width
         scroll.setWidget(body)
         self.setWidget(scroll)
 
@@ -376,6 +382,11 @@ class Think2MapDock(QgsDockWidget):
             refine=self.refine_combo.currentData() or contract.REFINE_DEFAULT,
         )
 
+    def click_options(self) -> ClickOptions:
+        """How clicks read the raster: as a query from this dock would (its bands, tiles and pixel mode)."""
+        options = self.options()
+        return ClickOptions(options.bands, options.tile_size, options.overlap, options.pixel_coords)
+
     # ----- actions -------------------------------------------------------------------------------------------
     def run(self) -> bool:
         """Run the query as the dock shows it, on the raster it shows."""
@@ -416,12 +427,13 @@ class Think2MapDock(QgsDockWidget):
         box.exec_()
 
     def _on_state(self, state: str, text: str) -> None:
+        first_open = state == "error" and self.controller.no_backend_yet()  # nothing is wrong: no backend yet
         self.status_text = text
-        self.status_label.setStyleSheet(STATE_STYLE.get(state, ""))
+        self.status_label.setStyleSheet(STATE_STYLE["stopped" if first_open else state] if state in STATE_STYLE else "")
         self.status_label.setText(_first_lines(text))
         self.status_label.setToolTip(text)
-        self.details_button.setVisible(state == "error" and _first_lines(text) != text)
-        self.restart_button.setEnabled(state != "starting")
+        self.details_button.setVisible(state == "error" and not first_open and _first_lines(text) != text)
+        self.restart_button.setEnabled(state != "starting" and not first_open)
         self.setup_button.setVisible(state == "error" and self.controller.needs_setup())
 
     def _on_running(self, running: bool) -> None:
@@ -478,6 +490,30 @@ class Think2MapDock(QgsDockWidget):
             pass
 
 
+class _ScrollArea(QScrollArea):
+    """A scroll area whose preferred width holds its widget and the vertical scroll bar beside it, so that the
+    dock opens wide enough for its content."""
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        body = self.widget()
+        if body is None:
+            return hint
+        width = body.sizeHint().width() + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+        return QSize(max(hint.width(), width), hint.height())
+
+
+def fit_to_width(body: QWidget) -> None:
+    """Let the dock be as narrow in every language as in English: long model paths, layer names and translated
+    choices do not widen it (combos elide, their lists show the whole text), and a form's label goes above its
+    field when both do not fit on one line."""
+    for combo in body.findChildren(QComboBox):
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(COMBO_CHARACTERS)
+    for form in body.findChildren(QFormLayout):
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+
+
 def _first_lines(text: str, lines: int = 3, chars: int = 300) -> str:
     """The start of a long message (a backend traceback), for the status line."""
     head = "\n".join(text.splitlines()[:lines])
@@ -510,4 +546,8 @@ def _record_text(record: ResultRecord) -> str:
 
 
 def layer_name_short(record: ResultRecord) -> str:
-    return elide(record.name or record.query, RESULT_NAME_LENGTH)
+    """The record's layer name, short: its query is elided, never the " · raster (2)" that tells runs apart."""
+    name = record.name or record.query
+    query = layer_name_for(record.query)
+    suffix = name[len(query) :] if record.name.startswith(query) else ""
+    return elide(query, max(12, RESULT_NAME_LENGTH - len(suffix))) + suffix

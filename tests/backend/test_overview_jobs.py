@@ -65,6 +65,25 @@ def test_an_overview_that_answers_nothing_ends_done_with_no_target(shared_data, 
     assert time.monotonic() - started < 120
 
 
+POINTS_ONLY = '<think>two dots</think><answer>[{"positive_points": [[200, 200], [240, 260]]}]</answer>'
+
+
+def test_an_overview_instance_with_points_but_no_box_is_drawn_where_it_sent_the_job(shared_data, tiny_models):
+    status, features, tiles = _server_job(
+        shared_data, tiny_models, {"query": "the harbour", "strategy": "overview"}, POINTS_ONLY
+    )
+    assert status["state"] == "done", status
+    (cell,) = status["overview"]
+    assert cell["status"] == "ok" and len(cell["boxes"]) == 1  # drawn, though the answer has no box
+    x0, y0, x1, y1 = _bounds(cell["boxes"][0])
+    fx0, fy0, fx1, fy1 = _bounds(cell["footprint"])
+    px = (fx1 - fx0) / 840  # map units per pixel of the model's frame
+    # it covers both points, grown by the margin that picked the tiles
+    assert x0 < fx0 + 200 * px < fx0 + 240 * px < x1 and y0 < fy1 - 260 * px < fy1 - 200 * px < y1
+    read = [t for t in tiles if t["status"] != "skipped"]
+    assert read and features  # those points chose the tiles, and polygons came back
+
+
 def _bounds(geometry: dict) -> tuple[float, float, float, float]:
     xs = [p[0] for p in geometry["coordinates"][0]]
     ys = [p[1] for p in geometry["coordinates"][0]]

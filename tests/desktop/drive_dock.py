@@ -5,6 +5,7 @@ a query, clicks Run, waits for a result layer with features, zooms to it, saves 
 exit status 0 (all checks passed) or 1. Everything is driven by a timer, so QGIS's event loop keeps running.
 """
 
+import importlib
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ import traceback
 from pathlib import Path
 
 import qgis.utils
-from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
+from qgis.core import QgsApplication, QgsFeatureRequest, QgsProject, QgsRasterLayer, QgsVectorLayer
 from qgis.PyQt.QtCore import QCoreApplication, QPoint, Qt, QTimer
 from qgis.PyQt.QtTest import QTest
 
@@ -23,7 +24,13 @@ ARTIFACTS = Path(ENV["THINK2MAP_E2E_ARTIFACTS"])
 RASTER = ENV["THINK2MAP_E2E_RASTER"]
 QUERY = ENV.get("THINK2MAP_E2E_QUERY", "the river")
 TIMEOUT_S = float(ENV.get("THINK2MAP_E2E_TIMEOUT", "240"))
+LANGUAGE = ENV.get("THINK2MAP_E2E_LANGUAGE", "en")  # "fr": QGIS in French, the dock's path up to the overview job
 PLUGIN = "think2map"
+
+
+def plugin_module(name: str):
+    """A module of the installed plugin (its package is named after its folder)."""
+    return importlib.import_module(f"{PLUGIN}.{name}")
 
 
 class Driver:
@@ -34,12 +41,19 @@ class Driver:
         self.started = time.monotonic()
         self.step = self.offer_setup if ENV.get("THINK2MAP_E2E_INSTALLED_COPY") else self.configure
         self.deadlines: dict[str, float] = {}
-        self.report: dict = {"checks": []}
+        self.report: dict = {"checks": [], "language": LANGUAGE, "python_errors": []}
+        # Every Python error QGIS reports (its yellow bar, and the "Python error" tab of its log) fails the run.
+        QgsApplication.messageLog().messageReceived.connect(self._logged)
         self.timer = QTimer()
         self.timer.timeout.connect(self.tick)
         self.timer.start(300)
 
     # ----- plumbing ------------------------------------------------------------------------------------------
+    def _logged(self, message: str, tag: str, level) -> None:
+        if tag == "Python error" or "Traceback (most recent call last)" in message:
+            self.report["python_errors"].append({"tag": tag, "message": message[-2000:]})
+            self.log(f"QGIS logged a Python error ({tag}): {message[-500:]}")
+
     def log(self, text: str) -> None:
         print(f"[drive_dock {time.monotonic() - self.started:6.1f}s] {text}", flush=True)
 
@@ -211,43 +225,143 @@ class Driver:
         QTest.mouseClick(box.tool_button, Qt.LeftButton)
         canvas = self.iface.mapCanvas()
         self.check(canvas.mapTool() is box.tool, "the Click button switched the click tool on")
-        centre = canvas.mapToGlobal(QPoint(canvas.width() // 2, canvas.height() // 2))
-        self.click_at = (centre.x(), centre.y())
-        xdotool("mousemove", *map(str, self.click_at), "click", "1")
-        self.log(f"clicked the canvas at screen {self.click_at}")
+        self.clicks = 0
+        self.real_click(0.5, 0.5)
         self.go(self.click_wait_preview)
+
+    def real_click(self, fx: float, fy: float) -> None:
+        """A real left click (xdotool) on the canvas at a fraction of its width and height."""
+        canvas = self.iface.mapCanvas()
+        at = canvas.mapToGlobal(QPoint(int(canvas.width() * fx), int(canvas.height() * fy)))
+        xdotool("mousemove", str(at.x()), str(at.y()), "click", "1")
+        self.clicks += 1
+        self.log(f"click {self.clicks} on the canvas at screen ({at.x()}, {at.y()})")
+
+    def answered(self, requests: int, what: str) -> bool:
+        """Whether the session's preview answers ``requests`` requests (raises after 60 s)."""
+        session = self.dock.click_box.session
+        done = session.requests >= requests and session._call is None
+        if not done and self.wait(60, what):
+            raise AssertionError(f"no preview 60 s after {what}; dock says {self.dock.message_label.text()!r}")
+        return done and self.wait(1.0, what + " rendered")
 
     def click_wait_preview(self) -> None:
         session = self.dock.click_box.session
-        if session.preview is None and self.wait(60, "preview"):
-            raise AssertionError(f"no preview 60 s after the click; dock says {self.dock.message_label.text()!r}")
-        if session.preview is None or not self.wait(2.0):  # let the band render
+        if not self.answered(1, "the first click"):
             return
+        self.check(session.preview is not None, "the first click has its preview")
         self.check(len(session.prompts) == 1 and session.prompts[0].positive, "the click added one positive point")
         self.check(not session.band.asGeometry().isEmpty(), "the preview band is on the map")
         self.report["click_preview_area_m2"] = round(session.preview.area(), 1)
         screenshot(ARTIFACTS / "click-preview.png", self.iface)
+        self.iface.mapCanvas().zoomByFactor(0.8)  # a zoom: the view is encoded ahead again, without an error bar
+        self.go(self.click_after_zoom)
+
+    def click_after_zoom(self) -> None:
+        if not self.wait(1.5, "the zoom's warm-up"):
+            return
+        self.real_click(0.55, 0.5)
+        self.go(self.click_wait_second)
+
+    def click_wait_second(self) -> None:
+        if not self.answered(2, "the second click"):
+            return
+        canvas = self.iface.mapCanvas()
+        centre = canvas.center()
+        canvas.setCenter(type(centre)(centre.x() + canvas.extent().width() * 0.05, centre.y()))  # a pan
+        canvas.refresh()
+        self.go(self.click_after_pan)
+
+    def click_after_pan(self) -> None:
+        if not self.wait(1.5, "the pan's warm-up"):
+            return
+        self.real_click(0.5, 0.55)
+        self.go(self.click_wait_third)
+
+    def click_wait_third(self) -> None:
+        if not self.answered(3, "the third click"):
+            return
+        session = self.dock.click_box.session
+        self.check(len(session.prompts) == 3, "three clicks, with a zoom and a pan between them, are three prompts")
+        # Ctrl+Z while an editable layer with undo history is active: it takes back the last click, not the edit.
+        self.layer.startEditing()
+        self.layer.deleteFeature(next(self.layer.getFeatures()).id())
+        self.undo_features = self.layer.featureCount()
+        self.iface.setActiveLayer(self.layer)
+        self.check(self.layer.undoStack().canUndo(), "the query's layer is active, with an edit to undo")
         self.iface.mapCanvas().setFocus()
+        xdotool("key", "ctrl+z")
+        self.go(self.click_undone)
+
+    def click_undone(self) -> None:
+        session = self.dock.click_box.session
+        if len(session.prompts) == 3 and not self.wait(5, "Ctrl+Z"):
+            return
+        self.check(len(session.prompts) == 2, "Ctrl+Z took back the last click")
+        self.check(self.layer.featureCount() == self.undo_features, "and left the active layer's edit alone")
+        self.layer.rollBack()
+        self.go(self.click_wait_undone)
+
+    def click_wait_undone(self) -> None:
+        session = self.dock.click_box.session
+        if not self.answered(4, "Ctrl+Z's new preview"):
+            return
+        self.check(session.preview is not None, "the two clicks left have their preview")
         xdotool("key", "Return")
         self.go(self.click_wait_feature)
 
     def click_wait_feature(self) -> None:
-        edits = [lyr for lyr in QgsProject.instance().mapLayers().values() if lyr.name() == "Think2Map edits"]
+        name = plugin_module("plugin.gui.click_session").edits_layer_name()
+        edits = [lyr for lyr in QgsProject.instance().mapLayers().values() if lyr.name() == name]
         if not edits or edits[0].featureCount() < 1:
             if self.wait(30, "feature"):
-                raise AssertionError("Enter added no feature to the 'Think2Map edits' layer")
+                raise AssertionError(f"Enter added no feature to the '{name}' layer")
             return
         if not self.wait(2.0):  # let the new feature render
             return
         layer = edits[0]
         feature = next(layer.getFeatures())
-        self.check(feature["source"] == "click", "Enter added the outline to 'Think2Map edits' as a click")
+        self.check(feature["source"] == "click", f"Enter added the outline to '{name}' as a click")
         self.check(layer.crs() == self.raster.crs(), f"in the raster's CRS ({layer.crs().authid()})")
         self.check(self.dock.click_box.session.preview is None, "the preview was cleared for the next object")
+        self.check(self.iface.activeLayer() == layer, f"'{name}' is the active layer, so Edit ▸ Undo applies to it")
+        self.log("the dock says: " + self.dock.message_label.text())
         screenshot(ARTIFACTS / "click-added.png", self.iface)
         self.report["click_feature_area_m2"] = round(feature.geometry().area(), 1)
+        self.edits = layer
+        # Refine selected: a polygon of the query's layer, corrected with one more click, replaced by Enter.
+        target = next(self.layer.getFeatures())
+        self.refined = (target.id(), target.geometry().asWkt())
+        self.layer.selectByIds([target.id()])
+        self.iface.setActiveLayer(self.layer)
+        QTest.mouseClick(self.dock.click_box.refine_button, Qt.LeftButton)
+        self.check(self.dock.click_box.session.refining is not None, "Refine selected took the selected polygon")
+        requests = self.dock.click_box.session.requests
+        self.real_click(0.45, 0.45)
+        self.refine_requests = requests + 1
+        self.go(self.refine_wait)
+
+    def refine_wait(self) -> None:
+        if not self.answered(self.refine_requests, "the refining click"):
+            return
+        self.iface.mapCanvas().setFocus()
+        xdotool("key", "Return")
+        self.go(self.refine_done)
+
+    def refine_done(self) -> None:
+        fid, before = self.refined
+        feature = next(self.layer.getFeatures(QgsFeatureRequest(fid)), None)
+        if feature is None or feature.geometry().asWkt() == before:
+            if self.wait(30, "the refined geometry"):
+                raise AssertionError("Enter did not replace the refined polygon's geometry")
+            return
+        self.check(self.dock.click_box.session.refining is None, "Enter replaced the refined polygon's geometry")
+        self.log("the dock says: " + self.dock.message_label.text())
+        screenshot(ARTIFACTS / "click-refined.png", self.iface)
         self.dock.click_box.tool_button.click()  # the click tool off again
-        self.check(layer.commitChanges(), "the analyst saves the edits layer")  # else Project ▸ New asks first
+        for layer in (self.edits, self.layer):
+            if layer.isEditable():
+                self.check(layer.commitChanges(), f"the analyst saves {layer.name()}")  # else Project ▸ New asks
         self.go(self.overview_start)
 
     # ----- overview first: its boxes on the map ------------------------------------------------------------------
@@ -269,7 +383,12 @@ class Driver:
         self.check(record.job_state == "done" and record.strategy == "overview", "the overview job finished")
         boxes = QgsProject.instance().mapLayer(record.overview_layer_id)
         self.check(boxes is not None and boxes.featureCount() >= 1, "its coarse boxes are a layer on the map")
-        self.check("prompter call(s)" in self.dock.results_list.item(0).text(), "the results list shows the strategy")
+        calls = (
+            plugin_module("plugin.core.i18n")
+            .tr("{strategy}, {n} prompter call(s)")
+            .format(strategy="overview", n=record.prompter_calls)
+        )
+        self.check(calls in self.dock.results_list.item(0).text(), "the results list shows the strategy")
         self.report["overview_boxes"] = boxes.featureCount()
         canvas = self.iface.mapCanvas()
         canvas.setExtent(self.raster.extent())
@@ -283,7 +402,9 @@ class Driver:
         self.check(self.dock.grab().save(str(ARTIFACTS / "dock-overview.png")), "screenshot of the dock's strategy")
         self.dock.strategy_combo.setCurrentIndex(0)
         self.dock.advanced_box.setCollapsed(True)
-        self.go(self.pick_unsearchable_raster)
+        self.check(self.dock.grab().save(str(ARTIFACTS / "dock-clicks.png")), "screenshot of the dock after the clicks")
+        # The French run covers the path every user takes; the crash and project checks read English messages.
+        self.go(self.pick_unsearchable_raster if LANGUAGE == "en" else self.unload)
 
     # ----- the raster shown is the raster searched ---------------------------------------------------------------
     def pick_unsearchable_raster(self) -> None:
@@ -422,6 +543,8 @@ class Driver:
         self.check(pid is not None, f"the backend runs as process {pid}")
         qgis.utils.unloadPlugin(PLUGIN)
         self.check(not _alive(pid), "unloading the plugin stopped the backend")
+        errors = self.report["python_errors"]
+        self.check(not errors, f"QGIS's log holds no Python error ({len(errors)})")
         self.finish(0, "ok")
 
     def finish(self, code: int, message: str) -> None:

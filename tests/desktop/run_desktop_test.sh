@@ -7,6 +7,8 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 PY=${PY:-$ROOT/.venv/bin/python}
 ARTIFACTS=${ARTIFACTS:-$ROOT/test-artifacts}
+LANGUAGE=${DESKTOP_LANGUAGE:-en}  # fr: QGIS (and so the plugin) in French; its screenshots in test-artifacts/fr/
+[ "$LANGUAGE" = en ] || ARTIFACTS=$ARTIFACTS/$LANGUAGE
 RASTER=${RASTER:-$ROOT/../shared/data/gorinchem_river_0p25m_epsg28992.tif}
 TIMEOUT=${DESKTOP_TIMEOUT:-300}
 ANSWER='<think>x</think><answer>[{"bbox_2d": [100,100,400,400], "positive_points": [[250,250],[300,300]]}]</answer>'
@@ -47,6 +49,7 @@ OMP_NUM_THREADS=1 "$PY" -m backend models tiny --reuse "$TINY" >"$WORK/tiny.log"
 PROFILE=$WORK/profiles/profiles/default
 mkdir -p "$PROFILE/QGIS"
 printf '[qgis]\ncheckVersion=false\n' >"$PROFILE/QGIS/QGIS3.ini"
+[ "$LANGUAGE" = en ] || printf '[locale]\noverrideFlag=true\nuserLocale=%s\n' "$LANGUAGE" >>"$PROFILE/QGIS/QGIS3.ini"
 if [ -n "${DESKTOP_FROM_ZIP:-}" ]; then
   # As a user gets it: the package from `make package`, unpacked by the installer script, no link to the checkout.
   ZIP=$DESKTOP_FROM_ZIP
@@ -62,11 +65,11 @@ fi
 
 export THINK2MAP_E2E_ARTIFACTS=$ARTIFACTS THINK2MAP_E2E_RASTER=$RASTER THINK2MAP_E2E_PYTHON=$PY
 export THINK2MAP_E2E_PROMPTER=$TINY/tiny-think2seg THINK2MAP_E2E_SEGMENTER=$TINY/tiny-sam2
-export THINK2MAP_E2E_ANSWER=$ANSWER THINK2MAP_E2E_TIMEOUT=$((TIMEOUT - 30))
+export THINK2MAP_E2E_ANSWER=$ANSWER THINK2MAP_E2E_TIMEOUT=$((TIMEOUT - 30)) THINK2MAP_E2E_LANGUAGE=$LANGUAGE
 export OMP_NUM_THREADS=1
 unset QT_QPA_PLATFORM  # offscreen makes the desktop qgis segfault
 
-echo "desktop test: starting QGIS under Xvfb (profile in $WORK)"
+echo "desktop test ($LANGUAGE): starting QGIS under Xvfb (profile in $WORK)"
 status=0
 timeout --kill-after=10 "$TIMEOUT" xvfb-run -a -s "-screen 0 1600x1000x24" \
   qgis --profiles-path "$WORK/profiles" --profile default --nologo --noversioncheck \

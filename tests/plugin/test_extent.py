@@ -96,4 +96,6 @@ def test_raster_without_crs_or_file_is_refused(tmp_path):
 def test_non_gdal_raster_is_refused(tmp_path):
     layer = QgsRasterLayer("type=xyz&url=http://127.0.0.1:9/{z}/{x}/{y}.png&zmax=19&zmin=0", "tiles", "wms")
     message = raster_problem(layer)
-    assert message and ("'wms'" in message or "cannot be read" in message)
+    # One plain sentence with the fix; no provider string (issue 24): "'tiles' is a web or virtual layer …"
+    assert message and ("web or virtual layer" in message or "cannot be read" in message)
+    assert "wms" not in message and "type=xyz" not in message
