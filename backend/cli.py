@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import warnings
 
@@ -41,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.verbose:
         quiet_library_warnings()
+    # Before a run installs its own handlers (loading models, checking inputs), a SIGTERM interrupts like Ctrl-C,
+    # so the same clean-up runs instead of the process vanishing with its temporary files.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return args.handler(args)
     except UserError as exc:
@@ -58,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 LIBRARIES = r"(torch|torchvision|transformers|sam2|segment_anything|hydra|omegaconf|rasterio|pyogrio|shapely|geopandas)"

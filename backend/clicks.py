@@ -25,7 +25,7 @@ from .features import Feature, feature_properties
 from .geo.areas import area_function, area_unit
 from .geo.geometry import finish_geometry, tile_pieces
 from .geo.raster import PixelWindow, RasterSource
-from .geo.tiling import Tile, check_tiling, tile_grid
+from .geo.tiling import Tile, check_tiling, grid_windows_near
 from .models.embedding_cache import EmbeddingCache, embedding_key
 from .models.prompts import Instance
 from .models.segmenter import Segmenter, supports_encoding
@@ -164,9 +164,9 @@ def choose_window(
     for window in cached or []:
         if _holds(window, bbox, width, height):
             return window, None
-    for tile in tile_grid(PixelWindow(0, 0, width, height), width, height, tile_size, overlap):
-        if _holds(tile.window, bbox, width, height):
-            return tile.window, None
+    for window in grid_windows_near(width, height, tile_size, overlap, bbox):
+        if _holds(window, bbox, width, height):
+            return window, None
     c0, r0, c1, r1 = bbox
     side = max(c1 - c0, r1 - r0) + 2 * MARGIN_PX
     size = max(tile_size, int(np.ceil(side * 1.1)))

@@ -29,7 +29,7 @@ from .geo.areas import area_function, area_unit
 from .geo.geometry import Piece, finish_geometry, grid_neighbours, tile_pieces
 from .geo.raster import PixelWindow, RasterSource, no_valid_pixels
 from .geo.seams import SeamMerger
-from .geo.tiling import Tile, check_tiling, tile_grid, tiles_with_data
+from .geo.tiling import Tile, check_tiling, tile_count, tile_grid, tiles_with_data
 from .models.batch import BatchSize, encode_images, predict_masks, prompt_images
 from .models.embedding_cache import EmbeddingCache, embedding_key, shared_cache
 from .models.prompter import Prompter
@@ -137,15 +137,16 @@ class SegmentPlan:
         self.source = RasterSource(raster, opts.bands, pixel_coords=opts.pixel_coords, access=access)
         try:
             self.area = self.source.window_from_bounds(opts.bounds) if opts.bounds else self.source.full_window()
-            self.tiles = tile_grid(self.area, self.source.width, self.source.height, opts.tile_size, opts.overlap)
-            if opts.max_tiles and len(self.tiles) > opts.max_tiles:
+            needed = tile_count(self.area, opts.tile_size, opts.overlap)  # before a single tile is built
+            if opts.max_tiles and needed > opts.max_tiles:
                 raise RasterError(
-                    f"This area needs {len(self.tiles)} tiles, more than the limit of {opts.max_tiles}. "
-                    "Choose a smaller area or a larger tile size, or raise the limit.",
+                    f"This area ({self.area.width:,} × {self.area.height:,} pixels) needs {needed:,} tiles, more than "
+                    f"the limit of {opts.max_tiles}. Choose a smaller area or a larger tile size, or raise the limit.",
                     "too_many_tiles",
-                    tiles=len(self.tiles),
+                    tiles=needed,
                     limit=opts.max_tiles,
                 )
+            self.tiles = tile_grid(self.area, self.source.width, self.source.height, opts.tile_size, opts.overlap)
             overview, scale = self.source.validity_overview()
             self.has_data = tiles_with_data(self.tiles, overview, scale)
             if not any(self.has_data):

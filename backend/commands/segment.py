@@ -251,6 +251,10 @@ def main(args: argparse.Namespace) -> int:
     return 0 if state == "complete" else 130
 
 
+# A SIGTERM (a closed terminal, `kill`, a logout) is a Ctrl-C: what was found is kept and the temporary file goes.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 class _StopOnCtrlC:
     """The first Ctrl-C asks the run to stop after its current batch; a second one interrupts at once."""
 
@@ -267,18 +271,20 @@ class _StopOnCtrlC:
         print("\nstopping after the current batch (Ctrl-C again to stop now)...", file=sys.stderr)
 
     def __enter__(self) -> _StopOnCtrlC:
-        self._previous = signal.signal(signal.SIGINT, self._handle)
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in STOP_SIGNALS}
         return self
 
     def __exit__(self, *exc) -> None:
-        signal.signal(signal.SIGINT, self._previous)
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
 
 
 class _IgnoreCtrlC:
     """While the results are being put in place, Ctrl-C waits: an interrupted write could lose them."""
 
     def __enter__(self) -> None:
-        self._previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        self._previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
 
     def __exit__(self, *exc) -> None:
-        signal.signal(signal.SIGINT, self._previous)
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)

@@ -39,6 +39,39 @@ def _axis(offset: int, length: int, raster_length: int, tile: int, overlap: int)
     return [(s, tile, cuts[i], cuts[i + 1]) for i, s in enumerate(starts)]
 
 
+def _axis_count(length: int, tile: int, overlap: int) -> int:
+    """How many windows :func:`_axis` lays along ``length`` pixels, by arithmetic."""
+    return 1 if length <= tile else -(-(length - tile) // (tile - overlap)) + 1
+
+
+def tile_count(area: PixelWindow, tile_size: int, overlap: int) -> int:
+    """How many tiles :func:`tile_grid` lays over ``area``, computed without building them (a limit is checked
+    before anything is allocated, whatever the raster's size)."""
+    check_tiling(tile_size, overlap)
+    return _axis_count(area.width, tile_size, overlap) * _axis_count(area.height, tile_size, overlap)
+
+
+def _axis_near(length: int, tile: int, overlap: int, lo: float, hi: float) -> list[tuple[int, int]]:
+    """(start, size) of the windows of a whole-raster axis (:func:`_axis` from 0) that meet [lo, hi)."""
+    if length <= tile:
+        return [(0, length)]
+    stride, last = tile - overlap, length - tile
+    first_k = max(0, int((lo - tile) // stride))
+    regular = [k * stride for k in range(first_k, int(hi // stride) + 1) if k * stride < last]
+    return [(s, tile) for s in regular + [last] if s < hi and s + tile > lo]
+
+
+def grid_windows_near(
+    width: int, height: int, tile_size: int, overlap: int, box: tuple[float, float, float, float]
+) -> list[PixelWindow]:
+    """The windows of the whole raster's tile grid that meet ``box`` (col0, row0, col1, row1), row by row, as
+    :func:`tile_grid` would order them; computed near the box only, so a huge raster costs nothing."""
+    check_tiling(tile_size, overlap)
+    cols = _axis_near(width, tile_size, overlap, box[0], box[2])
+    rows = _axis_near(height, tile_size, overlap, box[1], box[3])
+    return [PixelWindow(c, r, cw, rh) for r, rh in rows for c, cw in cols]
+
+
 def check_tiling(tile_size: int, overlap: int) -> None:
     """Raise ``OptionError`` with a clear message for a tile size or overlap out of range (see the contract)."""
     problem = contract.tiling_problem(tile_size, overlap)

@@ -25,7 +25,26 @@ SAM2_OFFICIAL = {
     "sam2_hiera_base_plus.pt": "configs/sam2/sam2_hiera_b+.yaml",
     "sam2_hiera_large.pt": "configs/sam2/sam2_hiera_l.yaml",
 }
-SAM2_MODULES = "sam2.modeling."  # where every class of the packaged configs lives
+# The classes SAM 2.1's own configs (sam2.1_hiera_t/s/b+/l.yaml) build, exactly: a config may build these and
+# nothing else. A prefix would let Hydra walk attributes (``sam2.modeling.sam2_base.torch.load``).
+SAM2_CLASSES = frozenset(
+    {
+        "sam2.modeling.backbones.hieradet.Hiera",
+        "sam2.modeling.backbones.image_encoder.FpnNeck",
+        "sam2.modeling.backbones.image_encoder.ImageEncoder",
+        "sam2.modeling.memory_attention.MemoryAttention",
+        "sam2.modeling.memory_attention.MemoryAttentionLayer",
+        "sam2.modeling.memory_encoder.CXBlock",
+        "sam2.modeling.memory_encoder.Fuser",
+        "sam2.modeling.memory_encoder.MaskDownSampler",
+        "sam2.modeling.memory_encoder.MemoryEncoder",
+        "sam2.modeling.position_encoding.PositionEmbeddingSine",
+        "sam2.modeling.sam.transformer.RoPEAttention",
+        "sam2.modeling.sam2_base.SAM2Base",
+    }
+)
+# The only text those configs pass to a constructor, by argument: a word, never a path or code.
+SAM2_TEXT_ARGUMENTS = {"activation": ("relu", "gelu"), "fpn_interp_model": ("nearest", "bilinear", "bicubic")}
 _SAM_OFFICIAL_RE = re.compile(r"sam_(vit_[blh])(_[0-9a-f]+)?\.pth")
 _EXPECTED = (
     "expected a SAM 2.1 checkpoint (sam2.1_hiera_tiny.pt, sam2.1_hiera_small.pt, sam2.1_hiera_base_plus.pt, "
@@ -226,17 +245,23 @@ def _registry_arch(variant: str) -> dict[str, Any]:
     }
 
 
-def _check_targets(node: Any, where: Path) -> None:
-    """Only SAM 2's model classes may be instantiated from a config: a yaml must not be able to run code."""
+def _check_targets(node: Any, where: Path, key: str = "") -> None:
+    """Only SAM 2.1's own model classes may be built from a config, with numbers, flags and the few words their
+    configs use as arguments: a yaml must not be able to run code, nor name a file."""
     if isinstance(node, dict):
-        target = node.get("_target_")
-        if target is not None and not str(target).startswith(SAM2_MODULES):
-            raise ModelError(f"{where}: refusing to build {target!r}, which is not a SAM 2 model class")
-        for value in node.values():
-            _check_targets(value, where)
+        for name, value in node.items():
+            if name == "_target_":
+                if value not in SAM2_CLASSES:
+                    raise ModelError(f"{where}: refusing to build {value!r}, which is not a SAM 2.1 model class")
+            elif str(name).startswith("_"):
+                raise ModelError(f"{where}: refusing the config key {name!r}: SAM 2.1's configs do not use it")
+            else:
+                _check_targets(value, where, str(name))
     elif isinstance(node, list):
         for value in node:
-            _check_targets(value, where)
+            _check_targets(value, where, key)
+    elif isinstance(node, str) and node not in SAM2_TEXT_ARGUMENTS.get(key, ()):
+        raise ModelError(f"{where}: refusing the text {node[:80]!r} for {key!r}: SAM 2.1's configs pass no such text")
 
 
 def _load_state_dict(ckpt: Path, key: str | None) -> dict:

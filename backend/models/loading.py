@@ -155,8 +155,11 @@ def is_sam3_folder(path: object) -> bool:
         return False
 
 
-def load_models(config: EngineConfig, prompter_path: Path, segmenter_path: Path) -> tuple[Prompter, Segmenter]:
-    """Load a prompter and a segmenter from resolved paths, as ``config`` says (device, batch, generation)."""
+def load_models(
+    config: EngineConfig, prompter_path: str | Path, segmenter_path: str | Path
+) -> tuple[Prompter, Segmenter]:
+    """Load a prompter and a segmenter from resolved paths (or a served prompter's ``openai:`` name, as text), as
+    ``config`` says (device, batch, generation)."""
     from .build_segmenter import load_segmenter
     from .prompter import load_prompter
 

@@ -25,7 +25,7 @@ from ..clicks import PromptAnswer, PromptRequest, segment_prompt
 from ..errors import UserError
 from ..geo.access import RasterAccess
 from ..geo.raster import PixelWindow, RasterSource, raster_identity
-from ..geo.tiling import tile_grid
+from ..geo.tiling import grid_windows_near
 from ..models.embedding_cache import EmbeddingCache, embedding_key, shared_cache
 from ..models.segmenter import supports_encoding
 
@@ -157,10 +157,9 @@ class ClickLane:
         # Its own handle: the lane's open rasters are the lane thread's alone (GDAL handles are not shared).
         with RasterSource(raster, bands, pixel_coords=pixel_coords, access=self.access) as source:
             area = source.window_from_bounds(bounds)
-            full = PixelWindow(0, 0, source.width, source.height)
-            tiles = tile_grid(full, source.width, source.height, tile_size, overlap)
             cx, cy = area.col_off + area.width / 2, area.row_off + area.height / 2
-            under = [t.window for t in tiles if _overlaps(t.window, area)]
+            box = (area.col_off, area.row_off, area.col_end, area.row_end)
+            under = grid_windows_near(source.width, source.height, tile_size, overlap, box)
             under.sort(key=lambda w: (w.col_off + w.width / 2 - cx) ** 2 + (w.row_off + w.height / 2 - cy) ** 2)
             under = under[:MAX_WARM_TILES]
             cached = [w for w in under if self._cached(source, w, segmenter)]
@@ -257,7 +256,3 @@ def _key(source: RasterSource, window: PixelWindow, segmenter) -> tuple:
     return embedding_key(
         source.identity, (window.col_off, window.row_off, window.width, window.height), source.bands, segmenter
     )
-
-
-def _overlaps(a: PixelWindow, b: PixelWindow) -> bool:
-    return a.col_off < b.col_end and b.col_off < a.col_end and a.row_off < b.row_end and b.row_off < a.row_end

@@ -211,7 +211,8 @@ class ModelCache:
         """The models for ``key``, loading them (worker thread only) if they are not the ones held."""
         if self._key != key:
             self.unload()  # free the old pair first: two may not fit on the GPU
-            models = self._loader(Path(key[0]), Path(key[1]))
+            # Names stay text until the loader decides what they are: Path() would fold openai:http://… to http:/…
+            models = self._loader(key[0], key[1])
             with self._lock:
                 self._key, self._models = key, models
         if self._models is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -271,5 +272,48 @@ def test_a_sam2_config_cannot_instantiate_foreign_code_through_an_interpolation(
     # Without the interpolation the same target is refused too, and the untouched model still loads.
     config.write_text(text.replace("${payload}", "\n    _target_: os.system\n    command: 'true'"))
     with pytest.raises(ModelError, match="refusing to build 'os.system'"):
+        load_segmenter(folder, device="cpu")
+    assert load_segmenter(tiny_models["sam2"], device="cpu").name == "tiny-sam2"
+
+
+class _Payload:
+    """A pickle that runs code (it writes MARKER) when it is loaded with weights_only=False."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (exec, (f"open({str(self.marker)!r}, 'w').write('pwned')",))
+
+
+@pytest.mark.parametrize("payload", ["load", "save", "partial"])
+def test_hostile_sam2_configs_run_nothing_and_write_nothing(payload, tiny_models, tmp_path):
+    """The sweep's payloads: targets under sam2.* that walk to torch.load / torch.save, and Hydra's own keys."""
+    import pickle
+
+    folder = tmp_path / "evil-sam2"
+    shutil.copytree(tiny_models["sam2"], folder)
+    marker, written = tmp_path / "ran", tmp_path / "written.pt"
+    (folder / "payload.pkl").write_bytes(pickle.dumps(_Payload(marker)))
+    config = folder / "tiny_sam2.yaml"
+    text = config.read_text()
+    node = {
+        "load": f"    _target_: sam2.modeling.sam2_base.torch.load\n    f: {folder / 'payload.pkl'}\n"
+        "    weights_only: false\n",
+        "save": f"    _target_: sam2.modeling.sam2_base.torch.save\n    obj: 1\n    f: {written}\n",
+        "partial": "    _target_: sam2.modeling.memory_attention.MemoryAttention\n    _partial_: true\n",
+    }[payload]
+    config.write_text(text.replace("  memory_attention:", "  memory_attention:\n" + node + "  unused_attention:", 1))
+    with pytest.raises(ModelError, match="refusing"):
+        load_segmenter(folder, device="cpu")
+    assert not marker.exists() and not written.exists()
+
+
+def test_a_sam2_config_may_not_name_a_file_in_an_argument(tiny_models, tmp_path):
+    folder = tmp_path / "sam2-with-a-path"
+    shutil.copytree(tiny_models["sam2"], folder)
+    config = folder / "tiny_sam2.yaml"
+    config.write_text(config.read_text().replace("activation: relu", "activation: /etc/passwd", 1))
+    with pytest.raises(ModelError, match="refusing the text '/etc/passwd'"):
         load_segmenter(folder, device="cpu")
     assert load_segmenter(tiny_models["sam2"], device="cpu").name == "tiny-sam2"

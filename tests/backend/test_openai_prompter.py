@@ -113,6 +113,37 @@ def test_a_real_server_answers_through_the_pipeline_to_polygons(served, tiny_mod
     assert prompter._grammar_accepted is False
 
 
+@pytest.mark.live
+@pytest.mark.parametrize("named_by", ["server", "job"])
+def test_a_served_prompter_answers_a_job_through_the_service(named_by, served, tiny_models, tmp_path):
+    """`serve --prompter openai:…` and a job naming `"prompter": "openai:…"` both reach transformers serve."""
+    from fastapi.testclient import TestClient
+
+    from backend.models.loading import EngineConfig
+    from backend.service.server import ServerConfig, create_app
+
+    prompter = served if named_by == "server" else "think2seg-rs-3b"
+    engine = EngineConfig(
+        prompter=prompter, segmenter=str(tiny_models["sam2"]), device="cpu", constrain=False, max_new_tokens=64
+    )
+    body = {"raster": str(_raster(tmp_path / "r.tif")), "query": "roofs", "tile_size": 256, "overlap": 0}
+    if named_by == "job":
+        body["prompter"] = served
+    headers = {"Authorization": "Bearer t"}
+    with TestClient(create_app(ServerConfig(token="t", engine=engine))) as client:
+        created = client.post("/jobs", json=body, headers=headers)
+        assert created.status_code == 201, created.text
+        deadline = time.monotonic() + 240
+        while (status := client.get(f"/jobs/{created.json()['id']}", headers=headers).json())["state"] not in (
+            "done",
+            "failed",
+        ):
+            assert time.monotonic() < deadline, status
+            time.sleep(0.2)
+    assert status["state"] == "done", status["error"]
+    assert status["models"]["prompter"] == served and status["tiles_done"] == 4
+
+
 def test_the_command_line_says_when_the_server_is_not_there(tiny_models, tmp_path, capsys):
     from backend.cli import main
 

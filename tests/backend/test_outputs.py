@@ -198,7 +198,8 @@ def test_a_partial_result_never_replaces_an_older_one(tmp_path):
 
 
 @pytest.mark.live
-def test_ctrl_c_keeps_what_was_found(shared_data, tiny_models, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_keeps_what_was_found(stop, shared_data, tiny_models, tmp_path):
     out = tmp_path / "river.gpkg"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     cmd = [
@@ -224,7 +225,7 @@ def test_ctrl_c_keeps_what_was_found(shared_data, tiny_models, tmp_path):
         if ready:
             seen += os.read(proc.stderr.fileno(), 4096).decode(errors="replace")
     assert "2/25" in seen, seen
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)  # a closed terminal or `kill` (SIGTERM) stops it as Ctrl-C does
     _, rest = proc.communicate(timeout=120)
     seen += rest
     assert proc.returncode == 130, seen
@@ -233,6 +234,7 @@ def test_ctrl_c_keeps_what_was_found(shared_data, tiny_models, tmp_path):
     tiles = gpd.read_file(out, layer="the_river_tiles")
     assert len(objects) >= 1 and len(tiles) == 25
     assert set(tiles.run) == {"interrupted"} and "cancelled" in set(tiles.status) and "ok" in set(tiles.status)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["river.gpkg"]  # no temporary file left beside it
 
 
 @pytest.mark.live  # the command line as a subprocess

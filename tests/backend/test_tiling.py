@@ -1,5 +1,6 @@
 """Tile grid arithmetic."""
 
+import numpy as np
 import pytest
 
 from backend.geo.raster import PixelWindow
@@ -56,3 +57,74 @@ def test_sub_area_grid_stays_inside_the_area_cores():
 def test_out_of_range_settings_are_refused(size, overlap):
     with pytest.raises(ValueError):
         tile_grid(PixelWindow(0, 0, 1000, 1000), 1000, 1000, size, overlap)
+
+
+def test_the_count_and_the_windows_near_a_box_agree_with_the_grid_itself():
+    from backend.geo.tiling import grid_windows_near, tile_count
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        width, height = (int(v) for v in rng.integers(1, 3000, 2))
+        tile = int(rng.integers(64, 900))
+        overlap = int(rng.integers(0, tile // 2 + 1))
+        grid = tile_grid(PixelWindow(0, 0, width, height), width, height, tile, overlap)
+        assert tile_count(PixelWindow(0, 0, width, height), tile, overlap) == len(grid)
+        c0, r0 = float(rng.uniform(0, width)), float(rng.uniform(0, height))
+        box = (c0, r0, c0 + float(rng.uniform(0.5, 400)), r0 + float(rng.uniform(0.5, 400)))
+        meeting = [
+            t.window
+            for t in grid
+            if t.window.col_off < box[2] and t.window.col_end > box[0]
+            and t.window.row_off < box[3] and t.window.row_end > box[1]
+        ]  # fmt: skip
+        assert grid_windows_near(width, height, tile, overlap, box) == meeting
+
+
+def test_a_raster_too_large_to_tile_is_counted_not_built():
+    import time
+
+    from backend.geo.tiling import tile_count
+
+    started = time.perf_counter()
+    side = 134_217_728  # a GDAL TMS of the whole world at zoom 19
+    assert tile_count(PixelWindow(0, 0, side, side), 840, 128) == 188_508**2
+    assert time.perf_counter() - started < 0.01
+
+
+TMS = """<GDAL_WMS>
+  <Service name="TMS"><ServerUrl>http://127.0.0.1:9/${z}/${x}/${y}.png</ServerUrl></Service>
+  <DataWindow><UpperLeftX>-20037508.34</UpperLeftX><UpperLeftY>20037508.34</UpperLeftY>
+    <LowerRightX>20037508.34</LowerRightX><LowerRightY>-20037508.34</LowerRightY>
+    <TileLevel>19</TileLevel><TileCountX>1</TileCountX><TileCountY>1</TileCountY><YOrigin>top</YOrigin></DataWindow>
+  <Projection>EPSG:3857</Projection><BlockSizeX>256</BlockSizeX><BlockSizeY>256</BlockSizeY><BandsCount>3</BandsCount>
+</GDAL_WMS>"""
+
+
+def test_the_server_refuses_a_world_sized_basemap_at_once(tiny_models, tmp_path):
+    """A GDAL TMS raster of 134,217,728² px: refused with its size in well under a second, nothing built."""
+    import resource
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from backend.models.loading import EngineConfig
+    from backend.service.server import ServerConfig, create_app
+
+    raster = tmp_path / "world.xml"
+    raster.write_text(TMS)
+    engine = EngineConfig(prompter=str(tiny_models["prompter"]), segmenter=str(tiny_models["sam2"]), device="cpu")
+    headers = {"Authorization": "Bearer t"}
+    with TestClient(create_app(ServerConfig(token="t", engine=engine))) as client:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        answer = client.post("/jobs", json={"raster": str(raster), "query": "roofs"}, headers=headers)
+        seconds = time.perf_counter() - started
+        body = answer.json()
+        assert answer.status_code == 422 and body["code"] == "too_many_tiles", body
+        assert body["params"]["tiles"] == 188_508**2 and "134,217,728 × 134,217,728 pixels" in body["detail"]
+        assert seconds < 1.0
+        warm = client.post("/encode", json={"raster": str(raster), "bounds": [0, 0, 300, 300]}, headers=headers)
+        assert warm.status_code == 202 and 1 <= warm.json()["windows"] <= 9, warm.text  # ~1,000 px: 3 × 3 at most
+        assert client.get("/health", headers=headers).status_code == 200
+        grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+        assert grown_mb < 200, grown_mb
