@@ -12,9 +12,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree  # nosec B405
 
 from ..errors import RasterError
 
+MAX_VRT_BYTES = 16 * 2**20  # a VRT larger than this is not read (nor served)
+MAX_DATASET_FILES = 1000  # files one dataset may read, VRTs included, on a shared server
 NETWORK_VSI = ("/vsicurl/", "/vsis3/", "/vsigs/", "/vsiaz/", "/vsiadls/", "/vsiswift/", "/vsioss/", "/vsiwebhdfs/")
 _DRIVER_PREFIX = re.compile(r"^[A-Za-z0-9_]{2,}:")  # GPKG:..., NETCDF:..., HDF5:... (not C:\ on Windows)
 
@@ -48,11 +51,27 @@ class RasterAccess:
             raise self.not_found(path)
 
     def check_files(self, path: str, files: list[str]) -> None:
-        """Refuse a dataset opened from an allowed path that reads files outside the roots (a VRT, say)."""
+        """Refuse a dataset opened from an allowed path that reads files outside the roots: every file it opens,
+        and every file a VRT among them reads in turn, however deep; a raw-band VRT (it reads any file as
+        pixels) or a ``/vsi`` path inside a VRT is refused outright."""
         if not self.restricted or (self.allow_urls and (path.startswith(NETWORK_VSI) or "://" in path)):
             return
-        if not all(self._under_roots(f) for f in files if not f.endswith(".aux.xml")):
-            raise self.not_found(path)
+        seen: set[Path] = set()
+        todo = [f for f in files if not f.endswith(".aux.xml")]
+        while todo:
+            name = todo.pop()
+            if not self._under_roots(name):
+                raise self.not_found(path)
+            real = Path(name).resolve()
+            if real in seen:
+                continue
+            seen.add(real)
+            if len(seen) > MAX_DATASET_FILES:
+                raise self.not_found(path)
+            sources = vrt_sources(real)
+            if sources is None:  # a raw-band VRT, a /vsi path, or a VRT that cannot be read
+                raise self.not_found(path)
+            todo.extend(sources)
 
     def not_found(self, path: str) -> RasterError:
         return RasterError(
@@ -67,3 +86,31 @@ class RasterAccess:
         except (OSError, RuntimeError, ValueError):
             return False
         return real.is_file() and any(real.is_relative_to(root) for root in self.roots)
+
+
+def vrt_sources(path: Path) -> list[str] | None:
+    """The files a VRT reads directly (``[]`` for a file that is not a VRT), or None for one a shared server must
+    refuse: a raw-band VRT, a ``/vsi`` path, a URL or an inline dataset among its sources, or XML it cannot read."""
+    try:
+        with open(path, "rb") as f:
+            if not f.read(512).lstrip().lower().startswith(b"<vrtdataset"):
+                return []
+            f.seek(0)
+            data = f.read(MAX_VRT_BYTES + 1)
+        if len(data) > MAX_VRT_BYTES:
+            return None
+        # Expat (Python 3.11) refuses entity-expansion bombs, and ElementTree never fetches external entities.
+        root = ElementTree.fromstring(data)  # nosec B314
+    except (OSError, ElementTree.ParseError):
+        return None
+    out = []
+    for element in root.iter():
+        if element.get("subClass") == "VRTRawRasterBand" or (element.tag == "VRTDataset" and element is not root):
+            return None
+        if element.tag in ("SourceFilename", "SourceDataset"):
+            name = (element.text or "").strip()
+            if is_dataset_path(name):
+                return None
+            relative = element.get("relativeToVRT", element.get("relativetoVRT", "0")) == "1"
+            out.append(str(path.parent / name) if relative or not os.path.isabs(name) else name)
+    return out

@@ -43,8 +43,9 @@ class Exposure:
         allow_model_paths: bool = False,
         allow_pulls: bool = False,
     ) -> Exposure:
-        """The rules for a server bound to ``host``; a shared one must name the folders it serves."""
-        if not shared and is_loopback(host):
+        """The rules for a server bound to ``host``; a shared one must name the folders it serves. Data roots
+        always restrict: a loopback server given ``--data-root`` (behind a reverse proxy, say) is a shared one."""
+        if not shared and is_loopback(host) and not data_roots:
             return cls()
         roots = [Path(r).expanduser() for r in data_roots or []]
         missing = [str(r) for r in roots if not r.is_dir()]

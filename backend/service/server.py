@@ -176,6 +176,10 @@ def create_app(config: ServerConfig, loader: Loader | None = None, segmenter_loa
     def openapi() -> dict:
         return app.openapi()
 
+    def public(name: str) -> str:
+        """A model as a shared server names it to token holders: its name, never a path on this machine."""
+        return Path(name).name if config.exposure.shared else name
+
     @app.get("/health", response_model=Health, summary="Version, device, loaded models and queue")
     def health() -> dict:
         return {
@@ -185,7 +189,7 @@ def create_app(config: ServerConfig, loader: Loader | None = None, segmenter_loa
             "gpu": _gpu_info(engine.device),
             "models_loaded": queue.models.loaded(),
             **queue.info(),
-            "default_models": {"prompter": engine.prompter, "segmenter": engine.segmenter},
+            "default_models": {"prompter": public(engine.prompter), "segmenter": public(engine.segmenter)},
             "constrained_answers": engine.constrain and not engine.force_answer,
             "embedding_cache": shared_cache().stats(),
             "clicks": lane.info(),
@@ -233,7 +237,10 @@ def create_app(config: ServerConfig, loader: Loader | None = None, segmenter_loa
 
     @app.get("/models", response_model=ModelList, summary="Known models and whether they are on this machine")
     def models() -> dict:
-        return {"models": store.list_models(engine.models_dir), "models_dir": str(store.models_dir(engine.models_dir))}
+        rows = store.list_models(engine.models_dir)
+        if config.exposure.shared:  # a token holder learns which models there are, not where this server keeps them
+            return {"models": [{**row, "path": None} for row in rows], "models_dir": ""}
+        return {"models": rows, "models_dir": str(store.models_dir(engine.models_dir))}
 
     def known(name: str) -> str:
         if name not in store.KNOWN:
