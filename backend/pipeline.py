@@ -9,6 +9,7 @@ as soon as it is complete. Its reports and timings are in one :class:`RunStats`.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import defaultdict
@@ -132,8 +133,12 @@ class SegmentPlan:
         check_strategy(opts.strategy, opts.refine, opts.overview_zoom, opts.sample_step)
         if opts.max_tiles is not None and opts.max_tiles < 1:
             raise UserError(f"The tile limit must be at least 1, got {opts.max_tiles}.", "bad_max_tiles")
-        if opts.min_area_px < 0:
+        if not (math.isfinite(opts.min_area_px) and opts.min_area_px >= 0):
             raise UserError(f"The minimum area must be 0 or more pixels, got {opts.min_area_px}.", "bad_min_area")
+        if opts.object_size_px is not None and not (math.isfinite(opts.object_size_px) and opts.object_size_px > 0):
+            raise UserError(
+                f"The objects' size must be a number of pixels above 0, got {opts.object_size_px}.", "bad_option"
+            )
         self.source = RasterSource(raster, opts.bands, pixel_coords=opts.pixel_coords, access=access)
         try:
             self.area = self.source.window_from_bounds(opts.bounds) if opts.bounds else self.source.full_window()

@@ -8,6 +8,7 @@ and keeps what was found, marked as partial in the tiles layer.
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import time
@@ -140,8 +141,10 @@ def main(args: argparse.Namespace) -> int:
     target.driver  # noqa: B018 - refuse a bad extension before any work
     if args.max_tiles is not None and args.max_tiles < 1:
         raise UserError(f"--max-tiles must be at least 1, got {args.max_tiles}.", "bad_max_tiles")
-    if args.min_area < 0:
+    if not (math.isfinite(args.min_area) and args.min_area >= 0):
         raise UserError(f"--min-area is a number of pixels, 0 or more; got {args.min_area:g}.", "bad_min_area")
+    if args.object_size is not None and not (math.isfinite(args.object_size) and args.object_size > 0):
+        raise UserError(f"--object-size is a number of pixels above 0; got {args.object_size:g}.", "bad_option")
     options = SegmentOptions(
         bands=args.bands,
         bounds=args.area,

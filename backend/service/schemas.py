@@ -260,6 +260,8 @@ class PromptRequestBody(_Tiling):
     def _check(self) -> PromptRequestBody:
         if any(len(p) not in (2, 3) for p in self.points):
             raise ValueError("points are [x, y] or [x, y, label]")
+        if any(len(p) == 3 and p[2] not in (0, 1) for p in self.points):
+            raise ValueError("a point's label is 1 (inside the object) or 0 (outside it)")
         return self
 
 

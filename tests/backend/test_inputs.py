@@ -1,0 +1,41 @@
+"""Inputs are checked at the edge with one sentence (finite, in range), before anything is read or loaded."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.cli import main
+
+RIVER = "gorinchem_river_0p25m_epsg28992.tif"
+
+
+@pytest.mark.parametrize(
+    "flag, value, words",
+    [
+        ("--min-area", "nan", "--min-area is a number of pixels, 0 or more"),
+        ("--min-area", "inf", "--min-area is a number of pixels, 0 or more"),
+        ("--object-size", "0", "--object-size is a number of pixels above 0"),
+        ("--object-size", "-5", "--object-size is a number of pixels above 0"),
+        ("--object-size", "nan", "--object-size is a number of pixels above 0"),
+        ("--object-size", "inf", "--object-size is a number of pixels above 0"),
+    ],
+)
+def test_numbers_out_of_range_are_refused_before_any_work(flag, value, words, shared_data, tmp_path, capsys):
+    out = tmp_path / "o.gpkg"
+    assert main(["segment", str(shared_data / RIVER), "roofs", "-o", str(out), flag, value]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_a_point_label_other_than_0_or_1_is_refused(shared_data, tiny_models):
+    from fastapi.testclient import TestClient
+
+    from backend.models.loading import EngineConfig
+    from backend.service.server import ServerConfig, create_app
+
+    engine = EngineConfig(prompter=str(tiny_models["prompter"]), segmenter=str(tiny_models["sam2"]), device="cpu")
+    body = {"raster": str(shared_data / RIVER), "points": [[127500.0, 428500.0, 1.9]]}
+    with TestClient(create_app(ServerConfig(token="t", engine=engine))) as client:
+        answer = client.post("/prompt", json=body, headers={"Authorization": "Bearer t"})
+    assert answer.status_code == 422 and "label is 1 (inside the object) or 0" in answer.json()["detail"]
