@@ -251,6 +251,10 @@ def main(args: argparse.Namespace) -> int:
             print(f"tile {r.index}: {r.error}", file=sys.stderr)
     if failure is not None:
         raise failure
+    read = [r for r in stats.reports if r.status not in ("skipped", "cancelled", "pending")]
+    if state == "complete" and read and all(r.status == "error" for r in read):
+        print(f"error: every tile failed ({len(read)}): {read[0].error}", file=sys.stderr)
+        return 1
     return 0 if state == "complete" else 130
 
 

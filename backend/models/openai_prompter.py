@@ -34,6 +34,14 @@ DEFAULT_CONCURRENCY = 8
 DEFAULT_TIMEOUT_S = 300.0
 MAX_RETRIES = 4  # the client backs off exponentially on 429, 5xx and dropped connections
 PROMPT_TOKENS = 1122  # the Think2Seg-RS prompt with one 840×840 image, for the context-length message
+# A served answer is capped before it is parsed or stored: far above what the model writes for a tile (a few
+# thousand characters of reasoning, a few dozen instances), far below what would slow a run or fill a report.
+MAX_ANSWER_CHARS = 32_000
+MAX_INSTANCES = 64
+
+
+class ServedAnswerError(RuntimeError):
+    """The server answered, but not with a chat completion: the server's fault, said in one sentence."""
 
 
 def png_data_url(image: np.ndarray) -> str:
@@ -185,7 +193,15 @@ class OpenAIPrompter:
         text = self._complete(chat_request(image, query))
         if not text.strip():
             return PromptResult([], text, "unparseable", ["the server returned no text"])
+        warnings = []
+        if len(text) > MAX_ANSWER_CHARS:
+            warnings.append(f"the answer was cut to its first {MAX_ANSWER_CHARS:,} of {len(text):,} characters")
+            text = text[:MAX_ANSWER_CHARS]
         parsed = parse_answer(text, MODEL_IMAGE_SIZE, MODEL_IMAGE_SIZE)
+        if len(parsed.instances) > MAX_INSTANCES:
+            warnings.append(f"only the first {MAX_INSTANCES} of {len(parsed.instances)} instances were kept")
+            parsed.instances = parsed.instances[:MAX_INSTANCES]
+        parsed.warnings = [*parsed.warnings, *warnings]
         return parsed.scaled(width / MODEL_IMAGE_SIZE, height / MODEL_IMAGE_SIZE)
 
     def _complete(self, messages: list[dict]) -> str:
@@ -220,15 +236,24 @@ class OpenAIPrompter:
         if grammar:
             self._grammar_accepted = True
         log.debug("completion in %.2f s", time.perf_counter() - started)
-        if not reply.choices:
-            return ""
-        return answer_text(reply.choices[0].message)
+        choices = getattr(reply, "choices", None)
+        if not isinstance(choices, list) or not choices or getattr(choices[0], "message", None) is None:
+            raise ServedAnswerError(
+                f"the prompter server at {self.spec.base_url} answered, but not with a chat completion "
+                "(no choices with a message): is the URL its OpenAI-compatible /v1?"
+            )
+        message = choices[0].message
+        if getattr(message, "content", None) is None and not answer_text(message):
+            raise ServedAnswerError(f"the prompter server at {self.spec.base_url} answered with no text (content null)")
+        return answer_text(message)
 
     def _describe(self, exc: BaseException) -> str:
         """One sentence for a failed request."""
         import openai
 
         where = self.spec.base_url
+        if isinstance(exc, ServedAnswerError):
+            return str(exc)
         if isinstance(exc, openai.APITimeoutError):
             return f"the prompter server at {where} did not answer within {self.timeout_s:.0f} s"
         if isinstance(exc, openai.APIConnectionError):

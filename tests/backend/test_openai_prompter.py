@@ -191,7 +191,18 @@ class FakeOpenAI(http.server.BaseHTTPRequestHandler):
             return self._send(400, {"error": {"message": "This model's maximum context length is 512 tokens."}})
         if b == "busy_once" and len(type(self).calls) == 1:
             return self._send(429, {"error": {"message": "slow down"}})
+        if b == "no_choices":
+            return self._send(200, {"object": "list", "data": []})
+        if b == "not_json_object":
+            return self._send(200, "hello")
+        if b == "null_content":
+            return self._send(200, {"id": "x", "object": "chat.completion", "created": 0, "model": "think2seg",
+                                    "choices": [{"index": 0, "finish_reason": "stop",
+                                                 "message": {"role": "assistant", "content": None}}]})  # fmt: skip
         content = "" if b == "no_text" else ANSWER
+        if b == "huge":  # 10 MB of reasoning and 10,000 boxes
+            box = '{"bbox_2d": [10, 10, 20, 20], "positive_points": [[12, 12], [14, 14]]}'
+            content = "<think>" + "x" * 10_000_000 + "</think><answer>[" + ", ".join([box] * 10_000) + "]</answer>"
         self._send(200, {"id": "x", "object": "chat.completion", "created": 0, "model": "think2seg",
                          "choices": [{"index": 0, "finish_reason": "stop",
                                       "message": {"role": "assistant", "content": content}}]})  # fmt: skip
@@ -278,3 +289,38 @@ def test_a_timeout_and_cancel_stop_requests_in_flight(fake):
     results = patient.prompt([_tile()] * 3, "roofs")
     assert time.monotonic() - started < 3.0  # not the 5 s the server takes
     assert [r.status for r in results] == ["error"] * 3
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("behaviour", ["no_choices", "not_json_object", "null_content"])
+def test_an_answer_that_is_not_a_completion_fails_the_tile_naming_the_server(fake, behaviour):
+    url, _ = fake
+    FakeOpenAI.behaviour = behaviour
+    (result,) = OpenAIPrompter(f"openai:{url}#think2seg", constrain=False).prompt([_tile()], "roofs")
+    assert result.status == "error" and result.error.startswith(f"the prompter server at {url} answered")
+    assert "AttributeError" not in result.error
+
+
+@pytest.mark.live
+def test_a_huge_served_answer_is_capped(fake):
+    url, _ = fake
+    FakeOpenAI.behaviour = "huge"
+    started = time.monotonic()
+    (result,) = OpenAIPrompter(f"openai:{url}#think2seg", constrain=False).prompt([_tile()], "roofs")
+    assert time.monotonic() - started < 10
+    assert len(result.raw_text) <= 32_000 and len(result.instances) <= 64
+    assert any("cut to its first" in w for w in result.warnings)
+
+
+@pytest.mark.live
+def test_a_run_where_every_tile_failed_on_the_server_exits_non_zero(fake, tiny_models, tmp_path, capsys):
+    from backend.cli import main
+
+    url, _ = fake
+    FakeOpenAI.behaviour = "no_choices"
+    out = tmp_path / "o.gpkg"
+    rc = main(["segment", str(_raster(tmp_path / "r.tif")), "roofs", "-o", str(out), "--prompter",
+               f"openai:{url}#think2seg", "--segmenter", str(tiny_models["sam2"]), "--device", "cpu",
+               "--tile-size", "256", "--overlap", "0", "--no-constrain-answers", "-q"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 1 and "every tile failed (4): the prompter server at" in err and "Traceback" not in err
