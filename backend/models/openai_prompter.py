@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 DEFAULT_CONCURRENCY = 8
 DEFAULT_TIMEOUT_S = 300.0
 MAX_RETRIES = 4  # the client backs off exponentially on 429, 5xx and dropped connections
+CONNECT_TIMEOUT_S = 10.0
 PROMPT_TOKENS = 1122  # the Think2Seg-RS prompt with one 840×840 image, for the context-length message
 # A served answer is capped before it is parsed or stored: far above what the model writes for a tile (a few
 # thousand characters of reasoning, a few dozen instances), far below what would slow a run or fill a report.
@@ -114,9 +115,11 @@ class OpenAIPrompter:
             raise ModelError(
                 f"the openai prompter needs the openai package ({exc}): pip install openai", "model_load_failed"
             ) from None
-        return OpenAI(
-            base_url=self.spec.base_url, api_key=self.api_key, max_retries=MAX_RETRIES, timeout=self.timeout_s
-        )
+        import httpx
+
+        # A connection is made in seconds or not at all; an answer may take the whole deadline to be generated.
+        timeout = httpx.Timeout(self.timeout_s, connect=min(CONNECT_TIMEOUT_S, self.timeout_s))
+        return OpenAI(base_url=self.spec.base_url, api_key=self.api_key, max_retries=MAX_RETRIES, timeout=timeout)
 
     def served_models(self) -> list[str]:
         """The model names the server lists (``GET /models``); a clear ``ModelError`` when it cannot be asked.
@@ -146,36 +149,44 @@ class OpenAIPrompter:
         if not images:
             return []
         results: list[PromptResult | None] = [None] * len(images)
-        start = 0
+        todo = list(range(len(images)))
         if self.grammar is not None and self._grammar_accepted is None:
             # The first request finds out whether the server takes the grammar; the others follow it.
-            results[0] = self._guarded(images[0], queries[0])
-            start = 1
-        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(images)), thread_name_prefix="openai")
-        futures = {
-            pool.submit(self._one, image, q): i for i, (image, q) in enumerate(zip(images, queries)) if i >= start
-        }
-        pending = set(futures)
-        cancelled = False
-        while pending:
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            for future in done:
-                results[futures[future]] = self._result(future)
-            if pending and self.should_cancel():
-                cancelled = True
-                break
-        # On cancel, the requests still in flight are not waited for: their connections close when the server
-        # answers (or at the timeout), and what they bring is dropped; a new client serves later calls.
-        pool.shutdown(wait=not cancelled, cancel_futures=True)
-        if cancelled:
-            self._abort()
+            first = self._send_all([todo.pop(0)], images, queries, results)
+            todo = todo if first else []
+        if todo:
+            self._send_all(todo, images, queries, results)
         return [r if r is not None else PromptResult.failure("cancelled") for r in results]
 
-    def _guarded(self, image: np.ndarray, query: str) -> PromptResult:
-        try:
-            return self._one(image, query)
-        except Exception as exc:  # noqa: BLE001 - one tile's failure is that tile's report
-            return PromptResult.failure(self._describe(exc))
+    def _send_all(self, indices: list[int], images, queries, results: list) -> bool:
+        """Send the tiles ``indices``, ``concurrency`` at a time, until each has its answer or its deadline has
+        passed; False when the job was cancelled meanwhile.
+
+        Each request runs on a daemon thread: a server that stalls holds a thread, never the run, and not the
+        process at exit. On cancel or a deadline the request is abandoned (a new client serves later calls).
+        """
+        waiting = list(indices)
+        running: dict[Future, tuple[int, float]] = {}
+        while waiting or running:
+            while waiting and len(running) < self.concurrency:
+                i = waiting.pop(0)
+                running[_on_daemon_thread(self._one, images[i], queries[i])] = (i, time.monotonic())
+            done, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in done:
+                i, _ = running.pop(future)
+                results[i] = self._result(future)
+            now = time.monotonic()
+            for future, (i, started) in list(running.items()):
+                if now - started > self.timeout_s:  # retries included: a tile waits no longer than this in all
+                    running.pop(future)
+                    results[i] = PromptResult.failure(
+                        f"the prompter server at {self.spec.base_url} did not answer within {self.timeout_s:.0f} s"
+                    )
+                    self._abort()
+            if (waiting or running) and self.should_cancel():
+                self._abort()
+                return False
+        return True
 
     def _result(self, future) -> PromptResult:
         try:
@@ -290,3 +301,19 @@ def _refused(exc: BaseException | None) -> bool:
             return True
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return False
+
+
+def _on_daemon_thread(function: Callable, *args) -> Future:
+    """Run ``function(*args)`` on a daemon thread; its result (or exception) in the returned future."""
+    future: Future = Future()
+
+    def work() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(function(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name="think2map-openai", daemon=True).start()
+    return future

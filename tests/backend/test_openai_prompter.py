@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -161,6 +162,7 @@ class FakeOpenAI(http.server.BaseHTTPRequestHandler):
 
     behaviour = "ok"
     calls: list[str] = []
+    release = threading.Event()  # set when a test ends: a stalled answer stops waiting
 
     def _send(self, status: int, body: dict) -> None:
         data = json.dumps(body).encode()
@@ -185,6 +187,12 @@ class FakeOpenAI(http.server.BaseHTTPRequestHandler):
         b = self.behaviour
         if b == "slow":
             time.sleep(5)
+        if b == "stall_after_2" and len(type(self).calls) > 2:  # headers, then nothing: a server that hangs
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            type(self).release.wait(60)  # until the test ends
+            return
         if b == "not_served" or body.get("model") != "think2seg":
             return self._send(404, {"error": {"message": f"The model `{body.get('model')}` does not exist."}})
         if b == "short_context":
@@ -214,9 +222,11 @@ class FakeOpenAI(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def fake():
     FakeOpenAI.behaviour, FakeOpenAI.calls = "ok", []
+    FakeOpenAI.release.clear()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeOpenAI)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/v1", server
+    FakeOpenAI.release.set()
     server.shutdown()
 
 
@@ -324,3 +334,34 @@ def test_a_run_where_every_tile_failed_on_the_server_exits_non_zero(fake, tiny_m
                "--tile-size", "256", "--overlap", "0", "--no-constrain-answers", "-q"])  # fmt: skip
     err = capsys.readouterr().err
     assert rc == 1 and "every tile failed (4): the prompter server at" in err and "Traceback" not in err
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_stalled_server_lets_the_command_line_stop_within_two_seconds(stop, fake, tiny_models, tmp_path):
+    import select
+
+    import geopandas as gpd
+
+    url, _ = fake
+    FakeOpenAI.behaviour = "stall_after_2"
+    out = tmp_path / "o.gpkg"
+    cmd = [sys.executable, "-m", "backend", "segment", str(_raster(tmp_path / "r.tif")), "roofs", "-o", str(out),
+           "--prompter", f"openai:{url}#think2seg", "--segmenter", str(tiny_models["sam2"]), "--device", "cpu",
+           "--tile-size", "128", "--overlap", "0", "--concurrency", "1", "--no-constrain-answers"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[2], env=env, stderr=subprocess.PIPE, text=True)
+    seen, deadline = "", time.monotonic() + 120
+    # Tile 1 is reported once tile 2 is answered (merging trails a batch); the third request then stalls.
+    while "1/12" not in seen and time.monotonic() < deadline and proc.poll() is None:
+        if select.select([proc.stderr], [], [], 1)[0]:
+            seen += os.read(proc.stderr.fileno(), 4096).decode(errors="replace")
+    assert "1/12" in seen, seen
+    time.sleep(1.0)
+    asked = time.monotonic()
+    proc.send_signal(stop)
+    _, rest = proc.communicate(timeout=60)
+    took = time.monotonic() - asked
+    assert proc.returncode == 130 and took < 2.0, (took, seen + rest)
+    tiles = gpd.read_file(out, layer="roofs_tiles")
+    assert (tiles.status == "ok").sum() == 2 and set(tiles.run) == {"interrupted"}  # the answered tiles are kept
