@@ -227,3 +227,27 @@ def fake_manager(tmp_path, qtbot):
         manager.start()
     yield manager
     manager.stop(wait_ms=5000)
+
+
+@pytest.fixture
+def make_dock(qgis_iface, qgis_new_project, qtbot):
+    """Build the dock around a manager (a stopped one unless given)."""
+    made = []
+
+    def make(manager=None):
+        from think2map.plugin.core.process import BackendManager
+        from think2map.plugin.gui.controller import DockController
+        from think2map.plugin.gui.dock import Think2MapDock
+
+        manager = manager or BackendManager()
+        controller = DockController(qgis_iface, manager)
+        dock = Think2MapDock(qgis_iface, controller)
+        qtbot.addWidget(dock)
+        dock.show()
+        made.append((controller, dock))
+        return dock
+
+    yield make
+    for controller, dock in made:
+        controller.shutdown()
+        dock.cleanup()

@@ -7,32 +7,10 @@ import time
 import pytest
 from qgis.core import QgsProject, QgsRectangle, QgsVectorLayer
 from qgis.PyQt.QtCore import Qt, QTimer
-from think2map.plugin.core.process import BackendManager
 from think2map.plugin.core.settings import Settings
-from think2map.plugin.gui.controller import EXTENT, LAYER, RECTANGLE, DockController, RunOptions, parse_bands
-from think2map.plugin.gui.dock import Think2MapDock
+from think2map.plugin.gui.controller import EXTENT, LAYER, RECTANGLE, RunOptions, parse_bands
 
 JOB_TIMEOUT_MS = 240_000
-
-
-@pytest.fixture
-def make_dock(qgis_iface, qgis_new_project, qtbot):
-    """Build the dock around a manager (a stopped one unless given)."""
-    made = []
-
-    def make(manager=None):
-        manager = manager or BackendManager()
-        controller = DockController(qgis_iface, manager)
-        dock = Think2MapDock(qgis_iface, controller)
-        qtbot.addWidget(dock)
-        dock.show()
-        made.append((controller, dock))
-        return dock
-
-    yield make
-    for controller, dock in made:
-        controller.shutdown()
-        dock.cleanup()
 
 
 @pytest.fixture

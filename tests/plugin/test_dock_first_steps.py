@@ -13,8 +13,7 @@ from think2map.plugin.core.history import ResultRecord
 from think2map.plugin.core.process import BackendManager
 from think2map.plugin.core.settings import Settings
 from think2map.plugin.gui.click_session import edits_layer_name
-from think2map.plugin.gui.controller import DockController
-from think2map.plugin.gui.dock import Think2MapDock, _record_text
+from think2map.plugin.gui.dock import _record_text
 from think2map.plugin.gui.i18n import install_translator, remove_translator
 from think2map.plugin.gui.styles import ERROR_STYLE
 
@@ -23,23 +22,6 @@ from .test_clicks import answered, at, click
 from .test_i18n import compiled_french
 
 XYZ = "type=xyz&url=file:///nowhere/%7Bz%7D/%7Bx%7D/%7By%7D.png&zmax=19&zmin=0"
-
-
-@pytest.fixture
-def make_dock(qgis_iface, qgis_new_project, qtbot):
-    made = []
-
-    def make(manager=None):
-        controller = DockController(qgis_iface, manager or BackendManager())
-        dock = Think2MapDock(qgis_iface, controller)
-        qtbot.addWidget(dock)
-        made.append((controller, dock))
-        return dock
-
-    yield make
-    for controller, dock in made:
-        controller.shutdown()
-        dock.cleanup()
 
 
 def test_the_click_tool_refuses_a_web_layer_as_the_dock_does_in_one_plain_sentence(make_dock):

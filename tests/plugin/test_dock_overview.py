@@ -9,7 +9,7 @@ from think2map.plugin.core import layers
 from think2map.plugin.gui.reasoning import ReasoningDialog
 
 from .conftest import FORCED_ANSWER
-from .test_dock import JOB_TIMEOUT_MS, make_dock  # noqa: F401 - the fixture
+from .test_dock import JOB_TIMEOUT_MS
 
 pytestmark = pytest.mark.live  # a real or FAKE backend process, or a server on loopback
 
@@ -49,7 +49,7 @@ def _overview_dock(dock, raster_layer, query: str):
 
 
 def test_an_overview_from_the_dock_draws_its_boxes_and_shows_its_reasoning(
-    make_dock,  # noqa: F811
+    make_dock,
     live_backend,
     raster_layer,
     qtbot,
@@ -82,7 +82,7 @@ def test_an_overview_from_the_dock_draws_its_boxes_and_shows_its_reasoning(
 
 
 def test_the_first_polygon_of_a_tiles_job_comes_from_the_view(
-    make_dock,  # noqa: F811
+    make_dock,
     live_backend,
     raster_layer,
     qgis_canvas,
@@ -138,7 +138,7 @@ def empty_backend(backend_settings, qtbot):
 
 
 def test_an_overview_that_sees_nothing_says_no_target_with_its_reasoning(
-    make_dock,  # noqa: F811
+    make_dock,
     empty_backend,
     raster_layer,
     qtbot,

@@ -28,7 +28,6 @@ from think2map.plugin.core.process import BackendManager
 from think2map.plugin.core.settings import Settings
 from think2map.plugin.core.tasks import SegmentTask, job_request
 from think2map.plugin.gui.controller import DockController
-from think2map.plugin.gui.dock import Think2MapDock
 from think2map.plugin.gui.settings_dialog import SettingsDialog
 
 from .conftest import write_raster
@@ -62,22 +61,10 @@ def layer_of(path: Path) -> QgsRasterLayer:
 
 
 @pytest.fixture
-def make_dock(qgis_iface, qgis_new_project, qtbot, tmp_path):
-    QgsProject.instance().setFileName(str(tmp_path / "project.qgz"))  # GeoPackages go beside it, in tmp_path
-    made = []
-
-    def make(manager=None):
-        controller = DockController(qgis_iface, manager or BackendManager())
-        dock = Think2MapDock(qgis_iface, controller)
-        qtbot.addWidget(dock)
-        dock.show()
-        made.append((controller, dock))
-        return dock
-
-    yield make
-    for controller, dock in made:
-        controller.shutdown()
-        dock.cleanup()
+def make_dock(make_dock, tmp_path):
+    """The shared dock maker, with the project saved in tmp_path: GeoPackages go beside it."""
+    QgsProject.instance().setFileName(str(tmp_path / "project.qgz"))
+    return make_dock
 
 
 def messages_of(controller: DockController) -> list[tuple[str, str, str]]:
