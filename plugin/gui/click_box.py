@@ -211,7 +211,10 @@ class ClickBox(QgsCollapsibleGroupBox):
         self.set_active(False)
         self.tool.remove()
         self.session.remove()
-        try:
-            self.iface.mapCanvas().extentsChanged.disconnect(self._extent_changed)
-        except TypeError:
-            pass
+        # A manager that outlives this box (a dock rebuilt on plugin reload) must not call into it when it restarts.
+        for signal, slot in ((self.iface.mapCanvas().extentsChanged, self._extent_changed),
+                             (self.manager.ready, self._backend_ready)):  # fmt: skip
+            try:
+                signal.disconnect(slot)
+            except TypeError:
+                pass
