@@ -6,11 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from ..models.loading import EngineConfig, load_models
+from ..models.prompts import REFERENCE_MAX_NEW_TOKENS
 from ..tools.datasets import DATASETS, ORDERS, QUESTION_MODES, REFERENCE_SEED
-from ..tools.protocols import PROTOCOLS
+from ..tools.protocols import PROTOCOLS, reference_repair
 
 
 def register(sub) -> None:
@@ -70,7 +72,10 @@ def main(args: argparse.Namespace) -> int:
     from ..tools.evaluate import evaluate, format_metrics
 
     load_samples(args.dataset, args.dataset_dir, args.split, args.order)  # fail on a bad folder before loading
+    reference_repair()  # both protocols score every answer
     config = EngineConfig.from_args(args)
+    if args.protocol == "reference" and config.max_new_tokens is None:
+        config = replace(config, max_new_tokens=REFERENCE_MAX_NEW_TOKENS)  # not the checkpoint's own limit
     prompter, segmenter = load_models(config, *config.resolve())
     out = args.output or f"evaluate-{args.dataset}-{args.split}.csv"
     metrics = evaluate(

@@ -97,7 +97,7 @@ class EngineConfig:
             action=argparse.BooleanOptionalAction,
             default=constrain_default,
             help="hold the prompter's answers to the answer grammar (<think>, then a JSON list of boxes and two "
-            "points in 0-840), so that every answer parses (default: "
+            "points, clamped to 0-840), so that every answer parses (default: "
             + ("on" if constrain_default else "off, as the reference decoded")
             + ")",
         )

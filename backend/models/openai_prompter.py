@@ -25,7 +25,14 @@ import numpy as np
 from ..errors import ModelError
 from .answer_grammar import AnswerGrammar
 from .prompter import to_model_image
-from .prompts import MODEL_IMAGE_SIZE, SYSTEM_PROMPT, PromptResult, parse_answer, user_text
+from .prompts import (
+    MODEL_IMAGE_SIZE,
+    REFERENCE_MAX_NEW_TOKENS,
+    SYSTEM_PROMPT,
+    PromptResult,
+    parse_answer,
+    user_text,
+)
 from .remote_spec import RemoteSpec
 
 log = logging.getLogger(__name__)
@@ -36,9 +43,8 @@ MAX_RETRIES = 4  # the client backs off exponentially on 429, 5xx and dropped co
 CONNECT_TIMEOUT_S = 10.0
 PROMPT_TOKENS = 1122  # the Think2Seg-RS prompt with one 840×840 image, for the context-length message
 # A served answer is capped before it is parsed or stored: far above what the model writes for a tile (a few
-# thousand characters of reasoning, a few dozen instances), far below what would slow a run or fill a report.
+# thousand characters of reasoning), far below what would slow a run or fill a report.
 MAX_ANSWER_CHARS = 32_000
-MAX_INSTANCES = 64
 
 
 class ServedAnswerError(RuntimeError):
@@ -90,7 +96,7 @@ class OpenAIPrompter:
         extra_body: dict | None = None,
     ) -> None:
         self.spec = spec if isinstance(spec, RemoteSpec) else RemoteSpec.parse(spec)
-        self.max_new_tokens = int(max_new_tokens or 2048)
+        self.max_new_tokens = int(max_new_tokens or REFERENCE_MAX_NEW_TOKENS)
         self.batch_size = self.concurrency = max(1, int(concurrency))
         self.timeout_s = timeout_s
         self.api_key = api_key or os.environ.get("THINK2MAP_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY") or "-"
@@ -208,10 +214,7 @@ class OpenAIPrompter:
         if len(text) > MAX_ANSWER_CHARS:
             warnings.append(f"the answer was cut to its first {MAX_ANSWER_CHARS:,} of {len(text):,} characters")
             text = text[:MAX_ANSWER_CHARS]
-        parsed = parse_answer(text, MODEL_IMAGE_SIZE, MODEL_IMAGE_SIZE)
-        if len(parsed.instances) > MAX_INSTANCES:
-            warnings.append(f"only the first {MAX_INSTANCES} of {len(parsed.instances)} instances were kept")
-            parsed.instances = parsed.instances[:MAX_INSTANCES]
+        parsed = parse_answer(text, MODEL_IMAGE_SIZE, MODEL_IMAGE_SIZE)  # reads the first MAX_INSTANCES
         parsed.warnings = [*parsed.warnings, *warnings]
         return parsed.scaled(width / MODEL_IMAGE_SIZE, height / MODEL_IMAGE_SIZE)
 

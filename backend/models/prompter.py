@@ -15,7 +15,7 @@ import numpy as np
 from ..devices import is_cuda, model_dtype_name, resolve_device
 from ..errors import ModelError
 from .answer_grammar import AnswerConstraint, AnswerGrammar
-from .prompts import MODEL_IMAGE_SIZE, PromptResult, chat_messages, parse_answer
+from .prompts import MODEL_IMAGE_SIZE, REFERENCE_MAX_NEW_TOKENS, PromptResult, chat_messages, parse_answer
 
 
 @runtime_checkable
@@ -76,8 +76,10 @@ class Think2SegPrompter:
         self.batch_size = max(1, int(batch_size))
         self.generate_kwargs = dict(generate_kwargs or {})
         self.processor, self.model = _load(self.path, self.device)
-        # The checkpoint's own limit where it sets one (the tiny models do), else the evaluation's 2048.
-        self.max_new_tokens = int(max_new_tokens or self.model.generation_config.max_new_tokens or 2048)
+        # The checkpoint's own limit where it sets one (the tiny models do), else the evaluation's.
+        self.max_new_tokens = int(
+            max_new_tokens or self.model.generation_config.max_new_tokens or REFERENCE_MAX_NEW_TOKENS
+        )
         self._setup_constraint(constrain, grammar)
 
     @classmethod
@@ -85,7 +87,7 @@ class Think2SegPrompter:
         """A prompter around an already built processor and model (benchmarks build random-weight models)."""
         self = cls.__new__(cls)
         self.path, self.name, self.device = Path(name), name, device
-        self.max_new_tokens = int(kwargs.get("max_new_tokens", 2048))
+        self.max_new_tokens = int(kwargs.get("max_new_tokens", REFERENCE_MAX_NEW_TOKENS))
         self.batch_size = max(1, int(kwargs.get("batch_size", 4)))
         self.generate_kwargs = dict(kwargs.get("generate_kwargs") or {})
         self.processor, self.model = processor, model

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 MODEL_IMAGE_SIZE = 840
+REFERENCE_MAX_NEW_TOKENS = 2048  # the reference's generation limit, whatever the checkpoint says
+# The instances one answer is read for (the first ones written): far above what the model writes for a tile,
+# far below what would make duplicate removal (quadratic) or a report slow.
+MAX_INSTANCES = 64
 
 SYSTEM_PROMPT = (
     "You are a remote sensing analysis assistant. Your task is to generate spatial prompts for the "
@@ -101,8 +105,9 @@ def parse_answer(text: str, width: float = MODEL_IMAGE_SIZE, height: float = MOD
 
     Takes the text inside ``<answer>``, slices from the first ``[`` to the last ``]`` and reads it as JSON,
     falling back to reading the complete ``{...}`` objects one by one (truncated or malformed output).
-    Boxes are clipped and their corners reordered, degenerate instances dropped, and duplicates removed
-    by box NMS at IoU > 0.5, keeping the larger box. ``[]`` is "no target". It never raises.
+    Coordinates are clamped to the image and box corners reordered, degenerate instances dropped, only the first
+    :data:`MAX_INSTANCES` kept, and duplicates removed by box NMS at IoU > 0.5, keeping the larger box. ``[]`` is
+    "no target". It never raises.
     """
     warnings: list[str] = []
     if not isinstance(text, str):
@@ -115,6 +120,9 @@ def parse_answer(text: str, width: float = MODEL_IMAGE_SIZE, height: float = MOD
         return PromptResult([], text, "unparseable", warnings)
     if not items:
         return PromptResult([], text, "no_target", warnings)
+    if len(items) > MAX_INSTANCES:
+        warnings.append(f"only the first {MAX_INSTANCES} of {len(items)} instances were read")
+        items = items[:MAX_INSTANCES]
     instances = []
     for item in items:
         inst = _clean_instance(item, width, height)
@@ -219,8 +227,8 @@ def _clean_instance(item: object, width: float, height: float) -> Instance | Non
         for p in raw_points:
             if isinstance(p, (list, tuple)) and len(p) == 2:
                 x, y = _number(p[0]), _number(p[1])
-                if x is not None and y is not None and 0 <= x <= width and 0 <= y <= height:
-                    points.append((x, y))
+                if x is not None and y is not None:
+                    points.append((min(max(x, 0.0), width), min(max(y, 0.0), height)))
     if box is None and not points:
         return None
     return Instance(box, tuple(points))

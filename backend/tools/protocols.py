@@ -8,6 +8,10 @@
 - the whole answer is rejected if it is not a list of objects, or if any object has neither ``bbox_2d`` nor
   ``positive_points``, a ``bbox_2d`` that is not a list of four, ``positive_points`` that are not exactly two
   points, or any ``negative_points`` list; coordinates are used as written (no clipping, no reordering);
+- an answer that parses but that SAM cannot take scores 0 with no prediction: ``negative_points: null`` (its
+  parser lets it through; ``len(None)`` raises before SAM), coordinates written as strings or ``null`` (NumPy makes
+  a text or object array, which SAM's transforms refuse). The reference catches that error around its whole
+  batch, so it also zeroes the rest of that batch; here each sample is scored alone;
 - duplicates are removed by box NMS at IoU > 0.5, keeping the larger box;
 - an empty ground truth scores 1 only when the answer parses to ``[]`` (SAM is not run); any other answer
   scores 0, and only a parsed answer counts as a prediction.
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import UserError
 from ..models.prompts import NMS_IOU, Instance, parse_answer
 from .metrics import SampleScore, score_masks
 
@@ -69,9 +74,9 @@ def read_reference(text: str) -> Reading:
         try:
             data = json.loads(body)
         except json.JSONDecodeError:
-            import json_repair
-
-            data = json_repair.loads(body)
+            data = reference_repair().loads(body)
+    except UserError:
+        raise
     except Exception as exc:  # noqa: BLE001 - the reference turns any failure here into "unparseable"
         return Reading(False, (), f"not JSON: {type(exc).__name__}")
     if not isinstance(data, list):
@@ -88,6 +93,18 @@ def read_reference(text: str) -> Reading:
     return Reading(True, tuple(_reference_nms(instances)))
 
 
+def reference_repair():
+    """The ``json_repair`` module the reference falls back to; without it, repairable answers would silently score 0."""
+    try:
+        import json_repair
+    except ImportError:
+        raise UserError(
+            "the reference protocol reads answers with json_repair, which is not installed: "
+            "pip install json_repair (backend/requirements.txt has it)"
+        ) from None
+    return json_repair
+
+
 def _reference_problem(item: object) -> str:
     if not isinstance(item, dict):
         return "an instance is not an object"
@@ -97,7 +114,8 @@ def _reference_problem(item: object) -> str:
         return "a bbox_2d is not a list of four"
     if "positive_points" in item and not _points_ok(item["positive_points"], POSITIVE_POINTS):
         return "positive_points are not exactly two points"
-    if "negative_points" in item and item["negative_points"] is not None:
+    if "negative_points" in item:
+        # A list is refused by the parser (no negative point is allowed); null passes it and fails before SAM.
         return "an instance has negative_points"
     return ""
 
@@ -115,9 +133,16 @@ def _points_ok(points: object, count: int) -> bool:
     return True
 
 
+def _coordinate(value: object) -> float:
+    """A coordinate as SAM takes it: a JSON number (``"434"`` passes the reference's parser, not SAM)."""
+    if not isinstance(value, (int, float)):
+        raise TypeError(f"{value!r} is not a number")
+    return float(value)
+
+
 def _instance(item: dict) -> Instance:
-    box = tuple(float(v) for v in item["bbox_2d"]) if "bbox_2d" in item else None
-    points = tuple((float(x), float(y)) for x, y in item.get("positive_points") or ())
+    box = tuple(_coordinate(v) for v in item["bbox_2d"]) if "bbox_2d" in item else None
+    points = tuple((_coordinate(x), _coordinate(y)) for x, y in item.get("positive_points") or ())
     return Instance(box, points)  # type: ignore[arg-type]
 
 

@@ -83,6 +83,7 @@ def test_a_penalty_would_have_changed_the_answer(penalised_checkpoint):
 def test_the_grammar_accepts_the_answers_it_should_and_nothing_else(tiny_models):
     prompter = load_prompter(tiny_models["prompter"], device="cpu", constrain=True)
     compiled = prompter.constraint._compiled
+    grammar = prompter.constraint.grammar
 
     def accepts(text: str) -> bool:
         return xgrammar.GrammarMatcher(compiled).accept_string(text)
@@ -91,16 +92,37 @@ def test_the_grammar_accepts_the_answers_it_should_and_nothing_else(tiny_models)
     assert accepts(f"<think>two roofs</think>\n<answer>{good}</answer>")
     assert accepts(f"<think>x</think> \n<answer>```json{good}```</answer>")
     assert accepts("<think>nothing</think><answer>[]</answer>")
+    # The training prompt's own example: compact boxes, spaced points, two instances.
+    example = (
+        '[{"bbox_2d": [310,360,567,586], "positive_points": [[434, 474], [450, 460]]}, '
+        '{"bbox_2d": [10,200,100,320], "positive_points": [[50, 250], [90, 300]]}]'
+    )
+    assert accepts(f"<think> thinking process here </think> \n<answer>```json{example}```</answer>")
+    assert accepts('<think>x</think><answer>[{"bbox_2d":[1,2,3,4],"positive_points":[[1,1],[2,2]]}]</answer>')
+    # Past the frame: written whole (not cut to 84), then clamped by the parser.
+    over = (
+        '<think>x</think><answer>[{"bbox_2d": [700, 10, 845, 90], "positive_points": [[843, 50], [800, 50]]}]</answer>'
+    )
+    assert accepts(over)
+    (instance,) = parse_answer(over).instances
+    assert instance.box == (700, 10, 840, 90) and instance.points == ((840, 50), (800, 50))
+    # Room for many instances and for the reasoning of a long answer.
+    assert grammar.max_instances >= 64 and grammar.think_max_chars >= 4000
+    many = "[" + ", ".join([good[1:-1]] * grammar.max_instances) + "]"
+    assert accepts("<think>" + "a" * grammar.think_max_chars + f"</think><answer>{many}</answer>")
+    too_many = "[" + ", ".join([good[1:-1]] * (grammar.max_instances + 1)) + "]"
     for bad in (
-        '<think>x</think><answer>[{"bbox_2d": [841, 0, 1, 1], "positive_points": [[1, 1], [2, 2]]}]</answer>',
+        f"<think>x</think><answer>{too_many}</answer>",
+        '<think>x</think><answer>[{"bbox_2d": [10000, 0, 1, 1], "positive_points": [[1, 1], [2, 2]]}]</answer>',
         '<think>x</think><answer>[{"bbox_2d": [1, 2, 3], "positive_points": [[1, 1], [2, 2]]}]</answer>',
         '<think>x</think><answer>[{"bbox_2d": [1, 2, 3, 4], "positive_points": [[1, 1]]}]</answer>',
         '<think>x</think><answer>[{"bbox_2d": [-1, 2, 3, 4], "positive_points": [[1, 1], [2, 2]]}]</answer>',
         '<think>x</think><answer>[{"bbox_2d": [01, 2, 3, 4], "positive_points": [[1, 1], [2, 2]]}]</answer>',
+        '<think>x</think><answer>[{"bbox_2d": [1,  2, 3, 4], "positive_points": [[1, 1], [2, 2]]}]</answer>',
         "<answer>[]</answer>",
-        "<think>" + "a" * (prompter.constraint.grammar.think_max_chars + 1) + "</think><answer>[]</answer>",
+        "<think>" + "a" * (grammar.think_max_chars + 1) + "</think><answer>[]</answer>",
     ):
-        assert not accepts(bad), bad
+        assert not accepts(bad), bad[:200]
 
 
 def test_constrained_answers_from_a_random_model_always_parse(tiny_models):
@@ -128,6 +150,6 @@ def test_forcing_an_answer_replaces_the_grammar(tiny_models):
 
 def test_the_bound_is_the_longest_sentence():
     grammar = AnswerGrammar(think_max_chars=10, max_instances=2)
-    obj = '{"bbox_2d": [840, 840, 840, 840], "positive_points": [[840, 840], [840, 840]]}'
+    obj = '{"bbox_2d": [9999, 9999, 9999, 9999], "positive_points": [[9999, 9999], [9999, 9999]]}'
     longest = "<think>" + "a" * 10 + "</think>" + "\n\n\n" + "<answer>```json[" + obj + ", " + obj + "]```</answer>"
     assert grammar.max_chars == len(longest)

@@ -272,3 +272,40 @@ def test_batched_sam_encoding_on_gpus_matches_one_by_one(dataset, tiny_models, t
     assert [r["status"] for r in batched] == [r["status"] for r in single] == ["ok"] * 3
     for b, s in zip(batched, single):
         assert float(b["iou"]) == pytest.approx(float(s["iou"]), abs=0.02)
+
+
+class _StopAtLoadError(Exception):
+    """Raised by the stand-in loader: the config it was given is all these tests look at."""
+
+
+@pytest.mark.parametrize(("protocol", "extra", "expected"), [
+    ("reference", [], 2048),  # the reference's limit, not the checkpoint's own (the tiny one says 256)
+    ("reference", ["--max-new-tokens", "80"], 80),
+    ("lenient", [], None),  # the checkpoint's own
+])  # fmt: skip
+def test_the_reference_protocol_generates_up_to_2048_tokens(
+    dataset, tiny_models, monkeypatch, protocol, extra, expected
+):
+    import backend.commands.evaluate as command
+
+    seen = {}
+
+    def loader(config, *_):
+        seen["config"] = config
+        raise _StopAtLoadError
+
+    monkeypatch.setattr(command, "load_models", loader)
+    models = ["--prompter", str(tiny_models["prompter"]), "--segmenter", str(tiny_models["sam2"])]
+    main(["evaluate", str(dataset), *models, "--device", "cpu", "--protocol", protocol, "-q", *extra])  # stops at load
+    assert seen["config"].max_new_tokens == expected
+
+
+def test_evaluate_says_json_repair_is_missing_before_loading_models(dataset, monkeypatch, capsys):
+    import sys
+
+    import backend.commands.evaluate as command
+
+    monkeypatch.setitem(sys.modules, "json_repair", None)
+    monkeypatch.setattr(command, "load_models", lambda *a: pytest.fail("models loaded"))
+    assert main(["evaluate", str(dataset), "--device", "cpu", "-q"]) == 2
+    assert "pip install json_repair" in capsys.readouterr().err

@@ -74,7 +74,7 @@ def test_clips_reorders_and_drops_degenerate():
     assert all(b is None or (b[2] > b[0] and b[3] > b[1]) for b in boxes)
     assert len(r.instances) == 2  # the zero-width box without points is dropped
     small = [i for i in r.instances if i.box == (10, 10, 20, 20)][0]
-    assert small.points == ((15, 15),)  # the point outside the image is dropped
+    assert small.points == ((15, 15), (840, 15))  # the point outside the image is clamped to its edge
 
 
 def test_nan_and_garbage_values_are_dropped():
@@ -125,3 +125,14 @@ def test_never_raises_on_random_text():
         text = "<answer>" + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
         r = parse_answer(text, 840, 840)
         assert r.status in ("ok", "no_target", "unparseable")
+
+
+def test_only_the_first_instances_of_a_huge_answer_are_read():
+    """10,000 boxes would take seconds of duplicate removal (quadratic) and fill reports."""
+    from backend.models.prompts import MAX_INSTANCES
+
+    item = '{"bbox_2d": [%d, 0, %d, 5], "positive_points": [[1, 1], [2, 2]]}'
+    text = "<answer>[" + ", ".join(item % (i % 800, i % 800 + 3) for i in range(10_000)) + "]</answer>"
+    r = parse_answer(text)
+    assert r.status == "ok" and 0 < len(r.instances) <= MAX_INSTANCES
+    assert f"only the first {MAX_INSTANCES} of 10000 instances were read" in r.warnings

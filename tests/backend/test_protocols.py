@@ -6,6 +6,8 @@ instance's box as written (numpy slicing: a reversed box fills nothing), so mask
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -62,9 +64,9 @@ def test_empty_target_unparseable_answer():
 
 
 def test_empty_target_answer_whose_instances_are_all_dropped():
-    # A zero-area box and points off the image: the production parser drops the instance (none left, an empty
-    # mask); the reference reads an answer that is not [] and scores 0.
-    text = _answer('[{"bbox_2d": [400, 400, 400, 400], "positive_points": [[900, 900], [901, 901]]}]')
+    # A zero-area box and no points: the production parser drops the instance (none left, an empty mask); the
+    # reference reads an answer that is not [] and scores 0.
+    text = _answer('[{"bbox_2d": [400, 400, 400, 400]}]')
     s = _scores(text, _gt())
     assert read("lenient", text).instances == () and s["lenient"].iou == 1.0
     assert len(read("reference", text).instances) == 1 and s["reference"].iou == 0.0
@@ -91,7 +93,27 @@ def test_negative_points_reject_the_whole_reference_answer():
     assert s["reference"].iou == 0.0 and s["lenient"].iou == pytest.approx(0.5)
     # Even an empty list of negative points: the reference's rule counts zero points as invalid.
     assert not read_reference(_answer(f"[{GOOD[:-1]}, " + '"negative_points": []}]')).parsed
-    assert read_reference(_answer(f"[{GOOD[:-1]}, " + '"negative_points": null}]')).parsed
+    # null passes the reference's parser, then len(None) raises before SAM: 0, with no prediction.
+    null = _answer(f"[{GOOD[:-1]}, " + '"negative_points": null}]')
+    s = _scores(null, _gt(TARGET))
+    assert not read_reference(null).parsed and s["reference"].iou == 0.0 and not s["reference"].predicted
+    assert s["lenient"].iou == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    "instance",
+    [
+        '{"bbox_2d": ["100", "100", "300", "300"], "positive_points": [[150, 150], [250, 250]]}',
+        '{"bbox_2d": [100, 100, 300, 300], "positive_points": [["150", "150"], [250, 250]]}',
+        '{"bbox_2d": [100, 100, 300, null], "positive_points": [[150, 150], [250, 250]]}',
+    ],
+)
+def test_coordinates_sam_cannot_take_score_zero_under_the_reference(instance):
+    """The reference's parser accepts "150" (float() reads it); NumPy then makes a text array that SAM refuses."""
+    reading = read_reference(_answer(f"[{instance}]"))
+    assert not reading.parsed
+    assert score("reference", reading, _fake_sam(reading.instances), _gt(TARGET)).iou == 0.0
+    assert read("lenient", _answer(f"[{instance}]")).instances  # the production parser reads it
 
 
 def test_no_answer_tags_the_reference_reads_the_whole_text():
@@ -120,6 +142,15 @@ def test_json_repair_is_the_references_fallback():
     # A trailing comma: json.loads refuses, json_repair reads it; the production parser strips it itself.
     text = _answer(f"[{GOOD},]")
     assert read_reference(text).parsed and read("lenient", text).parsed
+
+
+def test_a_missing_json_repair_is_said_not_scored_as_unparseable(monkeypatch):
+    from backend.errors import UserError
+
+    monkeypatch.setitem(sys.modules, "json_repair", None)  # import json_repair raises ImportError
+    assert read_reference(_answer(f"[{GOOD}]")).parsed  # plain JSON never needs it
+    with pytest.raises(UserError, match="pip install json_repair"):
+        read_reference(_answer(f"[{GOOD},]"))
 
 
 def test_metrics_under_the_reference_rules():
