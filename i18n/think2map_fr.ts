@@ -415,31 +415,36 @@
     </message>
     <message>
       <location filename="../plugin/core/messages.py" line="202" />
+      <source>'{layer}' cannot be a GeoPackage layer name.</source>
+      <translation>« {layer} » ne peut pas être un nom de couche GeoPackage.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/messages.py" line="203" />
       <source>{path} is the input raster: choose another output.</source>
       <translation>{path} est le raster d'entrée : choisissez une autre sortie.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="203" />
+      <location filename="../plugin/core/messages.py" line="204" />
       <source>{path} cannot be written: choose a folder you can write to.</source>
       <translation>{path} ne peut pas être écrit : choisissez un dossier où vous pouvez écrire.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="204" />
+      <location filename="../plugin/core/messages.py" line="205" />
       <source>Writing {path} failed.</source>
       <translation>L'écriture de {path} a échoué.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="205" />
+      <location filename="../plugin/core/messages.py" line="206" />
       <source>The disk holding {path} is full: free some space or choose another folder.</source>
       <translation>Le disque qui contient {path} est plein : libérez de la place ou choisissez un autre dossier.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="206" />
+      <location filename="../plugin/core/messages.py" line="207" />
       <source>A shared server needs a data folder.</source>
       <translation>Un serveur partagé a besoin d'un dossier de données.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="207" />
+      <location filename="../plugin/core/messages.py" line="208" />
       <source>The evaluation dataset is incomplete.</source>
       <translation>Le jeu de données d'évaluation est incomplet.</translation>
     </message>

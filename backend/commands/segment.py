@@ -173,7 +173,7 @@ def main(args: argparse.Namespace) -> int:
             ) from None
         raise
     with plan:
-        target.check([args.raster], tiles=len(plan.tiles))
+        target.check([args.raster, *plan.source.files], tiles=len(plan.tiles))
         config = EngineConfig.from_args(args)
         plan.options.batch_size = config.batch_size
         engine, why = route(args.query, args.mode)

@@ -10,9 +10,11 @@ any model is loaded.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import sqlite3
 import tempfile
 import time
 from collections.abc import Sequence
@@ -52,6 +54,24 @@ def driver_for(path: str | Path) -> str:
     return DRIVERS[suffix]
 
 
+# A GeoPackage table name Think2Map may create: no quotes, slashes or control characters, and none of the names
+# GeoPackage, SQLite and the spatial index reserve. The tiles layer adds "_tiles".
+_LAYER_NAME = re.compile(r"[^\W\d][\w .-]{0,56}")
+_RESERVED_PREFIXES = ("gpkg_", "gpkgext_", "rtree_", "sqlite_", "ogr_")
+
+
+def check_layer_name(name: str) -> str:
+    """``name`` if Think2Map can write a GeoPackage layer of that name, else one sentence saying why not."""
+    if not _LAYER_NAME.fullmatch(name) or name.lower().startswith(_RESERVED_PREFIXES):
+        raise UserError(
+            f"'{name}' cannot be a GeoPackage layer name: use a letter first, then letters, digits, spaces, '_', "
+            "'-' or '.', at most 57 characters, not starting with gpkg_, rtree_, sqlite_ or ogr_.",
+            "bad_layer_name",
+            layer=name,
+        )
+    return name
+
+
 def layer_name(query: str) -> str:
     """A GeoPackage layer name for a query: lower-case words joined by underscores, at most 40 characters."""
     slug = re.sub(r"[^0-9a-z]+", "_", query.lower()).strip("_")[:40].rstrip("_")
@@ -79,9 +99,14 @@ class OutputTarget:
         return [self.layer, self.tiles_layer] if self.driver == "GPKG" else [self.layer]
 
     def check(self, inputs: Sequence[str] = (), tiles: int = 0) -> None:
-        """Refuse a target that cannot be written, or whose writing would destroy something; before any work."""
+        """Refuse a target that cannot be written, or whose writing would destroy something; before any work.
+
+        ``inputs``: the files the run reads (a raster given as ``GPKG:path:table`` is given here by its file).
+        """
         self.path = Path(self.path).expanduser()
         driver = self.driver
+        if driver == "GPKG":
+            check_layer_name(self.layer)
         folder = self.path.parent
         for source in inputs:
             if _same_file(self.path, source):
@@ -238,14 +263,7 @@ class ResultWriter:
         try:
             self._write(self.temp, frame, self.target.layer, append=self._created)
         except (OSError, RuntimeError) as exc:  # a full disk, a vanished folder: GDAL's errors are RuntimeErrors
-            self.discard()  # the temporary file may be incomplete: it goes, the target was never touched
-            self.failed = UserError(
-                f"Could not write {self.target.path}: {_reason(exc)}. Nothing was replaced; free some space or "
-                f"write elsewhere ({self.count} polygon(s) could not be kept).",
-                "output_write_failed",
-                path=str(self.target.path),
-                reason=_reason(exc),
-            )
+            self.failed = self._write_failed(exc)
             raise self.failed from None
         self._created = True
         self.written += len(self.pending)
@@ -278,14 +296,7 @@ class ResultWriter:
             try:
                 self._write(self.temp, tiles, self.target.tiles_layer, geometry_type="Polygon")
             except (OSError, RuntimeError) as exc:
-                self.discard()
-                raise UserError(
-                    f"Could not write {self.target.path}: {_reason(exc)}. Nothing was replaced; free some space or "
-                    f"write elsewhere ({self.count} polygon(s) could not be kept).",
-                    "output_write_failed",
-                    path=str(self.target.path),
-                    reason=_reason(exc),
-                ) from None
+                raise self._write_failed(exc) from None
         try:
             return self._place(run_state == "complete")
         except (OSError, RuntimeError) as exc:  # the results are complete in the temporary file: keep them beside
@@ -299,6 +310,31 @@ class ResultWriter:
                 reason=_reason(exc),
                 kept=str(partial),
             ) from None
+
+    def _write_failed(self, exc: BaseException) -> UserError:
+        """The error for a write that failed (a full disk): the target is untouched, and the polygons already
+        committed to the temporary file are kept beside it as NAME.partial.gpkg when it still reads."""
+        kept, saved = None, 0
+        if self._created and self.temp.exists():
+            try:
+                saved = _recount(self.temp, self.target.layer)
+                kept = self._partial_path()
+                os.replace(self.temp, kept)
+            except Exception:  # noqa: BLE001 - unreadable or not movable: it cannot be trusted as a result
+                kept = None
+        self.discard()
+        reason = _reason(exc)
+        if kept is None:
+            message = (
+                f"Could not write {self.target.path}: {reason}. Nothing was replaced; free some space or write "
+                f"elsewhere ({self.count} polygon(s) could not be kept)."
+            )
+            return UserError(message, "output_write_failed", path=str(self.target.path), reason=reason)
+        message = (
+            f"Could not write {self.target.path}: {reason}. It is as it was; the {saved} polygon(s) already written "
+            f"are kept in {kept} ({self.count - saved} could not be kept). Free some space or write elsewhere."
+        )
+        return UserError(message, "output_write_failed", path=str(self.target.path), reason=reason, kept=str(kept))
 
     def _place(self, complete: bool) -> Path:
         target = self.target
@@ -360,6 +396,23 @@ class ResultWriter:
         """Remove the temporary file (a write failed: it may be incomplete)."""
         if self.temp.exists():
             self.temp.unlink()
+
+
+def _recount(path: Path, layer: str) -> int:
+    """The rows a GeoPackage layer really holds, written back as its feature count.
+
+    After a failed append GDAL's count (``gpkg_ogr_contents``, which QGIS shows) includes the rows that were rolled
+    back; the rows are right. Fixing the count is best effort: on a full disk the update may not fit.
+    """
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        table = layer.replace('"', '""')
+        (rows,) = db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()  # nosec B608 - a checked layer name
+        try:
+            db.execute("UPDATE gpkg_ogr_contents SET feature_count = ? WHERE table_name = ?", (rows, layer))
+            db.commit()
+        except sqlite3.Error:
+            pass
+    return int(rows)
 
 
 def _reason(exc: BaseException) -> str:

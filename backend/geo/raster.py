@@ -85,6 +85,11 @@ class RasterSource:
         return self.ds.height
 
     @property
+    def files(self) -> list[str]:
+        """The files GDAL reads for this raster (for ``GPKG:path:table``, the GeoPackage; for a VRT, its sources)."""
+        return [str(f) for f in self.ds.files]
+
+    @property
     def crs(self):
         """The CRS polygons are placed in (None for pixel coordinates)."""
         return self.georef.crs

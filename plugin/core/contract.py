@@ -148,6 +148,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "bad_output_format": ("path",),
     "bad_output": ("path",),
     "output_exists": ("path",),
+    "bad_layer_name": ("layer",),
     "output_is_input": ("path",),
     "output_not_writable": ("path",),
     "output_write_failed": ("path",),

@@ -199,6 +199,7 @@ def _templates() -> dict[str, str | dict[str, str]]:
         "bad_output_format": tr("{path}: the backend does not write this format."),
         "bad_output": tr("{path} cannot be used as an output."),
         "output_exists": tr("{path} already exists."),
+        "bad_layer_name": tr("'{layer}' cannot be a GeoPackage layer name."),
         "output_is_input": tr("{path} is the input raster: choose another output."),
         "output_not_writable": tr("{path} cannot be written: choose a folder you can write to."),
         "output_write_failed": tr("Writing {path} failed."),

@@ -39,3 +39,37 @@ def test_a_point_label_other_than_0_or_1_is_refused(shared_data, tiny_models):
     with TestClient(create_app(ServerConfig(token="t", engine=engine))) as client:
         answer = client.post("/prompt", json=body, headers={"Authorization": "Bearer t"})
     assert answer.status_code == 422 and "label is 1 (inside the object) or 0" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("layer", ["../../x", "gpkg_contents", "rtree_roofs_geom", 'a"b', "x" * 80, "1st"])
+def test_a_layer_name_geopackage_cannot_hold_is_refused_before_the_models_load(
+    layer, shared_data, tmp_path, monkeypatch, capsys
+):
+    import backend.commands.segment as segment
+
+    monkeypatch.setattr(segment, "load_models", lambda *a: pytest.fail("models loaded"))
+    out = tmp_path / "o.gpkg"
+    assert main(["segment", str(shared_data / RIVER), "roofs", "-o", str(out), "--layer", layer]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be a GeoPackage layer name" in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_geopackage_raster_given_by_its_gdal_name_is_not_overwritten(shared_data, tmp_path, monkeypatch, capsys):
+    """``GPKG:path:table`` names the GeoPackage the output would replace: refused before the models load."""
+    import rasterio
+    from rasterio.windows import Window
+
+    import backend.commands.segment as segment
+
+    gpkg = tmp_path / "imagery.gpkg"
+    with rasterio.open(shared_data / RIVER) as src:
+        window = Window(0, 0, 256, 256)
+        profile = dict(driver="GPKG", width=256, height=256, count=3, dtype="uint8", crs=src.crs)
+        with rasterio.open(gpkg, "w", transform=src.window_transform(window), RASTER_TABLE="ortho", **profile) as dst:
+            dst.write(src.read([1, 2, 3], window=window))
+    before = gpkg.read_bytes()
+    monkeypatch.setattr(segment, "load_models", lambda *a: pytest.fail("models loaded"))
+    assert main(["segment", f"GPKG:{gpkg}:ortho", "roofs", "-o", str(gpkg), "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert "is the input raster" in err and gpkg.read_bytes() == before

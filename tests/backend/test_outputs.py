@@ -159,6 +159,34 @@ def test_a_full_disk_keeps_the_old_result_and_leaves_no_corrupt_file(tiny_disk):
     assert sorted(p.name for p in tiny_disk.iterdir()) == ["filler", "result.gpkg"]
 
 
+@pytest.mark.live
+def test_a_disk_that_fills_mid_run_keeps_the_polygons_already_written(tiny_disk):
+    """The first 200 small polygons are committed; then big ones fill the disk. Those 200 stay, as .partial.gpkg."""
+    out = tiny_disk / "result.gpkg"
+    crs = rasterio.crs.CRS.from_epsg(28992)
+    georef = Georef("affine", crs, from_origin(121000, 425000, 0.25, 0.25))
+    old = gpd.GeoDataFrame({"name": ["mine"]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:28992")
+    old.to_file(out, layer="the_river", driver="GPKG")
+    stamp = digest(out)
+    target = OutputTarget(out, "the_river", overwrite=True)
+    target.existed = True  # as check() leaves it (which would refuse this small a disk at once)
+    writer = ResultWriter(target, crs, georef)
+    ring = shapely.Polygon([(x, (x * 7) % 50) for x in range(2000)] + [(2000, 100), (0, 100)])
+    with pytest.raises(UserError) as err:
+        for i in range(200):
+            writer.add(Feature(shapely.MultiPolygon([shapely.box(i, 0, i + 1, 1)]), _props(i)))
+        assert writer.written == 200  # one flush, committed
+        for i in range(400):  # over 10 MB of polygons: far more than the disk holds
+            writer.add(Feature(shapely.MultiPolygon([shapely.affinity.translate(ring, i)]), _props(200 + i)))
+        writer.finish([TileReport(0, (0, 0, 10, 10), "ok")])
+    kept = tiny_disk / "result.partial.gpkg"
+    assert err.value.code == "output_write_failed" and err.value.params["kept"] == str(kept)
+    saved = len(gpd.read_file(kept, layer="the_river"))  # GDAL commits in batches: some big ones may be in
+    assert saved >= 200 and f"the {saved} polygon(s) already written are kept in {kept}" in str(err.value)
+    assert digest(out) == stamp  # the older result is untouched
+    assert sorted(p.name for p in tiny_disk.iterdir()) == ["result.gpkg", "result.partial.gpkg"]
+
+
 def _props(i: int) -> dict:
     return feature_properties(
         query="q",
