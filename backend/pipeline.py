@@ -153,7 +153,11 @@ class SegmentPlan:
                 )
             self.tiles = tile_grid(self.area, self.source.width, self.source.height, opts.tile_size, opts.overlap)
             overview, scale = self.source.validity_overview()
-            self.has_data = tiles_with_data(self.tiles, overview, scale)
+            # The coarse overview says "maybe": a tile it sees empty is read at full resolution before it is skipped.
+            self.has_data = [
+                maybe or self.source.holds_valid(tile.core)
+                for tile, maybe in zip(self.tiles, tiles_with_data(self.tiles, overview, scale))
+            ]
             if not any(self.has_data):
                 raise no_valid_pixels(self.source.path, area=opts.bounds is not None)
             self.cells = overview_cells(self.area, opts.overview_zoom)
@@ -303,8 +307,8 @@ class _Run:
         try:
             visits = None
             if plan.choice.strategy == "overview":
-                stats.cancelled = should_cancel()
-                visits = None if stats.cancelled else self._overview()
+                visits = self._overview(should_cancel)
+                stats.cancelled = visits is None
             for index in [] if stats.cancelled else plan.order:
                 tile, report = plan.tiles[index], reports[index]
                 if plan.has_data[index] and (visits is None or visits.visited(index)):
@@ -359,23 +363,36 @@ class _Run:
                     report.status = "cancelled"
             plan.close()
 
-    def _overview(self) -> Visits:
-        """Read the area's overview cells, ask the prompter, and say which tiles to read (``self.coarse`` too)."""
+    def _overview(self, should_cancel: Callable[[], bool]) -> Visits | None:
+        """Read the area's overview cells, ask the prompter, and say which tiles to read (``self.coarse`` too).
+
+        None when the job was cancelled meanwhile: checked between cells and between prompter batches (a local
+        prompter also stops mid-answer), so a cancel is heard within a cell's read or a token.
+        """
         plan, stats = self.plan, self.stats
-        t0 = time.thread_time()
-        read = [(cell, *plan.source.read(cell.window, cell_shape(cell))) for cell in plan.cells]
-        stats.add("read", time.thread_time() - t0)
+        read = []
+        for cell in plan.cells:
+            if should_cancel():
+                return self._overview_cancelled()
+            t0 = time.thread_time()
+            read.append((cell, *plan.source.read(cell.window, cell_shape(cell))))
+            stats.add("read", time.thread_time() - t0)
         items = [(cell, image) for cell, image, valid in read if valid.any()]
         t0 = time.perf_counter()
-        results = prompt_images(
-            self.prompter, [img for _, img in items], plan.query, self.batch, tiles=[c for c, _ in items]
-        )
+        results: list[PromptResult] = []
+        forget = getattr(self.prompter, "forget", None)
+        for start in range(0, len(items), self.batch.size):
+            if should_cancel():
+                break
+            cells, images = zip(*items[start : start + self.batch.size])
+            results += prompt_images(self.prompter, list(images), plan.query, self.batch, tiles=list(cells))
+            stats.prompter_calls += len(images)
+            if forget is not None:  # SAM 3 keeps what it found for the segmenter call that the cells never get
+                forget(list(images))
         seconds = time.perf_counter() - t0
         stats.add("prompt", seconds)
-        stats.prompter_calls += len(items)
-        forget = getattr(self.prompter, "forget", None)
-        if forget is not None:  # SAM 3 keeps what it found for the segmenter call that the cells never get
-            forget([img for _, img in items])
+        if should_cancel() or len(results) < len(items) or any(r.was_cancelled for r in results):
+            return self._overview_cancelled()
         answers = {cell.index: (result, image.shape[:2]) for (cell, image), result in zip(items, results)}
         reports: list[TileReport] = []
         found: list[list[Instance] | None] = []
@@ -407,6 +424,12 @@ class _Run:
         self.coarse = visits.coarse
         return visits
 
+    def _overview_cancelled(self) -> None:
+        self.stats.overview = [
+            TileReport(cell.index, _window_tuple(cell), status="cancelled", kind="overview") for cell in self.plan.cells
+        ]
+        return None
+
     def _segment_batch(self, read, pool) -> list[tuple[Tile, TileReport, Future | list[Piece] | None]]:
         """Prompts, embeddings and masks for a batch that is read; each tile's pieces (a ``Future`` with a pool),
         or None for a tile without any (no data, a failure)."""
@@ -420,6 +443,8 @@ class _Run:
             if result is None:
                 report.status = "skipped"
                 report.warnings.append("no valid pixels (nodata)")
+            elif result.was_cancelled:
+                report.status = "cancelled"
             elif result.status == "error":
                 report.status, report.error = "error", result.error
             else:

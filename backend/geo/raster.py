@@ -214,9 +214,21 @@ class RasterSource:
         return PixelWindow(0, 0, self.width, self.height)
 
     def validity_overview(self) -> tuple[np.ndarray, float]:
-        """A coarse validity mask and its scale (raster pixels per overview pixel)."""
+        """A coarse validity mask and its scale (raster pixels per overview pixel). Where it says "valid", data is
+        likely; where it says "empty", only :meth:`holds_valid` can tell."""
         _, valid = self._overview()
         return valid, self.width / valid.shape[1]
+
+    def holds_valid(self, window: PixelWindow) -> bool:
+        """Whether a full-resolution read of ``window`` finds a valid pixel: the proof a coarse overview cannot give
+        (a 10 px patch in 30,000² px falls between its samples)."""
+        if self.ds.closed:
+            self.reopen()
+        valid = self.ds.dataset_mask(window=window.to_rasterio()) > 0
+        if valid.any() and any(np.dtype(self.ds.dtypes[b - 1]).kind == "f" for b in self._unique):
+            data = self.ds.read(self._unique, window=window.to_rasterio())
+            valid &= np.isfinite(data).all(axis=0)
+        return bool(valid.any())
 
     def read(self, window: PixelWindow, out_shape: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The window as an HxWx3 uint8 image, and a HxW bool mask of valid pixels (invalid pixels are black).

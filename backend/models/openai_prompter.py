@@ -162,7 +162,7 @@ class OpenAIPrompter:
             todo = todo if first else []
         if todo:
             self._send_all(todo, images, queries, results)
-        return [r if r is not None else PromptResult.failure("cancelled") for r in results]
+        return [r if r is not None else PromptResult.cancelled() for r in results]
 
     def _send_all(self, indices: list[int], images, queries, results: list) -> bool:
         """Send the tiles ``indices``, ``concurrency`` at a time, until each has its answer or its deadline has

@@ -6,7 +6,7 @@ checkpoints were trained: see ``think2seg-interface.md``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -75,6 +75,7 @@ class Think2SegPrompter:
         self.device = resolve_device(device)
         self.batch_size = max(1, int(batch_size))
         self.generate_kwargs = dict(generate_kwargs or {})
+        self.should_cancel: Callable[[], bool] = _never
         self.processor, self.model = _load(self.path, self.device)
         # The checkpoint's own limit where it sets one (the tiny models do), else the evaluation's.
         self.max_new_tokens = int(
@@ -90,9 +91,14 @@ class Think2SegPrompter:
         self.max_new_tokens = int(kwargs.get("max_new_tokens", REFERENCE_MAX_NEW_TOKENS))
         self.batch_size = max(1, int(kwargs.get("batch_size", 4)))
         self.generate_kwargs = dict(kwargs.get("generate_kwargs") or {})
+        self.should_cancel = _never
         self.processor, self.model = processor, model
         self._setup_constraint(bool(kwargs.get("constrain", False)), kwargs.get("grammar"))
         return self
+
+    def bind_cancel(self, should_cancel: Callable[[], bool]) -> None:
+        """The job's cancel flag: a generation in progress stops at its next token when it turns true."""
+        self.should_cancel = should_cancel
 
     def _setup_constraint(self, constrain: bool, grammar: AnswerGrammar | None) -> None:
         self.constrain = bool(constrain)
@@ -115,7 +121,13 @@ class Think2SegPrompter:
         results: list[PromptResult] = []
         for start in range(0, len(images), self.batch_size):
             chunk = images[start : start + self.batch_size]
+            if self.should_cancel():
+                results += [PromptResult.cancelled() for _ in images[start:]]
+                break
             texts = self.generate_texts(chunk, queries[start : start + self.batch_size])
+            if self.should_cancel():  # stopped mid-answer: the texts are cut short, not the model's answers
+                results += [PromptResult.cancelled() for _ in images[start:]]
+                break
             for image, text in zip(chunk, texts):
                 height, width = np.asarray(image).shape[:2]
                 parsed = parse_answer(text, MODEL_IMAGE_SIZE, MODEL_IMAGE_SIZE)
@@ -161,12 +173,14 @@ class Think2SegPrompter:
     def generate_from_inputs(self, inputs, **overrides: Any) -> list[str]:
         """Greedy ``generate()`` on prepared inputs; the new tokens only, decoded."""
         import torch
+        from transformers import StoppingCriteriaList
 
         kwargs: dict[str, Any] = {}
         if self.constraint is not None and "prefix_allowed_tokens_fn" not in {**self.generate_kwargs, **overrides}:
             kwargs.update(self.constraint.generate_kwargs())
         kwargs.update(self.generate_kwargs)
         kwargs.update(overrides)
+        kwargs.setdefault("stopping_criteria", StoppingCriteriaList([_StopWhenCancelled(self.should_cancel)]))
         config = self.generation_config(kwargs.pop("max_new_tokens", None))
         rest = config.update(**kwargs)  # generation fields go into the config; the rest (processors) stay
         with torch.inference_mode():
@@ -182,6 +196,18 @@ class Think2SegPrompter:
         if not images:
             return []
         return self.generate_from_inputs(self.prepare_inputs(images, query))
+
+
+class _StopWhenCancelled:
+    """A stopping criterion (transformers calls it after each token): every row stops once the job is cancelled."""
+
+    def __init__(self, should_cancel: Callable[[], bool]) -> None:
+        self.should_cancel = should_cancel
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        return torch.full((input_ids.shape[0],), bool(self.should_cancel()), dtype=torch.bool, device=input_ids.device)
 
 
 def _load(path: Path, device: str):
@@ -234,6 +260,10 @@ def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     first = text[0] if text else ""
     return f"{type(exc).__name__}: {first[:300]}" if first else type(exc).__name__
+
+
+def _never() -> bool:
+    return False
 
 
 def load_prompter(path: str | Path, device: str = "auto", **kwargs: Any) -> Prompter:

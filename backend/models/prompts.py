@@ -36,6 +36,7 @@ _USER_TEMPLATE = (
 )
 
 NMS_IOU = 0.5
+CANCELLED = "cancelled"  # a PromptResult's error when the job was cancelled before the answer came
 Status = Literal["ok", "no_target", "unparseable", "error"]
 Box = tuple[float, float, float, float]
 Point = tuple[float, float]
@@ -93,6 +94,15 @@ class PromptResult:
     def failure(cls, message: str) -> PromptResult:
         """The result of an image the prompter could not read (it raised, or the GPU ran out of memory)."""
         return cls([], "", "error", error=message)
+
+    @classmethod
+    def cancelled(cls) -> PromptResult:
+        """The result of an image whose answer was abandoned because the job was cancelled."""
+        return cls([], "", "error", error=CANCELLED)
+
+    @property
+    def was_cancelled(self) -> bool:
+        return self.status == "error" and self.error == CANCELLED
 
     def scaled(self, sx: float, sy: float) -> PromptResult:
         return PromptResult(

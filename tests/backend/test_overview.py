@@ -288,3 +288,25 @@ def test_a_tiles_job_over_a_view_brings_its_first_polygon_from_the_view(scene):
     assert first & in_view, (first, in_view)
     _, unfocused = _first_feature_tiles(path, truth, None)  # the control: without a view, the grid's order
     assert not unfocused & in_view
+
+
+def test_a_cancel_during_the_overview_is_heard_within_two_seconds(shared_data, tiny_models):
+    """The real tiny prompter, left to write up to 100,000 tokens on a cell: the cancel stops it mid-answer."""
+    import torch
+
+    from backend.models.build_segmenter import load_segmenter
+    from backend.models.prompter import load_prompter
+
+    torch.set_num_threads(1)
+    prompter = load_prompter(tiny_models["prompter"], device="cpu", max_new_tokens=100_000)
+    segmenter = load_segmenter(tiny_models["sam2"], device="cpu")
+    options = SegmentOptions(strategy="overview", tile_size=512, overlap=0)
+    plan = SegmentPlan(str(shared_data / "gorinchem_river_0p25m_epsg28992.tif"), "roofs", options)
+    stats = RunStats.for_plan(plan)
+    cancel_at = time.monotonic() + 3.0
+    features = list(run(plan, prompter, segmenter, stats, should_cancel=lambda: time.monotonic() > cancel_at))
+    heard = time.monotonic() - cancel_at
+    assert 0 < heard < 2.0, f"the run ended {heard:.1f} s after the cancel"
+    assert stats.cancelled and features == []
+    assert stats.overview and {c.status for c in stats.overview} == {"cancelled"}
+    assert {r.status for r in stats.reports} == {"cancelled"}  # no tile was read after the cancel
