@@ -204,199 +204,189 @@
       <translation>requête</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="100" />
+      <location filename="../plugin/core/messages.py" line="104" />
       <source>{path} has no coordinate reference system: assign one (Raster ▸ Projections ▸ Assign Projection), or tick Pixel coordinates in Advanced options.</source>
       <translation>{path} n'a pas de système de coordonnées de référence : attribuez-en un (Raster ▸ Projections ▸ Assigner une projection), ou cochez Coordonnées pixel dans les Options avancées.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="104" />
+      <location filename="../plugin/core/messages.py" line="108" />
       <source>{path} has no coordinate reference system: assign one (Raster ▸ Projections ▸ Assign Projection), or set the Pixel coordinates parameter.</source>
       <translation>{path} n'a pas de système de coordonnées de référence : attribuez-en un (Raster ▸ Projections ▸ Assigner une projection), ou activez le paramètre Coordonnées pixel.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="110" />
+      <location filename="../plugin/core/messages.py" line="114" />
       <source>{path} is not georeferenced: nothing says where its pixels lie. Georeference it (Layer ▸ Georeferencer), or tick Pixel coordinates in Advanced options.</source>
       <translation>{path} n'est pas géoréférencé : rien ne dit où se trouvent ses pixels. Géoréférencez-le (Couche ▸ Géoréférenceur), ou cochez Coordonnées pixel dans les Options avancées.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="114" />
+      <location filename="../plugin/core/messages.py" line="118" />
       <source>{path} is not georeferenced: nothing says where its pixels lie. Georeference it (Layer ▸ Georeferencer), or set the Pixel coordinates parameter.</source>
       <translation>{path} n'est pas géoréférencé : rien ne dit où se trouvent ses pixels. Géoréférencez-le (Couche ▸ Géoréférenceur), ou activez le paramètre Coordonnées pixel.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="120" />
+      <location filename="../plugin/core/messages.py" line="124" />
       <source>The raster's bands cannot be used: give one band or three (red, green, blue) in Advanced options.</source>
       <translation>Les bandes du raster sont inutilisables : indiquez une bande ou trois (rouge, vert, bleu) dans les Options avancées.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="123" />
+      <location filename="../plugin/core/messages.py" line="127" />
       <source>The raster's bands cannot be read as one grey band or three colour bands.</source>
       <translation>Les bandes du raster ne se lisent ni comme une bande de gris ni comme trois bandes de couleur.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="126" />
+      <location filename="../plugin/core/messages.py" line="130" />
       <source>The raster has {bands} band(s), so there is no band {band}: change Bands in Advanced options.</source>
       <translation>Le raster a {bands} bande(s), il n'y a donc pas de bande {band} : changez Bandes dans les Options avancées.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="127" />
+      <location filename="../plugin/core/messages.py" line="131" />
       <source>The raster has {bands} band(s), so there is no band {band}.</source>
       <translation>Le raster a {bands} bande(s), il n'y a donc pas de bande {band}.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="129" />
+      <location filename="../plugin/core/messages.py" line="133" />
       <source>The area to search is not a valid rectangle.</source>
       <translation>La zone à analyser n'est pas un rectangle valide.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="131" />
+      <location filename="../plugin/core/messages.py" line="135" />
       <source>The area does not overlap the raster: pan or zoom to it, or draw a rectangle over it.</source>
       <translation>La zone ne recouvre pas le raster : déplacez-vous ou zoomez dessus, ou tracez un rectangle sur lui.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="132" />
+      <location filename="../plugin/core/messages.py" line="136" />
       <source>The area to search does not overlap the raster.</source>
       <translation>La zone à analyser ne recouvre pas le raster.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="134" />
+      <location filename="../plugin/core/messages.py" line="138" />
       <source>Every pixel of {path} in this area is nodata: there is nothing to search.</source>
       <translation>Tous les pixels de {path} dans cette zone sont sans donnée : il n'y a rien à analyser.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="135" />
+      <location filename="../plugin/core/messages.py" line="139" />
       <source>The raster {path} changed or vanished while it was searched; run the query again.</source>
       <translation>Le raster {path} a changé ou disparu pendant l'analyse ; relancez la requête.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="137" />
+      <location filename="../plugin/core/messages.py" line="141" />
       <source>This area needs {tiles} tiles, more than the limit of {limit}: choose a smaller area (Current map extent, or a rectangle drawn on the map), a larger tile size, or raise the tile limit in Advanced options.</source>
       <translation>Cette zone demande {tiles} tuiles, plus que la limite de {limit} : choisissez une zone plus petite (Emprise actuelle de la carte, ou un rectangle tracé sur la carte), des tuiles plus grandes, ou relevez la limite de tuiles dans les Options avancées.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="142" />
+      <location filename="../plugin/core/messages.py" line="146" />
       <source>This area needs {tiles} tiles, more than the limit of {limit}: choose a smaller Area to search, a larger Tile size, or raise the Tile limit parameter.</source>
       <translation>Cette zone demande {tiles} tuiles, plus que la limite de {limit} : choisissez une Zone à analyser plus petite, une Taille des tuiles plus grande, ou relevez le paramètre Limite de tuiles.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="148" />
+      <location filename="../plugin/core/messages.py" line="152" />
       <source>The backend does not know the model '{name}': choose one from the list, or give a local folder or checkpoint.</source>
       <translation>Le moteur ne connaît pas le modèle '{name}' : choisissez-en un dans la liste, ou indiquez un dossier ou un fichier de poids local.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="152" />
+      <location filename="../plugin/core/messages.py" line="156" />
       <source>There is no model file or folder at {name}.</source>
       <translation>Il n'y a pas de fichier ou de dossier de modèle à {name}.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="153" />
+      <location filename="../plugin/core/messages.py" line="157" />
       <source>'{name}' is not a {kind}: choose a {kind} there.</source>
       <translation>'{name}' n'est pas un {kind} : choisissez-y un {kind}.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="155" />
+      <location filename="../plugin/core/messages.py" line="159" />
       <source>The {kind} '{name}' is not downloaded yet: click Download beside the models, or choose another.</source>
       <translation>Le {kind} '{name}' n'est pas encore téléchargé : cliquez sur Télécharger à côté des modèles, ou choisissez-en un autre.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="156" />
+      <location filename="../plugin/core/messages.py" line="160" />
       <source>The {kind} '{name}' is not downloaded yet: download it from the Think2Map panel, or run 'python -m backend models pull {name}' in the backend's environment.</source>
       <translation>Le {kind} '{name}' n'est pas encore téléchargé : téléchargez-le depuis le panneau Think2Map, ou lancez 'python -m backend models pull {name}' dans l'environnement du moteur.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="161" />
+      <location filename="../plugin/core/messages.py" line="165" />
       <source>A model could not be loaded: its files are incomplete or of a kind Think2Map does not know.</source>
       <translation>Un modèle n'a pas pu être chargé : ses fichiers sont incomplets ou d'un type que Think2Map ne connaît pas.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="162" />
+      <location filename="../plugin/core/messages.py" line="166" />
       <source>This server does not download models: ask its administrator to install '{name}'.</source>
       <translation>Ce serveur ne télécharge pas de modèles : demandez à son administrateur d'installer '{name}'.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="163" />
+      <location filename="../plugin/core/messages.py" line="167" />
       <source>The download failed: check the network connection (and the proxy in QGIS's options), then try again.</source>
       <translation>Le téléchargement a échoué : vérifiez la connexion réseau (et le proxy dans les options de QGIS), puis réessayez.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="166" />
+      <location filename="../plugin/core/messages.py" line="170" />
       <source>The backend does not know the device '{device}': choose auto, cpu or cuda in Think2Map settings.</source>
       <translation>Le moteur ne connaît pas le périphérique '{device}' : choisissez auto, cpu ou cuda dans les paramètres de Think2Map.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="169" />
+      <location filename="../plugin/core/messages.py" line="173" />
       <source>The device '{device}' needs a GPU that the backend cannot use: choose auto or cpu in Think2Map settings, or install PyTorch with CUDA in the backend's environment.</source>
       <translation>Le périphérique '{device}' demande un GPU que le moteur ne peut pas utiliser : choisissez auto ou cpu dans les paramètres de Think2Map, ou installez PyTorch avec CUDA dans l'environnement du moteur.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="173" />
+      <location filename="../plugin/core/messages.py" line="177" />
       <source>This backend cannot load a segmenter for clicks.</source>
       <translation>Ce moteur ne peut pas charger de segmenteur pour les clics.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="175" />
+      <location filename="../plugin/core/messages.py" line="179" />
       <source>Click on the object, or drag a box around it.</source>
       <translation>Cliquez sur l'objet, ou tracez un cadre autour.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="176" />
+      <location filename="../plugin/core/messages.py" line="180" />
       <source>The click could not be placed on the raster.</source>
       <translation>Le clic n'a pas pu être placé sur le raster.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="177" />
+      <location filename="../plugin/core/messages.py" line="181" />
       <source>The box has no size: drag a rectangle around the object.</source>
       <translation>Le cadre n'a pas de taille : tracez un rectangle autour de l'objet.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="178" />
+      <location filename="../plugin/core/messages.py" line="182" />
       <source>Click at least once inside the object (a left click).</source>
       <translation>Cliquez au moins une fois dans l'objet (clic gauche).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="179" />
+      <location filename="../plugin/core/messages.py" line="183" />
       <source>The click or the box lies outside the raster.</source>
       <translation>Le clic ou le cadre est en dehors du raster.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="180" />
+      <location filename="../plugin/core/messages.py" line="184" />
       <source>{points} points are more than the {max} one outline takes: add this one and start anew.</source>
       <translation>{points} points, c'est plus que les {max} qu'accepte un contour : ajoutez celui-ci et recommencez.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="183" />
+      <location filename="../plugin/core/messages.py" line="187" />
       <source>A newer click replaced this one.</source>
       <translation>Un clic plus récent a remplacé celui-ci.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="184" />
+      <location filename="../plugin/core/messages.py" line="188" />
       <source>The segmenter failed on this click.</source>
       <translation>Le segmenteur a échoué sur ce clic.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="186" />
+      <location filename="../plugin/core/messages.py" line="190" />
       <source>The backend could not load the models.</source>
       <translation>Le moteur n'a pas pu charger les modèles.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="188" />
+      <location filename="../plugin/core/messages.py" line="192" />
       <source>The GPU ran out of memory: choose a smaller tile size (Advanced options) or a smaller segmenter, or close other programs that use the GPU.</source>
       <translation>Le GPU a manqué de mémoire : choisissez des tuiles plus petites (Options avancées) ou un segmenteur plus petit, ou fermez les autres programmes qui utilisent le GPU.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="192" />
+      <location filename="../plugin/core/messages.py" line="196" />
       <source>The GPU ran out of memory: choose a smaller Tile size or a smaller Segmenter, or close other programs that use the GPU.</source>
       <translation>Le GPU a manqué de mémoire : choisissez une Taille des tuiles plus petite ou un Segmenteur plus petit, ou fermez les autres programmes qui utilisent le GPU.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/messages.py" line="197" />
-      <source>The job stopped on an unexpected error in the backend.</source>
-      <translation>Le travail s'est arrêté sur une erreur inattendue du moteur.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/messages.py" line="199" />
-      <source>{path}: the backend does not write this format.</source>
-      <translation>{path} : le moteur n'écrit pas ce format.</translation>
     </message>
     <message>
       <location filename="../plugin/core/messages.py" line="20" />
@@ -404,47 +394,57 @@
       <translation>Le moteur a signalé un problème sans le nommer ({code}).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="200" />
+      <location filename="../plugin/core/messages.py" line="201" />
+      <source>The job stopped on an unexpected error in the backend.</source>
+      <translation>Le travail s'est arrêté sur une erreur inattendue du moteur.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/messages.py" line="203" />
+      <source>{path}: the backend does not write this format.</source>
+      <translation>{path} : le moteur n'écrit pas ce format.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/messages.py" line="204" />
       <source>{path} cannot be used as an output.</source>
       <translation>{path} ne peut pas servir de sortie.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="201" />
+      <location filename="../plugin/core/messages.py" line="205" />
       <source>{path} already exists.</source>
       <translation>{path} existe déjà.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="202" />
+      <location filename="../plugin/core/messages.py" line="206" />
       <source>'{layer}' cannot be a GeoPackage layer name.</source>
       <translation>« {layer} » ne peut pas être un nom de couche GeoPackage.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="203" />
+      <location filename="../plugin/core/messages.py" line="207" />
       <source>{path} is the input raster: choose another output.</source>
       <translation>{path} est le raster d'entrée : choisissez une autre sortie.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="204" />
+      <location filename="../plugin/core/messages.py" line="208" />
       <source>{path} cannot be written: choose a folder you can write to.</source>
       <translation>{path} ne peut pas être écrit : choisissez un dossier où vous pouvez écrire.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="205" />
+      <location filename="../plugin/core/messages.py" line="209" />
       <source>Writing {path} failed.</source>
       <translation>L'écriture de {path} a échoué.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="206" />
+      <location filename="../plugin/core/messages.py" line="210" />
       <source>The disk holding {path} is full: free some space or choose another folder.</source>
       <translation>Le disque qui contient {path} est plein : libérez de la place ou choisissez un autre dossier.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="207" />
+      <location filename="../plugin/core/messages.py" line="211" />
       <source>A shared server needs a data folder.</source>
       <translation>Un serveur partagé a besoin d'un dossier de données.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="208" />
+      <location filename="../plugin/core/messages.py" line="212" />
       <source>The evaluation dataset is incomplete.</source>
       <translation>Le jeu de données d'évaluation est incomplet.</translation>
     </message>
@@ -550,41 +550,46 @@
     </message>
     <message>
       <location filename="../plugin/core/messages.py" line="85" />
+      <source>Finding every instance takes a short phrase naming what to find, of {max} words at most, not a question or a sentence; choose Reasoning or Automatic for this query.</source>
+      <translation>Trouver chaque instance demande une courte expression nommant ce qu'il faut trouver, de {max} mots au plus, pas une question ni une phrase ; choisissez Raisonnement ou Automatique pour cette requête.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/messages.py" line="89" />
       <source>The backend has {queued} jobs waiting, its limit of {limit}; try again when some are done.</source>
       <translation>Le moteur a {queued} travaux en attente, sa limite de {limit} ; réessayez quand certains seront finis.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="86" />
+      <location filename="../plugin/core/messages.py" line="90" />
       <source>The backend is busy with another click; try again in a moment.</source>
       <translation>Le moteur est occupé par un autre clic ; réessayez dans un instant.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="87" />
+      <location filename="../plugin/core/messages.py" line="91" />
       <source>The backend is shutting down and takes no new work; restart it and try again.</source>
       <translation>Le moteur s'arrête et n'accepte plus de travail ; redémarrez-le et réessayez.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="88" />
+      <location filename="../plugin/core/messages.py" line="92" />
       <source>The backend no longer knows this job: it was restarted or has forgotten old jobs.</source>
       <translation>Le moteur ne connaît plus ce travail : il a été redémarré ou a oublié les anciens travaux.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="90" />
+      <location filename="../plugin/core/messages.py" line="94" />
       <source>The backend cannot find the raster {path} (a shared server reads only its own data folders).</source>
       <translation>Le moteur ne trouve pas le raster {path} (un serveur partagé ne lit que ses propres dossiers de données).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="93" />
+      <location filename="../plugin/core/messages.py" line="97" />
       <source>{path} is not an image the backend can read.</source>
       <translation>{path} n'est pas une image que le moteur sait lire.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="94" />
+      <location filename="../plugin/core/messages.py" line="98" />
       <source>The backend cannot use the raster {path} or the area asked for.</source>
       <translation>Le moteur ne peut pas utiliser le raster {path} ou la zone demandée.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/messages.py" line="95" />
+      <location filename="../plugin/core/messages.py" line="99" />
       <source>The coordinate reference system of {path} is not one the backend understands: assign a standard one (Raster ▸ Projections ▸ Assign Projection).</source>
       <translation>Le système de coordonnées de référence de {path} n'est pas compris par le moteur : attribuez-en un standard (Raster ▸ Projections ▸ Assigner une projection).</translation>
     </message>

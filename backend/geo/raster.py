@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -160,8 +161,9 @@ class RasterSource:
     def _overview(self) -> tuple[np.ndarray, np.ndarray]:
         scale = max(self.width, self.height) / OVERVIEW_SIZE
         shape = (max(1, round(self.height / max(scale, 1))), max(1, round(self.width / max(scale, 1))))
-        data = self.ds.read(self._unique, out_shape=(len(self._unique), *shape), resampling=Resampling.nearest)
-        valid = self.ds.dataset_mask(out_shape=shape, resampling=Resampling.nearest) > 0
+        with self._read_errors(self.full_window()):
+            data = self.ds.read(self._unique, out_shape=(len(self._unique), *shape), resampling=Resampling.nearest)
+            valid = self.ds.dataset_mask(out_shape=shape, resampling=Resampling.nearest) > 0
         if data.dtype.kind == "f":
             valid &= np.all(np.isfinite(data), axis=0)
         return data, valid
@@ -224,11 +226,25 @@ class RasterSource:
         (a 10 px patch in 30,000² px falls between its samples)."""
         if self.ds.closed:
             self.reopen()
-        valid = self.ds.dataset_mask(window=window.to_rasterio()) > 0
-        if valid.any() and any(np.dtype(self.ds.dtypes[b - 1]).kind == "f" for b in self._unique):
-            data = self.ds.read(self._unique, window=window.to_rasterio())
-            valid &= np.isfinite(data).all(axis=0)
+        with self._read_errors(window):
+            valid = self.ds.dataset_mask(window=window.to_rasterio()) > 0
+            if valid.any() and any(np.dtype(self.ds.dtypes[b - 1]).kind == "f" for b in self._unique):
+                data = self.ds.read(self._unique, window=window.to_rasterio())
+                valid &= np.isfinite(data).all(axis=0)
         return bool(valid.any())
+
+    @contextlib.contextmanager
+    def _read_errors(self, window: PixelWindow) -> Iterator[None]:
+        """A read GDAL fails (a damaged or truncated file) as one sentence about the raster, not a traceback."""
+        try:
+            yield
+        except RasterioIOError as exc:
+            raise RasterError(
+                f"{self.path} could not be read at pixels {window.col_off}, {window.row_off} ({window.width} × "
+                f"{window.height}): the file may be damaged or incomplete ({str(exc).strip()[:200]}).",
+                "bad_raster",
+                path=self.path,
+            ) from None
 
     def read(self, window: PixelWindow, out_shape: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The window as an HxWx3 uint8 image, and a HxW bool mask of valid pixels (invalid pixels are black).
@@ -239,13 +255,14 @@ class RasterSource:
         if self.ds.closed:
             self.reopen()
         win = window.to_rasterio()
-        if out_shape is None:
-            data = self.ds.read(self._unique, window=win)
-            valid = self.ds.dataset_mask(window=win) > 0
-        else:
-            shape = (len(self._unique), *out_shape)
-            data = self.ds.read(self._unique, window=win, out_shape=shape, resampling=Resampling.bilinear)
-            valid = self.ds.dataset_mask(window=win, out_shape=out_shape, resampling=Resampling.nearest) > 0
+        with self._read_errors(window):
+            if out_shape is None:
+                data = self.ds.read(self._unique, window=win)
+                valid = self.ds.dataset_mask(window=win) > 0
+            else:
+                shape = (len(self._unique), *out_shape)
+                data = self.ds.read(self._unique, window=win, out_shape=shape, resampling=Resampling.bilinear)
+                valid = self.ds.dataset_mask(window=win, out_shape=out_shape, resampling=Resampling.nearest) > 0
         if data.dtype.kind == "f":
             finite = np.isfinite(data)
             valid &= finite.all(axis=0)

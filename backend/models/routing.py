@@ -13,7 +13,11 @@ import re
 
 from plugin.core import contract
 
+from ..errors import OptionError
+
 MAX_FIND_WORDS = 4
+# What --mode find takes at most: SAM 3's text encoder reads 32 tokens, about 20 words; a sentence is not a concept.
+MAX_PHRASE_WORDS = 12
 DETERMINERS = frozenset({"a", "an", "the", "all", "every", "each", "any", "some", "find", "show"})
 REASONING_WORDS = frozenset(
     """
@@ -30,6 +34,8 @@ def route(query: str, mode: str = "auto") -> tuple[str, str]:
     """``(engine, why)``: engine ``find`` (SAM 3) or ``reason`` (Think2Seg-RS) for ``query`` under ``mode``."""
     if mode not in contract.QUERY_MODES:
         raise ValueError(f"unknown mode {mode!r}")
+    if mode == "find":
+        _check_phrase(query)
     if mode != "auto":
         return mode, ""
     text = query.strip()
@@ -46,3 +52,16 @@ def route(query: str, mode: str = "auto") -> tuple[str, str]:
     if not words or len(words) > MAX_FIND_WORDS:
         return "reason", f"routed to Think2Seg-RS because the query is longer than {MAX_FIND_WORDS} words"
     return "find", f"routed to SAM 3 because '{' '.join(words)}' is a short noun phrase"
+
+
+def _check_phrase(query: str) -> None:
+    """Refuse, in one sentence, a query SAM 3 cannot take as a concept: a question or a long sentence."""
+    words = re.findall(r"[\w'-]+", query.lower())
+    if "?" in query or len(words) > MAX_PHRASE_WORDS:
+        raise OptionError(
+            f'Find mode takes a short phrase naming what to find ("swimming pools"), not a question or a sentence '
+            f"({len(words)} words; at most {MAX_PHRASE_WORDS}). Use mode auto or reason for this query.",
+            "not_a_phrase",
+            words=len(words),
+            max=MAX_PHRASE_WORDS,
+        )

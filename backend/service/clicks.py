@@ -200,6 +200,8 @@ class ClickLane:
                     self._answer(item)
                 else:
                     self._encode(item)
+            except UserError as exc:  # a warm-up on a raster that cannot be read: one line, no traceback
+                log.warning("a warm-up was dropped: %s", exc)
             except Exception:  # the lane must survive anything one request does
                 log.exception("the click lane failed on a request")
 

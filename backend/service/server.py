@@ -316,7 +316,11 @@ def _make_job(body: JobRequest, config: ServerConfig) -> Job:
             f"This raster or area cannot be used: {type(exc).__name__}: {exc}", "bad_raster", path=body.raster
         ) from None
     plan.close()
-    chosen, why = route(plan.query, body.mode)
+    try:
+        chosen, why = route(plan.query, body.mode)
+    except UserError as exc:  # a query find mode cannot take: the request's fault, like its other fields
+        exc.http_status = 422
+        raise
     options.route = why
     if chosen == "find":  # SAM 3 prompts and segments: the server's own --finder, in both places
         names = {"prompter": engine.finder, "segmenter": engine.finder}

@@ -102,6 +102,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "bad_strategy": (),
     "empty_query": (),
     "query_too_long": ("length", "max"),
+    "not_a_phrase": ("words", "max"),
     "queue_full": ("queued", "limit"),
     "busy": (),
     "shutting_down": (),

@@ -82,6 +82,10 @@ def _templates() -> dict[str, str | dict[str, str]]:
             PROCESSING: tr("Type what to look for in the Query parameter, for example: the river."),
         },
         "query_too_long": tr("The query is {length} characters long; keep it to {max} at most."),
+        "not_a_phrase": tr(
+            "Finding every instance takes a short phrase naming what to find, of {max} words at most, not a question "
+            "or a sentence; choose Reasoning or Automatic for this query."
+        ),
         "queue_full": tr("The backend has {queued} jobs waiting, its limit of {limit}; try again when some are done."),
         "busy": tr("The backend is busy with another click; try again in a moment."),
         "shutting_down": tr("The backend is shutting down and takes no new work; restart it and try again."),

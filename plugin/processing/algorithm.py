@@ -85,7 +85,7 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterString(
                 self.PROMPTER,
                 tr("Prompter (model name or folder)"),
-                defaultValue=settings.prompter or contract.DEFAULT_PROMPTER,
+                defaultValue=settings.prompter_spec or contract.DEFAULT_PROMPTER,  # the served one when set
             )
         )
         self.addParameter(

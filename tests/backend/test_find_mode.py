@@ -96,3 +96,35 @@ def test_a_server_job_in_find_mode(shared_data, tiny_models):
         features = client.get(f"/jobs/{jid}/features", headers=headers).json()["features"]
         assert features and {f["properties"]["source"] for f in features} == {"sam3"}
         assert features[0]["properties"]["route"] == "routed to SAM 3 because 'boats' is a short noun phrase"
+
+
+LONG_QUESTION = "which of the big red roofs of the old houses along the river were built before the new bridge?"
+
+
+@pytest.mark.parametrize("query", [LONG_QUESTION, "roofs?", " ".join(["red roof"] * 7)])
+def test_find_mode_refuses_a_question_or_a_sentence_before_any_work(query, shared_data, tiny_models, tmp_path, capsys):
+
+    out = tmp_path / "find.gpkg"
+    segment_args = ["segment", str(shared_data / "gorinchem_river_0p25m_epsg28992.tif"), query, "-o", str(out)]
+    rc = main([*segment_args, "--mode", "find", "--finder", str(tiny_models["sam3"]), "--device", "cpu", "-q"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Find mode takes a short phrase" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    assert route(query, "auto")[0] == "reason"  # where auto sends it
+    assert route("the largest parking lot", "find") == ("find", "")  # a short phrase is still the user's call
+
+
+def test_a_server_refuses_a_find_job_with_a_long_question(shared_data, tiny_models):
+    from fastapi.testclient import TestClient
+
+    from backend.models.loading import EngineConfig
+    from backend.service.server import ServerConfig, create_app
+
+    engine = EngineConfig(prompter=str(tiny_models["prompter"]), segmenter=str(tiny_models["sam2"]), device="cpu",
+                          finder=str(tiny_models["sam3"]))  # fmt: skip
+    raster = str(shared_data / "gorinchem_river_0p25m_epsg28992.tif")
+    with TestClient(create_app(ServerConfig(token="t", engine=engine))) as client:
+        answer = client.post("/jobs", json={"raster": raster, "query": LONG_QUESTION, "mode": "find"},
+                             headers={"Authorization": "Bearer t"})  # fmt: skip
+    assert answer.status_code == 422 and answer.json()["code"] == "not_a_phrase", answer.text
+    assert answer.json()["params"] == {"words": 19, "max": 12}

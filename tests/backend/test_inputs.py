@@ -73,3 +73,22 @@ def test_a_geopackage_raster_given_by_its_gdal_name_is_not_overwritten(shared_da
     assert main(["segment", f"GPKG:{gpkg}:ortho", "roofs", "-o", str(gpkg), "--overwrite"]) == 2
     err = capsys.readouterr().err
     assert "is the input raster" in err and gpkg.read_bytes() == before
+
+
+def test_a_truncated_raster_is_a_422_with_one_sentence_and_no_traceback(shared_data, tiny_models, tmp_path, caplog):
+    """The first 100 kB of the GeoTIFF: its header and first blocks read, the rest fails in GDAL."""
+    from fastapi.testclient import TestClient
+
+    from backend.models.loading import EngineConfig
+    from backend.service.server import ServerConfig, create_app
+
+    truncated = tmp_path / "truncated.tif"
+    truncated.write_bytes((shared_data / RIVER).read_bytes()[:100_000])
+    engine = EngineConfig(prompter=str(tiny_models["prompter"]), segmenter=str(tiny_models["sam2"]), device="cpu")
+    body = {"raster": str(truncated), "points": [[127600.0, 428010.0, 1]]}  # in the bottom-right, missing blocks
+    with TestClient(create_app(ServerConfig(token="t", engine=engine))) as client:
+        answer = client.post("/prompt", json=body, headers={"Authorization": "Bearer t"})
+    assert answer.status_code == 422 and answer.json()["code"] == "bad_raster", answer.text
+    detail = answer.json()["detail"]
+    assert "could not be read at pixels" in detail and "damaged or incomplete" in detail
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback in the server's log
