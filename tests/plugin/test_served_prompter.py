@@ -117,7 +117,7 @@ def test_a_query_from_the_dock_is_answered_by_the_served_prompter(served_backend
     assert {f["prompter"] for f in layer.getFeatures()} == {f"openai:{settings.served_model}"}
 
 
-def test_processing_defaults_to_the_served_prompter_and_uses_it(served_backend, raster_layer, qgis_processing, tmp_path):
+def test_processing_defaults_to_the_served_prompter(served_backend, raster_layer, qgis_processing, tmp_path):
     import processing
     from think2map.plugin.processing.provider import Think2MapProvider
 
