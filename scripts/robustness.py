@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import rasterio
+import rasterio.windows
 from rasterio.control import GroundControlPoint
 from rasterio.transform import from_origin
 
@@ -76,7 +77,39 @@ def build_inputs(tmp: Path) -> dict[str, Path]:
     gcps = [GroundControlPoint(r, c, 500000 + c * 0.5, 5000000 - r * 0.5) for r in (0, 300) for c in (0, 300)]
     nan = rng.random((3, 300, 300)).astype(np.float32)
     nan[:, :100] = np.nan
+    world = tmp / "world.xml"  # a GDAL TMS basemap of the whole world at zoom 19: 134,217,728² px
+    world.write_text(
+        '<GDAL_WMS><Service name="TMS"><ServerUrl>http://127.0.0.1:9/${z}/${x}/${y}.png</ServerUrl></Service>'
+        "<DataWindow><UpperLeftX>-20037508.34</UpperLeftX><UpperLeftY>20037508.34</UpperLeftY>"
+        "<LowerRightX>20037508.34</LowerRightX><LowerRightY>-20037508.34</LowerRightY><TileLevel>19</TileLevel>"
+        "<TileCountX>1</TileCountX><TileCountY>1</TileCountY><YOrigin>top</YOrigin></DataWindow>"
+        "<Projection>EPSG:3857</Projection><BlockSizeX>256</BlockSizeX><BlockSizeY>256</BlockSizeY>"
+        "<BandsCount>3</BandsCount></GDAL_WMS>"
+    )
+    huge_vrt = tmp / "huge.vrt"  # 1,000,000² px over a 300² px file
+    huge_vrt.write_text(
+        '<VRTDataset rasterXSize="1000000" rasterYSize="1000000"><SRS>EPSG:32631</SRS>'
+        "<GeoTransform>500000, 0.5, 0, 5000000, 0, -0.5</GeoTransform>"
+        + "".join(
+            f'<VRTRasterBand dataType="Byte" band="{b}"><SimpleSource><SourceFilename relativeToVRT="1">ok.tif'
+            f"</SourceFilename><SourceBand>{b}</SourceBand></SimpleSource></VRTRasterBand>"
+            for b in (1, 2, 3)
+        )
+        + "</VRTDataset>"
+    )
+    sparse = tmp / "sparse.tif"  # 30,000² px of nodata but for one 10×10 px patch: a coarse overview misses it
+    sparse_profile = dict(driver="GTiff", width=30_000, height=30_000, count=3, dtype="uint8", nodata=0, tiled=True,
+                          blockxsize=512, blockysize=512, compress="deflate", SPARSE_OK=True, **GEO)  # fmt: skip
+    with rasterio.open(sparse, "w", **sparse_profile) as dst:
+        dst.write(np.full((3, 10, 10), 200, np.uint8), window=rasterio.windows.Window(17_003, 21_007, 10, 10))
+    truncated = tmp / "truncated.tif"  # the first 100 kB: the header reads, most blocks do not
+    if (DATA / "gorinchem_river_0p25m_epsg28992.tif").is_file():
+        truncated.write_bytes((DATA / "gorinchem_river_0p25m_epsg28992.tif").read_bytes()[:100_000])
     return {
+        "world": world,
+        "huge_vrt": huge_vrt,
+        "sparse": sparse,
+        "truncated": truncated,
         "ok": tif(tmp / "ok.tif", rgb, **GEO),
         "nocrs": tif(tmp / "nocrs.tif", rgb, transform=from_origin(0, 300, 1, 1)),
         "png": tif(tmp / "photo.png", rgb, driver="PNG"),
@@ -227,6 +260,47 @@ def cases(p: dict[str, Path], out: Path) -> list[Case]:
         Case("output GeoPackage with other layers (runs)", [ok, "roofs", "-o", p["parcels"]], None, 0, 0, True),
         Case("device tpu", [ok, "roofs", "-o", out / "dev.gpkg", "--device", "tpu"], None),
         Case("device cuda on a machine without GPU", [ok, "roofs", "-o", out / "dev.gpkg", "--device", "cuda"], None),
+        # Issue 27's findings that a job or a command line can send (the others: docs/robustness.md lists their tests).
+        Case("minimum area NaN", [ok, "roofs", "-o", o, "--min-area", "nan"], None),
+        Case("object size 0", [ok, "roofs", "-o", o, "--object-size", "0"], {**body, "object_size_px": 0}),
+        Case("object size infinite", [ok, "roofs", "-o", o, "--object-size", "inf"], None),
+        Case(
+            "a basemap of the whole world (GDAL TMS)",
+            [p["world"], "roofs", "-o", o],
+            {**body, "raster": str(p["world"])},
+        ),
+        Case("a 1,000,000² px VRT", [p["huge_vrt"], "roofs", "-o", o], {**body, "raster": str(p["huge_vrt"])}),
+        Case(
+            "a 10×10 px patch in 30,000² px of nodata (runs)",
+            [p["sparse"], "roofs", "-o", out / "sparse.gpkg", "--max-tiles", "4000"],
+            {**body, "raster": str(p["sparse"]), "max_tiles": 4000},
+            0,
+            201,
+            True,
+        ),
+        Case("a truncated GeoTIFF", [p["truncated"], "roofs", "-o", o], {**body, "raster": str(p["truncated"])}),
+        Case(
+            "find mode with a long question",
+            [
+                ok,
+                "which roofs were built before the new bridge over the river, and which after it?",
+                "-o",
+                o,
+                "--mode",
+                "find",
+            ],
+            {
+                **body,
+                "query": "which roofs were built before the new bridge over the river, and which after it?",
+                "mode": "find",
+            },
+        ),  # fmt: skip
+        Case("a layer name GeoPackage cannot hold", [ok, "roofs", "-o", o, "--layer", "../../x"], None),
+        Case(
+            "output onto the input raster named GPKG:path:table",
+            [f"GPKG:{p['gpkg_raster']}:ortho", "roofs", "-o", p["gpkg_raster"], "--overwrite"],
+            None,
+        ),
         Case("malformed JSON", None, {"__raw__": b'{"raster": '}),
         Case("wrong types", None, {"raster": 5, "query": ["x"], "tile_size": "big"}),
         Case("body over 1 MB", None, {"raster": "x" * (2 << 20), "query": "roofs"}, expect_http=413),

@@ -100,8 +100,36 @@ TMS = """<GDAL_WMS>
 </GDAL_WMS>"""
 
 
-def test_the_server_refuses_a_world_sized_basemap_at_once(tiny_models, tmp_path):
-    """A GDAL TMS raster of 134,217,728² px: refused with its size in well under a second, nothing built."""
+def _huge_vrt(folder) -> str:
+    """A 1,000,000² px VRT over a 64² px GeoTIFF."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    with rasterio.open(folder / "small.tif", "w", driver="GTiff", width=64, height=64, count=3, dtype="uint8",
+                       crs="EPSG:32631", transform=from_origin(500000, 5000000, 0.5, 0.5)) as dst:  # fmt: skip
+        dst.write(np.full((3, 64, 64), 100, np.uint8))
+    bands = "".join(
+        f'<VRTRasterBand dataType="Byte" band="{b}"><SimpleSource><SourceFilename relativeToVRT="1">small.tif'
+        f"</SourceFilename><SourceBand>{b}</SourceBand></SimpleSource></VRTRasterBand>"
+        for b in (1, 2, 3)
+    )
+    return (
+        '<VRTDataset rasterXSize="1000000" rasterYSize="1000000"><SRS>EPSG:32631</SRS>'
+        f"<GeoTransform>500000, 0.5, 0, 5000000, 0, -0.5</GeoTransform>{bands}</VRTDataset>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "side", "tiles", "near"),
+    [
+        ("world.xml", 134_217_728, 188_508**2, [0, 0, 300, 300]),
+        ("huge.vrt", 1_000_000, 1405**2, [500_000, 4_999_700, 500_300, 5_000_000]),
+    ],
+)
+def test_the_server_refuses_a_world_sized_basemap_at_once(name, side, tiles, near, tiny_models, tmp_path):
+    """A GDAL TMS raster of 134,217,728² px, a VRT of 1,000,000² px: refused with their size in well under a
+    second, nothing built; a warm-up over them builds a few windows only, and /health answers."""
     import resource
     import time
 
@@ -110,8 +138,8 @@ def test_the_server_refuses_a_world_sized_basemap_at_once(tiny_models, tmp_path)
     from backend.models.loading import EngineConfig
     from backend.service.server import ServerConfig, create_app
 
-    raster = tmp_path / "world.xml"
-    raster.write_text(TMS)
+    raster = tmp_path / name
+    raster.write_text(TMS if name.endswith(".xml") else _huge_vrt(tmp_path))
     engine = EngineConfig(prompter=str(tiny_models["prompter"]), segmenter=str(tiny_models["sam2"]), device="cpu")
     headers = {"Authorization": "Bearer t"}
     with TestClient(create_app(ServerConfig(token="t", engine=engine))) as client:
@@ -121,10 +149,15 @@ def test_the_server_refuses_a_world_sized_basemap_at_once(tiny_models, tmp_path)
         seconds = time.perf_counter() - started
         body = answer.json()
         assert answer.status_code == 422 and body["code"] == "too_many_tiles", body
-        assert body["params"]["tiles"] == 188_508**2 and "134,217,728 × 134,217,728 pixels" in body["detail"]
+        assert body["params"]["tiles"] == tiles and f"{side:,} × {side:,} pixels" in body["detail"]
         assert seconds < 1.0
-        warm = client.post("/encode", json={"raster": str(raster), "bounds": [0, 0, 300, 300]}, headers=headers)
+        warm = client.post("/encode", json={"raster": str(raster), "bounds": near}, headers=headers)
         assert warm.status_code == 202 and 1 <= warm.json()["windows"] <= 9, warm.text  # ~1,000 px: 3 × 3 at most
         assert client.get("/health", headers=headers).status_code == 200
+        if name.endswith(".vrt"):  # a click on the little that holds data: the windows near it, not the grid
+            started = time.perf_counter()
+            click = client.post("/prompt", json={"raster": str(raster), "points": [[500_010, 4_999_990, 1]]},
+                                headers=headers)  # fmt: skip
+            assert click.status_code == 200 and time.perf_counter() - started < 10, click.text
         grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
         assert grown_mb < 200, grown_mb
