@@ -373,7 +373,8 @@ class _Run:
         read = []
         for cell in plan.cells:
             if should_cancel():
-                return self._overview_cancelled()
+                self._overview_cancelled()
+                return None
             t0 = time.thread_time()
             read.append((cell, *plan.source.read(cell.window, cell_shape(cell))))
             stats.add("read", time.thread_time() - t0)
@@ -392,7 +393,8 @@ class _Run:
         seconds = time.perf_counter() - t0
         stats.add("prompt", seconds)
         if should_cancel() or len(results) < len(items) or any(r.was_cancelled for r in results):
-            return self._overview_cancelled()
+            self._overview_cancelled()
+            return None
         answers = {cell.index: (result, image.shape[:2]) for (cell, image), result in zip(items, results)}
         reports: list[TileReport] = []
         found: list[list[Instance] | None] = []
@@ -428,7 +430,6 @@ class _Run:
         self.stats.overview = [
             TileReport(cell.index, _window_tuple(cell), status="cancelled", kind="overview") for cell in self.plan.cells
         ]
-        return None
 
     def _segment_batch(self, read, pool) -> list[tuple[Tile, TileReport, Future | list[Piece] | None]]:
         """Prompts, embeddings and masks for a batch that is read; each tile's pieces (a ``Future`` with a pool),
