@@ -22,7 +22,7 @@ FAST := not live and not install and not sweep
 PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest -q -ra --durations=15
 QPYTEST := QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=1 $(QPY) -m pytest -q -ra --durations=15
 
-.PHONY: system setup demo tiny test test-fast test-backend test-plugin test-desktop package i18n qgis lint lock openapi clean
+.PHONY: system setup demo tiny test test-fast test-backend test-plugin test-desktop test-qgis-3.44 test-qgis-3.40 package i18n qgis lint lock openapi clean
 
 $(VENV)/.installed: backend/requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,13 +49,30 @@ tiny: setup  ## build the run's tiny random models once (out/tiny-models), reuse
 test-fast: setup $(QVENV)/.installed lint tiny  ## before each commit: lint, then every test without a tier marker (~3 min)
 	scripts/run-tiers backend '$(PYTEST) tests -m "$(FAST)"' plugin '$(QPYTEST) tests/plugin -m "$(FAST)"'
 
+# The plugin tier (less the installer's) and the desktop test inside a root with another QGIS (scripts/qgis-root),
+# on the root's Python; the backend stays this checkout's .venv. Artifacts in test-artifacts/qgis-VERSION/.
+in_qgis_root = scripts/qgis-root $(1) 'QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=1 PYTHONDONTWRITEBYTECODE=1 \
+	  python3 -m pytest -q -ra -p no:cacheprovider -m "not install" tests/plugin && \
+	  DESKTOP_FROM_ZIP=$(CURDIR)/$(PLUGIN_ZIP) ARTIFACTS=$(CURDIR)/test-artifacts/qgis-$(1) tests/desktop/run_desktop_test.sh'
+
 # Every test, in four processes side by side (their logs in test-artifacts/tiers/): the backend tier less its sweeps,
-# the sweeps (bad-input list, API fuzzing), the plugin tier and the desktop test, which installs the zip built here.
+# the sweeps (bad-input list, API fuzzing), the plugin tier then the same on QGIS 3.44 (its root built meanwhile by the
+# sweeps' process), and the desktop test, which installs the zip built here.
 test: system setup $(QVENV)/.installed lint tiny package  ## lint, then every test of every tier (what CI runs)
 	scripts/run-tiers backend 'THINK2MAP_PLUGIN_ZIP=$(CURDIR)/$(PLUGIN_ZIP) $(PYTEST) tests -m "not sweep"' \
-	  sweep '$(PYTEST) tests -m sweep' plugin '$(QPYTEST) tests/plugin' \
+	  sweep 'scripts/qgis-root 3.44 true && $(PYTEST) tests -m sweep' \
+	  plugin '$(QPYTEST) tests/plugin && $(MAKE) --no-print-directory in-qgis-root-3.44' \
 	  desktop 'DESKTOP_FROM_ZIP=$(CURDIR)/$(PLUGIN_ZIP) tests/desktop/run_desktop_test.sh && \
 	    DESKTOP_LANGUAGE=fr DESKTOP_FROM_ZIP=$(CURDIR)/$(PLUGIN_ZIP) tests/desktop/run_desktop_test.sh'
+
+test-qgis-3.44: setup tiny package  ## the plugin tier and the desktop test on QGIS 3.44 (a Debian sid root, built once)
+	$(call in_qgis_root,3.44)
+
+test-qgis-3.40: setup tiny package  ## the plugin tier and the desktop test on QGIS 3.40 (a Debian trixie root, built once)
+	$(call in_qgis_root,3.40)
+
+in-qgis-root-%:  # what test-qgis-VERSION runs, without its prerequisites (a tier of `make test`)
+	$(call in_qgis_root,$*)
 
 test-backend: setup tiny  ## backend tier: logic, tiny models, real rasters, the real server (every marker)
 	$(PYTEST) tests
@@ -79,10 +96,12 @@ qgis: system setup $(QVENV)/.installed i18n  ## install the plugin into QGIS pro
 	python3 scripts/install_qgis_plugin.py --profiles-path "$(QGIS_PROFILES)" --profile "$(QGIS_PROFILE)"
 	qgis --profiles-path "$(QGIS_PROFILES)" --profile "$(QGIS_PROFILE)"
 
-lint: setup  ## ruff (lint and format) and mypy, as the pre-commit hooks run them
+lint: setup  ## ruff (lint and format), mypy, and the Qt6 gate (flake8-qgis's QGIS and Qt6 rules; PyQt6 names)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(PY) -m flake8 plugin __init__.py tests/plugin tests/desktop
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider tests/test_qt6_gate.py
 
 openapi: setup  ## regenerate docs/openapi.json (the API contract) from the server's code
 	$(PY) -m backend serve --openapi docs/openapi.json

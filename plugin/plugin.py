@@ -98,7 +98,7 @@ class Think2MapPlugin:
             self.dock.setupRequested.connect(self.show_setup)
             self.dock.click_box.tool_button.toggled.connect(self._on_click_tool)
             self.dock.visibilityChanged.connect(self._on_dock_visibility)
-            self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         return self.dock
 
     def set_dock_visible(self, visible: bool) -> None:
@@ -138,7 +138,7 @@ class Think2MapPlugin:
 
         before = Settings.load()
         dialog = SettingsDialog(before, self.iface.mainWindow())
-        if not dialog.exec_():
+        if not dialog.exec():
             return
         after = dialog.settings()
         after.save()
@@ -152,7 +152,7 @@ class Think2MapPlugin:
 
         dialog = SetupDialog(self.iface.mainWindow())
         dialog.installed.connect(lambda _python: self.manager.restart() if self.manager is not None else None)
-        dialog.exec_()
+        dialog.exec()
 
     # ----- processing (plugin/processing, when present) ------------------------------------------------------
     def initProcessing(self) -> None:  # noqa: N802 (QGIS's name; also called by qgis_process without a GUI)

@@ -50,6 +50,15 @@ def test_the_zip_is_one_plugin_folder_with_what_qgis_needs(built):
     for needed in ("metadata.txt", "__init__.py", "plugin/plugin.py", "backend/__main__.py",
                    "backend/requirements.txt", "resources/icon.svg", "i18n/think2map_fr.qm", "LICENSE"):  # fmt: skip
         assert f"think2map/{needed}" in names, needed
+    # QGIS 4 lists a plugin only if its maximum is 4.x; Qt6 builds of QGIS 3 read supportsQt6.
+    zipped = configparser.ConfigParser(interpolation=None)
+    zipped.read_string(zipfile.ZipFile(built).read("think2map/metadata.txt").decode("utf-8"))
+    general = zipped["general"]
+    assert (general["qgisMinimumVersion"], general["qgisMaximumVersion"], general["supportsQt6"]) == (
+        "3.22",
+        "4.99",
+        "True",
+    )
 
 
 def test_no_development_file_travels(built):

@@ -28,8 +28,8 @@ class AsyncCall(QObject):
         bypass_proxy_for(url)
         request = QNetworkRequest(QUrl(url.rstrip("/") + path))
         request.setRawHeader(b"Authorization", f"Bearer {token}".encode())
-        request.setHeader(QNetworkRequest.ContentTypeHeader, "application/json")
-        request.setAttribute(QNetworkRequest.CacheSaveControlAttribute, False)
+        request.setHeader(QNetworkRequest.KnownHeaders.ContentTypeHeader, "application/json")
+        request.setAttribute(QNetworkRequest.Attribute.CacheSaveControlAttribute, False)
         request.setTransferTimeout(TIMEOUT_MS)
         manager = QgsNetworkAccessManager.instance()
         data = QByteArray(json.dumps(body or {}).encode())
@@ -58,10 +58,10 @@ class AsyncCall(QObject):
         reply.deleteLater()
         if self.aborted:
             return
-        status = reply.attribute(QNetworkRequest.HttpStatusCodeAttribute)
+        status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
         raw = bytes(reply.readAll())
         if status is None:
-            message = reply.errorString() if reply.error() != QNetworkReply.NoError else tr("no answer")
+            message = reply.errorString() if reply.error() != QNetworkReply.NetworkError.NoError else tr("no answer")
             self.answered.emit(0, {"detail": tr("The backend did not answer: {error}").format(error=message)})
             return
         try:

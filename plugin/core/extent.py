@@ -83,7 +83,7 @@ def raster_problem(
     """
     if layer is None:
         return tr("Choose a raster layer to search.")
-    if not isinstance(layer, QgsRasterLayer) or layer.type() != QgsMapLayer.RasterLayer:
+    if not isinstance(layer, QgsRasterLayer):
         return tr("'{name}' is not a raster layer: choose an image (raster) layer.").format(name=layer.name())
     if not layer.isValid():
         return tr("The raster '{name}' cannot be read: check its source.").format(name=layer.name())

@@ -72,7 +72,7 @@ class InterpreterCheck(QObject):
         out = bytes(process.readAllStandardOutput()).decode("utf-8", "replace")
         err = bytes(process.readAllStandardError()).decode("utf-8", "replace").strip()
         process.deleteLater()
-        if code == 0 and status == QProcess.NormalExit and "think2map-backend-ok" in out:
+        if code == 0 and status == QProcess.ExitStatus.NormalExit and "think2map-backend-ok" in out:
             self.done.emit("")
             return
         last = err.splitlines()[-1] if err else tr("no message")
@@ -82,7 +82,7 @@ class InterpreterCheck(QObject):
         )
 
     def _on_error(self, process: QProcess, error) -> None:
-        if process is not self._process or error != QProcess.FailedToStart:
+        if process is not self._process or error != QProcess.ProcessError.FailedToStart:
             return
         self._process = None
         self._timer.stop()
@@ -118,10 +118,12 @@ class DoctorRun(QObject):
             QTimer.singleShot(0, lambda: self.done.emit(-1, problem))
             return
         process = backend_process(self)
-        process.setProcessChannelMode(QProcess.MergedChannels)
+        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
         process.finished.connect(lambda code, status, p=process: self._on_finished(p, code))
         process.errorOccurred.connect(
-            lambda error, p=process: self.done.emit(-1, p.errorString()) if error == QProcess.FailedToStart else None
+            lambda error, p=process: (
+                self.done.emit(-1, p.errorString()) if error == QProcess.ProcessError.FailedToStart else None
+            )
         )
         self._process = process
         args = ["-m", "backend", "doctor", "--device", device or "auto"] + (

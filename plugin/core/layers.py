@@ -27,20 +27,17 @@ from qgis.core import (
     QgsSingleSymbolRenderer,
     QgsVectorFileWriter,
     QgsVectorLayer,
-    QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
-from . import contract
+from . import compat, contract
 from .i18n import tr
 
 GROUP_NAME = "Think2Map"
 GPKG_NAME = "think2map_results.gpkg"
 NAME_LENGTH = 60
 RASTER_NAME_LENGTH = 30
-_QVARIANT = {"string": QVariant.String, "integer": QVariant.LongLong, "real": QVariant.Double}
-# name -> QVariant type of the result attributes, in the contract's order
-FIELD_TYPES = {name: _QVARIANT[kind] for name, kind in contract.FEATURE_FIELDS.items()}
+# name -> field type of the result attributes, in the contract's order
+FIELD_TYPES = {name: compat.FIELD_TYPES[kind] for name, kind in contract.FEATURE_FIELDS.items()}
 PALETTE = ["255,127,0", "31,120,180", "227,26,28", "51,160,44", "106,61,154", "177,89,40", "0,150,150"]
 
 
@@ -113,7 +110,7 @@ def create_result_layer(
     """
     name = name or layer_name_for(query)
     if storage == "memory":
-        layer = QgsMemoryProviderUtils.createMemoryLayer(name, result_fields(), QgsWkbTypes.MultiPolygon, crs)
+        layer = QgsMemoryProviderUtils.createMemoryLayer(name, result_fields(), compat.MULTIPOLYGON_WKB, crs)
     else:
         path = Path(folder or results_folder()) / GPKG_NAME
         table = table_name(query)
@@ -122,15 +119,17 @@ def create_result_layer(
         options.layerName = table
         options.fileEncoding = "UTF-8"
         options.actionOnExistingFile = (
-            QgsVectorFileWriter.CreateOrOverwriteLayer if path.exists() else QgsVectorFileWriter.CreateOrOverwriteFile
+            QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteLayer
+            if path.exists()
+            else QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteFile
         )
         writer = QgsVectorFileWriter.create(
-            str(path), result_fields(), QgsWkbTypes.MultiPolygon, crs, QgsProject.instance().transformContext(), options
+            str(path), result_fields(), compat.MULTIPOLYGON_WKB, crs, QgsProject.instance().transformContext(), options
         )
         error = writer.hasError()
         message = writer.errorMessage()
         del writer  # closes the file
-        if error != QgsVectorFileWriter.NoError:
+        if error != QgsVectorFileWriter.WriterError.NoError:
             raise RuntimeError(
                 tr("Could not create the result layer in {path}: {error}").format(path=path, error=message)
             )
@@ -160,15 +159,16 @@ def geometries_from_geojson(features: list[dict]) -> list[QgsGeometry]:
     return out
 
 
-def _value(value, vtype):
+def _value(value, kind: str):
+    """``value`` as the contract's ``kind`` of attribute ("string", "integer" or "real")."""
     if value is None:
         return None
     if isinstance(value, (list, dict)):
         value = json.dumps(value)
     try:
-        if vtype == QVariant.LongLong:
+        if kind == "integer":
             return int(value)
-        if vtype == QVariant.Double:
+        if kind == "real":
             return float(value)
     except (TypeError, ValueError):
         return None
@@ -179,14 +179,15 @@ def features_from_geojson(features: list[dict], fields: QgsFields) -> list[QgsFe
     """QgsFeatures for ``fields`` from GeoJSON feature dicts (attributes matched by name; others ignored)."""
     out = []
     for data, geom in zip(features, geometries_from_geojson(features)):
-        if geom.isNull() or geom.type() != QgsWkbTypes.PolygonGeometry:
+        if geom.isNull() or geom.type() != compat.POLYGON_GEOMETRY:
             continue
         feature = QgsFeature(fields)
         feature.setGeometry(geom)
         props = data.get("properties") or {}
         for i, fld in enumerate(fields):
             if fld.name() in props:
-                feature.setAttribute(i, _value(props[fld.name()], fld.type()))
+                kind = contract.FEATURE_FIELDS.get(fld.name(), "string")
+                feature.setAttribute(i, _value(props[fld.name()], kind))
         out.append(feature)
     return out
 
@@ -279,9 +280,9 @@ def create_overview_layer(name: str, crs: QgsCoordinateReferenceSystem, cells: l
     The boxes are where the overview told the job to look; the cells whose answer was unusable are drawn whole.
     """
     fields = QgsFields()
-    fields.append(QgsField("cell", QVariant.Int))
-    fields.append(QgsField("status", QVariant.String))
-    layer = QgsMemoryProviderUtils.createMemoryLayer(name, fields, QgsWkbTypes.Polygon, crs)
+    fields.append(QgsField("cell", compat.FIELD_TYPES["int"]))
+    fields.append(QgsField("status", compat.FIELD_TYPES["string"]))
+    layer = QgsMemoryProviderUtils.createMemoryLayer(name, fields, compat.POLYGON_WKB, crs)
     features = []
     for cell in cells:
         status = str(cell.get("status") or "")

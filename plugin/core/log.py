@@ -7,10 +7,10 @@ from qgis.core import Qgis, QgsMessageLog
 LOG_TAG = "Think2Map"
 
 
-def log(message: str, level: Qgis.MessageLevel = Qgis.Info) -> None:
+def log(message: str, level: Qgis.MessageLevel = Qgis.MessageLevel.Info) -> None:
     """Write ``message`` to QGIS's log panel under the Think2Map tab."""
     QgsMessageLog.logMessage(message, LOG_TAG, level)
 
 
 def warn(message: str) -> None:
-    log(message, Qgis.Warning)
+    log(message, Qgis.MessageLevel.Warning)

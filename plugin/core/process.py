@@ -87,7 +87,7 @@ class BackendManager(QObject):
         self._kill_timer.timeout.connect(self._kill)
         self.start_timeout_s = START_TIMEOUT_S
         self._starts = 0  # how many times start() ran: a worker waiting on a start it asked for watches this
-        self._startRequested.connect(self.start, Qt.QueuedConnection)
+        self._startRequested.connect(self.start, Qt.ConnectionType.QueuedConnection)
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self._on_about_to_quit)
@@ -126,7 +126,7 @@ class BackendManager(QObject):
     @property
     def pid(self) -> int | None:
         """The local backend's process id while it runs."""
-        if self._process is None or self._process.state() == QProcess.NotRunning:
+        if self._process is None or self._process.state() == QProcess.ProcessState.NotRunning:
             return None
         return int(self._process.processId())
 
@@ -162,7 +162,7 @@ class BackendManager(QObject):
         deadline = time.monotonic() + (timeout_s if timeout_s is not None else self.start_timeout_s + 10)
         while True:
             if on_own_thread:
-                QCoreApplication.processEvents(QEventLoop.AllEvents, 100)
+                QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 100)
             state, started = self._state, self._starts > starts or on_own_thread
             if state == "ready":
                 return self.client()
@@ -181,7 +181,7 @@ class BackendManager(QObject):
         self._start_timer.stop()
         self._abort_reply()
         process = self._process
-        if process is not None and process.state() != QProcess.NotRunning:
+        if process is not None and process.state() != QProcess.ProcessState.NotRunning:
             self._stopping = True
             process.terminate()
             if wait_ms > 0:
@@ -197,7 +197,7 @@ class BackendManager(QObject):
 
     def restart(self) -> None:
         """Stop, then start again once the old process has exited."""
-        running = self._process is not None and self._process.state() != QProcess.NotRunning
+        running = self._process is not None and self._process.state() != QProcess.ProcessState.NotRunning
         self.stop()
         if running:
             self._restart_after_stop = True
@@ -273,7 +273,7 @@ class BackendManager(QObject):
                 self._stderr_tail.append(line.rstrip())
 
     def _on_process_error(self, process: QProcess, error) -> None:
-        if process is not self._process or error != QProcess.FailedToStart:
+        if process is not self._process or error != QProcess.ProcessError.FailedToStart:
             return
         self._start_timer.stop()
         self._process = None
@@ -301,7 +301,7 @@ class BackendManager(QObject):
             return
         was = self._state
         self._url = self._device = ""
-        how = describe_exit(code, status != QProcess.NormalExit)
+        how = describe_exit(code, status != QProcess.ExitStatus.NormalExit)
         if was == "ready":
             reason = tr("The backend stopped unexpectedly: {how}.").format(how=how)
         else:
@@ -321,7 +321,7 @@ class BackendManager(QObject):
                 + " "
                 + tr("Restarting in {s} s (attempt {n} of {max})…").format(s=delay, n=attempt, max=MAX_RESTARTS),
             )
-            log(reason + "\n" + self.stderr_tail, Qgis.Warning)
+            log(reason + "\n" + self.stderr_tail, Qgis.MessageLevel.Warning)
             self._restart_timer.start(delay * 1000)
             return
         self._set_state("error", self._error_text(reason))
@@ -342,7 +342,7 @@ class BackendManager(QObject):
         self._set_state("error", self._error_text(message))
 
     def _kill(self) -> None:
-        if self._process is not None and self._process.state() != QProcess.NotRunning:
+        if self._process is not None and self._process.state() != QProcess.ProcessState.NotRunning:
             self._process.kill()
 
     # --- health ------------------------------------------------------------------------------------
@@ -350,8 +350,10 @@ class BackendManager(QObject):
         bypass_proxy_for(self._url)
         request = QNetworkRequest(QUrl(self._url + "/health"))
         request.setRawHeader(b"Authorization", f"Bearer {self._token}".encode())
-        request.setAttribute(QNetworkRequest.CacheLoadControlAttribute, QNetworkRequest.AlwaysNetwork)
-        request.setAttribute(QNetworkRequest.CacheSaveControlAttribute, False)
+        request.setAttribute(
+            QNetworkRequest.Attribute.CacheLoadControlAttribute, QNetworkRequest.CacheLoadControl.AlwaysNetwork
+        )
+        request.setAttribute(QNetworkRequest.Attribute.CacheSaveControlAttribute, False)
         request.setTransferTimeout(10000)
         self._abort_reply()
         reply = QgsNetworkAccessManager.instance().get(request)
@@ -369,7 +371,7 @@ class BackendManager(QObject):
             return
         self._reply = None
         reply.deleteLater()
-        status = reply.attribute(QNetworkRequest.HttpStatusCodeAttribute)
+        status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
         raw = bytes(reply.readAll())
         if status == 200:
             try:

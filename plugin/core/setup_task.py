@@ -60,7 +60,7 @@ class BackendSetupTask(QgsTask):
         requirements: Path = REQUIREMENTS,
         qgis_prefix: str | None = None,
     ) -> None:
-        super().__init__(tr("Think2Map: set up the backend"), QgsTask.CanCancel)
+        super().__init__(tr("Think2Map: set up the backend"), QgsTask.Flag.CanCancel)
         self.base = base or data_dir()
         self.configured_python = configured_python
         self.torch_choice = torch_choice

@@ -182,7 +182,7 @@ class SegmentTask(QgsTask):
     overviewArrived = pyqtSignal(list)  # noqa: N815 - the overview's cells (answers, footprints, boxes)
 
     def __init__(self, client: BackendClient, request: dict, description: str):
-        super().__init__(description, QgsTask.CanCancel)
+        super().__init__(description, QgsTask.Flag.CanCancel)
         self.client = client
         self.request = request
         self.job_id = ""
@@ -244,7 +244,7 @@ class ModelsTask(QgsTask):
     failed = pyqtSignal(str)
 
     def __init__(self, client: BackendClient):
-        super().__init__(tr("Think2Map: list models"), QgsTask.CanCancel)
+        super().__init__(tr("Think2Map: list models"), QgsTask.Flag.CanCancel)
         self.client = client
         self.result: dict = {}
         self.error = ""
@@ -270,7 +270,7 @@ class PullTask(QgsTask):
     pullFinished = pyqtSignal(str, str)  # noqa: N815 - state (done|failed|cancelled), message
 
     def __init__(self, client: BackendClient, name: str, interval_s: float = 1.0):
-        super().__init__(tr("Think2Map: download {name}").format(name=name), QgsTask.CanCancel)
+        super().__init__(tr("Think2Map: download {name}").format(name=name), QgsTask.Flag.CanCancel)
         self.client = client
         self.name = name
         self.interval_s = interval_s

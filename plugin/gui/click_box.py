@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from qgis.core import QgsCoordinateTransform, QgsMapLayerProxyModel, QgsProject, QgsRasterLayer, QgsVectorLayer
+from qgis.core import QgsCoordinateTransform, QgsProject, QgsRasterLayer, QgsVectorLayer
 from qgis.gui import QgsCollapsibleGroupBox, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from ..core import compat
 from ..core.async_call import AsyncCall
 from ..core.extent import raster_source
 from ..core.settings import Settings
@@ -65,7 +66,7 @@ class ClickBox(QgsCollapsibleGroupBox):
             row.addWidget(button)
         form.addRow(row)
         self.target_combo = QgsMapLayerComboBox()
-        self.target_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.target_combo.setFilters(compat.POLYGON_LAYERS)
         self.target_combo.setAllowEmptyLayer(True)
         self.target_combo.setAdditionalItems([])
         self.target_combo.setLayer(None)

@@ -22,12 +22,12 @@ from qgis.core import (
     QgsRasterLayer,
     QgsRectangle,
     QgsVectorLayer,
-    QgsWkbTypes,
 )
 from qgis.gui import QgsMapCanvas, QgsRubberBand
 from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 from qgis.PyQt.QtGui import QColor
 
+from ..core import compat
 from ..core import layers as core_layers
 from ..core.async_call import AsyncCall
 from ..core.client import error_from_answer
@@ -96,10 +96,10 @@ class ClickSession(QObject):
         self._hover_timer.timeout.connect(self._send_hover)
         self.band = _band(canvas, QColor(0, 200, 255, 230), QColor(0, 200, 255, 60), 2)
         self.hover_band = _band(canvas, QColor(0, 200, 255, 150), QColor(0, 200, 255, 25), 1)
-        self.points_band = QgsRubberBand(canvas, QgsWkbTypes.PointGeometry)
+        self.points_band = QgsRubberBand(canvas, compat.POINT_GEOMETRY)
         self.points_band.setColor(QColor(40, 220, 40))
         self.points_band.setIconSize(10)
-        self.negatives_band = QgsRubberBand(canvas, QgsWkbTypes.PointGeometry)
+        self.negatives_band = QgsRubberBand(canvas, compat.POINT_GEOMETRY)
         self.negatives_band.setColor(QColor(230, 40, 40))
         self.negatives_band.setIconSize(10)
         self.box_band = _band(canvas, QColor(255, 200, 0, 220), QColor(255, 200, 0, 0), 1)
@@ -180,7 +180,7 @@ class ClickSession(QObject):
 
     def _changed(self) -> None:
         self._draw_prompts()
-        self.hover_band.reset(QgsWkbTypes.PolygonGeometry)
+        self.hover_band.reset(compat.POLYGON_GEOMETRY)
         if not (self.prompts or self.base):
             self._abort()
             self._set_preview(None, {})
@@ -273,21 +273,21 @@ class ClickSession(QObject):
     def _hovered(self, status: int, payload: dict) -> None:
         self._hover_call = None
         features = payload.get("features") if status == 200 else None
-        self.hover_band.reset(QgsWkbTypes.PolygonGeometry)
+        self.hover_band.reset(compat.POLYGON_GEOMETRY)
         if features and self.raster is not None:
             self.hover_band.setToGeometry(_geometry(features[0]), self.raster.crs())
 
     def _set_preview(self, geometry: QgsGeometry | None, properties: dict) -> None:
         self.preview, self.preview_properties = geometry, properties
-        self.band.reset(QgsWkbTypes.PolygonGeometry)
+        self.band.reset(compat.POLYGON_GEOMETRY)
         if geometry is not None and self.raster is not None:
             self.band.setToGeometry(geometry, self.raster.crs())
         self.previewChanged.emit()
 
     def _draw_prompts(self) -> None:
-        self.points_band.reset(QgsWkbTypes.PointGeometry)
-        self.negatives_band.reset(QgsWkbTypes.PointGeometry)
-        self.box_band.reset(QgsWkbTypes.PolygonGeometry)
+        self.points_band.reset(compat.POINT_GEOMETRY)
+        self.negatives_band.reset(compat.POINT_GEOMETRY)
+        self.box_band.reset(compat.POLYGON_GEOMETRY)
         for p in self.base + self.prompts:
             if p.point is not None:
                 (self.points_band if p.positive else self.negatives_band).addPoint(p.point)
@@ -359,7 +359,7 @@ class ClickSession(QObject):
 
 
 def _band(canvas: QgsMapCanvas, outline: QColor, fill: QColor, width: int) -> QgsRubberBand:
-    band = QgsRubberBand(canvas, QgsWkbTypes.PolygonGeometry)
+    band = QgsRubberBand(canvas, compat.POLYGON_GEOMETRY)
     band.setColor(outline)
     band.setFillColor(fill)
     band.setWidth(width)

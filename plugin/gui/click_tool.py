@@ -7,11 +7,12 @@ already encoded). Enter accepts, Esc clears, Ctrl+Z takes back the last prompt.
 
 from __future__ import annotations
 
-from qgis.core import QgsGeometry, QgsPointXY, QgsRectangle, QgsWkbTypes
+from qgis.core import QgsGeometry, QgsPointXY, QgsRectangle
 from qgis.gui import QgsMapCanvas, QgsMapMouseEvent, QgsMapTool, QgsRubberBand
 from qgis.PyQt.QtCore import QEvent, QObject, QPoint, Qt
 from qgis.PyQt.QtGui import QColor, QKeyEvent, QKeySequence
 
+from ..core import compat
 from .click_session import ClickSession
 
 DRAG_PX = 5  # a press and release further apart than this is a box, not a click
@@ -51,13 +52,13 @@ class ClickMapTool(QgsMapTool):
         self.session = session
         self._pressed: QPoint | None = None
         self._pressed_map: QgsPointXY | None = None
-        self._button = Qt.NoButton
-        self.box_band = QgsRubberBand(canvas, QgsWkbTypes.PolygonGeometry)
+        self._button = Qt.MouseButton.NoButton
+        self.box_band = QgsRubberBand(canvas, compat.POLYGON_GEOMETRY)
         self.box_band.setColor(QColor(255, 200, 0, 220))
         self.box_band.setFillColor(QColor(255, 200, 0, 30))
         self.box_band.setWidth(1)
         self.keys = ToolKeys(session, self)
-        self.setCursor(Qt.CrossCursor)
+        self.setCursor(Qt.CursorShape.CrossCursor)
 
     def activate(self) -> None:
         super().activate()
@@ -72,7 +73,7 @@ class ClickMapTool(QgsMapTool):
         if self._pressed is None:
             self.session.hover(self.toMapCoordinates(event.pos()))
             return
-        if self._button == Qt.LeftButton and self._dragged(event.pos()):
+        if self._button == Qt.MouseButton.LeftButton and self._dragged(event.pos()):
             rect = QgsRectangle(self._pressed_map, self.toMapCoordinates(event.pos()))
             self.box_band.setToGeometry(QgsGeometry.fromRect(rect), None)
 
@@ -82,21 +83,21 @@ class ClickMapTool(QgsMapTool):
         start, button = self._pressed_map, self._button
         dragged = self._dragged(event.pos())
         self._pressed = self._pressed_map = None
-        self.box_band.reset(QgsWkbTypes.PolygonGeometry)
+        self.box_band.reset(compat.POLYGON_GEOMETRY)
         end = self.toMapCoordinates(event.pos())
-        if dragged and button == Qt.LeftButton:
+        if dragged and button == Qt.MouseButton.LeftButton:
             self.session.set_box(QgsRectangle(start, end))
             return
-        negative = button == Qt.RightButton or bool(event.modifiers() & Qt.ShiftModifier)
+        negative = button == Qt.MouseButton.RightButton or bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         self.session.add_point(end, positive=not negative)
 
     def keyPressEvent(self, event) -> None:
         if not is_tool_key(event):
             event.ignore()
             return
-        if event.key() in (Qt.Key_Return, Qt.Key_Enter):
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.session.accept()
-        elif event.key() == Qt.Key_Escape:
+        elif event.key() == Qt.Key.Key_Escape:
             self.session.clear()
         else:
             self.session.undo()
@@ -105,8 +106,8 @@ class ClickMapTool(QgsMapTool):
     def deactivate(self) -> None:
         for widget in (self.canvas(), self.canvas().viewport()):
             widget.removeEventFilter(self.keys)
-        self.box_band.reset(QgsWkbTypes.PolygonGeometry)
-        self.session.hover_band.reset(QgsWkbTypes.PolygonGeometry)
+        self.box_band.reset(compat.POLYGON_GEOMETRY)
+        self.session.hover_band.reset(compat.POLYGON_GEOMETRY)
         super().deactivate()
 
     def _dragged(self, pos: QPoint) -> bool:

@@ -424,7 +424,7 @@ class DockController(QObject):
             text = self._detached_outcome(record)
             self.records = [r for r in self.records if r is not record]
             self.message.emit("warning", text, details)
-            self.iface.messageBar().pushMessage(tr("Think2Map"), text, Qgis.Warning, BAR_SECONDS)
+            self.iface.messageBar().pushMessage(tr("Think2Map"), text, Qgis.MessageLevel.Warning, BAR_SECONDS)
         elif state == "done":
             record.tiles_done = max(record.tiles_done, record.tiles_total)
             self.progress.emit(record.tiles_done, record.tiles_total)

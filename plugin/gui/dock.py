@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsMapLayer, QgsMapLayerProxyModel, QgsRasterLayer, QgsRectangle
+from qgis.core import QgsMapLayer, QgsRasterLayer, QgsRectangle
 from qgis.gui import QgsCollapsibleGroupBox, QgsDockWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import QSize, Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
@@ -24,7 +24,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ..core import contract
+from ..core import compat, contract
 from ..core.history import ResultRecord
 from ..core.layers import elide, layer_name_for
 from .click_box import ClickBox
@@ -74,13 +74,13 @@ class Think2MapDock(QgsDockWidget):
         layout.setContentsMargins(6, 6, 6, 6)  # a dock is narrow: every pixel is for the content
         form = QFormLayout()
         self.layer_combo = QgsMapLayerComboBox()
-        self.layer_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.layer_combo.setFilters(compat.RASTER_LAYERS)
         self.layer_combo.setAllowEmptyLayer(True)
         self.layer_combo.setToolTip(tr("The raster to search"))
         form.addRow(tr("Raster"), self.layer_combo)
         self.query_combo = QComboBox()
         self.query_combo.setEditable(True)
-        self.query_combo.setInsertPolicy(QComboBox.NoInsert)
+        self.query_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.query_combo.lineEdit().setPlaceholderText(tr("What to find, e.g. the river"))
         self.query_combo.setToolTip(tr("Describe what to find in plain language; earlier queries are in the list"))
         form.addRow(tr("Query"), self.query_combo)
@@ -188,19 +188,19 @@ class Think2MapDock(QgsDockWidget):
         message_row = QHBoxLayout()
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
-        self.message_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message_details_button = QToolButton()
         self.message_details_button.setText(tr("Details…"))
         self.message_details_button.setToolTip(tr("What the backend said, in its own words"))
         self.message_details_button.setVisible(False)
         message_row.addWidget(self.message_label, 1)
-        message_row.addWidget(self.message_details_button, 0, Qt.AlignTop)
+        message_row.addWidget(self.message_details_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(message_row)
 
         status_row = QHBoxLayout()
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.restart_button = QToolButton()
         self.restart_button.setText(tr("Restart"))
         self.restart_button.setToolTip(tr("Restart the backend"))
@@ -226,8 +226,8 @@ class Think2MapDock(QgsDockWidget):
         layout.addWidget(QLabel(tr("Results")))
         self.results_list = QListWidget()
         self.results_list.setToolTip(tr("Select a result to show and zoom to its layer"))
-        self.results_list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.results_list.setTextElideMode(Qt.ElideRight)
+        self.results_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.results_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         layout.addWidget(self.results_list, 1)
         results_buttons = QHBoxLayout()
         self.zoom_button = QPushButton(tr("Zoom to layer"))
@@ -406,12 +406,14 @@ class Think2MapDock(QgsDockWidget):
         if record is None:
             self.show_message("info", tr("Select a result first."))
             return
-        ReasoningDialog(record, self).exec_()
+        ReasoningDialog(record, self).exec()
 
     def show_status_details(self) -> None:
-        box = QMessageBox(QMessageBox.Warning, tr("Think2Map backend"), _first_lines(self.status_text), parent=self)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, tr("Think2Map backend"), _first_lines(self.status_text), parent=self
+        )
         box.setDetailedText(self.status_text)
-        box.exec_()
+        box.exec()
 
     # ----- controller signals -----------------------------------------------------------------------------
     def show_message(self, level: str, text: str, details: str = "") -> None:
@@ -422,9 +424,9 @@ class Think2MapDock(QgsDockWidget):
         self.message_details_button.setVisible(bool(self.message_details))
 
     def show_message_details(self) -> None:
-        box = QMessageBox(QMessageBox.Information, tr("Think2Map"), self.message_label.text(), parent=self)
+        box = QMessageBox(QMessageBox.Icon.Information, tr("Think2Map"), self.message_label.text(), parent=self)
         box.setDetailedText(self.message_details)
-        box.exec_()
+        box.exec()
 
     def _on_state(self, state: str, text: str) -> None:
         first_open = state == "error" and self.controller.no_backend_yet()  # nothing is wrong: no backend yet

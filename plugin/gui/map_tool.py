@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsGeometry, QgsPointXY, QgsRectangle, QgsWkbTypes
+from qgis.core import QgsGeometry, QgsPointXY, QgsRectangle
 from qgis.gui import QgsMapCanvas, QgsMapMouseEvent, QgsMapTool, QgsRubberBand
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor
+
+from ..core import compat
 
 
 class RectangleMapTool(QgsMapTool):
@@ -17,11 +19,11 @@ class RectangleMapTool(QgsMapTool):
     def __init__(self, canvas: QgsMapCanvas):
         super().__init__(canvas)
         self._start: QgsPointXY | None = None
-        self.band = QgsRubberBand(canvas, QgsWkbTypes.PolygonGeometry)
+        self.band = QgsRubberBand(canvas, compat.POLYGON_GEOMETRY)
         self.band.setColor(QColor(255, 140, 0, 200))
         self.band.setFillColor(QColor(255, 140, 0, 40))
         self.band.setWidth(2)
-        self.setCursor(Qt.CrossCursor)
+        self.setCursor(Qt.CursorShape.CrossCursor)
 
     def canvasPressEvent(self, event: QgsMapMouseEvent) -> None:
         self._start = self.toMapCoordinates(event.pos())
@@ -44,7 +46,7 @@ class RectangleMapTool(QgsMapTool):
         self.rectangleDrawn.emit(rect)
 
     def keyPressEvent(self, event) -> None:
-        if event.key() == Qt.Key_Escape:
+        if event.key() == Qt.Key.Key_Escape:
             self._start = None
             self.clear()
             self.cancelled.emit()
@@ -55,7 +57,7 @@ class RectangleMapTool(QgsMapTool):
 
     def clear(self) -> None:
         """Hide the band."""
-        self.band.reset(QgsWkbTypes.PolygonGeometry)
+        self.band.reset(compat.POLYGON_GEOMETRY)
 
     def remove(self) -> None:
         """Take the band off the canvas for good (plugin unload)."""

@@ -101,6 +101,6 @@ class ModelCatalog(QObject):
 def task_over(task: QgsTask) -> bool:
     """Whether ``task`` has ended (or its C++ object is gone)."""
     try:
-        return task.status() in (QgsTask.Complete, QgsTask.Terminated)
+        return task.status() in (QgsTask.TaskStatus.Complete, QgsTask.TaskStatus.Terminated)
     except RuntimeError:
         return True

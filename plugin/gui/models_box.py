@@ -46,7 +46,7 @@ class ModelsBox(QgsCollapsibleGroupBox):
         missing_box.addWidget(self.pull_bar)
         form.addRow(self.missing_row)
         for combo in (self.prompter_combo, self.segmenter_combo):
-            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(8)
             combo.currentIndexChanged.connect(self.update_missing)
         self.download_button.clicked.connect(self._download)

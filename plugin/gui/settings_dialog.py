@@ -47,7 +47,7 @@ class SettingsDialog(QDialog):
         backend = QFormLayout(local_box)
         backend.addRow(self.local_radio)
         self.python_widget = QgsFileWidget()
-        self.python_widget.setStorageMode(QgsFileWidget.GetFile)
+        self.python_widget.setStorageMode(QgsFileWidget.StorageMode.GetFile)
         self.python_widget.setDialogTitle(tr("Python interpreter of the backend environment"))
         self.python_widget.setToolTip(
             tr(
@@ -79,7 +79,7 @@ class SettingsDialog(QDialog):
         models_box = QGroupBox(tr("Models"))
         models = QFormLayout(models_box)
         self.models_widget = QgsFileWidget()
-        self.models_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        self.models_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.models_widget.setDialogTitle(tr("Models folder"))
         models.addRow(tr("Models folder"), self.models_widget)
         self.prompter_edit = QLineEdit()
@@ -125,7 +125,7 @@ class SettingsDialog(QDialog):
         self.error_label.setStyleSheet(ERROR_STYLE)
         self.error_label.setWordWrap(True)
         layout.addWidget(self.error_label)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
@@ -202,8 +202,9 @@ class SettingsDialog(QDialog):
         else:
             summary = tr("The doctor could not run: {error}").format(error=report)
         summary_line = report.splitlines()[-2] if code in (0, 1) and len(report.splitlines()) >= 2 else ""
-        box = QMessageBox(QMessageBox.Information if code == 0 else QMessageBox.Warning, tr("Think2Map doctor"),
-                          summary + ("\n" + summary_line if summary_line else ""), parent=self)  # fmt: skip
+        icon = QMessageBox.Icon.Information if code == 0 else QMessageBox.Icon.Warning
+        text = summary + ("\n" + summary_line if summary_line else "")
+        box = QMessageBox(icon, tr("Think2Map doctor"), text, parent=self)
         box.setDetailedText(report)
         self.doctor_box = box
         box.open()
@@ -236,11 +237,11 @@ class SettingsDialog(QDialog):
             return
         self.error_label.setStyleSheet("")
         self.error_label.setText(tr("Checking {python}…").format(python=settings.python_path))
-        self.buttons.button(QDialogButtonBox.Ok).setEnabled(False)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
         self.check.start(settings.python_path)
 
     def _on_checked(self, problem: str) -> None:
-        self.buttons.button(QDialogButtonBox.Ok).setEnabled(True)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
         if problem:
             self.error_label.setStyleSheet(ERROR_STYLE)
             self.error_label.setText(problem)

@@ -50,7 +50,7 @@ class SetupDialog(QDialog):
         layout.addWidget(intro)
         form = QFormLayout()
         self.python_widget = QgsFileWidget()
-        self.python_widget.setStorageMode(QgsFileWidget.GetFile)
+        self.python_widget.setStorageMode(QgsFileWidget.StorageMode.GetFile)
         self.python_widget.lineEdit().setPlaceholderText(tr("found automatically (Python 3.10 or later)"))
         form.addRow(tr("Python"), self.python_widget)
         self.torch_combo = QComboBox()

@@ -6,23 +6,20 @@ from collections.abc import Callable
 
 from qgis.core import (
     QgsFeatureSink,
-    QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
-    QgsWkbTypes,
 )
 
-from ..core import contract
+from ..core import compat, contract
 from ..core.blocking import shared_blocking_backend
 from ..core.client import BackendClient, BackendError
 from ..core.extent import ExtentError, bounds_in_raster_crs, raster_problem, raster_source
@@ -72,7 +69,7 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
         )
 
     def flags(self):
-        return super().flags() | QgsProcessingAlgorithm.FlagCanCancel
+        return super().flags() | compat.CAN_CANCEL_ALGORITHM
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
         settings = Settings.load(include_token=False)
@@ -99,7 +96,7 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterNumber(
                 self.TILE_SIZE,
                 tr("Tile size (pixels)"),
-                QgsProcessingParameterNumber.Integer,
+                compat.INTEGER_NUMBER,
                 contract.TILE_SIZE_DEFAULT,
                 False,
                 contract.TILE_SIZE_MIN,
@@ -110,7 +107,7 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterNumber(
                 self.OVERLAP,
                 tr("Tile overlap (pixels)"),
-                QgsProcessingParameterNumber.Integer,
+                compat.INTEGER_NUMBER,
                 contract.OVERLAP_DEFAULT,
                 False,
                 0,
@@ -147,7 +144,7 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterNumber(
                 self.MAX_TILES,
                 tr("Tile limit"),
-                QgsProcessingParameterNumber.Integer,
+                compat.INTEGER_NUMBER,
                 contract.MAX_TILES_DEFAULT,
                 True,
                 1,
@@ -160,10 +157,10 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
             ),
         ]
         for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            parameter.setFlags(parameter.flags() | compat.ADVANCED_PARAMETER)
             self.addParameter(parameter)
         self.addParameter(
-            QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Segmented polygons"), QgsProcessing.TypeVectorPolygon)
+            QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Segmented polygons"), compat.VECTOR_POLYGON_SOURCE)
         )
 
     def checkParameterValues(self, parameters, context: QgsProcessingContext):  # noqa: N802
@@ -211,7 +208,7 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
                     raise QgsProcessingException(str(exc)) from exc
         fields = result_fields()
         sink, dest_id = self.parameterAsSink(
-            parameters, self.OUTPUT, context, fields, QgsWkbTypes.MultiPolygon, raster.crs()
+            parameters, self.OUTPUT, context, fields, compat.MULTIPOLYGON_WKB, raster.crs()
         )
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
@@ -233,7 +230,7 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
         def on_features(features: list, crs: str) -> None:
             nonlocal count
             qfeatures = features_from_geojson(features, fields)
-            sink.addFeatures(qfeatures, QgsFeatureSink.FastInsert)
+            sink.addFeatures(qfeatures, QgsFeatureSink.Flag.FastInsert)
             count += len(qfeatures)
 
         def on_tiles(tiles: list) -> None:

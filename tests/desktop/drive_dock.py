@@ -140,7 +140,7 @@ class Driver:
         self.plugin.dock_action.trigger()
         self.dock = self.plugin.dock
         self.check(self.dock is not None and self.dock.isVisible(), "the toolbar action opened the dock")
-        window.resizeDocks([self.dock], [440], Qt.Horizontal)
+        window.resizeDocks([self.dock], [440], Qt.Orientation.Horizontal)
         self.check(self.dock.layer_combo.currentLayer() == self.raster, "the dock picked the active raster")
         self.go(self.wait_backend)
 
@@ -156,7 +156,7 @@ class Driver:
         edit.clear()
         QTest.keyClicks(edit, QUERY)
         self.check(self.dock.query() == QUERY, f"typed the query '{QUERY}'")
-        QTest.mouseClick(self.dock.run_button, Qt.LeftButton)
+        QTest.mouseClick(self.dock.run_button, Qt.MouseButton.LeftButton)
         self.check(self.plugin.controller.is_running, "Run started a job")
         self.check(self.dock.cancel_button.isEnabled(), "Cancel is enabled while the job runs")
         self.go(self.wait_job)
@@ -222,7 +222,7 @@ class Driver:
     def click_start(self) -> None:
         box = self.dock.click_box
         box.setCollapsed(False)
-        QTest.mouseClick(box.tool_button, Qt.LeftButton)
+        QTest.mouseClick(box.tool_button, Qt.MouseButton.LeftButton)
         canvas = self.iface.mapCanvas()
         self.check(canvas.mapTool() is box.tool, "the Click button switched the click tool on")
         self.clicks = 0
@@ -334,7 +334,7 @@ class Driver:
         self.refined = (target.id(), target.geometry().asWkt())
         self.layer.selectByIds([target.id()])
         self.iface.setActiveLayer(self.layer)
-        QTest.mouseClick(self.dock.click_box.refine_button, Qt.LeftButton)
+        QTest.mouseClick(self.dock.click_box.refine_button, Qt.MouseButton.LeftButton)
         self.check(self.dock.click_box.session.refining is not None, "Refine selected took the selected polygon")
         requests = self.dock.click_box.session.requests
         self.real_click(0.45, 0.45)
@@ -371,7 +371,7 @@ class Driver:
         dock.strategy_combo.setCurrentIndex(dock.strategy_combo.findData("overview"))
         self.check(dock.refine_combo.isEnabled(), "choosing the overview enables 'Refine with'")
         dock.set_query("the harbour")
-        QTest.mouseClick(dock.run_button, Qt.LeftButton)
+        QTest.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
         self.check(self.plugin.controller.is_running, "Run started the overview job")
         self.go(self.overview_wait)
 
@@ -442,7 +442,7 @@ class Driver:
         dock.tile_spin.setValue(128)  # many small tiles: a job long enough to interrupt
         dock.query_combo.lineEdit().clear()
         QTest.keyClicks(dock.query_combo.lineEdit(), query)
-        QTest.mouseClick(dock.run_button, Qt.LeftButton)
+        QTest.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
         self.check(self.plugin.controller.is_running, f"Run started '{query}'")
 
     def crash_start(self) -> None:

@@ -12,6 +12,7 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -86,6 +87,17 @@ def _register_plugin_package() -> None:
 
 
 _register_plugin_package()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config) -> None:
+    """QgsSettings of this run only. pytest-qgis keeps them in the checkout's .qgis-settings, which two runs at once
+    (a tier here, `make test-fast` there, or the same tier on another QGIS in its root) would share, each reading
+    the other's saved backend settings."""
+    from qgis.PyQt.QtCore import QSettings
+
+    folder = tempfile.mkdtemp(prefix="think2map-qgis-settings-")
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, folder)
 
 
 @pytest.fixture(autouse=True)
@@ -173,7 +185,7 @@ def wait_until(condition, timeout_s: float) -> bool:
     while not condition():
         if time.monotonic() > deadline:
             return False
-        QCoreApplication.processEvents(QEventLoop.AllEvents, 50)
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
     return True
 
 

@@ -119,7 +119,7 @@ def test_too_many_tiles_from_the_dock(qgis_iface, qgis_new_project, manager, gor
     ],
 )
 def test_processing_says_what_is_wrong(qgis_processing, manager, rasters, tiny_models, name, words):
-    import processing
+    from qgis import processing
 
     models = {"PROMPTER": str(tiny_models["prompter"]), "SEGMENTER": str(tiny_models["sam2"])}
     provider = Think2MapProvider(lambda: manager)

@@ -63,20 +63,24 @@ def at(tool, fx: float, fy: float) -> QPoint:
     return QPoint(int(size.width() * fx), int(size.height() * fy))
 
 
-def mouse(tool, kind, pos: QPoint, button=Qt.LeftButton, modifiers=Qt.NoModifier) -> None:
-    types = {"press": QEvent.MouseButtonPress, "move": QEvent.MouseMove, "release": QEvent.MouseButtonRelease}
-    buttons = Qt.NoButton if kind == "release" else button
+def mouse(tool, kind, pos: QPoint, button=Qt.MouseButton.LeftButton, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+    types = {
+        "press": QEvent.Type.MouseButtonPress,
+        "move": QEvent.Type.MouseMove,
+        "release": QEvent.Type.MouseButtonRelease,
+    }
+    buttons = Qt.MouseButton.NoButton if kind == "release" else button
     event = QgsMapMouseEvent(tool.canvas(), types[kind], pos, button, buttons, modifiers)
     {"press": tool.canvasPressEvent, "move": tool.canvasMoveEvent, "release": tool.canvasReleaseEvent}[kind](event)
 
 
-def click(tool, pos: QPoint, button=Qt.LeftButton, modifiers=Qt.NoModifier) -> None:
+def click(tool, pos: QPoint, button=Qt.MouseButton.LeftButton, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
     mouse(tool, "press", pos, button, modifiers)
     mouse(tool, "release", pos, button, modifiers)
 
 
-def key(tool, code, modifiers=Qt.NoModifier) -> None:
-    tool.keyPressEvent(QKeyEvent(QEvent.KeyPress, code, modifiers))
+def key(tool, code, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+    tool.keyPressEvent(QKeyEvent(QEvent.Type.KeyPress, code, modifiers))
 
 
 def answered(qtbot, session, requests: int) -> None:
@@ -98,21 +102,21 @@ def test_clicks_preview_undo_clear_and_accept(qtbot, tool, utm_raster):
     assert body["points"][0][:2] == pytest.approx([expected.x(), expected.y()], abs=0.01)
     assert body["points"][0][2] == 1
 
-    click(tool, at(tool, 0.45, 0.45), modifiers=Qt.ShiftModifier)  # outside the object
+    click(tool, at(tool, 0.45, 0.45), modifiers=Qt.KeyboardModifier.ShiftModifier)  # outside the object
     mouse(tool, "press", at(tool, 0.3, 0.3))
     mouse(tool, "move", at(tool, 0.5, 0.5))
     mouse(tool, "release", at(tool, 0.5, 0.5))  # a dragged box
     assert [p.positive for p in session.prompts if p.point] == [True, False] and session.prompts[-1].box is not None
     answered(qtbot, session, 3)
-    key(tool, Qt.Key_Z, Qt.ControlModifier)  # Ctrl+Z takes back the box
+    key(tool, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Z takes back the box
     assert len(session.prompts) == 2 and all(p.box is None for p in session.prompts)
     answered(qtbot, session, 4)
-    key(tool, Qt.Key_Escape)
+    key(tool, Qt.Key.Key_Escape)
     assert session.prompts == [] and session.preview is None and session.band.asGeometry().isEmpty()
 
     click(tool, at(tool, 0.6, 0.6))
     answered(qtbot, session, 5)
-    key(tool, Qt.Key_Return)
+    key(tool, Qt.Key.Key_Return)
     (layer,) = [lyr for lyr in QgsProject.instance().mapLayers().values() if lyr.name() == edits_layer_name()]
     assert layer.crs() == utm_raster.crs() and layer.isEditable() and layer.featureCount() == 1
     feature = next(layer.getFeatures())
@@ -143,7 +147,7 @@ def test_refining_a_query_result_replaces_its_geometry(qtbot, tool, utm_raster):
     to_web = QgsCoordinateTransform(utm_raster.crs(), WEB, QgsProject.instance())
     click(tool, QPoint(*_pixel(tool, to_web.transform(QgsPointXY(cx + 2, cy - 2)))))
     answered(qtbot, session, 1)
-    key(tool, Qt.Key_Return)
+    key(tool, Qt.Key.Key_Return)
     (refined,) = list(layer.getFeatures())
     assert refined.id() == stored.id() and refined["query"] == "roofs"  # the same feature, its reasoning kept
     assert not refined.geometry().equals(original)
@@ -243,7 +247,7 @@ def test_enter_makes_the_edited_layer_active_and_says_added_or_replaced(click_bo
     session, tool = click_box.session, click_box.tool
     click(tool, at(tool, 0.5, 0.5))
     answered(qtbot, session, 1)
-    key(tool, Qt.Key_Return)
+    key(tool, Qt.Key.Key_Return)
     layer = qgis_iface.activeLayer()
     assert layer is not None and layer.name() == edits_layer_name() and layer.featureCount() == 1
     assert layer.undoStack().canUndo()  # Edit ▸ Undo is there, as the message says
@@ -254,7 +258,7 @@ def test_enter_makes_the_edited_layer_active_and_says_added_or_replaced(click_bo
     assert session.refine(layer, stored)
     click(tool, at(tool, 0.52, 0.52))
     answered(qtbot, session, 2)
-    key(tool, Qt.Key_Return)
+    key(tool, Qt.Key.Key_Return)
     assert click_box.messages[-1][1].startswith(f"Replaced the polygon in {layer.name()};")
     assert layer.featureCount() == 1
 
@@ -265,7 +269,7 @@ def test_a_dragged_box_stays_drawn_after_the_mouse_is_released(click_box):
     mouse(tool, "move", at(tool, 0.5, 0.5))
     mouse(tool, "release", at(tool, 0.5, 0.5))
     assert not click_box.session.box_band.asGeometry().isEmpty()
-    key(tool, Qt.Key_Escape)
+    key(tool, Qt.Key.Key_Escape)
     assert click_box.session.box_band.asGeometry().isEmpty()
 
 

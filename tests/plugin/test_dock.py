@@ -29,7 +29,7 @@ class LatenessProbe:
         self.ticks = 0
         self._last = time.monotonic()
         self.timer = QTimer()
-        self.timer.setTimerType(Qt.PreciseTimer)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._tick)
         self.timer.start(interval_ms)
 
@@ -128,7 +128,7 @@ def test_query_from_the_dock_adds_a_layer_in_the_raster_crs(make_dock, live_back
     dock.set_query("the river")
     probe = LatenessProbe()
     with qtbot.waitSignal(dock.controller.running, timeout=JOB_TIMEOUT_MS, check_params_cb=lambda running: not running):
-        qtbot.mouseClick(dock.run_button, Qt.LeftButton)
+        qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
         assert dock.cancel_button.isEnabled() and not dock.run_button.isEnabled()
     probe.stop()
     print(f"\nUI timer: {probe.ticks} ticks, max lateness {probe.max_late_s * 1000:.0f} ms during the job")
@@ -156,9 +156,9 @@ def test_cancel_stops_a_running_query(make_dock, live_backend, raster_layer, qtb
     dock.overlap_spin.setValue(16)  # many small tiles: the job takes long enough to cancel
     controller = dock.controller
     with qtbot.waitSignal(controller.progress, timeout=JOB_TIMEOUT_MS, check_params_cb=lambda done, total: done >= 1):
-        qtbot.mouseClick(dock.run_button, Qt.LeftButton)
+        qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
     with qtbot.waitSignal(controller.running, timeout=JOB_TIMEOUT_MS, check_params_cb=lambda running: not running):
-        qtbot.mouseClick(dock.cancel_button, Qt.LeftButton)
+        qtbot.mouseClick(dock.cancel_button, Qt.MouseButton.LeftButton)
     record = controller.records[0]
     assert record.job_state == "cancelled", record.message
     assert record.tiles_done < record.tiles_total

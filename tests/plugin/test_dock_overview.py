@@ -20,7 +20,7 @@ def _run(dock, qtbot) -> list[int]:
     """Run the dock's query to its end; the tile indices in the order their reports arrived."""
     arrived: list[int] = []
     with qtbot.waitSignal(dock.controller.running, timeout=JOB_TIMEOUT_MS, check_params_cb=lambda running: not running):
-        qtbot.mouseClick(dock.run_button, Qt.LeftButton)
+        qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
         # the task exists once Run is pressed; its signals are queued to this thread, so none is missed
         dock.controller.task.tilesArrived.connect(lambda tiles: arrived.extend(t["index"] for t in tiles))
     return arrived

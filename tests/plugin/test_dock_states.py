@@ -198,7 +198,7 @@ def test_a_new_project_cancels_the_job_and_keeps_its_polygons_in_the_old_geopack
     with sqlite3.connect(path) as db:
         kept = db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
     assert kept == record.features >= 2 and record.features < 40  # kept, and it stopped early
-    bar = qgis_iface.messageBar().get_messages(Qgis.Warning)
+    bar = qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Warning)
     assert any("The project was closed" in m and path in m and f"{kept} polygon(s)" in m for m in bar), bar
     assert "The project was closed" in dock.message_label.text()
 
@@ -389,7 +389,7 @@ def test_a_long_query_is_elided_in_the_results_list_with_the_whole_of_it_in_the_
     item = dock.results_list.item(0)
     assert len(item.text()) < 90 and item.text().endswith("failed, 0 polygon(s)")
     assert item.toolTip().startswith(query.strip()) and "it failed" in item.toolTip()
-    assert dock.results_list.horizontalScrollBarPolicy() == 1  # Qt.ScrollBarAlwaysOff
+    assert dock.results_list.horizontalScrollBarPolicy() == 1  # Qt.ScrollBarPolicy.ScrollBarAlwaysOff
     dock.results_list.resize(300, 200)
     assert dock.results_list.horizontalScrollBar().maximum() == 0
 

@@ -138,7 +138,7 @@ def test_killed_backend_is_reported_and_restart_recovers(live_backend, qtbot):
 
 
 def test_processing_algorithm_writes_features(backend_settings, raster_layer, qgis_processing, tmp_path):
-    import processing
+    from qgis import processing
     from think2map.plugin.processing.provider import Think2MapProvider
 
     provider = Think2MapProvider()
@@ -213,7 +213,7 @@ def backend_processes() -> list[int]:
 
 
 def _run_processing(raster_layer, backend_settings, tmp_path, name):
-    import processing
+    from qgis import processing
 
     full = raster_layer.extent()
     x0, y0 = full.xMinimum(), full.yMinimum()

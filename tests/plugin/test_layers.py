@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from qgis.core import NULL, QgsCoordinateReferenceSystem, QgsProject, QgsSingleSymbolRenderer, QgsWkbTypes
-from think2map.plugin.core import layers
+from qgis.core import NULL, QgsCoordinateReferenceSystem, QgsProject, QgsSingleSymbolRenderer
+from think2map.plugin.core import compat, layers
 
 RD = QgsCoordinateReferenceSystem("EPSG:28992")
 SQUARE = {"type": "Polygon", "coordinates": [[[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]]}
@@ -33,7 +33,7 @@ def feature(geometry, **props):
 def test_create_and_fill(storage, tmp_path):
     layer = layers.create_result_layer("the river", RD, storage, str(tmp_path))
     assert layer.isValid()
-    assert layer.wkbType() == QgsWkbTypes.MultiPolygon
+    assert layer.wkbType() == compat.MULTIPOLYGON_WKB
     assert layer.crs().authid() == "EPSG:28992"
     assert [n for n in layer.fields().names() if n != "fid"] == list(layers.FIELD_TYPES)
     assert layer.providerType() == ("ogr" if storage == "gpkg" else "memory")
@@ -45,7 +45,7 @@ def test_create_and_fill(storage, tmp_path):
     assert added == 2
     got = sorted(layer.getFeatures(), key=lambda f: f["instance_id"])
     assert [f["instance_id"] for f in got] == [1, 2]
-    assert got[0].geometry().wkbType() == QgsWkbTypes.MultiPolygon
+    assert got[0].geometry().wkbType() == compat.MULTIPOLYGON_WKB
     assert got[0].geometry().area() == pytest.approx(100.0)
     assert got[1].geometry().constGet().numGeometries() == 2
     assert got[0]["query"] == "the river" and got[0]["score"] == pytest.approx(0.9)

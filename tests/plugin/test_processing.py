@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from qgis.core import QgsApplication, QgsProcessingException, QgsProject, QgsVectorLayer
-from think2map.plugin.core import contract
+from think2map.plugin.core import compat, contract
 from think2map.plugin.core.settings import Settings
 from think2map.plugin.processing.provider import Think2MapProvider
 
@@ -42,15 +42,15 @@ def test_algorithm_is_registered_with_its_parameters(provider):
     assert strategy.defaultValue() == 0 and len(strategy.options()) == len(contract.STRATEGIES)  # tiles first
     for name in ("MAX_TILES", "PIXEL_COORDS"):  # in the dialog's Advanced part, with defaults
         definition = alg.parameterDefinition(name)
-        assert definition.flags() & definition.FlagAdvanced and definition.flags() & definition.FlagOptional
+        assert definition.flags() & compat.ADVANCED_PARAMETER and definition.flags() & compat.OPTIONAL_PARAMETER
     assert alg.parameterDefinition("MAX_TILES").defaultValue() == 400
-    assert alg.parameterDefinition("EXTENT").flags() & alg.parameterDefinition("EXTENT").FlagOptional
+    assert alg.parameterDefinition("EXTENT").flags() & compat.OPTIONAL_PARAMETER
     assert alg.parameterDefinition("PROMPTER").defaultValue() == "my-prompter"
     assert alg.parameterDefinition("SEGMENTER").defaultValue() == "sam2.1-s"
 
 
 def test_empty_query_and_missing_interpreter_are_explained(provider, gorinchem):
-    import processing
+    from qgis import processing
 
     with pytest.raises(QgsProcessingException, match="Type what to look for"):
         processing.run("think2map:segmentbytext", {"INPUT": str(gorinchem), "QUERY": "  ", "OUTPUT": "memory:"})
@@ -59,7 +59,7 @@ def test_empty_query_and_missing_interpreter_are_explained(provider, gorinchem):
 
 
 def test_area_outside_the_raster_is_refused(provider, gorinchem):
-    import processing
+    from qgis import processing
 
     with pytest.raises(QgsProcessingException, match="does not overlap"):
         processing.run(
@@ -74,7 +74,7 @@ def test_area_outside_the_raster_is_refused(provider, gorinchem):
 
 
 def test_non_raster_input_is_refused(provider, gorinchem):
-    import processing
+    from qgis import processing
 
     vector = QgsVectorLayer("Polygon?crs=EPSG:28992", "parcels", "memory")
     QgsProject.instance().addMapLayer(vector)
@@ -114,7 +114,7 @@ def fake_manager():
 
 @pytest.mark.live
 def test_uses_the_plugins_running_backend_and_writes_features(qgis_processing, fake_manager, gorinchem, tmp_path):
-    import processing
+    from qgis import processing
     from qgis.core import QgsProcessingFeedback
 
     provider = Think2MapProvider(lambda: fake_manager)
@@ -147,7 +147,7 @@ def test_uses_the_plugins_running_backend_and_writes_features(qgis_processing, f
 
 
 def test_a_tile_size_beyond_the_backends_limit_is_refused_by_the_algorithm(provider, gorinchem):
-    import processing
+    from qgis import processing
     from qgis.core import QgsProcessingContext
     from think2map.plugin.core import contract
 

@@ -118,7 +118,7 @@ def test_a_query_from_the_dock_is_answered_by_the_served_prompter(served_backend
 
 
 def test_processing_defaults_to_the_served_prompter(served_backend, raster_layer, qgis_processing, tmp_path):
-    import processing
+    from qgis import processing
     from think2map.plugin.processing.provider import Think2MapProvider
 
     manager, settings = served_backend

@@ -89,7 +89,7 @@ def warnings_logged():
     logged: list[str] = []
 
     def collect(message: str, tag: str, level) -> None:
-        if tag == "Think2Map" and level == Qgis.Warning:
+        if tag == "Think2Map" and level == Qgis.MessageLevel.Warning:
             logged.append(message)
 
     QgsApplication.messageLog().messageReceived.connect(collect)

@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from qgis.PyQt.QtWidgets import QMessageBox
 from think2map.plugin.core import setup_plan as plan
 from think2map.plugin.core.envs import ready_env_python
 from think2map.plugin.core.settings import Settings
@@ -133,4 +134,4 @@ def test_the_settings_check_button_shows_the_doctor(backend_python, tiny_models,
     report = dialog.doctor_report
     assert "package torch: 2.14.1" in report and "CPU only: queries will be slow" in report
     assert "python -m backend models pull think2seg-rs-3b" in report  # the default models are not in that folder
-    assert dialog.doctor_box.icon() == dialog.doctor_box.Warning and "FAIL" in dialog.doctor_box.detailedText()
+    assert dialog.doctor_box.icon() == QMessageBox.Icon.Warning and "FAIL" in dialog.doctor_box.detailedText()
