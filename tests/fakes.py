@@ -92,3 +92,21 @@ class FakeFailingPrompter:
         if self.fail_on is None or self.calls in self.fail_on:
             raise self.exc
         return self.inner.prompt(images, query, tiles=tiles)
+
+
+class FakeBoxSegmenter:
+    """FAKE segmenter: the prompt's box, filled (the pipeline keeps only its valid pixels)."""
+
+    name = "fake-box"
+
+    def __init__(self, score: float = 1.0) -> None:
+        self.score = score
+
+    def set_image(self, image: np.ndarray) -> None:
+        self.shape = image.shape[:2]
+
+    def predict(self, instance: Instance) -> tuple[np.ndarray, float]:
+        mask = np.zeros(self.shape, dtype=bool)
+        x1, y1, x2, y2 = (int(v) for v in instance.box)
+        mask[y1:y2, x1:x2] = True
+        return mask, self.score

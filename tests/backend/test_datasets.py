@@ -16,6 +16,7 @@ from backend.errors import UserError
 from backend.models.prompts import PromptResult, parse_answer
 from backend.tools.datasets import choose_questions, ground_truth, load_samples
 from backend.tools.evaluate import evaluate
+from tests.fakes import FakeBoxSegmenter
 
 pytest.importorskip("pycocotools")
 
@@ -204,21 +205,6 @@ class FakeBoxPrompter:
             item = {"bbox_2d": box, "positive_points": [[cx, cy], [cx + 1, cy]]}
             out.append(parse_answer(f"<think>t</think><answer>{json.dumps([item])}</answer>"))
         return out
-
-
-class FakeBoxSegmenter:
-    """FAKE segmenter: fills the box."""
-
-    name = "fake-fill"
-
-    def set_image(self, image):
-        self.shape = image.shape[:2]
-
-    def predict(self, instance):
-        mask = np.zeros(self.shape, dtype=bool)
-        x1, y1, x2, y2 = (int(v) for v in instance.box)
-        mask[y1:y2, x1:x2] = True
-        return mask, 1.0
 
 
 @pytest.mark.parametrize("name", ["earthreason", "rrsisd", "refsegrs", "risbench"])

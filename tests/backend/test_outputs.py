@@ -135,13 +135,22 @@ def tiny_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-@pytest.mark.live
-def test_a_full_disk_keeps_the_old_result_and_leaves_no_corrupt_file(tiny_disk):
-    out = tiny_disk / "result.gpkg"
+def _older_result(folder):
+    """A GeoPackage holding an earlier result (layer the_river), its CRS and a georeference for new writes."""
+    out = folder / "result.gpkg"
     crs = rasterio.crs.CRS.from_epsg(28992)
-    georef = Georef("affine", crs, from_origin(121000, 425000, 0.25, 0.25))
     old = gpd.GeoDataFrame({"name": ["mine"]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:28992")
     old.to_file(out, layer="the_river", driver="GPKG")
+    return out, crs, Georef("affine", crs, from_origin(121000, 425000, 0.25, 0.25))
+
+
+# A polygon of 2,000 vertices: 400 of them are over 10 MB, far more than the small disk holds.
+BIG_RING = shapely.Polygon([(x, (x * 7) % 50) for x in range(2000)] + [(2000, 100), (0, 100)])
+
+
+@pytest.mark.live
+def test_a_full_disk_keeps_the_old_result_and_leaves_no_corrupt_file(tiny_disk):
+    out, crs, georef = _older_result(tiny_disk)
     stamp = digest(out)
     (tiny_disk / "filler").write_bytes(b"\0" * (2 * 2**20 - out.stat().st_size - 200 * 1024))
     target = OutputTarget(out, "the_river", overwrite=True)
@@ -149,10 +158,9 @@ def test_a_full_disk_keeps_the_old_result_and_leaves_no_corrupt_file(tiny_disk):
         target.check()  # the first estimate already says so, before any work
     target.existed = True
     writer = ResultWriter(target, crs, georef)
-    ring = shapely.Polygon([(x, (x * 7) % 50) for x in range(2000)] + [(2000, 100), (0, 100)])
     with pytest.raises(UserError, match="Nothing was replaced") as err:
-        for i in range(400):  # over 10 MB of polygons: far more than the disk holds
-            writer.add(Feature(shapely.MultiPolygon([shapely.affinity.translate(ring, i)]), _props(i)))
+        for i in range(400):
+            writer.add(Feature(shapely.MultiPolygon([shapely.affinity.translate(BIG_RING, i)]), _props(i)))
         writer.finish([TileReport(0, (0, 0, 10, 10), "ok")])
     assert err.value.code == "output_write_failed"
     assert digest(out) == stamp
@@ -162,22 +170,17 @@ def test_a_full_disk_keeps_the_old_result_and_leaves_no_corrupt_file(tiny_disk):
 @pytest.mark.live
 def test_a_disk_that_fills_mid_run_keeps_the_polygons_already_written(tiny_disk):
     """The first 200 small polygons are committed; then big ones fill the disk. Those 200 stay, as .partial.gpkg."""
-    out = tiny_disk / "result.gpkg"
-    crs = rasterio.crs.CRS.from_epsg(28992)
-    georef = Georef("affine", crs, from_origin(121000, 425000, 0.25, 0.25))
-    old = gpd.GeoDataFrame({"name": ["mine"]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:28992")
-    old.to_file(out, layer="the_river", driver="GPKG")
+    out, crs, georef = _older_result(tiny_disk)
     stamp = digest(out)
     target = OutputTarget(out, "the_river", overwrite=True)
     target.existed = True  # as check() leaves it (which would refuse this small a disk at once)
     writer = ResultWriter(target, crs, georef)
-    ring = shapely.Polygon([(x, (x * 7) % 50) for x in range(2000)] + [(2000, 100), (0, 100)])
     with pytest.raises(UserError) as err:
         for i in range(200):
             writer.add(Feature(shapely.MultiPolygon([shapely.box(i, 0, i + 1, 1)]), _props(i)))
         assert writer.written == 200  # one flush, committed
-        for i in range(400):  # over 10 MB of polygons: far more than the disk holds
-            writer.add(Feature(shapely.MultiPolygon([shapely.affinity.translate(ring, i)]), _props(200 + i)))
+        for i in range(400):
+            writer.add(Feature(shapely.MultiPolygon([shapely.affinity.translate(BIG_RING, i)]), _props(200 + i)))
         writer.finish([TileReport(0, (0, 0, 10, 10), "ok")])
     kept = tiny_disk / "result.partial.gpkg"
     assert err.value.code == "output_write_failed" and err.value.params["kept"] == str(kept)

@@ -9,7 +9,7 @@ from rasterio.transform import from_origin
 
 from backend.errors import RasterError, UserError
 from backend.pipeline import RunStats, SegmentOptions, SegmentPlan, run
-from tests.fakes import FakeFailingPrompter, FakeOracle
+from tests.fakes import FakeBoxSegmenter, FakeFailingPrompter, FakeOracle
 
 RASTERS = [
     "gorinchem_river_0p25m_epsg28992.tif",
@@ -211,31 +211,21 @@ class FakeWholeImagePrompter:
         return [PromptResult([Instance((0, 0, i.shape[1], i.shape[0]))], "whole image", "ok") for i in images]
 
 
-class FakeBoxSegmenter:
-    """FAKE segmenter: the prompt's box, filled (the pipeline keeps only its valid pixels)."""
+def _sparse_raster(path, width: int, height: int, col: int, row: int, cols: int, rows: int):
+    """A tiled GeoTIFF of nodata (its empty blocks never written) but for one block of valid pixels."""
+    from rasterio.windows import Window
 
-    name = "fake-box"
-
-    def set_image(self, image):
-        self.shape = image.shape[:2]
-
-    def predict(self, instance):
-        mask = np.zeros(self.shape, dtype=bool)
-        x1, y1, x2, y2 = (int(v) for v in instance.box)
-        mask[y1:y2, x1:x2] = True
-        return mask, 0.9
+    profile = dict(driver="GTiff", width=width, height=height, count=3, dtype="uint8", nodata=0, crs="EPSG:28992",
+                   transform=from_origin(120_000, 430_000, 0.25, 0.25), tiled=True, blockxsize=512, blockysize=512,
+                   compress="deflate", SPARSE_OK=True)  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.full((3, rows, cols), 200, np.uint8), window=Window(col, row, cols, rows))
+    return path
 
 
 def test_a_small_valid_patch_in_a_huge_nodata_raster_is_read(tmp_path):
     """30,000² px of nodata but for 10×10 px: the coarse overview misses it; a read finds it, and its polygon comes."""
-    from rasterio.windows import Window
-
-    path = tmp_path / "sparse.tif"
-    profile = dict(driver="GTiff", width=30_000, height=30_000, count=3, dtype="uint8", nodata=0, crs="EPSG:28992",
-                   transform=from_origin(120_000, 430_000, 0.25, 0.25), tiled=True, blockxsize=512, blockysize=512,
-                   compress="deflate", SPARSE_OK=True)  # fmt: skip
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(np.full((3, 10, 10), 200, np.uint8), window=Window(17_003, 21_007, 10, 10))
+    path = _sparse_raster(tmp_path / "sparse.tif", 30_000, 30_000, 17_003, 21_007, 10, 10)
     plan = SegmentPlan(str(path), "the patch", SegmentOptions(tile_size=512, overlap=0, max_tiles=4000))
     assert plan.tiles_with_data == 1
     stats, prompter = RunStats.for_plan(plan), FakeWholeImagePrompter()
@@ -248,14 +238,7 @@ def test_a_small_valid_patch_in_a_huge_nodata_raster_is_read(tmp_path):
 
 def test_a_strip_of_valid_pixels_narrower_than_the_overview_sees_is_read(tmp_path):
     """A 12 px wide strip down a 30,000 px wide raster: every tile it crosses is read, none skipped as empty."""
-    from rasterio.windows import Window
-
-    path = tmp_path / "strip.tif"
-    profile = dict(driver="GTiff", width=30_000, height=2_048, count=3, dtype="uint8", nodata=0, crs="EPSG:28992",
-                   transform=from_origin(120_000, 430_000, 0.25, 0.25), tiled=True, blockxsize=512, blockysize=512,
-                   compress="deflate", SPARSE_OK=True)  # fmt: skip
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(np.full((3, 2_048, 12), 200, np.uint8), window=Window(20_001, 0, 12, 2_048))
+    path = _sparse_raster(tmp_path / "strip.tif", 30_000, 2_048, 20_001, 0, 12, 2_048)
     plan = SegmentPlan(str(path), "the strip", SegmentOptions(tile_size=512, overlap=0))
     crossed = [t.index for t in plan.tiles if t.core.col_off <= 20_001 < t.core.col_off + t.core.width]
     assert len(crossed) == 4 and [plan.has_data[i] for i in crossed] == [True] * 4
