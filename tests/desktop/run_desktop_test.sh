@@ -67,6 +67,7 @@ export THINK2MAP_E2E_ARTIFACTS=$ARTIFACTS THINK2MAP_E2E_RASTER=$RASTER THINK2MAP
 export THINK2MAP_E2E_PROMPTER=$TINY/tiny-think2seg THINK2MAP_E2E_SEGMENTER=$TINY/tiny-sam2
 export THINK2MAP_E2E_ANSWER=$ANSWER THINK2MAP_E2E_TIMEOUT=$((TIMEOUT - 30)) THINK2MAP_E2E_LANGUAGE=$LANGUAGE
 export OMP_NUM_THREADS=1
+export GDAL_PAM_ENABLED=NO  # no statistics file written beside the shared rasters QGIS draws
 unset QT_QPA_PLATFORM  # offscreen makes the desktop qgis segfault
 
 echo "desktop test ($LANGUAGE): starting QGIS under Xvfb (profile in $WORK)"

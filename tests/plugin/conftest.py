@@ -22,6 +22,8 @@ from tests.locations import TINY_MODELS
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["OMP_NUM_THREADS"] = "1"  # inherited by backend processes: tiny models are slower on more threads
+# QGIS computes statistics to draw a raster and GDAL would keep them in a .aux.xml beside it: never in ../shared.
+os.environ["GDAL_PAM_ENABLED"] = "NO"
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "think2map"
