@@ -34,6 +34,7 @@ EXCLUDED_FILES = {
     ".gitignore",
     ".gitattributes",
     ".pre-commit-config.yaml",
+    ".flake8",
     "Makefile",
     "pyproject.toml",
     "requirements-dev.txt",

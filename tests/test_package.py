@@ -66,7 +66,7 @@ def test_no_development_file_travels(built):
     for prefix in ("tests/", "scripts/", ".ci/", "docs/bench-results/", ".git"):
         assert not [n for n in rel if n.startswith(prefix)], prefix
     assert not [n for n in rel if n.endswith((".pyc", ".ts", ".zip", ".whl"))]
-    assert "Makefile" not in rel and "requirements-dev.txt" not in rel
+    assert "Makefile" not in rel and "requirements-dev.txt" not in rel and ".flake8" not in rel
 
 
 def test_the_checks_find_nothing_and_would_find_a_planted_secret(built, tmp_path):
