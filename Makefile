@@ -55,15 +55,15 @@ in_qgis_root = scripts/qgis-root $(1) 'QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS
 	  python3 -m pytest -q -ra -p no:cacheprovider -m "not install" tests/plugin && \
 	  DESKTOP_FROM_ZIP=$(CURDIR)/$(PLUGIN_ZIP) ARTIFACTS=$(CURDIR)/test-artifacts/qgis-$(1) tests/desktop/run_desktop_test.sh'
 
-# Every test, in four processes side by side (their logs in test-artifacts/tiers/): the backend tier less its sweeps,
-# the sweeps (bad-input list, API fuzzing), the plugin tier then the same on QGIS 3.44 (its root built meanwhile by the
-# sweeps' process), and the desktop test, which installs the zip built here.
+# Every test, in five processes side by side (their logs in test-artifacts/tiers/): the backend tier less its sweeps,
+# the sweeps (bad-input list, API fuzzing), the plugin tier, the desktop test, which installs the zip built here, and
+# the plugin tier and the desktop test again on QGIS 3.44 (its root built first when missing).
 test: system setup $(QVENV)/.installed lint tiny package  ## lint, then every test of every tier (what CI runs)
 	scripts/run-tiers backend 'THINK2MAP_PLUGIN_ZIP=$(CURDIR)/$(PLUGIN_ZIP) $(PYTEST) tests -m "not sweep"' \
-	  sweep 'scripts/qgis-root 3.44 true && $(PYTEST) tests -m sweep' \
-	  plugin '$(QPYTEST) tests/plugin && $(MAKE) --no-print-directory in-qgis-root-3.44' \
+	  sweep '$(PYTEST) tests -m sweep' plugin '$(QPYTEST) tests/plugin' \
 	  desktop 'DESKTOP_FROM_ZIP=$(CURDIR)/$(PLUGIN_ZIP) tests/desktop/run_desktop_test.sh && \
-	    DESKTOP_LANGUAGE=fr DESKTOP_FROM_ZIP=$(CURDIR)/$(PLUGIN_ZIP) tests/desktop/run_desktop_test.sh'
+	    DESKTOP_LANGUAGE=fr DESKTOP_FROM_ZIP=$(CURDIR)/$(PLUGIN_ZIP) tests/desktop/run_desktop_test.sh' \
+	  qgis-3.44 '$(MAKE) --no-print-directory in-qgis-root-3.44'
 
 test-qgis-3.44: setup tiny package  ## the plugin tier and the desktop test on QGIS 3.44 (a Debian sid root, built once)
 	$(call in_qgis_root,3.44)
