@@ -190,6 +190,7 @@ class SegmentTask(QgsTask):
         self.state = "queued"
         self.message = ""
         self.details = ""
+        self.unreachable = False  # it failed because the backend stopped answering (no HTTP status)
         self.feature_count = 0
         self.status: dict = {}  # the job's last status
 
@@ -214,6 +215,7 @@ class SegmentTask(QgsTask):
             self.status = status
         except BackendError as exc:
             self.state, self.message, self.details = "failed", str(exc), exc.detail
+            self.unreachable = exc.status is None
             return False
         except (KeyError, TypeError, ValueError) as exc:
             self.state, self.message = "failed", tr("Unexpected answer from the backend: {e}").format(e=exc)

@@ -21,7 +21,7 @@ from qgis.core import (
     QgsRectangle,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QObject, QTime, pyqtSignal
+from qgis.PyQt.QtCore import QObject, QTime, QTimer, pyqtSignal
 
 from ..core import contract
 from ..core import extent as core_extent
@@ -39,6 +39,7 @@ from .model_catalog import ModelCatalog
 LAYER, EXTENT, RECTANGLE = "layer", "extent", "rectangle"
 AREA_MODES = (LAYER, EXTENT, RECTANGLE)
 BAR_SECONDS = 15
+CRASH_GRACE_MS = 3000  # how long a lost connection waits for the local backend's exit to be reported
 
 
 @dataclass
@@ -399,9 +400,21 @@ class DockController(QObject):
         self.resultsChanged.emit()
 
     def _on_job_finished(self, state: str, message: str, details: str) -> None:
-        record = self._current()
-        if record is None:
+        record, task = self._current(), self.task
+        if record is None or task is None:
             return
+        if state == "failed" and task.unreachable and self.manager.pid is not None:
+            # The connection is gone while Qt still sees the local backend's process: it has most likely just died,
+            # and its exit (a crash, named by _on_backend_crashed) says more than "connection reset". Wait a moment.
+            QTimer.singleShot(CRASH_GRACE_MS, lambda: self._on_unreachable(task, state, message, details))
+            return
+        self._job_done(record, state, message, details)
+
+    def _on_unreachable(self, task: SegmentTask, state: str, message: str, details: str) -> None:
+        if self.task is task and self._record is not None:  # the backend did not report a crash meanwhile
+            self._job_done(self._record, state, message, details)
+
+    def _job_done(self, record: ResultRecord, state: str, message: str, details: str) -> None:
         status = getattr(self.task, "status", None) or {}
         record.strategy = str(status.get("strategy") or record.strategy)
         record.prompter_calls = int(status.get("prompter_calls") or 0)

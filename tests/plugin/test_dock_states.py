@@ -244,6 +244,31 @@ def test_a_backend_killed_mid_job_is_named_restarted_and_the_polygons_kept(make_
     assert dock.run_button.isEnabled()
 
 
+@pytest.mark.live
+def test_a_crash_is_named_even_when_the_lost_connection_is_heard_first(make_dock, fake_manager, rasters, qtbot):
+    """Under load the job's poll can fail ("connection reset") before Qt reports the process's exit: the crash,
+    which says what happened, must still be the message."""
+    dock = make_dock(fake_manager)
+    controller = dock.controller
+    got = messages_of(controller)
+    dock.set_layer(layer_of(rasters["georeferenced"]))
+    dock.set_query("every roof")
+    assert dock.run()
+    record, task = controller.records[0], controller.task
+    qtbot.waitUntil(lambda: record.tiles_done >= 1, timeout=20_000)
+    # The task's failure first, as a poll that lost its connection reports it; then the process dies.
+    task.unreachable = True
+    controller._current = lambda: record  # the signal is emitted by hand here, not by the task's thread
+    controller._on_job_finished("failed", "Could not reach the backend: [Errno 104] Connection reset by peer", "")
+    assert controller.is_running  # waiting for the backend's exit to be reported
+    os.kill(fake_manager.pid, signal.SIGKILL)
+    wait_done(qtbot, controller, 10_000)
+    level, text, _ = got[-1]
+    assert level == "error" and "stopped unexpectedly: it was killed by signal 9 (SIGKILL)" in text, text
+    assert "Connection reset" not in text
+    qtbot.waitUntil(lambda: fake_manager.state == "ready", timeout=20_000)
+
+
 # --- 5. errors as codes, words in the dock ---------------------------------------------------------------------
 @pytest.mark.live
 def test_limits_the_dock_knows_are_checked_before_sending(make_dock, fake_manager, rasters, qtbot):
