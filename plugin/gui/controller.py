@@ -193,7 +193,10 @@ class DockController(QObject):
         if record is None or task is None:  # a query waiting for the backend is sent once it is back
             return
         self.task = None
-        task.cancel()  # it could only fail now, with a network error that would hide the crash
+        try:
+            task.cancel()  # it could only fail now, with a network error that would hide the crash
+        except RuntimeError:  # it has failed already and QGIS has deleted it: its failure waited for this crash
+            pass
         text = reason + " " + (tr("Think2Map is restarting it.") if restarting else tr("Press Restart to start it."))
         if record.features:
             text += " " + tr("The {n} polygon(s) found before were kept.").format(n=record.features)

@@ -23,6 +23,7 @@ from qgis.core import (
     QgsProject,
     QgsRasterLayer,
 )
+from qgis.PyQt import sip
 from think2map.plugin.core.history import ResultRecord
 from think2map.plugin.core.process import BackendManager
 from think2map.plugin.core.settings import Settings
@@ -256,8 +257,11 @@ def test_a_crash_is_named_even_when_the_lost_connection_is_heard_first(make_dock
     assert dock.run()
     record, task = controller.records[0], controller.task
     qtbot.waitUntil(lambda: record.tiles_done >= 1, timeout=20_000)
-    # The task's failure first, as a poll that lost its connection reports it; then the process dies.
+    # The task's failure first, as a poll that lost its connection reports it, once the task has ended and QGIS has
+    # deleted it; then the process dies.
     task.unreachable = True
+    task.jobFinished.disconnect(controller._on_job_finished)
+    qtbot.waitUntil(lambda: sip.isdeleted(task), timeout=60_000)
     controller._current = lambda: record  # the signal is emitted by hand here, not by the task's thread
     controller._on_job_finished("failed", "Could not reach the backend: [Errno 104] Connection reset by peer", "")
     assert controller.is_running  # waiting for the backend's exit to be reported
