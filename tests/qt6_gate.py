@@ -4,8 +4,7 @@ QGIS 4 is Qt6 only, and no QGIS 4 build runs here; PyQt6 from PyPI does. The cod
 plugin, the package's ``__init__.py``, the plugin tests and the desktop driver) is read with ``ast``: every name
 imported from ``qgis.PyQt.<Module>`` and every attribute chain read from it (``Qt.MouseButton.LeftButton``,
 ``QProcess.ProcessState.NotRunning``, ``QMessageBox.Icon.Warning``) must exist in ``PyQt6.<Module>``, which has no
-unscoped enums; ``exec_()`` is refused. A line marked ``# qt5-only`` (a branch only QGIS 3 before 3.38 takes) is
-left out. QGIS's own names are checked by the plugin tier, on the QGIS that runs it
+unscoped enums; ``exec_()`` is refused. QGIS's own names are checked by the plugin tier, on the QGIS that runs it
 (``tests/plugin/test_qgis_names.py``).
 """
 
@@ -93,8 +92,7 @@ def problems(source: str, path: str = "<source>") -> list[Problem]:
             chain = chain[:1]
         if not _resolves(module, chain):
             found.append(Problem(path, line, f"{'.'.join(chain)} does not exist in PyQt6 (an unscoped enum?)"))
-    lines = source.splitlines()
-    return [p for p in found if "# qt5-only" not in lines[p.line - 1]]
+    return found
 
 
 def _resolves(module: str, chain: list[str]) -> bool:

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from qgis.core import (
     Qgis,
+    QgsFields,
     QgsMapLayerProxyModel,
     QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterNumber,
+    QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QMetaType, QVariant
 
 QGIS_VERSION_INT: int = Qgis.QGIS_VERSION_INT
 
@@ -55,19 +56,13 @@ else:
     ADVANCED_PARAMETER = QgsProcessingParameterDefinition.Flag.FlagAdvanced
     OPTIONAL_PARAMETER = QgsProcessingParameterDefinition.Flag.FlagOptional
 
-# Attribute types by the contract's kinds. QgsField takes QMetaType from 3.38; before, only QVariant's (which Qt6
-# no longer has).
-if QGIS_VERSION_INT >= 33800:
-    FIELD_TYPES = {
-        "string": QMetaType.Type.QString,
-        "integer": QMetaType.Type.LongLong,
-        "real": QMetaType.Type.Double,
-        "int": QMetaType.Type.Int,
-    }
-else:
-    FIELD_TYPES = {
-        "string": QVariant.String,  # qt5-only
-        "integer": QVariant.LongLong,  # qt5-only
-        "real": QVariant.Double,  # qt5-only
-        "int": QVariant.Int,  # qt5-only
-    }
+# The memory provider's name of each attribute kind of the contract: fields made through it have the same type on
+# every QGIS (QgsField takes a QVariant type before 3.38, a QMetaType one since, and Qt6 has no QVariant types).
+# A length of 0: no limit, as a plain QgsField has.
+_MEMORY_TYPES = {"string": "string(0)", "integer": "long(0)", "real": "double(0,0)", "int": "integer(0)"}
+
+
+def fields(kinds: dict[str, str]) -> QgsFields:
+    """Attribute fields named and typed as ``kinds`` says (``{name: "string" | "integer" | "real" | "int"}``)."""
+    uri = "None?" + "&".join(f"field={name}:{_MEMORY_TYPES[kind]}" for name, kind in kinds.items())
+    return QgsVectorLayer(uri, "fields", "memory").fields()

@@ -12,7 +12,6 @@ from pathlib import Path
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsFeature,
-    QgsField,
     QgsFields,
     QgsFillSymbol,
     QgsGeometry,
@@ -37,16 +36,12 @@ GPKG_NAME = "think2map_results.gpkg"
 NAME_LENGTH = 60
 RASTER_NAME_LENGTH = 30
 # name -> field type of the result attributes, in the contract's order
-FIELD_TYPES = {name: compat.FIELD_TYPES[kind] for name, kind in contract.FEATURE_FIELDS.items()}
 PALETTE = ["255,127,0", "31,120,180", "227,26,28", "51,160,44", "106,61,154", "177,89,40", "0,150,150"]
 
 
 def result_fields() -> QgsFields:
-    """The attribute fields of a result layer."""
-    out = QgsFields()
-    for name, vtype in FIELD_TYPES.items():
-        out.append(QgsField(name, vtype))
-    return out
+    """The attribute fields of a result layer, in the contract's order."""
+    return compat.fields(contract.FEATURE_FIELDS)
 
 
 def elide(text: str, length: int = NAME_LENGTH) -> str:
@@ -279,9 +274,7 @@ def create_overview_layer(name: str, crs: QgsCoordinateReferenceSystem, cells: l
 
     The boxes are where the overview told the job to look; the cells whose answer was unusable are drawn whole.
     """
-    fields = QgsFields()
-    fields.append(QgsField("cell", compat.FIELD_TYPES["int"]))
-    fields.append(QgsField("status", compat.FIELD_TYPES["string"]))
+    fields = compat.fields({"cell": "int", "status": "string"})
     layer = QgsMemoryProviderUtils.createMemoryLayer(name, fields, compat.POLYGON_WKB, crs)
     features = []
     for cell in cells:

@@ -221,14 +221,19 @@ def test_a_new_project_cancels_a_query_still_waiting_for_the_backend(make_dock, 
 
 
 # --- 4. crashes are named --------------------------------------------------------------------------------------
-@pytest.mark.live
-def test_a_backend_killed_mid_job_is_named_restarted_and_the_polygons_kept(make_dock, fake_manager, rasters, qtbot):
+def _roof_query(make_dock, fake_manager, rasters):
+    """A dock on the FAKE backend running "every roof": the dock, its controller and the messages it shows."""
     dock = make_dock(fake_manager)
-    controller = dock.controller
-    got = messages_of(controller)
+    got = messages_of(dock.controller)
     dock.set_layer(layer_of(rasters["georeferenced"]))
     dock.set_query("every roof")
     assert dock.run()
+    return dock, dock.controller, got
+
+
+@pytest.mark.live
+def test_a_backend_killed_mid_job_is_named_restarted_and_the_polygons_kept(make_dock, fake_manager, rasters, qtbot):
+    dock, controller, got = _roof_query(make_dock, fake_manager, rasters)
     record = controller.records[0]
     qtbot.waitUntil(lambda: record.features >= 2, timeout=20_000)
     os.kill(fake_manager.pid, signal.SIGKILL)
@@ -249,12 +254,7 @@ def test_a_backend_killed_mid_job_is_named_restarted_and_the_polygons_kept(make_
 def test_a_crash_is_named_even_when_the_lost_connection_is_heard_first(make_dock, fake_manager, rasters, qtbot):
     """Under load the job's poll can fail ("connection reset") before Qt reports the process's exit: the crash,
     which says what happened, must still be the message."""
-    dock = make_dock(fake_manager)
-    controller = dock.controller
-    got = messages_of(controller)
-    dock.set_layer(layer_of(rasters["georeferenced"]))
-    dock.set_query("every roof")
-    assert dock.run()
+    dock, controller, got = _roof_query(make_dock, fake_manager, rasters)
     record, task = controller.records[0], controller.task
     qtbot.waitUntil(lambda: record.tiles_done >= 1, timeout=20_000)
     # The task's failure first, as a poll that lost its connection reports it, once the task has ended and QGIS has

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from qgis.core import NULL, QgsCoordinateReferenceSystem, QgsProject, QgsSingleSymbolRenderer
-from think2map.plugin.core import compat, layers
+from think2map.plugin.core import compat, contract, layers
 
 RD = QgsCoordinateReferenceSystem("EPSG:28992")
 SQUARE = {"type": "Polygon", "coordinates": [[[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]]}
@@ -35,7 +35,7 @@ def test_create_and_fill(storage, tmp_path):
     assert layer.isValid()
     assert layer.wkbType() == compat.MULTIPOLYGON_WKB
     assert layer.crs().authid() == "EPSG:28992"
-    assert [n for n in layer.fields().names() if n != "fid"] == list(layers.FIELD_TYPES)
+    assert [n for n in layer.fields().names() if n != "fid"] == list(contract.FEATURE_FIELDS)
     assert layer.providerType() == ("ogr" if storage == "gpkg" else "memory")
     if storage == "gpkg":
         assert (tmp_path / layers.GPKG_NAME).exists()
