@@ -18,7 +18,7 @@ import numpy as np
 import shapely
 import shapely.affinity
 
-from plugin.core import contract
+import contract
 
 from .errors import UserError
 from .features import Feature, feature_properties

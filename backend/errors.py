@@ -1,7 +1,7 @@
 """Errors that reach the user as a message, never as a traceback.
 
 Each carries a stable ``code`` and its ``params`` besides the English sentence, so that a client (the QGIS
-dock, Processing) can say the same thing in its own words and language; ``plugin/core/contract.py`` lists the
+dock, Processing) can say the same thing in its own words and language; ``contract.py`` lists the
 codes.
 """
 

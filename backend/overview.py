@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from plugin.core import contract
+import contract
 
 from .errors import OptionError
 from .geo.raster import PixelWindow

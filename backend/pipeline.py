@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from plugin.core import contract
+import contract
 
 from .devices import free_gpu_memory, is_oom
 from .errors import RasterError, UserError
@@ -150,6 +150,8 @@ class SegmentPlan:
                     "too_many_tiles",
                     tiles=needed,
                     limit=opts.max_tiles,
+                    width=self.area.width,
+                    height=self.area.height,
                 )
             self.tiles = tile_grid(self.area, self.source.width, self.source.height, opts.tile_size, opts.overlap)
             overview, scale = self.source.validity_overview()

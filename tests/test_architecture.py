@@ -1,5 +1,6 @@
 """The layout's rules, checked on the source: no import cycle in backend/ or plugin/ (imports inside functions
-count too), the plugin imports nothing but the standard library, qgis and itself, and geo/ never needs torch."""
+count too), the plugin imports nothing but the standard library, qgis, itself and the contract, the backend never
+imports the plugin, and geo/ never needs torch."""
 
 from __future__ import annotations
 
@@ -90,15 +91,57 @@ def foreign_imports(root: Path) -> list[str]:
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
                 names = [node.module or ""]
             elif isinstance(node, ast.ImportFrom):
-                # Relative: it must stay inside the plugin package, and never reach the backend beside it.
+                # Relative: it must stay inside the plugin package; at its root, only plugin/ and the contract.
                 first = (node.module or "").split(".")[0]
-                if node.level > depth + 1 or (node.level == depth + 1 and first not in ("plugin", "")):
-                    bad.append(f"{path.relative_to(ROOT)}:{node.lineno}: from {'.' * node.level}{node.module}")
+                reached = [first] if first else [alias.name for alias in node.names]
+                if node.level > depth + 1 or (node.level == depth + 1 and set(reached) - PLUGIN_ROOT_MODULES):
+                    bad.append(f"{path.relative_to(ROOT)}:{node.lineno}: from {'.' * node.level}{node.module or ''}")
                 continue
             else:
                 continue
             bad += [f"{path.relative_to(ROOT)}:{node.lineno}: {n}" for n in names if n.split(".")[0] not in allowed]
     return bad
+
+
+PLUGIN_ROOT_MODULES = {"plugin", "contract"}  # what the plugin may import from the folder QGIS loads
+
+
+def backend_imports_of_the_plugin(backend: Path) -> list[str]:
+    """Imports under ``backend`` of the plugin package (``plugin``, absolute or relative beyond the backend)."""
+    bad = []
+    for path in sorted(backend.rglob("*.py")):
+        depth = len(path.relative_to(backend.parent).parts) - 1
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            elif isinstance(node, ast.ImportFrom) and node.level > depth:
+                first = (node.module or "").split(".")[0]
+                names = [first] if first else [alias.name for alias in node.names]
+            else:
+                continue
+            rel = path.relative_to(backend.parent)
+            bad += [f"{rel}:{node.lineno}: {n}" for n in names if n.split(".")[0] in ("plugin", "qgis")]
+    return bad
+
+
+def test_the_backend_never_imports_the_plugin():
+    assert backend_imports_of_the_plugin(ROOT / "backend") == []
+
+
+def test_a_plugin_import_planted_in_the_backend_is_found(tmp_path):
+    backend = tmp_path / "backend"
+    (backend / "geo").mkdir(parents=True)
+    (backend / "geo" / "x.py").write_text(
+        "import contract\nfrom . import y\n\ndef f():\n    from plugin.core import settings\n"
+        "    from ... import plugin\n    import qgis.core\n"
+    )
+    assert backend_imports_of_the_plugin(backend) == [
+        "backend/geo/x.py:5: plugin.core",
+        "backend/geo/x.py:6: plugin",
+        "backend/geo/x.py:7: qgis.core",
+    ]
 
 
 def test_the_plugin_imports_only_the_standard_library_qgis_and_itself():
@@ -111,20 +154,21 @@ def test_a_foreign_import_in_the_plugin_is_found(tmp_path, monkeypatch):
     (fake_root / "__init__.py").write_text("")
     (fake_root / "plugin" / "core" / "x.py").write_text(
         "import json\nfrom qgis.core import QgsProject\nfrom . import y\n\ndef f():\n    import numpy\n"
-        "    from ...backend import pipeline\n"
+        "    from ...backend import pipeline\n    from ... import contract\n    from ... import backend\n"
     )
     monkeypatch.setattr(sys.modules[__name__], "ROOT", fake_root)
     assert foreign_imports(fake_root / "plugin") == [
         "plugin/core/x.py:6: numpy",
         "plugin/core/x.py:7: from ...backend",
+        "plugin/core/x.py:9: from ...",
     ]
 
 
 @pytest.mark.live
-def test_geo_and_the_plugin_contract_load_without_torch():
+def test_geo_and_the_contract_load_without_torch():
     code = (
         "import sys; import backend.geo.raster, backend.geo.tiling, backend.geo.geometry, backend.geo.output;"
-        "import plugin.core.contract;"
+        "import contract;"
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+import contract
+
 from ..errors import OptionError
 from ..tools.bench.models import PROMPTER_SIZES, SEGMENTERS
 
@@ -61,7 +63,12 @@ def register(sub) -> None:
         "on a local copy of the same model in the same run",
     )
     p.add_argument("--compare-with", metavar="DIR", help="with --prompter: the same model as a local folder")
-    p.add_argument("--concurrency", type=int, default=8, help="with --prompter: tiles in flight (default 8)")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=contract.SERVED_CONCURRENCY_DEFAULT,
+        help=f"with --prompter: tiles in flight (default {contract.SERVED_CONCURRENCY_DEFAULT})",
+    )
     p.add_argument(
         "--force-answer",
         metavar="TEXT",

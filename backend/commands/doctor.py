@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from plugin.core import contract
+import contract
 
 
 def register(sub) -> None:

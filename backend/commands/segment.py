@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from plugin.core import contract
+import contract
 
-from ..errors import RasterError, UserError
+from ..errors import UserError
 from ..models.loading import EngineConfig, load_models
 
 
@@ -134,8 +134,8 @@ def main(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..geo.output import OutputTarget, ResultWriter, layer_name
-    from ..models.routing import route
-    from ..pipeline import RunStats, SegmentOptions, SegmentPlan, run
+    from ..pipeline import RunStats, run
+    from ..prepare import prepare_job
 
     target = OutputTarget(Path(args.output), args.layer or layer_name(args.query), overwrite=args.overwrite)
     target.driver  # noqa: B018 - refuse a bad extension before any work
@@ -145,39 +145,29 @@ def main(args: argparse.Namespace) -> int:
         raise UserError(f"--min-area is a number of pixels, 0 or more; got {args.min_area:g}.", "bad_min_area")
     if args.object_size is not None and not (math.isfinite(args.object_size) and args.object_size > 0):
         raise UserError(f"--object-size is a number of pixels above 0; got {args.object_size:g}.", "bad_option")
-    options = SegmentOptions(
-        bands=args.bands,
-        bounds=args.area,
+    spec = contract.JobSpec(
+        raster=args.raster,
+        query=args.query,
+        bands=tuple(args.bands) if args.bands else None,
+        bounds=tuple(args.area) if args.area else None,
         tile_size=args.tile_size,
         overlap=args.overlap,
         min_area_px=args.min_area,
         pixel_coords=args.pixel_coords,
-        max_tiles=args.max_tiles or contract.MAX_TILES_DEFAULT,
+        max_tiles=args.max_tiles,
+        mode=args.mode,
         strategy=args.strategy,
         refine=args.refine,
         overview_zoom=args.overview_zoom,
         sample_step=args.sample_step,
         object_size_px=args.object_size,
     )
-    try:  # the raster and the output are checked before torch is even imported
-        plan = SegmentPlan(args.raster, args.query, options)
-    except RasterError as exc:
-        if exc.code == "too_many_tiles":
-            n, default = exc.params["tiles"], args.max_tiles is None
-            raise RasterError(
-                f"This area needs {n} tiles, more than the {'default ' if default else ''}limit of "
-                f"{exc.params['limit']}. Add --max-tiles {n} to run it, or choose a smaller --area or a larger "
-                "--tile-size.",
-                exc.code,
-                **exc.params,
-            ) from None
-        raise
+    prepared = prepare_job(spec)  # the raster and the output are checked before torch is even imported
+    plan, engine, why = prepared.plan, prepared.engine, prepared.route
     with plan:
         target.check([args.raster, *plan.source.files], tiles=len(plan.tiles))
         config = EngineConfig.from_args(args)
         plan.options.batch_size = config.batch_size
-        engine, why = route(args.query, args.mode)
-        plan.options.route = why
         paths = config.resolve_finder() if engine == "find" else config.resolve()
         if why:
             print(why, file=sys.stderr)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from plugin.core import contract
+import contract
 
 from ..models.loading import EngineConfig
 from ..service.limits import MAX_QUEUE

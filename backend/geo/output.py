@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import box, mapping
 
-from plugin.core import contract
+import contract
 
 from ..errors import UserError
 from .georef import Georef

@@ -65,6 +65,7 @@ class RasterSource:
         self.identity = raster_identity(self.path)
         self.ds = self._open()
         try:
+            self.files: list[str] = [str(f) for f in self.ds.files]  # kept: a closed source still says them
             self._check()
             self.georef: Georef = georef_of(self.ds, self.path, pixel_coords)
             self.bands = self._choose_bands(bands)
@@ -84,11 +85,6 @@ class RasterSource:
     @property
     def height(self) -> int:
         return self.ds.height
-
-    @property
-    def files(self) -> list[str]:
-        """The files GDAL reads for this raster (for ``GPKG:path:table``, the GeoPackage; for a VRT, its sources)."""
-        return [str(f) for f in self.ds.files]
 
     @property
     def crs(self):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from plugin.core import contract
+import contract
 
 from ..errors import OptionError
 from .raster import PixelWindow

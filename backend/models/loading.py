@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from plugin.core import contract
+import contract
 
 from ..devices import default_batch_size, resolve_device
 from ..errors import UserError
@@ -37,7 +37,7 @@ class EngineConfig:
     max_new_tokens: int | None = None
     force_answer: str | None = None
     constrain: bool = True
-    concurrency: int = 8  # tiles in flight to a served prompter (openai:...)
+    concurrency: int = contract.SERVED_CONCURRENCY_DEFAULT  # tiles in flight to a served prompter (openai:...)
     finder: str = contract.DEFAULT_FINDER  # SAM 3, for queries in mode "find" (or routed to it by "auto")
     find_threshold: float = 0.5
 
@@ -115,7 +115,7 @@ class EngineConfig:
             max_new_tokens=args.max_new_tokens,
             force_answer=args.force_answer,
             constrain=bool(getattr(args, "constrain_answers", True)),
-            concurrency=max(1, int(getattr(args, "concurrency", 8) or 8)),
+            concurrency=max(1, int(getattr(args, "concurrency", None) or contract.SERVED_CONCURRENCY_DEFAULT)),
             finder=getattr(args, "finder", None) or contract.DEFAULT_FINDER,
             find_threshold=float(getattr(args, "find_threshold", 0.5)),
         )
@@ -124,10 +124,6 @@ class EngineConfig:
         """Say on stderr that real-size models will be slow, when they are about to run on the CPU."""
         if self.device == "cpu":
             print(f"warning: {CPU_WARNING}", file=sys.stderr)
-
-    def with_models(self, prompter: str | None = None, segmenter: str | None = None) -> EngineConfig:
-        """The same config with other models (None keeps the current one)."""
-        return replace(self, prompter=prompter or self.prompter, segmenter=segmenter or self.segmenter)
 
     def resolve_finder(self) -> tuple[Path, Path]:
         """For a query SAM 3 answers: its folder, in both places (it prompts and segments)."""

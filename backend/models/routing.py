@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from plugin.core import contract
+import contract
 
 from ..errors import OptionError
 

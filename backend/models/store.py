@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from plugin.core import contract
+import contract
 
 from ..errors import DownloadError, MissingWeightsError, ModelError
 from .remote_spec import RemoteSpec, is_remote

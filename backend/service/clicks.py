@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plugin.core import contract
+import contract
 
 from ..clicks import PromptAnswer, PromptRequest, segment_prompt
 from ..errors import UserError

@@ -12,16 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contract import is_loopback
+
 from ..errors import MissingWeightsError, ModelError, UserError
 from ..geo.access import RasterAccess
 from ..models import store
 from ..models.remote_spec import is_remote
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-def is_loopback(host: str) -> bool:
-    return host in LOOPBACK or host.startswith("127.")
 
 
 @dataclass(frozen=True)

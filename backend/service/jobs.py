@@ -21,7 +21,7 @@ from typing import Any
 
 from shapely.geometry import box, mapping
 
-from plugin.core import contract
+import contract
 
 from ..devices import free_gpu_memory, is_oom
 from ..errors import BusyError, UserError

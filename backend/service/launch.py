@@ -15,7 +15,7 @@ import sys
 
 import uvicorn
 
-from plugin.core import contract
+import contract
 
 from .. import __version__
 from ..errors import UserError

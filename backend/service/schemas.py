@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, FiniteFloat, model_validator
 
-from plugin.core import contract
+import contract
 
 JobState = Literal[contract.JOB_STATES]  # type: ignore[valid-type]
 TileStatus = Literal[contract.TILE_STATUSES]  # type: ignore[valid-type]
@@ -14,31 +14,42 @@ TileStatus = Literal[contract.TILE_STATUSES]  # type: ignore[valid-type]
 
 class ErrorBody(BaseModel):
     detail: str = Field(description="One sentence: what is wrong and how to fix it.")
-    code: str | None = Field(None, description="a stable machine-readable code (see plugin/core/contract.py)")
+    code: str | None = Field(None, description="a stable machine-readable code (see contract.py)")
     params: dict[str, Any] = Field(default_factory=dict, description="the values the sentence names")
 
 
 class JobRequest(BaseModel):
     """A query over a raster. The raster must be readable by the server (a local path or a GDAL URI)."""
 
-    raster: str = Field(min_length=1, max_length=4096, description="raster path or GDAL URI (e.g. /vsicurl/...)")
+    raster: str = Field(
+        min_length=1, max_length=contract.PATH_MAX_LENGTH, description="raster path or GDAL URI (e.g. /vsicurl/...)"
+    )
     query: str = Field(max_length=contract.QUERY_MAX_LENGTH, description='what to look for, e.g. "the river"')
     bands: list[int] | None = Field(
-        None, min_length=1, max_length=3, description="1 band (grey) or 3 (R, G, B); default: the raster's RGB"
+        None,
+        min_length=1,
+        max_length=contract.BANDS_MAX,
+        description="1 band (grey) or 3 (R, G, B); default: the raster's RGB",
     )
     bounds: list[FiniteFloat] | None = Field(
         None, min_length=4, max_length=4, description="[minx, miny, maxx, maxy] in the raster's CRS; default: all"
     )
-    mode: Literal["reason", "find", "auto"] = Field(
-        "reason",
+    mode: Literal[contract.QUERY_MODES] = Field(  # type: ignore[valid-type]
+        contract.QUERY_MODE_DEFAULT,
         description="reason: Think2Seg-RS writes SAM prompts; find: SAM 3 finds every instance of a short phrase "
         "(the server's --finder); auto: one of the two by the documented rule, said in each feature's 'route'",
     )
     prompter: str | None = Field(
-        None, min_length=1, max_length=4096, description="model name or path; default: the server's --prompter"
+        None,
+        min_length=1,
+        max_length=contract.PATH_MAX_LENGTH,
+        description="model name or path; default: the server's --prompter",
     )
     segmenter: str | None = Field(
-        None, min_length=1, max_length=4096, description="model name or path; default: the server's --segmenter"
+        None,
+        min_length=1,
+        max_length=contract.PATH_MAX_LENGTH,
+        description="model name or path; default: the server's --segmenter",
     )
     tile_size: int = Field(
         contract.TILE_SIZE_DEFAULT,
@@ -64,7 +75,7 @@ class JobRequest(BaseModel):
     )
     pixel_coords: bool = Field(False, description="allow a raster without CRS; coordinates are then pixels")
     strategy: Literal[contract.STRATEGIES] = Field(  # type: ignore[valid-type]
-        "tiles",
+        contract.STRATEGY_DEFAULT,
         description="tiles: every tile; overview: the area downsampled first, then only the tiles where it found "
         "something; auto: one of the two by the area's size (and object_size_px), with a sample of tiles",
     )
@@ -97,7 +108,7 @@ class JobRequest(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> JobRequest:
-        if self.bands is not None and any(not 1 <= b <= 65535 for b in self.bands):
+        if self.bands is not None and any(not 1 <= b <= contract.BAND_MAX for b in self.bands):
             raise ValueError("bands are numbered from 1")
         if self.bounds is not None and not (self.bounds[0] < self.bounds[2] and self.bounds[1] < self.bounds[3]):
             raise ValueError("bounds are [minx, miny, maxx, maxy] with minx < maxx and miny < maxy")
@@ -173,7 +184,7 @@ class FeaturePage(BaseModel):
     state: JobState = Field(description="the job's state when this page was taken")
 
 
-class TileReport(BaseModel):
+class TileReportBody(BaseModel):
     index: int
     status: TileStatus = Field(description="ok, no_target, unparseable, error, skipped or cancelled")
     instances: int
@@ -185,7 +196,7 @@ class TileReport(BaseModel):
 
 
 class TilePage(BaseModel):
-    tiles: list[TileReport]
+    tiles: list[TileReportBody]
     next: int
 
 
@@ -240,20 +251,22 @@ class _Tiling(BaseModel):
 class PromptRequestBody(_Tiling):
     """Clicks and a box on one object, in the raster's CRS."""
 
-    raster: str = Field(min_length=1, max_length=4096)
+    raster: str = Field(min_length=1, max_length=contract.PATH_MAX_LENGTH)
     points: list[list[FiniteFloat]] = Field(
         default_factory=list,
         max_length=contract.PROMPT_POINTS_MAX,
         description="[[x, y, label], ...]: label 1 inside the object (the default), 0 outside",
     )
     box: list[FiniteFloat] | None = Field(None, min_length=4, max_length=4, description="[minx, miny, maxx, maxy]")
-    bands: list[int] | None = Field(None, min_length=1, max_length=3)
-    segmenter: str | None = Field(None, min_length=1, max_length=4096)
+    bands: list[int] | None = Field(None, min_length=1, max_length=contract.BANDS_MAX)
+    segmenter: str | None = Field(None, min_length=1, max_length=contract.PATH_MAX_LENGTH)
     multimask: bool = Field(False, description="SAM's three candidates, best first")
     only_cached: bool = Field(False, description="answer only if the window is encoded already (hover previews)")
     pixel_coords: bool = False
     session: str | None = Field(
-        None, max_length=64, description="a newer prompt of the same session replaces a waiting one (409)"
+        None,
+        max_length=contract.SESSION_MAX_LENGTH,
+        description="a newer prompt of the same session replaces a waiting one (409)",
     )
 
     @model_validator(mode="after")
@@ -280,12 +293,14 @@ class PromptAnswerPage(BaseModel):
 class EncodeRequestBody(_Tiling):
     """Encode ahead the tiles under an area (the visible extent), so the first click there is quick."""
 
-    raster: str = Field(min_length=1, max_length=4096)
+    raster: str = Field(min_length=1, max_length=contract.PATH_MAX_LENGTH)
     bounds: list[FiniteFloat] = Field(min_length=4, max_length=4, description="[minx, miny, maxx, maxy]")
-    bands: list[int] | None = Field(None, min_length=1, max_length=3)
-    segmenter: str | None = Field(None, min_length=1, max_length=4096)
+    bands: list[int] | None = Field(None, min_length=1, max_length=contract.BANDS_MAX)
+    segmenter: str | None = Field(None, min_length=1, max_length=contract.PATH_MAX_LENGTH)
     pixel_coords: bool = False
-    session: str | None = Field(None, max_length=64, description="replaces this session's waiting warm-ups")
+    session: str | None = Field(
+        None, max_length=contract.SESSION_MAX_LENGTH, description="replaces this session's waiting warm-ups"
+    )
 
 
 class EncodeQueued(BaseModel):

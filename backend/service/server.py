@@ -21,15 +21,15 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from plugin.core import contract
+import contract
+from contract import JobSpec
 
 from .. import __version__
 from ..errors import MissingWeightsError, NotFoundError, RasterError, UserError
 from ..models import store
 from ..models.embedding_cache import shared_cache
 from ..models.loading import EngineConfig
-from ..models.routing import route
-from ..pipeline import SegmentOptions, SegmentPlan
+from ..prepare import HTTP, prepare_job
 from .click_routes import click_router
 from .clicks import ClickLane
 from .exposure import Exposure
@@ -275,36 +275,14 @@ def _make_job(body: JobRequest, config: ServerConfig) -> Job:
     The job's raster is closed again once checked: a queued job holds no open file.
     """
     engine, exposure = config.engine, config.exposure
-    limit = body.max_tiles or config.max_tiles
-    options = SegmentOptions(
-        bands=body.bands,
-        bounds=body.bounds,
-        tile_size=body.tile_size,
-        overlap=body.overlap,
-        batch_size=engine.batch_size,
-        min_area_px=body.min_area_px,
-        pixel_coords=body.pixel_coords,
-        max_tiles=limit,
-        strategy=body.strategy,
-        refine=body.refine,
-        overview_zoom=body.overview_zoom,
-        sample_step=body.sample_step,
-        object_size_px=body.object_size_px,
-        focus=body.focus,
-    )
+    spec = JobSpec.from_json(body.model_dump())
     try:
-        plan = SegmentPlan(body.raster, body.query, options, access=exposure.access)
-    except RasterError as exc:
-        message = str(exc)  # the pipeline's hints name CLI options; add what to send over HTTP
-        if exc.code == "too_many_tiles":
-            message += (
-                f' Over HTTP, send a larger "max_tiles" with the job (this server\'s default is {limit}, '
-                "its --max-tiles option)."
-            )
-        elif "--pixel-coords" in message:
-            message += ' Over HTTP, send "pixel_coords": true.'
-        raise RasterError(message, exc.code, **exc.params) from None
-    except UserError as exc:  # the query or the tiling: a request that fails validation
+        prepared = prepare_job(
+            spec, max_tiles=config.max_tiles, batch_size=engine.batch_size, access=exposure.access, wording=HTTP
+        )
+    except RasterError:
+        raise
+    except UserError as exc:  # the query, the tiling or the mode: a request that fails validation
         if exc.http_status == 400:
             exc.http_status = 422
         raise
@@ -315,13 +293,7 @@ def _make_job(body: JobRequest, config: ServerConfig) -> Job:
         raise RasterError(
             f"This raster or area cannot be used: {type(exc).__name__}: {exc}", "bad_raster", path=body.raster
         ) from None
-    plan.close()
-    try:
-        chosen, why = route(plan.query, body.mode)
-    except UserError as exc:  # a query find mode cannot take: the request's fault, like its other fields
-        exc.http_status = 422
-        raise
-    options.route = why
+    plan, chosen = prepared.plan, prepared.engine
     if chosen == "find":  # SAM 3 prompts and segments: the server's own --finder, in both places
         names = {"prompter": engine.finder, "segmenter": engine.finder}
         finder = str(_resolve(engine.finder, "finder", config, requested=False))

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from plugin.core import contract
+import contract
 
 PACKAGES = ("torch", "torchvision", "transformers", "sam2", "segment-anything", "rasterio", "shapely", "xgrammar")
 LOW_DISK_GB = 20.0  # the 7B prompter alone is about 16 GB

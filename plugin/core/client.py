@@ -18,11 +18,11 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from qgis.core import QgsFeedback, QgsNetworkAccessManager, QgsSettings
 
+from ... import contract
 from .i18n import tr
 from .messages import DOCK, message_for
 from .proxy import qgis_proxy
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 DEFAULT_TIMEOUT_S = 30.0
 HEALTH_TIMEOUT_S = 5.0
 
@@ -55,8 +55,7 @@ class BackendError(Exception):
 
 def is_loopback(url: str) -> bool:
     """True when ``url`` points at this machine (then no proxy may be used)."""
-    host = (urlsplit(url).hostname or "").lower()
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
+    return contract.is_loopback((urlsplit(url).hostname or "").lower())
 
 
 def bypass_proxy_for(url: str) -> None:

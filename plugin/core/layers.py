@@ -28,7 +28,8 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from . import compat, contract
+from ... import contract
+from . import compat
 from .i18n import tr
 
 GROUP_NAME = "Think2Map"

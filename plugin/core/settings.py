@@ -14,7 +14,7 @@ from pathlib import Path
 
 from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsSettings
 
-from . import contract
+from ... import contract
 from .envs import ready_env_python
 from .i18n import tr
 from .log import warn

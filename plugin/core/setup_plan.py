@@ -23,7 +23,6 @@ READY_MARKER = "think2map-ready.json"
 MIN_FREE_GB = 12.0  # torch with CUDA and the rest of the backend take about 7 GB once unpacked
 TORCH_INDEX = "https://download.pytorch.org/whl/{flavour}"
 WINDOWS_CUDA_FLAVOUR = "cu130"  # the CUDA build of the pinned torch 2.14.1
-TORCH_CHOICES = ("auto", "cuda", "cpu")
 
 
 @dataclass(frozen=True)

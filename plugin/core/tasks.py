@@ -12,54 +12,13 @@ from collections.abc import Callable
 from qgis.core import QgsTask
 from qgis.PyQt.QtCore import pyqtSignal
 
-from . import contract
+from ... import contract
 from .client import BackendClient, BackendError
 from .i18n import tr
 from .messages import DOCK, message_for
 
 POLL_INTERVAL_S = 0.5
 CANCEL_TIMEOUT_S = 60.0
-
-
-def job_request(
-    raster: str,
-    query: str,
-    bounds: list[float] | None = None,
-    prompter: str | None = None,
-    segmenter: str | None = None,
-    tile_size: int = contract.TILE_SIZE_DEFAULT,
-    overlap: int = contract.OVERLAP_DEFAULT,
-    bands: list[int] | None = None,
-    max_tiles: int | None = None,
-    pixel_coords: bool = False,
-    query_mode: str = "reason",
-    strategy: str = "tiles",
-    refine: str = contract.REFINE_DEFAULT,
-    focus: list[float] | None = None,
-) -> dict:
-    """The ``POST /jobs`` body (docs/api.md); None values mean "the backend's default"."""
-    body = {
-        "raster": raster,
-        "query": query.strip(),
-        "bands": bands,
-        "bounds": bounds,
-        "prompter": prompter or None,
-        "segmenter": segmenter or None,
-        "tile_size": int(tile_size),
-        "overlap": int(overlap),
-    }
-    if max_tiles:
-        body["max_tiles"] = int(max_tiles)
-    if pixel_coords:
-        body["pixel_coords"] = True
-    if query_mode != "reason":
-        body["mode"] = query_mode
-    if strategy != "tiles":
-        body["strategy"] = strategy
-        body["refine"] = refine
-    if focus:
-        body["focus"] = [float(v) for v in focus]
-    return body
 
 
 def geojson_crs(collection: dict) -> str:
@@ -181,7 +140,7 @@ class SegmentTask(QgsTask):
     tileProgress = pyqtSignal(int, int)  # noqa: N815 - tiles done, tiles total
     overviewArrived = pyqtSignal(list)  # noqa: N815 - the overview's cells (answers, footprints, boxes)
 
-    def __init__(self, client: BackendClient, request: dict, description: str):
+    def __init__(self, client: BackendClient, request: contract.JobSpec, description: str):
         super().__init__(description, QgsTask.Flag.CanCancel)
         self.client = client
         self.request = request
@@ -198,7 +157,7 @@ class SegmentTask(QgsTask):
         """Submit and follow the job; True when it ended as asked: done, or cancelled by the user (QGIS would
         call a False task "failed" in its message bar; the dock says the query was cancelled)."""
         try:
-            job = self.client.submit(self.request)
+            job = self.client.submit(self.request.to_json())
             self.job_id = str(job["id"])
             self.crs = str(job.get("crs") or "")
             self.jobAccepted.emit(self.job_id, int(job.get("tiles_total") or 0), self.crs)

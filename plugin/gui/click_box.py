@@ -15,9 +15,9 @@ from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QPu
 
 from ..core import compat
 from ..core.async_call import AsyncCall
-from ..core.extent import raster_source
+from ..core.requests import RunOptions
 from ..core.settings import Settings
-from .click_session import ClickOptions, ClickSession, edits_layer_name
+from .click_session import ClickSession, edits_layer_name
 from .click_tool import ClickMapTool
 from .i18n import tr
 
@@ -35,7 +35,7 @@ class ClickBox(QgsCollapsibleGroupBox):
         manager,
         raster_layer: Callable[[], object],
         layer_problem: Callable[[], str | None] = lambda: None,
-        click_options: Callable[[], ClickOptions] = ClickOptions,
+        click_options: Callable[[], RunOptions] = RunOptions,
         parent: QWidget | None = None,
     ):
         super().__init__(tr("Click to segment"), parent)
@@ -43,7 +43,7 @@ class ClickBox(QgsCollapsibleGroupBox):
         self.manager = manager
         self.raster_layer = raster_layer  # () -> the dock's raster
         self.layer_problem = layer_problem  # () -> why the dock would refuse it, in the dock's words (None: it can)
-        self.click_options = click_options  # () -> the dock's bands, tile grid and pixel mode; ValueError if bad
+        self.click_options = click_options  # () -> the dock's choices (bands, tile grid, pixel mode); ValueError if bad
         self._last_level = ""
         canvas = iface.mapCanvas()
         self.session = ClickSession(canvas, self._backend)
@@ -199,11 +199,8 @@ class ClickBox(QgsCollapsibleGroupBox):
             return
         if view.isEmpty():
             return
-        body = {
-            "raster": raster_source(raster),
-            "session": self.session.session,
-            "bounds": [view.xMinimum(), view.yMinimum(), view.xMaximum(), view.yMaximum()],
-        }
+        bounds = [view.xMinimum(), view.yMinimum(), view.xMaximum(), view.yMaximum()]
+        body = self.session.options.encode_spec(raster, bounds, self.session.session).to_json()
         if self._warm_call is not None:
             self._warm_call.abort()
         self._warm_call = AsyncCall(*backend, "POST", "/encode", body, self)

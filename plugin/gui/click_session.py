@@ -31,7 +31,7 @@ from ..core import compat
 from ..core import layers as core_layers
 from ..core.async_call import AsyncCall
 from ..core.client import error_from_answer
-from ..core.extent import raster_source
+from ..core.requests import RunOptions
 from .i18n import tr
 
 HOVER_DELAY_MS = 150
@@ -40,18 +40,6 @@ HOVER_DELAY_MS = 150
 def edits_layer_name() -> str:
     """The name of the layer accepted outlines go to when no other is chosen (in the user's language)."""
     return tr("Think2Map edits")
-
-
-@dataclass
-class ClickOptions:
-    """What the dock says of how its raster is read, sent with every click so that a click reads the raster as the
-    query did (and hits the embeddings the query left): bands, tile grid, and pixel coordinates for a raster
-    without a CRS."""
-
-    bands: list[int] | None = None
-    tile_size: int | None = None
-    overlap: int | None = None
-    pixel_coords: bool = False
 
 
 @dataclass
@@ -77,8 +65,9 @@ class ClickSession(QObject):
         self.project = project or QgsProject.instance()
         self.raster: QgsRasterLayer | None = None
         self.target: QgsVectorLayer | None = None  # None: a "Think2Map edits" layer, made when first needed
-        self.segmenter: str | None = None
-        self.options = ClickOptions()
+        # How the raster is read: the dock's bands, tile grid, coordinates and segmenter, as its queries read it,
+        # so that a click reuses the embeddings a query left.
+        self.options = RunOptions()
         self.hover_enabled = True
         self.prompts: list[Prompt] = []
         self.answered = 0  # how many of the prompts the preview answers (the rest wait for the backend)
@@ -200,25 +189,7 @@ class ClickSession(QObject):
             elif p.point is not None:
                 q = to_raster.transform(p.point)
                 points.append([q.x(), q.y(), 1 if p.positive else 0])
-        body = {
-            "raster": raster_source(self.raster),
-            "points": points,
-            "box": box,
-            "session": self.session,
-            "only_cached": only_cached,
-        }
-        if self.segmenter:
-            body["segmenter"] = self.segmenter
-        opts = self.options
-        if opts.bands:
-            body["bands"] = list(opts.bands)
-        if opts.tile_size:
-            body["tile_size"] = int(opts.tile_size)
-        if opts.overlap is not None:
-            body["overlap"] = int(opts.overlap)
-        if opts.pixel_coords and not self.raster.crs().isValid():
-            body["pixel_coords"] = True
-        return body
+        return self.options.prompt_spec(self.raster, points, box, self.session, only_cached).to_json()
 
     def _send(self) -> None:
         backend = self.connection()

@@ -8,8 +8,6 @@ in, a crash is named, and no layer appears for a query that found nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from qgis.core import (
     Qgis,
     QgsApplication,
@@ -23,39 +21,24 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QObject, QTime, QTimer, pyqtSignal
 
-from ..core import contract
+from ... import contract
 from ..core import extent as core_extent
 from ..core import layers as core_layers
+from ..core import requests
 from ..core.client import BackendClient
 from ..core.extent import ExtentError
 from ..core.history import QueryHistory, ResultRecord
 from ..core.launch import interpreter_problem
 from ..core.messages import message_for
+from ..core.requests import RunOptions
 from ..core.settings import Settings
-from ..core.tasks import SegmentTask, job_request
+from ..core.tasks import SegmentTask
 from .i18n import tr
 from .model_catalog import ModelCatalog
 
 LAYER, EXTENT, RECTANGLE = "layer", "extent", "rectangle"
-AREA_MODES = (LAYER, EXTENT, RECTANGLE)
 BAR_SECONDS = 15
 CRASH_GRACE_MS = 3000  # how long a lost connection waits for the local backend's exit to be reported
-
-
-@dataclass
-class RunOptions:
-    """What the dock's model and advanced boxes say (None: the backend's default)."""
-
-    tile_size: int = contract.TILE_SIZE_DEFAULT
-    overlap: int = contract.OVERLAP_DEFAULT
-    bands: list[int] | None = None
-    prompter: str | None = None
-    segmenter: str | None = None
-    max_tiles: int = contract.MAX_TILES_DEFAULT
-    pixel_coords: bool = False  # a raster without a CRS is searched in pixel coordinates
-    query_mode: str = "reason"  # one of contract.QUERY_MODES
-    strategy: str = "tiles"  # one of contract.STRATEGIES
-    refine: str = contract.REFINE_DEFAULT  # one of contract.REFINES (with an overview)
 
 
 def parse_bands(text: str) -> list[int] | None:
@@ -74,12 +57,8 @@ def parse_bands(text: str) -> list[int] | None:
 
 def options_problem(query: str, options: RunOptions) -> str | None:
     """What the backend would refuse in the query or the tiling, said before anything is sent; None when fine."""
-    if not query.strip():
-        return message_for("empty_query")
-    if len(query.strip()) > contract.QUERY_MAX_LENGTH:
-        return message_for("query_too_long", {"length": len(query.strip()), "max": contract.QUERY_MAX_LENGTH})
-    tiling = contract.tiling_problem(options.tile_size, options.overlap)
-    return message_for(*tiling) if tiling else None
+    problem = requests.options_problem(query, options)
+    return message_for(*problem) if problem else None
 
 
 class DockController(QObject):
@@ -104,7 +83,7 @@ class DockController(QObject):
         self.client: BackendClient | None = None
         self.task: SegmentTask | None = None
         self._record: ResultRecord | None = None
-        self._pending: dict | None = None
+        self._pending: contract.JobSpec | None = None
         self._offstage: dict[int, QgsVectorLayer] = {}  # result tables written to outside the project
         self._crash_note = ""  # when the backend last stopped unexpectedly (it was restarted since)
         manager.stateChanged.connect(self._on_backend_state)
@@ -228,24 +207,11 @@ class DockController(QObject):
         rect_crs = rect_crs or canvas.mapSettings().destinationCrs()
         return core_extent.bounds_in_raster_crs(rect, rect_crs, layer, self.project.transformContext())
 
-    def build_request(self, layer: QgsRasterLayer, query: str, bounds: list[float] | None, options: RunOptions) -> dict:
-        """The POST /jobs body."""
-        return job_request(
-            core_extent.raster_source(layer),
-            query,
-            bounds,
-            options.prompter,
-            options.segmenter,
-            options.tile_size,
-            options.overlap,
-            options.bands,
-            max_tiles=options.max_tiles if options.max_tiles != contract.MAX_TILES_DEFAULT else None,
-            pixel_coords=options.pixel_coords and not layer.crs().isValid(),
-            query_mode=options.query_mode,
-            strategy=options.strategy,
-            refine=options.refine,
-            focus=self.view_bounds(layer),
-        )
+    def build_request(
+        self, layer: QgsRasterLayer, query: str, bounds: list[float] | None, options: RunOptions
+    ) -> contract.JobSpec:
+        """The query as the backend gets it (``POST /jobs``), its map view read first."""
+        return options.job_spec(layer, query, bounds, focus=self.view_bounds(layer))
 
     def view_bounds(self, layer: QgsRasterLayer) -> list[float] | None:
         """The map view in the raster's CRS: the backend reads the tiles there first. None when it cannot be said."""
@@ -329,7 +295,7 @@ class DockController(QObject):
             self._pending = None
             self._finish_record("cancelled", tr("Cancelled before it started."))
 
-    def _submit(self, request: dict) -> None:
+    def _submit(self, request: contract.JobSpec) -> None:
         record = self._record
         if record is None:
             return

@@ -24,12 +24,13 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ..core import compat, contract
+from ... import contract
+from ..core import compat
 from ..core.history import ResultRecord
 from ..core.layers import elide, layer_name_for
+from ..core.requests import RunOptions
 from .click_box import ClickBox
-from .click_session import ClickOptions
-from .controller import EXTENT, LAYER, RECTANGLE, DockController, RunOptions, parse_bands
+from .controller import EXTENT, LAYER, RECTANGLE, DockController, parse_bands
 from .i18n import tr
 from .map_tool import RectangleMapTool
 from .models_box import ModelsBox
@@ -113,7 +114,7 @@ class Think2MapDock(QgsDockWidget):
         self.models_box = ModelsBox(self.controller.catalog)
         layout.addWidget(self.models_box)
         self.click_box = ClickBox(
-            self.iface, self.controller.manager, self.layer_combo.currentLayer, self.layer_problem, self.click_options
+            self.iface, self.controller.manager, self.layer_combo.currentLayer, self.layer_problem, self.options
         )
         self.click_box.message.connect(self.show_message)
         layout.addWidget(self.click_box)
@@ -377,15 +378,10 @@ class Think2MapDock(QgsDockWidget):
             segmenter=self.models_box.segmenter(),
             max_tiles=self.tile_limit_spin.value(),
             pixel_coords=self.pixel_check.isChecked(),
-            query_mode=self.mode_combo.currentData() or "reason",
-            strategy=self.strategy_combo.currentData() or "tiles",
+            query_mode=self.mode_combo.currentData() or contract.QUERY_MODE_DEFAULT,
+            strategy=self.strategy_combo.currentData() or contract.STRATEGY_DEFAULT,
             refine=self.refine_combo.currentData() or contract.REFINE_DEFAULT,
         )
-
-    def click_options(self) -> ClickOptions:
-        """How clicks read the raster: as a query from this dock would (its bands, tiles and pixel mode)."""
-        options = self.options()
-        return ClickOptions(options.bands, options.tile_size, options.overlap, options.pixel_coords)
 
     # ----- actions -------------------------------------------------------------------------------------------
     def run(self) -> bool:

@@ -19,16 +19,18 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ..core import compat, contract
+from ... import contract
+from ..core import compat
 from ..core.blocking import shared_blocking_backend
 from ..core.client import BackendClient, BackendError
-from ..core.extent import ExtentError, bounds_in_raster_crs, raster_problem, raster_source
+from ..core.extent import ExtentError, bounds_in_raster_crs, raster_problem
 from ..core.i18n import tr
 from ..core.layers import features_from_geojson, result_fields
 from ..core.messages import PROCESSING, message_for
 from ..core.process import BackendManager
+from ..core.requests import RunOptions, options_problem
 from ..core.settings import Settings
-from ..core.tasks import failure_details, follow_job, job_request, outcome_message
+from ..core.tasks import failure_details, follow_job, outcome_message
 
 
 class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
@@ -165,15 +167,12 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
 
     def checkParameterValues(self, parameters, context: QgsProcessingContext):  # noqa: N802
         """The backend's limits, checked before the run, in this algorithm's words (one message, the first)."""
-        query = self.parameterAsString(parameters, self.QUERY, context).strip()
-        if not query:
-            return False, message_for("empty_query", where=PROCESSING)
-        if len(query) > contract.QUERY_MAX_LENGTH:
-            params = {"length": len(query), "max": contract.QUERY_MAX_LENGTH}
-            return False, message_for("query_too_long", params, where=PROCESSING)
-        tile_size = self.parameterAsInt(parameters, self.TILE_SIZE, context)
-        overlap = self.parameterAsInt(parameters, self.OVERLAP, context)
-        problem = contract.tiling_problem(tile_size, overlap)
+        query = self.parameterAsString(parameters, self.QUERY, context)
+        tiling = RunOptions(
+            tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
+            overlap=self.parameterAsInt(parameters, self.OVERLAP, context),
+        )
+        problem = options_problem(query, tiling)
         if problem is not None:
             return False, message_for(*problem, where=PROCESSING)
         return super().checkParameterValues(parameters, context)
@@ -212,19 +211,17 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
         )
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
-        request = job_request(
-            raster_source(raster),
-            query,
-            bounds,
-            self.parameterAsString(parameters, self.PROMPTER, context),
-            self.parameterAsString(parameters, self.SEGMENTER, context),
-            self.parameterAsInt(parameters, self.TILE_SIZE, context),
-            self.parameterAsInt(parameters, self.OVERLAP, context),
+        options = RunOptions(
+            tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
+            overlap=self.parameterAsInt(parameters, self.OVERLAP, context),
+            prompter=self.parameterAsString(parameters, self.PROMPTER, context) or None,
+            segmenter=self.parameterAsString(parameters, self.SEGMENTER, context) or None,
             max_tiles=self.parameterAsInt(parameters, self.MAX_TILES, context),
-            pixel_coords=pixel_coords and not raster.crs().isValid(),
+            pixel_coords=pixel_coords,
             query_mode=contract.QUERY_MODES[self.parameterAsEnum(parameters, self.MODE, context)],
             strategy=contract.STRATEGIES[self.parameterAsEnum(parameters, self.STRATEGY, context)],
         )
+        request = options.job_spec(raster, query, bounds)
         count = 0
 
         def on_features(features: list, crs: str) -> None:
@@ -258,7 +255,7 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
 
         try:
             client = self._client(settings, feedback)
-            job = client.submit(request)
+            job = client.submit(request.to_json())
             feedback.pushInfo(tr("Job {id}: {n} tile(s).").format(id=job.get("id"), n=job.get("tiles_total")))
             state, status = follow_job(
                 client,

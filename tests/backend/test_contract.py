@@ -1,4 +1,4 @@
-"""plugin/core/contract.py against the backend: the columns it writes, the limits it enforces, its job states,
+"""contract.py against the backend: the columns it writes, the limits it enforces, its job states,
 its defaults and the committed API schema (docs/openapi.json)."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
+import contract
 from backend import __version__
 from backend.errors import OptionError
 from backend.geo.output import OutputTarget, ResultWriter
@@ -20,7 +21,6 @@ from backend.geo.tiling import tile_grid
 from backend.models import store
 from backend.pipeline import RunStats, SegmentOptions, SegmentPlan, run
 from backend.service import jobs
-from plugin.core import contract
 from tests.conftest import ROOT
 from tests.fakes import FakeOracle
 
@@ -154,7 +154,8 @@ def test_every_error_code_is_in_the_contract_with_its_parameters():
     assert defaults <= set(contract.ERROR_CODES)
     # and no code is listed that nothing sends: each appears as a string in the backend or the contract's checks
     sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "backend").rglob("*.py"))
-    sources += (ROOT / "plugin" / "core" / "contract.py").read_text(encoding="utf-8").split("# --- errors")[0]
+    head, _, rest = (ROOT / "contract.py").read_text(encoding="utf-8").partition("# --- errors")
+    sources += head + rest.partition("# --- requests")[2]  # all but the list itself
     unused = [c for c in contract.ERROR_CODES if f'"{c}"' not in sources]
     assert not unused, f"listed in contract.ERROR_CODES but never sent: {unused}"
 
@@ -196,3 +197,88 @@ def test_a_failed_job_says_why_as_a_code(tmp_path):
             assert params <= set(status["error_params"]) and status["error"]
         finally:
             queue.stop()
+
+
+REQUEST_TYPES = [
+    (contract.JobSpec, "JobRequest"),
+    (contract.PromptSpec, "PromptRequestBody"),
+    (contract.EncodeSpec, "EncodeRequestBody"),
+]
+
+
+def _plain(value):
+    return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+
+@pytest.mark.parametrize(("spec", "body"), REQUEST_TYPES)
+def test_each_http_body_has_its_request_types_fields_and_defaults(spec, body):
+    import dataclasses
+
+    from backend.service import schemas
+
+    model = getattr(schemas, body)
+    spec_fields = {f.name: f for f in dataclasses.fields(spec)}
+    assert set(model.model_fields) == set(spec_fields)
+    for name, field in model.model_fields.items():
+        ours = spec_fields[name]
+        if ours.default is dataclasses.MISSING:
+            assert field.is_required(), name
+        else:
+            assert _plain(field.get_default(call_default_factory=True)) == _plain(ours.default), name
+
+
+SOUND = {
+    contract.JobSpec: dict(raster="/r.tif", query="roofs", bands=(4, 3, 2), tile_size=512, overlap=64),
+    contract.PromptSpec: dict(raster="/r.tif", points=((1.0, 2.0, 1),), bands=(2,), pixel_coords=True),
+    contract.EncodeSpec: dict(raster="/r.tif", bounds=(0.0, 0.0, 10.0, 10.0), tile_size=256, overlap=0),
+}
+UNSOUND = [  # (type, changes, the code the contract names) - each also refused by the server's body
+    (contract.JobSpec, dict(tile_size=32), "bad_tile_size"),
+    (contract.JobSpec, dict(overlap=400), "bad_overlap"),
+    (contract.JobSpec, dict(query=" "), "empty_query"),
+    (contract.JobSpec, dict(query="x" * 2001), "query_too_long"),
+    (contract.JobSpec, dict(bands=(1, 2)), "bad_bands"),
+    (contract.JobSpec, dict(bounds=(1.0, 0.0, 0.0, 1.0)), "bad_bounds"),
+    (contract.JobSpec, dict(strategy="some"), "bad_strategy"),
+    (contract.JobSpec, dict(max_tiles=0), "bad_max_tiles"),
+    (contract.JobSpec, dict(min_area_px=-1.0), "bad_min_area"),
+    (contract.JobSpec, dict(raster="x" * 5000), "bad_request"),
+    (contract.PromptSpec, dict(points=((1.0, 2.0, 2),)), "bad_prompt"),
+    (contract.PromptSpec, dict(points=((1.0, 2.0, 1),) * 65), "too_many_points"),
+    (contract.EncodeSpec, dict(bounds=(0.0, 0.0, 10.0)), "bad_bounds"),
+]
+
+
+@pytest.mark.parametrize("spec", list(SOUND))
+def test_a_sound_request_passes_both_sides_and_survives_json(spec):
+    from backend.service import schemas
+
+    model = {contract.JobSpec: schemas.JobRequest, contract.PromptSpec: schemas.PromptRequestBody}.get(
+        spec, schemas.EncodeRequestBody
+    )
+    request = spec(**SOUND[spec])
+    assert request.problem() is None
+    assert spec.from_json(request.to_json()) == request
+    assert spec.from_json(json.loads(json.dumps(model.model_validate(request.to_json()).model_dump()))) == request
+
+
+@pytest.mark.parametrize(("spec", "change", "code"), UNSOUND)
+def test_an_unsound_request_is_named_by_the_contract_and_refused_by_the_server(spec, change, code, features_and_plan):
+    from fastapi.testclient import TestClient
+
+    from backend.service.server import ServerConfig, create_app
+
+    raster = features_and_plan[1].raster
+    request = spec(**(SOUND[spec] | {"raster": raster, "bands": None} | change))
+    assert request.problem() is not None and request.problem()[0] == code
+    assert code in contract.ERROR_CODES
+    route = {contract.JobSpec: "/jobs", contract.PromptSpec: "/prompt"}.get(spec, "/encode")
+    client = TestClient(create_app(ServerConfig(token="t")))  # no lifespan: nothing runs, requests are checked
+    answer = client.post(route, json=request.to_json(), headers={"Authorization": "Bearer t"})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["code"] in (code, "invalid_request"), answer.json()
+
+
+def test_a_field_the_request_type_lacks_is_refused():
+    with pytest.raises(ValueError, match="tile_sise"):
+        contract.JobSpec.from_json({"raster": "/r.tif", "query": "roofs", "tile_sise": 512})

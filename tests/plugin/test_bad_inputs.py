@@ -8,7 +8,8 @@ import pytest
 from qgis.core import QgsApplication, QgsProcessingException, QgsProject, QgsRasterLayer
 from qgis.PyQt.QtTest import QTest
 from think2map.plugin.core.process import BackendManager
-from think2map.plugin.gui.controller import DockController, RunOptions
+from think2map.plugin.core.requests import RunOptions
+from think2map.plugin.gui.controller import DockController
 from think2map.plugin.processing.provider import Think2MapProvider
 
 from .conftest import FORCED_ANSWER
@@ -106,7 +107,7 @@ def test_too_many_tiles_from_the_dock(qgis_iface, qgis_new_project, manager, gor
     try:
         layer = QgsProject.instance().mapLayersByName(gorinchem.stem)[0]
         options = RunOptions(tile_size=64, overlap=32, max_tiles=100_000)
-        assert controller.build_request(layer, "roofs", None, options)["max_tiles"] == 100_000
+        assert controller.build_request(layer, "roofs", None, options).to_json()["max_tiles"] == 100_000
     finally:
         controller.shutdown()
 

@@ -7,8 +7,9 @@ import time
 import pytest
 from qgis.core import QgsProject, QgsRectangle, QgsVectorLayer
 from qgis.PyQt.QtCore import Qt, QTimer
+from think2map.plugin.core.requests import RunOptions
 from think2map.plugin.core.settings import Settings
-from think2map.plugin.gui.controller import EXTENT, LAYER, RECTANGLE, RunOptions, parse_bands
+from think2map.plugin.gui.controller import EXTENT, LAYER, RECTANGLE, parse_bands
 
 JOB_TIMEOUT_MS = 240_000
 

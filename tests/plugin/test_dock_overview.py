@@ -106,7 +106,7 @@ def test_the_first_polygon_of_a_tiles_job_comes_from_the_view(
     qgis_canvas.setExtent(view)
     request = dock.controller.build_request(raster_layer, "boats", None, dock.options())
     shown = qgis_canvas.extent().intersect(extent)  # the canvas's own aspect ratio, within the raster
-    assert request["focus"] == pytest.approx([shown.xMinimum(), shown.yMinimum(), shown.xMaximum(), shown.yMaximum()])
+    assert request.focus == pytest.approx([shown.xMinimum(), shown.yMinimum(), shown.xMaximum(), shown.yMaximum()])
     arrived = _run(dock, qtbot)
     record = dock.controller.records[0]
     assert record.job_state == "done" and record.tiles_total == 25, record.message

@@ -24,10 +24,11 @@ from qgis.core import (
     QgsRasterLayer,
 )
 from qgis.PyQt import sip
+from think2map.contract import JobSpec
 from think2map.plugin.core.history import ResultRecord
 from think2map.plugin.core.process import BackendManager
 from think2map.plugin.core.settings import Settings
-from think2map.plugin.core.tasks import SegmentTask, job_request
+from think2map.plugin.core.tasks import SegmentTask
 from think2map.plugin.gui.controller import DockController
 from think2map.plugin.gui.settings_dialog import SettingsDialog
 
@@ -105,12 +106,15 @@ def test_the_raster_combo_follows_the_active_layer_even_when_it_cannot_be_search
 def test_a_raster_without_crs_is_sent_in_pixel_coordinates_only_when_asked(make_dock, rasters):
     png, georeferenced = layer_of(rasters["png"]), layer_of(rasters["georeferenced"])
     dock = make_dock()
-    build = dock.controller.build_request
-    assert "pixel_coords" not in build(png, "the car", None, dock.options())
+
+    def build(layer):
+        return dock.controller.build_request(layer, "the car", None, dock.options()).to_json()
+
+    assert build(png)["pixel_coords"] is False
     dock.pixel_check.setChecked(True)
-    request = build(png, "the car", None, dock.options())
+    request = build(png)
     assert request["pixel_coords"] is True and request["raster"].endswith("photo.png")
-    assert "pixel_coords" not in build(georeferenced, "the car", None, dock.options())  # it has a CRS: map units
+    assert build(georeferenced)["pixel_coords"] is False  # it has a CRS: map units
 
 
 # --- 2. every state ends -------------------------------------------------------------------------------------
@@ -397,7 +401,7 @@ def test_the_results_group_sits_above_the_raster_it_came_from(make_dock, fake_ma
 
 @pytest.mark.live
 def test_a_cancelled_task_is_not_a_failure_to_qgis(fake_manager, qtbot):
-    task = SegmentTask(fake_manager.client(), job_request("/r.tif", "roofs"), "Think2Map: roofs")
+    task = SegmentTask(fake_manager.client(), JobSpec(raster="/r.tif", query="roofs"), "Think2Map: roofs")
     ended = []
     task.taskCompleted.connect(lambda: ended.append("completed"))
     task.taskTerminated.connect(lambda: ended.append("terminated"))

@@ -48,7 +48,7 @@ def english_runs(english: str, french: str, n: int = 3) -> list[str]:
 
 @pytest.mark.live
 def test_every_error_code_is_said_in_french_in_the_dock_and_in_processing(tmp_path):
-    from think2map.plugin.core import contract
+    from think2map import contract
     from think2map.plugin.core.messages import DOCK, PROCESSING, known_codes, message_for
 
     assert known_codes() == set(contract.ERROR_CODES)  # a sentence for each code the backend may send

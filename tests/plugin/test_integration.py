@@ -19,12 +19,13 @@ from qgis.core import (
     QgsVectorLayer,
 )
 from qgis.PyQt.QtTest import QTest
+from think2map.contract import JobSpec
 from think2map.plugin.core import layers
 from think2map.plugin.core.blocking import stop_shared_blocking_backend
 from think2map.plugin.core.client import BackendError
 from think2map.plugin.core.extent import bounds_in_raster_crs, raster_source
 from think2map.plugin.core.process import BackendManager
-from think2map.plugin.core.tasks import SegmentTask, job_request
+from think2map.plugin.core.tasks import SegmentTask
 
 from .conftest import FORCED_ANSWER
 
@@ -87,7 +88,9 @@ def test_query_from_a_web_mercator_canvas_adds_a_layer_in_the_raster_crs(
     )
     bounds = bounds_in_raster_crs(canvas_extent, mercator, raster_layer, QgsProject.instance().transformContext())
     layer = layers.create_result_layer("the river", raster_layer.crs(), "memory")
-    request = job_request(raster_source(raster_layer), "the river", bounds, tile_size=512, overlap=64)
+    request = JobSpec(
+        raster=raster_source(raster_layer), query="the river", bounds=tuple(bounds), tile_size=512, overlap=64
+    )
     seen = run_segment_task(qtbot, shared_backend, request, layer)
     state, message, _ = seen["finished"]
     assert state == "done", message
@@ -108,7 +111,7 @@ def test_query_from_a_web_mercator_canvas_adds_a_layer_in_the_raster_crs(
 
 def test_cancel_ends_the_job_and_keeps_its_features(shared_backend, raster_layer, qtbot):
     layer = layers.create_result_layer("the river", raster_layer.crs(), "memory")
-    request = job_request(raster_source(raster_layer), "the river", None, tile_size=256, overlap=0)  # 16 tiles
+    request = JobSpec(raster=raster_source(raster_layer), query="the river", tile_size=256, overlap=0)  # 16 tiles
     seen = run_segment_task(qtbot, shared_backend, request, layer, cancel_after_first_tile=True)
     state, message, _ = seen["finished"]
     assert state == "cancelled", message

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from qgis.core import NULL, QgsCoordinateReferenceSystem, QgsProject, QgsSingleSymbolRenderer
-from think2map.plugin.core import compat, contract, layers
+from think2map import contract
+from think2map.plugin.core import compat, layers
 
 RD = QgsCoordinateReferenceSystem("EPSG:28992")
 SQUARE = {"type": "Polygon", "coordinates": [[[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]]}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from qgis.core import QgsApplication, QgsProcessingException, QgsProject, QgsVectorLayer
-from think2map.plugin.core import compat, contract
+from think2map import contract
+from think2map.plugin.core import compat
 from think2map.plugin.core.settings import Settings
 from think2map.plugin.processing.provider import Think2MapProvider
 
@@ -130,7 +131,7 @@ def test_uses_the_plugins_running_backend_and_writes_features(qgis_processing, f
         assert layer.featureCount() == 4 and layer.crs().authid() == "EPSG:28992"
         assert sorted(f["instance_id"] for f in layer.getFeatures()) == [0, 1, 2, 3]
         body = fake_manager.server.bodies[0]
-        assert body["tile_size"] == 256 and body["bounds"] is None and body["raster"] == str(gorinchem)
+        assert body["tile_size"] == 256 and "bounds" not in body and body["raster"] == str(gorinchem)
 
         fake_manager.server.tiles_per_job = 100
         feedback = QgsProcessingFeedback()
@@ -149,7 +150,7 @@ def test_uses_the_plugins_running_backend_and_writes_features(qgis_processing, f
 def test_a_tile_size_beyond_the_backends_limit_is_refused_by_the_algorithm(provider, gorinchem):
     from qgis import processing
     from qgis.core import QgsProcessingContext
-    from think2map.plugin.core import contract
+    from think2map import contract
 
     params = {"INPUT": str(gorinchem), "QUERY": "roofs", "TILE_SIZE": 5000, "OUTPUT": "memory:"}
     with pytest.raises(QgsProcessingException, match=f"between 64 and {contract.TILE_SIZE_MAX}"):
@@ -169,7 +170,8 @@ def test_a_tile_size_beyond_the_backends_limit_is_refused_by_the_algorithm(provi
 
 
 def test_result_fields_follow_the_contract():
-    from think2map.plugin.core import contract, layers
+    from think2map import contract
+    from think2map.plugin.core import layers
 
     fields = layers.result_fields()
     assert [f.name() for f in fields] == list(contract.FEATURE_FIELDS)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from qgis.core import QgsApplication
+from think2map.contract import JobSpec
 from think2map.plugin.core.client import BackendClient
-from think2map.plugin.core.tasks import SegmentTask, geojson_crs, job_request, outcome_message
+from think2map.plugin.core.tasks import SegmentTask, geojson_crs, outcome_message
 
 from .fake_backend import FakeServer
 
@@ -37,16 +38,20 @@ def run_task(qtbot, task: SegmentTask, cancel_after_features: int | None = None)
 
 
 def test_job_request_body():
-    body = job_request("/r.tif", "  the river ", [1, 2, 3, 4], "p", "", 512, 64)
-    assert body == {
+    body = JobSpec(raster="/r.tif", query="the river", bounds=(1, 2, 3, 4), prompter="p", tile_size=512, overlap=64)
+    assert body.to_json() == {
         "raster": "/r.tif",
         "query": "the river",
-        "bands": None,
         "bounds": [1, 2, 3, 4],
         "prompter": "p",
-        "segmenter": None,
         "tile_size": 512,
         "overlap": 64,
+        "pixel_coords": False,
+        "mode": "reason",
+        "min_area_px": 16.0,
+        "strategy": "tiles",
+        "refine": "sam",
+        "overview_zoom": 8.0,
     }
     assert geojson_crs({"crs": {"type": "name", "properties": {"name": "EPSG:3857"}}}) == "EPSG:3857"
     assert geojson_crs({}) == ""
@@ -60,7 +65,7 @@ def test_job_request_body():
 
 @pytest.mark.live
 def test_segment_task_streams_features_to_the_end(fake, qtbot):
-    task = SegmentTask(BackendClient(fake.url, "tok"), job_request("/r.tif", "roofs"), "Think2Map: roofs")
+    task = SegmentTask(BackendClient(fake.url, "tok"), JobSpec(raster="/r.tif", query="roofs"), "Think2Map: roofs")
     got = run_task(qtbot, task)
     assert got["finished"] == ["done", "5 polygon(s) found.", ""]
     assert [f["properties"]["instance_id"] for f in got["features"]] == [0, 1, 2, 3, 4]
@@ -73,7 +78,7 @@ def test_segment_task_streams_features_to_the_end(fake, qtbot):
 @pytest.mark.live
 def test_cancel_stops_the_job_and_keeps_features(fake, qtbot):
     fake.tiles_per_job = 40
-    task = SegmentTask(BackendClient(fake.url, "tok"), job_request("/r.tif", "trees"), "Think2Map: trees")
+    task = SegmentTask(BackendClient(fake.url, "tok"), JobSpec(raster="/r.tif", query="trees"), "Think2Map: trees")
     got = run_task(qtbot, task, cancel_after_features=1)
     state, message, _ = got["finished"]
     assert state == "cancelled" and "kept" in message
@@ -85,7 +90,7 @@ def test_cancel_stops_the_job_and_keeps_features(fake, qtbot):
 
 @pytest.mark.live
 def test_backend_errors_end_the_task_with_the_message(fake, qtbot):
-    task = SegmentTask(BackendClient(fake.url, "tok"), job_request("/r.tif", "   "), "Think2Map: empty")
+    task = SegmentTask(BackendClient(fake.url, "tok"), JobSpec(raster="/r.tif", query="   "), "Think2Map: empty")
     got = run_task(qtbot, task)
     state, message, details = got["finished"]
     assert state == "failed" and message == "Type what to look for, for example: the river."  # the dock's words
