@@ -11,8 +11,11 @@ duplicates. ``auto`` chooses between the two by :func:`choose_strategy`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+from shapely.geometry import box, mapping
 
 import contract
 
@@ -244,3 +247,19 @@ def focus_order(tiles: Sequence[Tile], focus: PixelWindow | None) -> list[int]:
         return (not _meets(_box_of(focus), c), distance, t.index)
 
     return [t.index for t in sorted(tiles, key=key)]
+
+
+def cell_json(cell: Any, to_map: Callable) -> dict:
+    """An overview cell's report (a ``plan.TileReport`` of kind "overview") for the API: its answer, its footprint
+    and its boxes as GeoJSON geometries in the raster's CRS (``to_map``: pixels to the CRS)."""
+    col, row, width, height = cell.window
+    return {
+        "index": cell.index,
+        "status": cell.status,
+        "raw_text": cell.raw_text,
+        "warnings": list(cell.warnings),
+        "error": cell.error,
+        "window": list(cell.window),
+        "footprint": mapping(to_map(box(col, row, col + width, row + height))),
+        "boxes": [mapping(to_map(box(*b))) for b in cell.boxes],
+    }

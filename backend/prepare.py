@@ -10,7 +10,7 @@ import contract
 from .errors import RasterError
 from .geo.access import RasterAccess
 from .models.routing import route
-from .pipeline import SegmentOptions, SegmentPlan
+from .plan import SegmentOptions, SegmentPlan
 
 
 @dataclass(frozen=True)

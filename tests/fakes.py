@@ -15,7 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
+from backend.models.prompter import Prompter
 from backend.models.prompts import MODEL_IMAGE_SIZE, Instance, PromptResult, parse_answer
+from backend.models.segmenter import Segmenter
 from backend.tools.bench.truth import answer_text, seen_answer, watch_reads
 
 
@@ -23,7 +25,7 @@ def _key(image: np.ndarray) -> str:
     return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).hexdigest()
 
 
-class FakeOracle:
+class FakeOracle(Prompter, Segmenter):
     """FAKE prompter and segmenter that know the truth (a bool mask the size of the raster)."""
 
     def __init__(self, truth: np.ndarray, name: str = "fake-oracle", margin: int = 3, visible_px: int = 4):
@@ -79,7 +81,7 @@ class FakeOracle:
         return mask, 0.9
 
 
-class FakeFailingPrompter:
+class FakeFailingPrompter(Prompter):
     """FAKE prompter that raises on chosen calls, as a crashing model would."""
 
     name = "fake-failing"
@@ -94,7 +96,7 @@ class FakeFailingPrompter:
         return self.inner.prompt(images, query, tiles=tiles)
 
 
-class FakeBoxSegmenter:
+class FakeBoxSegmenter(Segmenter):
     """FAKE segmenter: the prompt's box, filled (the pipeline keeps only its valid pixels)."""
 
     name = "fake-box"

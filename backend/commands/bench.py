@@ -175,7 +175,7 @@ def main(args: argparse.Namespace) -> int:
         import torch
 
         from ..devices import resolve_device
-        from ..tools.bench.clicks import click_bench, format_clicks
+        from ..tools.bench.click_latency import click_bench, format_clicks
 
         if args.threads:
             torch.set_num_threads(args.threads)

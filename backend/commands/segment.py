@@ -77,7 +77,7 @@ def register(sub) -> None:
     p.add_argument(
         "--mode",
         choices=contract.QUERY_MODES,
-        default="reason",
+        default=contract.QUERY_MODE_DEFAULT,
         help="reason: Think2Seg-RS reads each tile and writes SAM prompts (default); find: SAM 3 finds every "
         "instance of a short phrase (--finder); auto: a short noun phrase goes to SAM 3, anything else to "
         "Think2Seg-RS, and each polygon's 'route' attribute says why",
@@ -85,7 +85,7 @@ def register(sub) -> None:
     p.add_argument(
         "--strategy",
         choices=contract.STRATEGIES,
-        default="tiles",
+        default=contract.STRATEGY_DEFAULT,
         help="tiles: read every tile (default); overview: read the whole area downsampled first, then only the "
         "tiles where it found something; auto: the overview for a large area (with a sample of tiles for what it "
         "cannot see), else every tile. Each polygon's 'strategy' attribute says which ran",
@@ -134,7 +134,8 @@ def main(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..geo.output import OutputTarget, ResultWriter, layer_name
-    from ..pipeline import RunStats, run
+    from ..pipeline import run
+    from ..plan import RunStats
     from ..prepare import prepare_job
 
     target = OutputTarget(Path(args.output), args.layer or layer_name(args.query), overwrite=args.overwrite)

@@ -18,10 +18,12 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from ..assembler import Assembler
 from ..errors import UserError
 from ..features import Feature
 from ..models.loading import EngineConfig
-from ..pipeline import Merge, RunStats, SegmentPlan, segment_tiles
+from ..plan import RunStats, SegmentOptions, SegmentPlan
+from ..tile_work import TileWork
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +32,18 @@ MAX_ATTEMPTS = 3  # a batch tried on this many actors at most before its tiles a
 
 
 @dataclass(frozen=True)
-class Job:
+class RayJob:
     """What every actor needs to rebuild the plan on its node."""
 
     raster: str
     query: str
-    options: object  # SegmentOptions (the area's bounds included), pickled to the actors
+    options: SegmentOptions  # the area's bounds included, pickled to the actors
 
 
 class TileWorker:
     """A Ray actor's body: the models, loaded once, and the plan of the job."""
 
-    def __init__(self, config: EngineConfig, paths: tuple, job: Job) -> None:
+    def __init__(self, config: EngineConfig, paths: tuple, job: RayJob) -> None:
         import torch
 
         from ..models.loading import load_models
@@ -49,7 +51,7 @@ class TileWorker:
         if config.device == "cpu":
             torch.set_num_threads(1)
         self.prompter, self.segmenter = load_models(config, *paths)
-        self.plan = SegmentPlan(job.raster, job.query, job.options)  # type: ignore[arg-type]
+        self.plan = SegmentPlan(job.raster, job.query, job.options)
 
     def pid(self) -> int:
         return os.getpid()
@@ -57,17 +59,15 @@ class TileWorker:
     def names(self) -> tuple[str, str, str]:
         """The models' names and the features' source ("query", or "sam3" for a finder)."""
         prompter, segmenter = self.prompter, self.segmenter
-        return (
-            getattr(prompter, "name", "prompter"),
-            getattr(segmenter, "name", "segmenter"),
-            getattr(prompter, "source", "query"),
-        )
+        return prompter.name, segmenter.name, prompter.source
 
     def process(self, indices: list[int]) -> list[tuple[int, dict, list | None]]:
-        out = []
-        for index, report, pieces in segment_tiles(self.plan, self.prompter, self.segmenter, indices):
-            out.append((index, report.__dict__.copy(), pieces))
-        return out
+        """Read, prompt and segment the tiles ``indices`` (one batch), unmerged: each tile's report and pieces."""
+        stats = RunStats.for_plan(self.plan)
+        work = TileWork.for_plan(self.plan, self.prompter, self.segmenter, stats)
+        read = work.read_batch([self.plan.tiles[i] for i in indices])
+        # Without a pool, each tile's pieces are a list already (or None).
+        return [(tile.index, report.__dict__.copy(), pieces) for tile, report, pieces in work.segment_batch(read)]
 
 
 def init_ray(address: str | None = None, num_cpus: int | None = None):
@@ -108,10 +108,10 @@ def run_on_ray(
     remote_worker = ray.remote(
         num_cpus=0 if gpus else 1, num_gpus=gpus, max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS
     )(TileWorker)
-    job = Job(plan.raster, plan.query, plan.options)
+    job = RayJob(plan.raster, plan.query, plan.options)
     actors = [remote_worker.remote(config, tuple(paths), job) for _ in range(count)]
     prompter_name, segmenter_name, source = ray.get(actors[0].names.remote())
-    merge = Merge(plan, prompter_name, segmenter_name, stats, source)
+    merge = Assembler(plan, prompter_name, segmenter_name, source, stats)
     reports = stats.reports
     size = max(1, config.batch_size)
     for tile, has_data in zip(plan.tiles, plan.has_data):

@@ -106,3 +106,11 @@ def georef_of(ds, path: str, pixel_coords: bool = False) -> Georef:
 def _tif(path: str) -> str:
     p = Path(path)
     return str(p.with_name(p.stem + "_georef.tif"))
+
+
+def crs_name(crs) -> str | None:
+    """``EPSG:NNNN`` where the CRS has a code, else its WKT; None for pixel coordinates."""
+    if crs is None:
+        return None
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.to_wkt()

@@ -1,4 +1,4 @@
-"""Writing results without ever losing a user's data: GeoPackage or GeoJSON, and GeoJSON dictionaries for the API.
+"""Writing results without ever losing a user's data: GeoPackage or GeoJSON files (the API's text: :mod:`.geojson`).
 
 A run writes into a temporary file beside the target as its polygons come (:class:`ResultWriter`), and only a
 finished file is moved into place, with ``os.replace``. A GeoPackage target keeps its other layers: Think2Map
@@ -24,7 +24,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import shapely
-from shapely.geometry import box, mapping
+from shapely.geometry import box
 
 import contract
 
@@ -417,17 +417,3 @@ def _recount(path: Path, layer: str) -> int:
 
 def _reason(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0][:300]
-
-
-def feature_geojson(feature, fid: int) -> dict:
-    """A feature as a GeoJSON dictionary."""
-    return {"type": "Feature", "id": fid, "geometry": mapping(feature.geometry), "properties": feature.properties}
-
-
-def crs_geojson(crs) -> dict | None:
-    """A named CRS member for GeoJSON (EPSG code where there is one, else WKT)."""
-    if crs is None:
-        return None
-    epsg = crs.to_epsg()
-    name = f"urn:ogc:def:crs:EPSG::{epsg}" if epsg else crs.to_wkt()
-    return {"type": "name", "properties": {"name": name}}

@@ -29,13 +29,25 @@ ENV_DISK_MB = "THINK2MAP_EMBEDDING_CACHE_DISK_MB"
 
 
 def segmenter_identity(segmenter: Any) -> Hashable:
-    """A key for one loaded segmenter: its ``cache_id`` (unique per loaded model) or, failing that, its id."""
-    return getattr(segmenter, "cache_id", None) or (type(segmenter).__name__, id(segmenter))
+    """A key for one loaded segmenter: its ``cache_id`` (one per checkpoint) when it encodes ahead, else its id."""
+    from .segmenter import EncodingSegmenter
+
+    if isinstance(segmenter, EncodingSegmenter) and segmenter.cache_id:
+        return segmenter.cache_id
+    return (type(segmenter).__name__, id(segmenter))
 
 
 def embedding_key(raster: tuple, window: Sequence[int], bands: Sequence[int], segmenter: Any) -> tuple:
     """The cache key of one tile's embedding (``raster``: the raster's identity, ``geo.raster.raster_identity``)."""
     return (raster, tuple(int(v) for v in window), tuple(int(b) for b in bands), segmenter_identity(segmenter))
+
+
+def window_key(source: Any, window: Any, segmenter: Any, out_shape: tuple[int, int] | None = None) -> tuple:
+    """The key of a window's embedding, the one every reader uses (a job's tiles, a click, a warm-up): the open
+    raster (a ``geo.raster.RasterSource``: its identity and bands), the window (``PixelWindow``), the segmenter,
+    and the size it was read at when not its own (a window larger than the encoder's input)."""
+    bounds = (window.col_off, window.row_off, window.width, window.height) + tuple(out_shape or ())
+    return embedding_key(source.identity, bounds, source.bands, segmenter)
 
 
 class EmbeddingCache:

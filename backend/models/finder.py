@@ -16,7 +16,9 @@ import numpy as np
 
 from ..devices import is_cuda, model_dtype_name, resolve_device
 from ..errors import ModelError
+from .prompter import Prompter
 from .prompts import Instance, PromptResult
+from .segmenter import Segmenter
 
 SCORE_THRESHOLD = 0.5  # SAM 3's detection score (query score × presence), as its own examples use
 MASK_THRESHOLD = 0.5
@@ -27,7 +29,7 @@ def _key(image: np.ndarray) -> str:
     return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).hexdigest()
 
 
-class Sam3Finder:
+class Sam3Finder(Prompter, Segmenter):
     """``Sam3Model`` and ``Sam3Processor`` from a local folder; prompter and segmenter in one (module docstring)."""
 
     source = "sam3"

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import contract
 
@@ -18,6 +20,7 @@ from ..devices import default_batch_size, resolve_device
 from ..errors import UserError
 from . import store
 from .prompter import Prompter
+from .prompts import REFERENCE_MAX_NEW_TOKENS
 from .remote_spec import is_remote
 from .segmenter import Segmenter
 
@@ -66,7 +69,8 @@ class EngineConfig:
         parser.add_argument(
             "--max-new-tokens",
             type=int,
-            help="longest answer the prompter may write (default: the model's own limit, else 2048)",
+            help="longest answer the prompter may write (default: the model's own limit, else "
+            f"{REFERENCE_MAX_NEW_TOKENS})",
         )
         parser.add_argument(
             "--force-answer",
@@ -151,33 +155,50 @@ def is_sam3_folder(path: object) -> bool:
         return False
 
 
-def load_models(
-    config: EngineConfig, prompter_path: str | Path, segmenter_path: str | Path
-) -> tuple[Prompter, Segmenter]:
-    """Load a prompter and a segmenter from resolved paths (or a served prompter's ``openai:`` name, as text), as
-    ``config`` says (device, batch, generation)."""
+class ModelPair(NamedTuple):
+    """What a query runs with: the prompter that writes SAM prompts and the segmenter that reads them (SAM 3 is
+    both)."""
+
+    prompter: Prompter
+    segmenter: Segmenter
+
+
+def checkpoint_kind(prompter_path: str | Path) -> str:
+    """Which loader of :data:`LOADERS` a prompter's checkpoint takes: "served" (an ``openai:`` name), "sam3" (a SAM 3
+    folder, which finds and segments by itself) or "qwen" (a local Think2Seg-RS or Qwen2.5-VL folder)."""
+    if is_remote(prompter_path):
+        return "served"
+    return "sam3" if is_sam3_folder(prompter_path) else "qwen"
+
+
+def _load_sam3(config: EngineConfig, prompter_path: str | Path, segmenter_path: str | Path) -> ModelPair:
+    from .finder import load_finder
+
+    finder = load_finder(prompter_path, device=config.device, score_threshold=config.find_threshold)
+    return ModelPair(finder, finder)  # it prompts and segments
+
+
+def _load_served(config: EngineConfig, prompter_path: str | Path, segmenter_path: str | Path) -> ModelPair:
+    from .build_segmenter import load_segmenter
+    from .openai_prompter import OpenAIPrompter
+
+    if config.force_answer:
+        raise UserError(
+            "--force-answer needs the built-in engine; a served prompter writes its own answers", "bad_option"
+        )
+    remote = OpenAIPrompter(
+        prompter_path,
+        max_new_tokens=config.max_new_tokens,
+        concurrency=config.concurrency,
+        constrain=config.constrain,
+    )
+    return ModelPair(remote, load_segmenter(segmenter_path, device=config.device))
+
+
+def _load_qwen(config: EngineConfig, prompter_path: str | Path, segmenter_path: str | Path) -> ModelPair:
     from .build_segmenter import load_segmenter
     from .prompter import load_prompter
 
-    if is_sam3_folder(prompter_path):
-        from .finder import load_finder
-
-        finder = load_finder(prompter_path, device=config.device, score_threshold=config.find_threshold)
-        return finder, finder  # type: ignore[return-value] - it prompts and segments
-    if is_remote(prompter_path):
-        from .openai_prompter import OpenAIPrompter
-
-        if config.force_answer:
-            raise UserError(
-                "--force-answer needs the built-in engine; a served prompter writes its own answers", "bad_option"
-            )
-        remote = OpenAIPrompter(
-            prompter_path,
-            max_new_tokens=config.max_new_tokens,
-            concurrency=config.concurrency,
-            constrain=config.constrain,
-        )
-        return remote, load_segmenter(segmenter_path, device=config.device)
     prompter = load_prompter(
         prompter_path,
         device=config.device,
@@ -189,4 +210,18 @@ def load_models(
         from .forcing import forced_answer_kwargs
 
         prompter.generate_kwargs.update(forced_answer_kwargs(prompter.tokenizer, [config.force_answer]))
-    return prompter, load_segmenter(segmenter_path, device=config.device)
+    return ModelPair(prompter, load_segmenter(segmenter_path, device=config.device))
+
+
+# The kind of a prompter's checkpoint -> how its pair is loaded (segment-anything's sam_model_registry, for pairs).
+LOADERS: dict[str, Callable[[EngineConfig, str | Path, str | Path], ModelPair]] = {
+    "sam3": _load_sam3,
+    "served": _load_served,
+    "qwen": _load_qwen,
+}
+
+
+def load_models(config: EngineConfig, prompter_path: str | Path, segmenter_path: str | Path) -> ModelPair:
+    """Load a prompter and a segmenter from resolved paths (or a served prompter's ``openai:`` name, as text), as
+    ``config`` says (device, batch, generation)."""
+    return LOADERS[checkpoint_kind(prompter_path)](config, prompter_path, segmenter_path)

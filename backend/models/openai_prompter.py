@@ -22,9 +22,11 @@ from typing import Any
 
 import numpy as np
 
+import contract
+
 from ..errors import ModelError
 from .answer_grammar import AnswerGrammar
-from .prompter import to_model_image
+from .prompter import Prompter, to_model_image
 from .prompts import (
     MODEL_IMAGE_SIZE,
     REFERENCE_MAX_NEW_TOKENS,
@@ -37,7 +39,6 @@ from .remote_spec import RemoteSpec
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONCURRENCY = 8
 DEFAULT_TIMEOUT_S = 300.0
 MAX_RETRIES = 4  # the client backs off exponentially on 429, 5xx and dropped connections
 CONNECT_TIMEOUT_S = 10.0
@@ -82,14 +83,14 @@ def answer_text(message: Any) -> str:
     return content
 
 
-class OpenAIPrompter:
+class OpenAIPrompter(Prompter):
     """Think2Seg-RS behind an OpenAI-compatible server (see the module docstring)."""
 
     def __init__(
         self,
         spec: RemoteSpec | str,
         max_new_tokens: int | None = None,
-        concurrency: int = DEFAULT_CONCURRENCY,
+        concurrency: int = contract.SERVED_CONCURRENCY_DEFAULT,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         api_key: str | None = None,
         constrain: bool = True,

@@ -20,9 +20,14 @@ from .prompts import MODEL_IMAGE_SIZE, REFERENCE_MAX_NEW_TOKENS, PromptResult, c
 
 @runtime_checkable
 class Prompter(Protocol):
-    """Anything that turns images and a query into SAM prompts."""
+    """Anything that turns images and a query into SAM prompts.
+
+    A prompter subclasses this Protocol to inherit the defaults of its optional members.
+    """
 
     name: str
+    source: str = "query"  # what the features it prompts say made them (contract.SOURCES)
+    concurrency: int = 1  # images it works on at once (a served prompter: the requests it keeps in flight)
 
     def prompt(
         self, images: Sequence[np.ndarray], query: str | Sequence[str], tiles: Sequence | None = None
@@ -33,6 +38,12 @@ class Prompter(Protocol):
         example the tiles' positions) that real prompters ignore.
         """
         ...
+
+    def bind_cancel(self, should_cancel: Callable[[], bool]) -> None:
+        """The job's cancel flag, for a prompter that can stop mid-answer (default: it stops between batches)."""
+
+    def forget(self, images: Sequence[np.ndarray]) -> None:
+        """Drop what it kept from ``images``, which will not be segmented (an overview's cells); default nothing."""
 
 
 def to_model_image(image: np.ndarray, size: int = MODEL_IMAGE_SIZE):
@@ -50,7 +61,7 @@ def to_model_image(image: np.ndarray, size: int = MODEL_IMAGE_SIZE):
     return pil.resize((size, size), Image.Resampling.LANCZOS)
 
 
-class Think2SegPrompter:
+class Think2SegPrompter(Prompter):
     """Think2Seg-RS / Qwen2.5-VL through transformers, batched and greedy.
 
     ``path`` is a local Hugging Face folder (``config.json``, weights, processor files). bf16 on CUDA, fp32

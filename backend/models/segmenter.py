@@ -24,9 +24,13 @@ from .prompts import Instance
 
 @runtime_checkable
 class Segmenter(Protocol):
-    """A promptable segmenter: set an image once, then one mask per instance."""
+    """A promptable segmenter: set an image once, then one mask per instance.
+
+    A segmenter subclasses this Protocol to inherit the defaults of its optional members.
+    """
 
     name: str
+    takes_prompts: bool = True  # False: it segments only what it found itself (SAM 3), so an overview re-prompts
 
     def set_image(self, image: np.ndarray) -> None:
         """Encode ``image`` (HxWx3 uint8) for the following ``predict`` calls."""
@@ -35,6 +39,10 @@ class Segmenter(Protocol):
     def predict(self, instance: Instance) -> tuple[np.ndarray, float]:
         """A bool HxW mask of the image last set, and SAM's score, for one instance in that image's pixels."""
         ...
+
+    def view(self) -> Segmenter:
+        """A segmenter for another thread (the click lane's) over the same weights; default: itself."""
+        return self
 
 
 @runtime_checkable
@@ -59,6 +67,15 @@ class ManyPromptSegmenter(Segmenter, Protocol):
 
     def predict_many(self, instances: Sequence[Instance]) -> list[tuple[np.ndarray, float]]:
         """A mask and a score per instance of the current image."""
+        ...
+
+
+@runtime_checkable
+class CandidateSegmenter(Segmenter, Protocol):
+    """A segmenter that gives SAM's three candidate masks for one instance (a click's ``multimask``)."""
+
+    def predict_candidates(self, instance: Instance) -> list[tuple[np.ndarray, float]]:
+        """The candidates' masks and scores, best first."""
         ...
 
 
@@ -117,7 +134,7 @@ def _rgb(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
-class _SamBase:
+class _SamBase(Segmenter):
     """What both segmenters share: their identity, the current image's size, and the checks around ``predict``."""
 
     def __init__(self, device: str, name: str) -> None:

@@ -1,46 +1,45 @@
-"""``POST /prompt`` and ``/encode``: clicks and warm-ups, answered by the click lane (see :mod:`.clicks`)."""
+"""``POST /prompt`` and ``/encode``: clicks and warm-ups, answered by the click lane (see :mod:`.click_lane`)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
 
 from fastapi import APIRouter, Query
-from shapely.geometry import mapping
+from fastapi.responses import Response
 
-from ..clicks import PromptRequest
+import contract
+
 from ..errors import UserError
-from .clicks import ClickLane
+from ..geo.geojson import collection_json, feature_json
+from ..geo.georef import crs_name
+from .click_lane import ClickLane
+from .models import ModelCache
 from .schemas import EncodeCancelled, EncodeQueued, EncodeRequestBody, PromptAnswerPage, PromptRequestBody
 
 log = logging.getLogger(__name__)
 
 
-def click_router(lane: ClickLane, resolve_segmenter, touch, crs_name) -> APIRouter:
+def click_router(lane: ClickLane, models: ModelCache, resolve_segmenter: Callable[[str | None], Path]) -> APIRouter:
     """The click routes; ``resolve_segmenter(name or None)`` applies the server's model rules."""
     router = APIRouter()
 
-    @router.post("/prompt", response_model=PromptAnswerPage, summary="Points and a box on one object: its outline")
-    def prompt(body: PromptRequestBody) -> dict:
-        request = PromptRequest(
-            points=[(p[0], p[1], int(p[2]) if len(p) > 2 else 1) for p in body.points],
-            box=tuple(body.box) if body.box is not None else None,  # type: ignore[arg-type]
-            multimask=body.multimask,
-            only_cached=body.only_cached,
-        )
-        segmenter = resolve_segmenter(body.segmenter)
-        touch()
+    @router.post(
+        "/prompt",
+        response_model=None,
+        summary="Points and a box on one object: its outline",
+        responses={200: {"model": PromptAnswerPage, "description": "a GeoJSON FeatureCollection"}},
+    )
+    def prompt(body: PromptRequestBody) -> Response:
+        fields = body.model_dump()
+        fields["points"] = [(p[0], p[1], int(p[2]) if len(p) > 2 else 1) for p in body.points]
+        request = contract.PromptSpec.from_json(fields)
+        segmenter = resolve_segmenter(request.segmenter)
+        models.touch()
         try:
-            answer = lane.prompt(
-                body.raster,
-                request,
-                segmenter,
-                body.bands,
-                body.pixel_coords,
-                body.session,
-                body.tile_size,
-                body.overlap,
-            )
+            answer = lane.prompt(request, segmenter)
         except UserError as exc:
             if exc.http_status == 400:  # a bad prompt is a request that fails validation, as for jobs
                 exc.http_status = 422
@@ -52,38 +51,26 @@ def click_router(lane: ClickLane, resolve_segmenter, touch, crs_name) -> APIRout
             error = UserError(f"The prompt failed: {type(exc).__name__}: {exc}", "prompt_failed")
             error.http_status = 500
             raise error from None
-        crs = crs_name(answer.crs)
-        features = [
-            {"type": "Feature", "id": i + 1, "geometry": mapping(f.geometry), "properties": f.properties}
-            for i, f in enumerate(answer.features)
-        ]
-        return {
-            "type": "FeatureCollection",
-            "crs": {"type": "name", "properties": {"name": crs}} if crs else None,
-            "features": features,
-            "window": list(answer.window),
-            "cached": answer.cached,
-            "scale": answer.scale,
-            "seconds": round(answer.seconds, 4),
-        }
+        features = [feature_json(f.geometry, f.properties, i + 1) for i, f in enumerate(answer.features)]
+        page = collection_json(
+            features,
+            crs_name(answer.crs),
+            window=list(answer.window),
+            cached=answer.cached,
+            scale=answer.scale,
+            seconds=round(answer.seconds, 4),
+        )
+        return Response(page, media_type="application/json")
 
     @router.post("/encode", response_model=EncodeQueued, status_code=202, summary="Encode ahead an area's tiles")
     def encode(body: EncodeRequestBody) -> dict:
-        segmenter = resolve_segmenter(body.segmenter)
-        touch()
-        return lane.warm(
-            body.raster,
-            body.bounds,
-            segmenter,
-            body.bands,
-            body.pixel_coords,
-            body.session,
-            body.tile_size,
-            body.overlap,
-        )
+        request = contract.EncodeSpec.from_json(body.model_dump())
+        segmenter = resolve_segmenter(request.segmenter)
+        models.touch()
+        return lane.warm(request, segmenter)
 
     @router.delete("/encode", response_model=EncodeCancelled, summary="Drop the warm-ups still waiting")
-    def cancel_encode(session: str | None = Query(None, max_length=64)) -> dict:
+    def cancel_encode(session: str | None = Query(None, max_length=contract.SESSION_MAX_LENGTH)) -> dict:
         return {"dropped": lane.cancel_warm(session)}
 
     return router

@@ -6,10 +6,7 @@ only to copy or swap small pieces of state, never during model work, so status r
 
 from __future__ import annotations
 
-import gc
-import json
 import logging
-import math
 import threading
 import time
 import uuid
@@ -19,16 +16,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shapely.geometry import box, mapping
-
 import contract
 
-from ..devices import free_gpu_memory, is_oom
+from ..devices import is_oom
 from ..errors import BusyError, UserError
-from ..models.embedding_cache import shared_cache
-from ..models.loading import EngineConfig, load_models
-from ..pipeline import RunStats, SegmentPlan, TileReport, run
+from ..geo.geojson import feature_json
+from ..geo.georef import crs_name
+from ..models.loading import EngineConfig
+from ..overview import cell_json
+from ..pipeline import run
+from ..plan import RunStats, SegmentPlan, TileReport
 from .limits import MAX_QUEUE
+from .models import Loader, ModelCache, ModelKey, default_loader, default_segmenter_loader
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +38,8 @@ MAX_KEPT_JOBS = 200
 MAX_KEPT_BYTES = 512 * 2**20
 
 
-ModelKey = tuple[str, str]  # resolved prompter path, resolved segmenter path
-Loader = Callable[[Path, Path], tuple[Any, Any]]
-
-
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def crs_name(crs) -> str | None:
-    """``EPSG:NNNN`` where the CRS has a code, else its WKT; None for pixel coordinates."""
-    if crs is None:
-        return None
-    epsg = crs.to_epsg()
-    return f"EPSG:{epsg}" if epsg else crs.to_wkt()
 
 
 class Job:
@@ -85,17 +72,9 @@ class Job:
     # -- written by the worker ------------------------------------------------------------------------
     def add_feature(self, feature) -> None:
         """Keep a feature as GeoJSON text: compact to hold, and sent as it is on every page."""
-        props = {
-            k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in feature.properties.items()
-        }
         with self._lock:
             fid = len(self._features) + 1
-        text = json.dumps(
-            {"type": "Feature", "id": fid, "geometry": mapping(feature.geometry), "properties": props},
-            separators=(",", ":"),
-            ensure_ascii=False,
-            allow_nan=False,
-        ).encode()
+        text = feature_json(feature.geometry, feature.properties, fid)
         with self._lock:
             self._features.append(text)
             self.nbytes += len(text)
@@ -170,112 +149,8 @@ class Job:
         """The overview's cells in the raster's CRS, once it has run (made once)."""
         cells = self.stats.overview if self.stats is not None else []
         if self._overview is None and cells:
-            to_map = self.georef.to_map
-            self._overview = [
-                {
-                    "index": c.index,
-                    "status": c.status,
-                    "raw_text": c.raw_text,
-                    "warnings": list(c.warnings),
-                    "error": c.error,
-                    "window": list(c.window),
-                    "footprint": mapping(
-                        to_map(box(c.window[0], c.window[1], c.window[0] + c.window[2], c.window[1] + c.window[3]))
-                    ),
-                    "boxes": [mapping(to_map(box(*b))) for b in c.boxes],
-                }
-                for c in cells
-            ]
+            self._overview = [cell_json(c, self.georef.to_map) for c in cells]
         return self._overview
-
-
-def free_memory() -> None:
-    """Return freed model memory: to Python's allocator and, on CUDA, to the driver."""
-    gc.collect()
-    free_gpu_memory()
-
-
-class ModelCache:
-    """One loaded prompter/segmenter pair, kept warm between jobs (a different pair replaces it), and the click
-    lane's segmenter: a view of the pair's when it is the same checkpoint, else one of its own."""
-
-    def __init__(self, loader: Loader, segmenter_loader: Callable[[Path], Any] | None = None):
-        self._loader = loader
-        self._segmenter_loader = segmenter_loader
-        self._lock = threading.Lock()
-        self._key: ModelKey | None = None
-        self._models: tuple[Any, Any] | None = None
-        self._lane: dict[Path, tuple[Any, Any]] = {}  # checkpoint -> (the model it views, the lane's segmenter)
-
-    def get(self, key: ModelKey) -> tuple[Any, Any]:
-        """The models for ``key``, loading them (worker thread only) if they are not the ones held."""
-        if self._key != key:
-            self.unload()  # free the old pair first: two may not fit on the GPU
-            # Names stay text until the loader decides what they are: Path() would fold openai:http://… to http:/…
-            models = self._loader(key[0], key[1])
-            with self._lock:
-                self._key, self._models = key, models
-        if self._models is None:
-            raise RuntimeError("models is not set")
-        return self._models
-
-    def segmenter_for(self, path: Path):
-        """The click lane's segmenter for ``path`` (its thread only): shares the held pair's weights when it can."""
-        path = Path(path)
-        with self._lock:
-            held = self._models[1] if self._models is not None and self._key and Path(self._key[1]) == path else None
-            known = self._lane.get(path)
-            if known is not None and (held is None or known[0] is held):
-                return known[1]
-        if held is not None:
-            base, view = held, held.view() if hasattr(held, "view") else held
-        else:
-            if self._segmenter_loader is None:
-                raise UserError("This server cannot load a segmenter for clicks.", "no_segmenter")
-            base = view = self._segmenter_loader(path)
-        with self._lock:
-            self._lane = {path: (base, view)}
-        return view
-
-    def unload(self) -> bool:
-        with self._lock:
-            had = self._models is not None or bool(self._lane)
-            self._key, self._models, self._lane = None, None, {}
-        if had:
-            shared_cache().clear()  # its embeddings belong to the models just dropped, and may hold GPU memory
-            free_memory()
-        return had
-
-    def loaded(self) -> dict[str, str]:
-        """Names of the loaded models, ``{}`` when none are."""
-        with self._lock:
-            if self._models is None:
-                return {}
-            prompter, segmenter = self._models
-        return {
-            "prompter": getattr(prompter, "name", str(self._key and self._key[0])),
-            "segmenter": getattr(segmenter, "name", str(self._key and self._key[1])),
-        }
-
-
-def default_loader(config: EngineConfig) -> Loader:
-    """Load models the way the CLI does, with the server's device and generation options."""
-
-    def load(prompter_path: Path, segmenter_path: Path):
-        return load_models(config, prompter_path, segmenter_path)
-
-    return load
-
-
-def default_segmenter_loader(config: EngineConfig) -> Callable[[Path], Any]:
-    """Load a segmenter alone (for clicks), on the server's device."""
-
-    def load(path: Path):
-        from ..models.build_segmenter import load_segmenter
-
-        return load_segmenter(path, device=config.device)
-
-    return load
 
 
 class JobQueue:
@@ -295,7 +170,9 @@ class JobQueue:
         self.config = config
         self.idle_unload = idle_unload
         self.max_queue = max_queue
-        self.models = ModelCache(loader or default_loader(config), segmenter_loader or default_segmenter_loader(config))
+        self.models = ModelCache(
+            loader or default_loader(config), segmenter_loader or default_segmenter_loader(config), on_use=self.touch
+        )
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._queue: deque[Job] = deque()
         self._running: Job | None = None

@@ -161,7 +161,9 @@ class JobStatus(BaseModel):
     started: str | None
     finished: str | None
     models: ModelNames
-    strategy: str = Field("tiles", description="the strategy that runs; auto says what it chose (auto:overview)")
+    strategy: str = Field(
+        contract.STRATEGY_DEFAULT, description="the strategy that runs; auto says what it chose (auto:overview)"
+    )
     strategy_reason: str = Field("", description="why auto chose it")
     prompter_calls: int = Field(0, description="images the prompter read so far: tiles and overview cells")
     overview: list[OverviewCell] | None = Field(

@@ -158,8 +158,8 @@ def evaluate(
         "seed": seed,
         "order": order,
         "csv": str(out_csv),
-        "prompter": getattr(prompter, "name", type(prompter).__name__),
-        "segmenter": getattr(segmenter, "name", type(segmenter).__name__),
+        "prompter": prompter.name,
+        "segmenter": segmenter.name,
     }
 
 

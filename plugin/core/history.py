@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from qgis.core import QgsSettings
 
+from ... import contract
+
 HISTORY_KEY = "think2map/history/queries"
 HISTORY_SIZE = 20
 
@@ -56,7 +58,7 @@ class ResultRecord:
     tiles_done: int = 0
     tiles_total: int = 0
     tiles: list[dict] = field(default_factory=list)
-    strategy: str = "tiles"  # as asked, then as the backend ran it ("auto:overview")
+    strategy: str = contract.STRATEGY_DEFAULT  # as asked, then as the backend ran it ("auto:overview")
     prompter_calls: int = 0
     overview: list[dict] = field(default_factory=list)  # the overview's cells: answers, footprints, boxes
     overview_layer_id: str = ""  # its temporary layer of coarse boxes, once the overview has answered

@@ -1,9 +1,8 @@
-"""Result layers: created in a GeoPackage (or memory), filled from the backend's GeoJSON, styled, grouped."""
+"""Result layers: created in a GeoPackage (or memory), filled with the backend's features, styled, grouped."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import tempfile
 import unicodedata
@@ -15,7 +14,6 @@ from qgis.core import (
     QgsFields,
     QgsFillSymbol,
     QgsGeometry,
-    QgsJsonUtils,
     QgsLayerTreeGroup,
     QgsLayerTreeLayer,
     QgsLayerTreeNode,
@@ -30,6 +28,7 @@ from qgis.core import (
 
 from ... import contract
 from . import compat
+from .geojson import ParsedFeature, features_for
 from .i18n import tr
 
 GROUP_NAME = "Think2Map"
@@ -136,61 +135,9 @@ def create_result_layer(
     return layer
 
 
-def geometries_from_geojson(features: list[dict]) -> list[QgsGeometry]:
-    """The geometries of GeoJSON feature dicts, parsed by QGIS (OGR), as multipolygons; null when unreadable."""
-    stripped = [{"type": "Feature", "properties": {}, "geometry": f.get("geometry")} for f in features]
-    parsed = QgsJsonUtils.stringToFeatureList(
-        json.dumps({"type": "FeatureCollection", "features": stripped}), QgsFields()
-    )
-    if len(parsed) != len(features):  # keep the order aligned: parse one by one
-        parsed = [
-            next(iter(QgsJsonUtils.stringToFeatureList(json.dumps(f), QgsFields())), QgsFeature()) for f in stripped
-        ]
-    out = []
-    for feature in parsed:
-        geom = QgsGeometry(feature.geometry())
-        if not geom.isNull():
-            geom.convertToMultiType()
-        out.append(geom)
-    return out
-
-
-def _value(value, kind: str):
-    """``value`` as the contract's ``kind`` of attribute ("string", "integer" or "real")."""
-    if value is None:
-        return None
-    if isinstance(value, (list, dict)):
-        value = json.dumps(value)
-    try:
-        if kind == "integer":
-            return int(value)
-        if kind == "real":
-            return float(value)
-    except (TypeError, ValueError):
-        return None
-    return str(value)
-
-
-def features_from_geojson(features: list[dict], fields: QgsFields) -> list[QgsFeature]:
-    """QgsFeatures for ``fields`` from GeoJSON feature dicts (attributes matched by name; others ignored)."""
-    out = []
-    for data, geom in zip(features, geometries_from_geojson(features)):
-        if geom.isNull() or geom.type() != compat.POLYGON_GEOMETRY:
-            continue
-        feature = QgsFeature(fields)
-        feature.setGeometry(geom)
-        props = data.get("properties") or {}
-        for i, fld in enumerate(fields):
-            if fld.name() in props:
-                kind = contract.FEATURE_FIELDS.get(fld.name(), "string")
-                feature.setAttribute(i, _value(props[fld.name()], kind))
-        out.append(feature)
-    return out
-
-
-def add_geojson_features(layer: QgsVectorLayer, features: list[dict]) -> int:
-    """Append GeoJSON feature dicts to ``layer`` (written straight to its provider); returns how many were added."""
-    qfeatures = features_from_geojson(features, layer.fields())
+def add_features(layer: QgsVectorLayer, parsed: list[ParsedFeature]) -> int:
+    """Append parsed features to ``layer`` (written straight to its provider); returns how many were added."""
+    qfeatures = features_for(parsed, layer.fields())
     if not qfeatures:
         return 0
     ok, _ = layer.dataProvider().addFeatures(qfeatures)

@@ -14,6 +14,7 @@ from qgis.PyQt.QtCore import pyqtSignal
 
 from ... import contract
 from .client import BackendClient, BackendError
+from .geojson import parse_features
 from .i18n import tr
 from .messages import DOCK, message_for
 
@@ -113,7 +114,7 @@ def overview_saw_nothing(status: dict) -> bool:
 
 def strategy_note(status: dict) -> str:
     """' Overview: 5 prompter calls.' for a job that did not read every tile; '' for one that did."""
-    strategy = str(status.get("strategy") or "tiles")
+    strategy = str(status.get("strategy") or contract.STRATEGY_DEFAULT)
     if strategy in ("tiles", "auto:tiles"):
         return ""
     return " " + tr("Overview first ({strategy}): {n} prompter call(s) for {total} tiles.").format(
@@ -133,7 +134,7 @@ def failure_details(status: dict) -> str:
 class SegmentTask(QgsTask):
     """Submit one job and follow it; ``cancel()`` cancels the backend job and keeps what was found."""
 
-    featuresArrived = pyqtSignal(list, str)  # noqa: N815 - GeoJSON feature dicts, CRS (authid or WKT)
+    featuresArrived = pyqtSignal(list, str)  # noqa: N815 - ParsedFeatures (geojson.py), CRS (authid or WKT)
     tilesArrived = pyqtSignal(list)  # noqa: N815 - tile reports, with the prompter's raw_text
     jobAccepted = pyqtSignal(str, int, str)  # noqa: N815 - job id, tiles total, CRS
     jobFinished = pyqtSignal(str, str, str)  # noqa: N815 - final state, user message, the backend's details
@@ -185,7 +186,7 @@ class SegmentTask(QgsTask):
 
     def _features(self, features: list, crs: str) -> None:
         self.feature_count += len(features)
-        self.featuresArrived.emit(features, crs)
+        self.featuresArrived.emit(parse_features(features), crs)  # parsed here, off the UI thread
 
     def _progress(self, done: int, total: int) -> None:
         if total > 0:

@@ -16,7 +16,6 @@ from qgis.core import (
     QgsCoordinateTransform,
     QgsFeature,
     QgsGeometry,
-    QgsJsonUtils,
     QgsPointXY,
     QgsProject,
     QgsRasterLayer,
@@ -31,6 +30,7 @@ from ..core import compat
 from ..core import layers as core_layers
 from ..core.async_call import AsyncCall
 from ..core.client import error_from_answer
+from ..core.geojson import geometry_from_geojson
 from ..core.requests import RunOptions
 from .i18n import tr
 
@@ -338,7 +338,5 @@ def _band(canvas: QgsMapCanvas, outline: QColor, fill: QColor, width: int) -> Qg
 
 
 def _geometry(feature: dict) -> QgsGeometry:
-    """A GeoJSON feature's geometry, as QGIS reads it."""
-    text = json.dumps({"type": "Feature", "properties": {}, "geometry": feature.get("geometry")})
-    parsed = QgsJsonUtils.stringToFeatureList(text)
-    return QgsGeometry(parsed[0].geometry()) if parsed else QgsGeometry()
+    """A GeoJSON feature's geometry (parsed once, by the answer's JSON)."""
+    return geometry_from_geojson(feature.get("geometry"))

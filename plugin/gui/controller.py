@@ -330,7 +330,7 @@ class DockController(QObject):
             record.dropped += len(features)
             return
         try:
-            record.features += core_layers.add_geojson_features(layer, features)
+            record.features += core_layers.add_features(layer, features)
         except RuntimeError as exc:
             self.message.emit("error", str(exc), "")
             return

@@ -24,8 +24,9 @@ from ..core import compat
 from ..core.blocking import shared_blocking_backend
 from ..core.client import BackendClient, BackendError
 from ..core.extent import ExtentError, bounds_in_raster_crs, raster_problem
+from ..core.geojson import features_for, parse_features
 from ..core.i18n import tr
-from ..core.layers import features_from_geojson, result_fields
+from ..core.layers import result_fields
 from ..core.messages import PROCESSING, message_for
 from ..core.process import BackendManager
 from ..core.requests import RunOptions, options_problem
@@ -125,8 +126,8 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
                     tr("Find every instance (SAM 3)"),
                     tr("Automatic: SAM 3 for short noun phrases"),
                 ],
-                defaultValue=0,
-                optional=True,  # models saved before it existed still run, as "reason"
+                defaultValue=contract.QUERY_MODES.index(contract.QUERY_MODE_DEFAULT),
+                optional=True,  # models saved before it existed still run with the default
             )
         )
         self.addParameter(
@@ -138,8 +139,8 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
                     tr("Overview first, then where it points"),
                     tr("Automatic (by the area's size)"),
                 ],
-                defaultValue=0,
-                optional=True,  # as MODE: older models read every tile
+                defaultValue=contract.STRATEGIES.index(contract.STRATEGY_DEFAULT),
+                optional=True,  # as MODE
             )
         )
         advanced = [
@@ -226,7 +227,7 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
 
         def on_features(features: list, crs: str) -> None:
             nonlocal count
-            qfeatures = features_from_geojson(features, fields)
+            qfeatures = features_for(parse_features(features), fields)
             sink.addFeatures(qfeatures, QgsFeatureSink.Flag.FastInsert)
             count += len(qfeatures)
 

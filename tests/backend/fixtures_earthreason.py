@@ -12,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.models.prompter import Prompter
 from backend.models.prompts import Instance, PromptResult, parse_answer
+from backend.models.segmenter import Segmenter
 from tests.fakes import FakeOracle
 
 RASTER = "atlanta_pan_uint16_0p5m_epsg32616.tif"
@@ -66,7 +68,7 @@ def build_earthreason_fixture(data_dir: Path, out_dir: Path, split: str = "val")
     return Path(out_dir)
 
 
-class FakeEarthReasonOracle:
+class FakeEarthReasonOracle(Prompter, Segmenter):
     """FAKE prompter and segmenter for the fixture. It recognises each 840×840 image by its content hash.
 
     Prompter: writes a real-format answer (through ``FakeOracle.answer_text`` and the real parser) according to

@@ -9,13 +9,22 @@ import rasterio
 import shapely
 from rasterio.transform import from_origin
 
-from backend.clicks import PromptRequest, choose_window, segment_prompt
+import contract
 from backend.errors import UserError
 from backend.geo.raster import PixelWindow, RasterSource
 from backend.models.embedding_cache import EmbeddingCache
 from backend.models.prompts import Instance
-from backend.pipeline import RunStats, SegmentOptions, SegmentPlan, run
+from backend.models.segmenter import Segmenter
+from backend.pipeline import run
+from backend.plan import RunStats, SegmentOptions, SegmentPlan
+from backend.prompt import choose_window, segment_prompt
 from tests.fakes import FakeOracle
+
+
+def prompt_spec(points=(), box=None) -> contract.PromptSpec:
+    """A click's request; the raster is the one the test opens."""
+    return contract.PromptSpec(raster="-", points=tuple(points), box=box)
+
 
 SIZE = 1600  # 3 x 3 tiles of 840 with 128 of overlap... along each axis: 840 + 2 * 712 > 1600 > 840 + 712
 PX = 0.5
@@ -40,7 +49,7 @@ def raster(tmp_path_factory):
     return path
 
 
-class FakeBoxSegmenter:
+class FakeBoxSegmenter(Segmenter):
     """FAKE segmenter: the mask is the prompt's box, or a 40-pixel square around its first point."""
 
     name = "fake-box"
@@ -79,9 +88,9 @@ def map_xy(col, row):
 def test_a_click_uses_the_job_grids_tile_and_a_second_one_its_embedding(raster):
     seg, cache = FakeBoxSegmenter(), EmbeddingCache(2**30)
     with RasterSource(str(raster)) as src:
-        first = segment_prompt(src, PromptRequest([(*map_xy(300, 300), 1)]), seg, cache)
+        first = segment_prompt(src, prompt_spec([(*map_xy(300, 300), 1)]), seg, cache)
         assert first.window == (0, 0, 840, 840) and not first.cached and seg.encodes == 1
-        second = segment_prompt(src, PromptRequest([(*map_xy(310, 290), 1), (*map_xy(400, 400), 0)]), seg, cache)
+        second = segment_prompt(src, prompt_spec([(*map_xy(310, 290), 1), (*map_xy(400, 400), 0)]), seg, cache)
         assert second.cached and seg.encodes == 1 and cache.encoded == 1
     (feature,) = first.features
     assert feature.properties["source"] == "click" and feature.properties["area_unit"] == "m²"
@@ -93,7 +102,7 @@ def test_prompts_across_a_tile_border_get_a_window_centred_on_them(raster):
     seg = FakeBoxSegmenter()
     with RasterSource(str(raster)) as src:
         # Tile 0's window ends at column 840 and tile 1's starts at 712: a box from 800 to 900 is in neither.
-        answer = segment_prompt(src, PromptRequest(box=(*map_xy(800, 500), *map_xy(900, 400))), seg)
+        answer = segment_prompt(src, prompt_spec(box=(*map_xy(800, 500), *map_xy(900, 400))), seg)
     c, r, w, h = answer.window
     assert w == h == 840 and c < 800 and c + w > 900 and r < 400 and r + h > 500
     assert len(answer.features) == 1
@@ -104,7 +113,7 @@ def test_a_box_larger_than_a_tile_gives_one_polygon_covering_it(raster):
     seg = FakeBoxSegmenter()
     box = (*map_xy(100, 1500), *map_xy(1500, 100))  # 1400 px: larger than a tile, read at 1024 px
     with RasterSource(str(raster)) as src:
-        answer = segment_prompt(src, PromptRequest(box=box), seg)
+        answer = segment_prompt(src, prompt_spec(box=box), seg)
     c, r, w, h = answer.window
     assert w > 840 and c <= 100 and c + w >= 1500 and answer.scale > 1
     (feature,) = answer.features
@@ -129,7 +138,7 @@ def test_a_query_warms_the_clicks_on_its_tiles_even_on_another_grid(raster):
     windows = [k[1] for k in cache.keys()]
     assert windows and all(w[:2] != (0, 0) for w in windows)  # not the whole raster's grid
     with RasterSource(str(raster)) as src:
-        answer = segment_prompt(src, PromptRequest([(*map_xy(500, 500), 1)]), FakeBoxSegmenterNamed("oracle"), cache)
+        answer = segment_prompt(src, prompt_spec([(*map_xy(500, 500), 1)]), FakeBoxSegmenterNamed("oracle"), cache)
     assert answer.cached and answer.window in windows
 
 
@@ -153,7 +162,7 @@ def test_a_click_and_a_query_give_the_same_outline_for_the_same_mask(raster):
             return truth[: self.hw[0], : self.hw[1]].copy(), 0.9
 
     with RasterSource(str(raster)) as src:
-        (click,) = segment_prompt(src, PromptRequest([(*map_xy(350, 300), 1)]), TruthSegmenter()).features
+        (click,) = segment_prompt(src, prompt_spec([(*map_xy(350, 300), 1)]), TruthSegmenter()).features
     assert click.geometry.equals_exact(query.geometry, 1e-9)
     assert query.properties["source"] == "query" and query.properties["prompt_points"] != "[]"
 
@@ -161,12 +170,12 @@ def test_a_click_and_a_query_give_the_same_outline_for_the_same_mask(raster):
 @pytest.mark.parametrize(
     "request_, code",
     [
-        (PromptRequest([(0.0, 0.0, 1)]), "prompt_outside"),
-        (PromptRequest(box=(500010.0, 4999990.0, 500010.0, 4999995.0)), "empty_box"),
-        (PromptRequest([(500010.0, 4999990.0, 1)] * 1000), "too_many_points"),
-        (PromptRequest([(500010.0, 4999990.0, 0)]), "no_positive_point"),
-        (PromptRequest(), "no_prompt"),
-        (PromptRequest([(float("nan"), 4999990.0, 1)]), "bad_prompt"),
+        (prompt_spec([(0.0, 0.0, 1)]), "prompt_outside"),
+        (prompt_spec(box=(500010.0, 4999990.0, 500010.0, 4999995.0)), "empty_box"),
+        (prompt_spec([(500010.0, 4999990.0, 1)] * 1000), "too_many_points"),
+        (prompt_spec([(500010.0, 4999990.0, 0)]), "no_positive_point"),
+        (prompt_spec(), "no_prompt"),
+        (prompt_spec([(float("nan"), 4999990.0, 1)]), "bad_prompt"),
     ],
 )
 def test_bad_prompts_get_one_clear_message(raster, request_, code):

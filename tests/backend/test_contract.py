@@ -19,7 +19,8 @@ from backend.geo.output import OutputTarget, ResultWriter
 from backend.geo.raster import PixelWindow
 from backend.geo.tiling import tile_grid
 from backend.models import store
-from backend.pipeline import RunStats, SegmentOptions, SegmentPlan, run
+from backend.pipeline import run
+from backend.plan import RunStats, SegmentOptions, SegmentPlan
 from backend.service import jobs
 from tests.conftest import ROOT
 from tests.fakes import FakeOracle
@@ -109,7 +110,7 @@ def test_the_committed_api_schema_says_the_same():
     assert request["query"]["maxLength"] == contract.QUERY_MAX_LENGTH
     assert request["min_area_px"]["default"] == contract.MIN_AREA_PX_DEFAULT
     assert tuple(schema["JobStatus"]["properties"]["state"]["enum"]) == contract.JOB_STATES
-    assert tuple(schema["TileReport"]["properties"]["status"]["enum"]) == contract.TILE_STATUSES
+    assert tuple(schema["TileReportBody"]["properties"]["status"]["enum"]) == contract.TILE_STATUSES
 
 
 def test_the_version_is_the_one_in_metadata_txt():

@@ -13,6 +13,7 @@ from PIL import Image
 
 from backend.cli import main
 from backend.errors import UserError
+from backend.models.prompter import Prompter
 from backend.models.prompts import PromptResult, parse_answer
 from backend.tools.datasets import choose_questions, ground_truth, load_samples
 from backend.tools.evaluate import evaluate
@@ -184,7 +185,7 @@ def test_a_folder_in_another_layout_is_refused(name, tmp_path):
         load_samples(name, tmp_path / "empty", "test")
 
 
-class FakeBoxPrompter:
+class FakeBoxPrompter(Prompter):
     """FAKE prompter: answers the ground truth's bounding box (840 frame) of the image it is shown."""
 
     name = "fake-box"

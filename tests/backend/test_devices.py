@@ -4,7 +4,7 @@ import numpy as np
 
 from backend.devices import default_batch_size
 from backend.models.embedding_cache import shared_cache
-from backend.service.jobs import ModelCache
+from backend.service.models import ModelCache
 
 
 def test_batch_size_defaults_to_one_on_the_cpu_and_four_on_cuda():

@@ -14,7 +14,9 @@ from backend.models.build_segmenter import load_segmenter
 from backend.models.embedding_cache import EmbeddingCache, embedding_key
 from backend.models.forcing import forced_answer_kwargs
 from backend.models.prompter import load_prompter
-from backend.pipeline import RunStats, SegmentOptions, SegmentPlan, run
+from backend.models.segmenter import Segmenter
+from backend.pipeline import run
+from backend.plan import RunStats, SegmentOptions, SegmentPlan
 
 ANSWER = (
     '<think>forced</think><answer>```json[{"bbox_2d": [210, 210, 630, 630], '
@@ -84,7 +86,7 @@ def prompter(tiny_models):
     return p
 
 
-class CountingEncoder:
+class CountingEncoder(Segmenter):
     """Counts the images that reach a real segmenter's encoder."""
 
     def __init__(self, inner, device: str = "cpu"):

@@ -17,6 +17,7 @@ from scipy import ndimage
 from backend.cli import main
 from backend.errors import UserError
 from backend.models.forcing import forced_answer_kwargs
+from backend.models.prompter import Prompter
 from backend.tools.datasets import load_samples
 from backend.tools.evaluate import CSV_COLUMNS, evaluate
 from tests.backend.fixtures_earthreason import (
@@ -141,7 +142,7 @@ def test_a_failing_sample_is_recorded_not_fatal(dataset, tmp_path):
     views = _views(dataset)
     fake = FakeEarthReasonOracle(views)
 
-    class Flaky:
+    class Flaky(Prompter):
         name = "flaky"
 
         def prompt(self, images, query, tiles=None):

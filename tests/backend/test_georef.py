@@ -13,7 +13,8 @@ from rasterio.transform import from_origin
 
 from backend.errors import RasterError
 from backend.geo.raster import RasterSource
-from backend.pipeline import RunStats, SegmentOptions, SegmentPlan, run
+from backend.pipeline import run
+from backend.plan import RunStats, SegmentOptions, SegmentPlan
 from tests.fakes import FakeOracle
 
 

@@ -160,7 +160,7 @@ def test_one_instance_matches_the_library_predictor(tiny_models):
 
 
 def test_segment_instances_without_instances_does_not_encode():
-    class Spy:
+    class Spy(Segmenter):
         name = "spy"
 
         def set_image(self, image):

@@ -22,7 +22,8 @@ from backend.errors import ModelError
 from backend.models.build_segmenter import load_segmenter
 from backend.models.forcing import forced_sequence_bias
 from backend.models.openai_prompter import OpenAIPrompter
-from backend.pipeline import RunStats, SegmentOptions, SegmentPlan, run
+from backend.pipeline import run
+from backend.plan import RunStats, SegmentOptions, SegmentPlan
 
 pytest.importorskip("openai")
 ANSWER = (

@@ -24,7 +24,7 @@ from backend.errors import UserError
 from backend.features import Feature, feature_properties
 from backend.geo.georef import Georef
 from backend.geo.output import OutputTarget, ResultWriter
-from backend.pipeline import TileReport
+from backend.plan import TileReport
 from tests.backend.server_harness import FORCED_ANSWER
 from tests.conftest import ROOT
 

@@ -18,6 +18,7 @@ from scipy import ndimage
 from backend.errors import OptionError
 from backend.geo.raster import PixelWindow
 from backend.geo.tiling import tile_grid
+from backend.models.prompter import Prompter
 from backend.models.prompts import Instance, PromptResult
 from backend.overview import (
     BOX_MARGIN_PX,
@@ -31,7 +32,8 @@ from backend.overview import (
     widened,
     window_prompts,
 )
-from backend.pipeline import RunStats, SegmentOptions, SegmentPlan, run
+from backend.pipeline import run
+from backend.plan import RunStats, SegmentOptions, SegmentPlan
 from tests.fakes import FakeOracle
 
 SIZE, GSD = 8000, 0.5
@@ -217,7 +219,7 @@ def test_auto_with_a_sparse_sample_finds_a_small_object_the_overview_misses(scen
     assert stats.reports[0].status == "ok" and stats.reports[0].raw_text.startswith("<think>")
 
 
-class _Silent:
+class _Silent(Prompter):
     """FAKE prompter that sees nothing anywhere: ``[]`` for every image."""
 
     name = "fake-silent"

@@ -8,7 +8,9 @@ from rasterio.features import rasterize
 from rasterio.transform import from_origin
 
 from backend.errors import RasterError, UserError
-from backend.pipeline import RunStats, SegmentOptions, SegmentPlan, run
+from backend.models.prompter import Prompter
+from backend.pipeline import run
+from backend.plan import RunStats, SegmentOptions, SegmentPlan
 from tests.fakes import FakeBoxSegmenter, FakeFailingPrompter, FakeOracle
 
 RASTERS = [
@@ -175,7 +177,7 @@ def test_out_of_memory_halves_the_batch_then_reports(shared_data):
     truth = np.zeros((1000, 1000), bool)
     oracle = FakeOracle(truth)
 
-    class OomForBigBatches:
+    class OomForBigBatches(Prompter):
         name = "fake-oom"
         sizes = []
 
@@ -196,7 +198,7 @@ def test_out_of_memory_halves_the_batch_then_reports(shared_data):
     assert all("out of memory" in r.error for r in stats.reports)
 
 
-class FakeWholeImagePrompter:
+class FakeWholeImagePrompter(Prompter):
     """FAKE prompter: one instance, the whole image's box, on every image it is shown."""
 
     name = "fake-whole-image"

@@ -6,7 +6,8 @@ import numpy as np
 import rasterio
 from rasterio.transform import from_origin
 
-from backend.pipeline import RunStats, SegmentOptions, SegmentPlan, run
+from backend.pipeline import run
+from backend.plan import RunStats, SegmentOptions, SegmentPlan
 from tests.fakes import FakeOracle
 
 

@@ -8,7 +8,8 @@ import shapely
 from backend.models.build_segmenter import load_segmenter
 from backend.models.forcing import forced_answer_kwargs
 from backend.models.prompter import load_prompter
-from backend.pipeline import RunStats, SegmentOptions, SegmentPlan, run
+from backend.pipeline import run
+from backend.plan import RunStats, SegmentOptions, SegmentPlan
 
 ANSWER = (
     '<think>a forced answer</think><answer>```json[{"bbox_2d": [210, 210, 630, 630], '

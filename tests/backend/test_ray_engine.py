@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from backend.models.loading import EngineConfig, load_models
-from backend.pipeline import RunStats, SegmentOptions, SegmentPlan, run
+from backend.pipeline import run
+from backend.plan import RunStats, SegmentOptions, SegmentPlan
 
 ray = pytest.importorskip("ray")
 psutil = pytest.importorskip("psutil")

@@ -13,7 +13,8 @@ import rasterio
 from rasterio.transform import from_origin
 
 from backend.models.loading import EngineConfig
-from backend.pipeline import SegmentOptions, SegmentPlan
+from backend.models.prompter import Prompter
+from backend.plan import SegmentOptions, SegmentPlan
 from backend.service.jobs import CANCELLED, DONE, FAILED, Job, JobQueue
 from tests.fakes import FakeFailingPrompter, FakeOracle
 
@@ -55,7 +56,7 @@ class FakeLoader:
         return self.prompter, self.segmenter
 
 
-class FakeSlowPrompter:
+class FakeSlowPrompter(Prompter):
     """FAKE prompter that takes ``seconds`` per call, as a real model on a slow device would."""
 
     name = "fake-slow"

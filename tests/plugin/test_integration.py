@@ -61,7 +61,7 @@ def run_segment_task(qtbot, manager, request, layer, cancel_after_first_tile=Fal
 
     def on_features(features, crs):
         seen["crs"].add(crs)
-        seen["delivered"] += layers.add_geojson_features(layer, features)
+        seen["delivered"] += layers.add_features(layer, features)
 
     def on_tiles(tiles):
         seen["tiles"].extend(tiles)

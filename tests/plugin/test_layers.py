@@ -6,6 +6,7 @@ import pytest
 from qgis.core import NULL, QgsCoordinateReferenceSystem, QgsProject, QgsSingleSymbolRenderer
 from think2map import contract
 from think2map.plugin.core import compat, layers
+from think2map.plugin.core.geojson import parse_features
 
 RD = QgsCoordinateReferenceSystem("EPSG:28992")
 SQUARE = {"type": "Polygon", "coordinates": [[[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]]}
@@ -40,8 +41,8 @@ def test_create_and_fill(storage, tmp_path):
     assert layer.providerType() == ("ogr" if storage == "gpkg" else "memory")
     if storage == "gpkg":
         assert (tmp_path / layers.GPKG_NAME).exists()
-    added = layers.add_geojson_features(
-        layer, [feature(SQUARE), feature(TWO, instance_id=2, score=None, extra="ignored")]
+    added = layers.add_features(
+        layer, parse_features([feature(SQUARE), feature(TWO, instance_id=2, score=None, extra="ignored")])
     )
     assert added == 2
     got = sorted(layer.getFeatures(), key=lambda f: f["instance_id"])
@@ -56,7 +57,7 @@ def test_create_and_fill(storage, tmp_path):
 
 def test_second_query_goes_into_the_same_geopackage(tmp_path):
     a = layers.create_result_layer("roofs", RD, "gpkg", str(tmp_path))
-    layers.add_geojson_features(a, [feature(SQUARE)])
+    layers.add_features(a, parse_features([feature(SQUARE)]))
     b = layers.create_result_layer("roofs", RD, "gpkg", str(tmp_path))
     assert a.source() != b.source()
     assert a.featureCount() == 1 and b.featureCount() == 0
@@ -65,8 +66,8 @@ def test_second_query_goes_into_the_same_geopackage(tmp_path):
 def test_unreadable_or_non_polygon_geometries_are_skipped(tmp_path):
     layer = layers.create_result_layer("q", RD, "memory")
     bad = [feature(None), feature({"type": "Point", "coordinates": [1, 2]}), feature({"type": "Polygon"})]
-    assert layers.add_geojson_features(layer, bad + [feature(SQUARE)]) == 1
-    assert layers.add_geojson_features(layer, []) == 0
+    assert layers.add_features(layer, parse_features(bad + [feature(SQUARE)])) == 1
+    assert layers.add_features(layer, parse_features([])) == 0
 
 
 def test_unsaved_project_writes_to_a_temporary_folder(tmp_path, qgis_new_project):

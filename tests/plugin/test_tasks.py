@@ -68,7 +68,8 @@ def test_segment_task_streams_features_to_the_end(fake, qtbot):
     task = SegmentTask(BackendClient(fake.url, "tok"), JobSpec(raster="/r.tif", query="roofs"), "Think2Map: roofs")
     got = run_task(qtbot, task)
     assert got["finished"] == ["done", "5 polygon(s) found.", ""]
-    assert [f["properties"]["instance_id"] for f in got["features"]] == [0, 1, 2, 3, 4]
+    assert [f.properties["instance_id"] for f in got["features"]] == [0, 1, 2, 3, 4]
+    assert all(f.geometry.isGeosValid() for f in got["features"])  # parsed once, in the task
     assert got["crs"] == {"EPSG:28992"}
     assert [t["index"] for t in got["tiles"]] == [0, 1, 2, 3, 4] and got["tiles"][0]["raw_text"].startswith("<think>")
     assert got["progress"] and got["progress"][-1] == pytest.approx(100) and min(got["progress"]) < 100

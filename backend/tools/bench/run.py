@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 
 from ...devices import is_cuda, resolve_device
+from ...models.prompter import Prompter
 from ...models.prompts import MODEL_IMAGE_SIZE, Instance, PromptResult, parse_answer
+from ...models.segmenter import Segmenter
 from .models import build_prompter, build_segmenter
 from .parts import encode_bench, geometry_bench, machine_info, warm_up
 from .timing import Clock, now, sync, token_clock
@@ -34,7 +36,7 @@ def _key(image: np.ndarray) -> str:
     return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).hexdigest()
 
 
-class BenchPrompter:
+class BenchPrompter(Prompter):
     """Runs the real prompter for its cost (prefill, exactly ``tokens`` decode steps), then answers the truth."""
 
     def __init__(self, inner, truth: Truth, tokens: int, clock: Clock, static_cache: bool = False):
@@ -81,7 +83,7 @@ class BenchPrompter:
         self.clock.add("decode_steps", len(steps) - 1)
 
 
-class BenchSegmenter:
+class BenchSegmenter(Segmenter):
     """Runs the real SAM for its cost (encode, one decode per instance) but returns the truth inside the box."""
 
     def __init__(self, inner, truth: Truth):
@@ -159,7 +161,8 @@ def pipeline_run(
 ) -> dict:
     """One query over the whole raster through the pipeline's ``run``; per-tile stage times and throughput."""
     from ...models.embedding_cache import EmbeddingCache
-    from ...pipeline import RunStats, SegmentOptions, SegmentPlan, run
+    from ...pipeline import run
+    from ...plan import RunStats, SegmentOptions, SegmentPlan
 
     torch = _gpu(device)
     if torch is not None:

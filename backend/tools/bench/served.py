@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ...devices import resolve_device
 from ...models.forcing import forced_answer_kwargs, forced_sequence_bias
-from ...pipeline import RunStats, SegmentOptions, SegmentPlan, run
+from ...pipeline import run
+from ...plan import RunStats, SegmentOptions, SegmentPlan
 from .models import build_segmenter
 from .truth import make_raster
 

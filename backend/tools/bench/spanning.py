@@ -16,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ...models.prompter import Prompter
 from ...models.prompts import MODEL_IMAGE_SIZE, Instance, PromptResult
+from ...models.segmenter import Segmenter
 from .truth import OVERLAP, TILE, bench_geotiff
 
 HOLE_EVERY, HOLE = 64, 12
@@ -30,7 +32,7 @@ def field_mask(window: tuple[int, int, int, int]) -> np.ndarray:
     return ~(rows[:, None] & cols[None, :])
 
 
-class FieldPrompter:
+class FieldPrompter(Prompter):
     """Answers one instance covering the whole tile, as a prompter seeing only the field would."""
 
     name = "field-truth"
@@ -45,7 +47,7 @@ class FieldPrompter:
         return out
 
 
-class FieldSegmenter:
+class FieldSegmenter(Segmenter):
     """Returns the field inside the tile it was given (the tile is known from the image's position)."""
 
     name = "field-truth"
@@ -76,7 +78,8 @@ def make_field_raster(folder: Path, per_side: int) -> tuple[Path, int]:
 
 def spanning_object_bench(per_side: int) -> dict:
     """Run the pipeline over the field raster; the slowest tile's seconds, the total, and peak host memory."""
-    from ...pipeline import RunStats, SegmentOptions, SegmentPlan, run
+    from ...pipeline import run
+    from ...plan import RunStats, SegmentOptions, SegmentPlan
 
     with tempfile.TemporaryDirectory(prefix="think2map-spanning-") as tmp:
         raster, size = make_field_raster(Path(tmp), per_side)

@@ -54,7 +54,8 @@ def strategy_run(
     """One query through the pipeline with the strategy of ``RUNS[name]``. With ``tiles_limit`` the ``tiles`` run
     stops after that many tiles and its time is projected to the whole area (every tile costs the same)."""
     from ...models.embedding_cache import EmbeddingCache
-    from ...pipeline import RunStats, SegmentOptions, SegmentPlan, run
+    from ...pipeline import run
+    from ...plan import RunStats, SegmentOptions, SegmentPlan
 
     # Each run encodes its own tiles: the process-wide cache would hand one run the embeddings of the one before.
     options = SegmentOptions(

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...models.segmenter import Segmenter
 from .models import build_segmenter
 from .parts import machine_info
 from .truth import GSD, OVERLAP, TILE, make_raster
@@ -114,7 +115,7 @@ def click_bench(segmenter_kind: str, device: str, clicks: int = 10, tiny: bool =
     return out
 
 
-class TruthClicks:
+class TruthClicks(Segmenter):
     """Runs the real SAM for its cost (encode, one mask decode per click), then answers the truth: the building
     under the click's first positive point (or the buildings in its box)."""
 

@@ -21,13 +21,13 @@ from typing import Any
 
 import contract
 
-from ..clicks import PromptAnswer, PromptRequest, segment_prompt
 from ..errors import UserError
 from ..geo.access import RasterAccess
 from ..geo.raster import PixelWindow, RasterSource, raster_identity
 from ..geo.tiling import grid_windows_near
-from ..models.embedding_cache import EmbeddingCache, embedding_key, shared_cache
+from ..models.embedding_cache import EmbeddingCache, shared_cache, window_key
 from ..models.segmenter import supports_encoding
+from ..prompt import PromptAnswer, segment_prompt
 
 log = logging.getLogger(__name__)
 
@@ -45,25 +45,16 @@ class SupersededError(UserError):
 
 @dataclass
 class _Prompt:
-    session: str | None
-    raster: str
-    bands: tuple[int, ...] | None
-    pixel_coords: bool
-    segmenter: Path
-    request: PromptRequest
-    tile_size: int
-    overlap: int
+    request: contract.PromptSpec
+    segmenter: Path  # the checkpoint the request's segmenter resolves to
     future: Future
 
 
 @dataclass
 class _Warm:
-    session: str | None
-    raster: str
-    bands: tuple[int, ...] | None
-    pixel_coords: bool
+    request: contract.EncodeSpec
     segmenter: Path
-    window: PixelWindow
+    window: PixelWindow  # one tile of the job grid under the request's bounds
 
 
 SegmenterSource = Callable[[Path], Any]  # resolved checkpoint -> a segmenter only this lane uses
@@ -103,71 +94,42 @@ class ClickLane:
             source.close()
 
     # -- from request handlers ----------------------------------------------------------------------------
-    def prompt(
-        self,
-        raster: str,
-        request: PromptRequest,
-        segmenter: Path,
-        bands=None,
-        pixel_coords: bool = False,
-        session: str | None = None,
-        tile_size: int = contract.TILE_SIZE_DEFAULT,
-        overlap: int = contract.OVERLAP_DEFAULT,
-    ) -> PromptAnswer:
+    def prompt(self, request: contract.PromptSpec, segmenter: Path) -> PromptAnswer:
         """Segment ``request`` on the lane and wait for the answer (``UserError`` for bad prompts)."""
-        item = _Prompt(
-            session,
-            raster,
-            tuple(bands) if bands else None,
-            pixel_coords,
-            segmenter,
-            request,
-            tile_size,
-            overlap,
-            Future(),
-        )
+        item = _Prompt(request, segmenter, Future())
+        session = request.session
         with self._cond:
             if self._stopping:
                 raise UserError("The server is shutting down.", "shutting_down")
             if session is not None:
-                for old in [p for p in self._prompts if p.session == session]:
+                for old in [p for p in self._prompts if p.request.session == session]:
                     self._prompts.remove(old)
                     old.future.set_exception(SupersededError("A newer prompt replaced this one.", "superseded"))
             self._prompts.append(item)
             self._cond.notify_all()
         return item.future.result(PROMPT_TIMEOUT_S)
 
-    def warm(
-        self,
-        raster: str,
-        bounds,
-        segmenter: Path,
-        bands=None,
-        pixel_coords: bool = False,
-        session: str | None = None,
-        tile_size: int = contract.TILE_SIZE_DEFAULT,
-        overlap: int = contract.OVERLAP_DEFAULT,
-    ) -> dict:
-        """Queue the encoding of the job-grid tiles under ``bounds`` (nearest the centre first, at most 16).
+    def warm(self, request: contract.EncodeSpec, segmenter: Path) -> dict:
+        """Queue the encoding of the job-grid tiles under the request's bounds (nearest the centre first, at most
+        16).
 
         Warm-ups of the same session still waiting are replaced. Returns how many windows there are, how many
         are cached already and how many were queued.
         """
-        bands = tuple(bands) if bands else None
         # Its own handle: the lane's open rasters are the lane thread's alone (GDAL handles are not shared).
-        with RasterSource(raster, bands, pixel_coords=pixel_coords, access=self.access) as source:
-            area = source.window_from_bounds(bounds)
+        with _open(request, self.access) as source:
+            area = source.window_from_bounds(request.bounds)
             cx, cy = area.col_off + area.width / 2, area.row_off + area.height / 2
             box = (area.col_off, area.row_off, area.col_end, area.row_end)
-            under = grid_windows_near(source.width, source.height, tile_size, overlap, box)
+            under = grid_windows_near(source.width, source.height, request.tile_size, request.overlap, box)
             under.sort(key=lambda w: (w.col_off + w.width / 2 - cx) ** 2 + (w.row_off + w.height / 2 - cy) ** 2)
             under = under[:MAX_WARM_TILES]
             cached = [w for w in under if self._cached(source, w, segmenter)]
         todo = [w for w in under if w not in cached]
         with self._cond:
-            if session is not None:
-                self._warm = deque(w for w in self._warm if w.session != session)
-            self._warm.extend(_Warm(session, raster, bands, pixel_coords, segmenter, w) for w in todo)
+            if request.session is not None:
+                self._warm = deque(w for w in self._warm if w.request.session != request.session)
+            self._warm.extend(_Warm(request, segmenter, w) for w in todo)
             self._cond.notify_all()
         return {"windows": len(under), "cached": len(cached), "queued": len(todo)}
 
@@ -175,7 +137,7 @@ class ClickLane:
         """Drop the waiting warm-ups (of ``session``, or all); how many were dropped."""
         with self._cond:
             before = len(self._warm)
-            self._warm = deque(w for w in self._warm if session is not None and w.session != session)
+            self._warm = deque(w for w in self._warm if session is not None and w.request.session != session)
             return before - len(self._warm)
 
     def info(self) -> dict:
@@ -209,9 +171,9 @@ class ClickLane:
         if not item.future.set_running_or_notify_cancel():
             return
         try:
-            source = self._source(item.raster, item.bands, item.pixel_coords)
+            source = self._source(item.request)
             segmenter = self._segmenter_for(item.segmenter)
-            answer = segment_prompt(source, item.request, segmenter, self._cache(), item.tile_size, item.overlap)
+            answer = segment_prompt(source, item.request, segmenter, self._cache())
         except BaseException as exc:  # handed to the waiting request, which turns it into a message
             item.future.set_exception(exc)
             return
@@ -219,13 +181,13 @@ class ClickLane:
         item.future.set_result(answer)
 
     def _encode(self, item: _Warm) -> None:
-        source = self._source(item.raster, item.bands, item.pixel_coords)
+        source = self._source(item.request)
         segmenter = self._segmenter_for(item.segmenter)
         cache = self._cache()
         if not supports_encoding(segmenter) or cache is None or self._cached(source, item.window, item.segmenter):
             return
         image, _ = source.read(item.window)
-        cache.put(_key(source, item.window, segmenter), segmenter.encode([image])[0])
+        cache.put(window_key(source, item.window, segmenter), segmenter.encode([image])[0])
         cache.note_encoded()
 
     def _cache(self) -> EmbeddingCache | None:
@@ -234,11 +196,13 @@ class ClickLane:
     def _cached(self, source: RasterSource, window: PixelWindow, segmenter_path: Path) -> bool:
         cache = self._cache()
         segmenter = self._segmenter_for(segmenter_path)
-        return cache is not None and cache.peek(_key(source, window, segmenter))
+        return cache is not None and cache.peek(window_key(source, window, segmenter))
 
-    def _source(self, raster: str, bands, pixel_coords: bool) -> RasterSource:
-        """An open raster, kept for the next prompts (opened again when the file changed); lane thread only."""
-        key = (raster, bands, pixel_coords)
+    def _source(self, request: contract.RasterSpec) -> RasterSource:
+        """The raster as ``request`` reads it, kept open for the next prompts (opened again when the file changed);
+        lane thread only."""
+        raster = request.raster
+        key = (raster, request.bands, request.pixel_coords)
         source = self._rasters.get(key)
         if source is not None:
             if raster_identity(raster) == source.identity:
@@ -246,7 +210,7 @@ class ClickLane:
                 return source
             source.close()
             del self._rasters[key]
-        source = RasterSource(raster, bands, pixel_coords=pixel_coords, access=self.access)
+        source = _open(request, self.access)
         self._rasters[key] = source
         while len(self._rasters) > OPEN_RASTERS:
             _, old = self._rasters.popitem(last=False)
@@ -254,7 +218,5 @@ class ClickLane:
         return source
 
 
-def _key(source: RasterSource, window: PixelWindow, segmenter) -> tuple:
-    return embedding_key(
-        source.identity, (window.col_off, window.row_off, window.width, window.height), source.bands, segmenter
-    )
+def _open(request: contract.RasterSpec, access: RasterAccess) -> RasterSource:
+    return RasterSource(request.raster, request.bands, pixel_coords=request.pixel_coords, access=access)

@@ -1,4 +1,5 @@
-"""Click and box prompts: points and a box in the raster's CRS, one SAM prediction, polygons back.
+"""One prompt over one raster (a click or a box, :class:`contract.PromptSpec`): points and a box in the raster's
+CRS, one SAM prediction, polygons back. :mod:`.pipeline` is its sibling for a query over many tiles.
 
 The window is the tile of the job grid that holds the prompts, so that a click and a query share their SAM
 embedding (a query over an area warms the clicks there, and the other way round); a window already encoded
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import shapely
@@ -26,22 +27,12 @@ from .geo.areas import area_function, area_unit
 from .geo.geometry import finish_geometry, tile_pieces
 from .geo.raster import PixelWindow, RasterSource
 from .geo.tiling import Tile, check_tiling, grid_windows_near
-from .models.embedding_cache import EmbeddingCache, embedding_key
+from .models.embedding_cache import EmbeddingCache, window_key
 from .models.prompts import Instance
-from .models.segmenter import Segmenter, supports_encoding
+from .models.segmenter import CandidateSegmenter, Segmenter, supports_encoding
 
 ENCODER_SIDE = 1024  # SAM's input: a larger window is read at this size, the encoder would shrink it anyway
 MARGIN_PX = 24  # prompts this close to a window's edge get a window centred on them instead
-
-
-@dataclass
-class PromptRequest:
-    """Positive and negative points ``(x, y, label)`` (label 1 or 0) and an optional box, in the raster's CRS."""
-
-    points: list[tuple[float, float, int]] = field(default_factory=list)
-    box: tuple[float, float, float, float] | None = None
-    multimask: bool = False  # SAM's three candidates, best first, instead of one mask
-    only_cached: bool = False  # answer only from an embedding already made (the hover preview): never encode
 
 
 @dataclass
@@ -57,7 +48,7 @@ class PromptAnswer:
     crs: object = None  # the raster's CRS, which the polygons are in (None: pixel coordinates)
 
 
-def check_prompts(request: PromptRequest) -> None:
+def check_prompts(request: contract.PromptSpec) -> None:
     """Refuse prompts that cannot be segmented, with one clear message each."""
     if not request.points and request.box is None:
         raise UserError("Give at least one point or a box.", "no_prompt")
@@ -83,22 +74,21 @@ def check_prompts(request: PromptRequest) -> None:
 
 def segment_prompt(
     source: RasterSource,
-    request: PromptRequest,
+    request: contract.PromptSpec,
     segmenter: Segmenter,
     cache: EmbeddingCache | None = None,
-    tile_size: int = contract.TILE_SIZE_DEFAULT,
-    overlap: int = contract.OVERLAP_DEFAULT,
     min_area_px: float = contract.MIN_AREA_PX_DEFAULT,
 ) -> PromptAnswer:
-    """Segment what the prompts point at; polygons in the raster's CRS with the query results' attributes."""
+    """Segment what the prompts point at, on ``source`` opened as the request says (raster, bands, coordinates);
+    polygons in the raster's CRS with the query results' attributes."""
     started = time.perf_counter()
     check_prompts(request)
-    check_tiling(tile_size, overlap)
+    check_tiling(request.tile_size, request.overlap)
     cols, rows, box_px = _to_pixels(source, request)
     bbox = _pixel_bbox(cols, rows, box_px, source.width, source.height)
-    keyed = _key_maker(source, segmenter)
-    window, out_shape = choose_window(source.width, source.height, bbox, tile_size, overlap, _cached(cache, keyed))
-    key = keyed(window, out_shape)
+    grid = request.tile_size, request.overlap
+    window, out_shape = choose_window(source.width, source.height, bbox, *grid, _cached(cache, source, segmenter))
+    key = window_key(source, window, segmenter, out_shape)
     embedding = cache.get(key) if cache is not None and supports_encoding(segmenter) else None
     if embedding is None and request.only_cached:
         return PromptAnswer([], _tuple(window), False, 1.0, time.perf_counter() - started, crs=source.crs)
@@ -115,7 +105,7 @@ def segment_prompt(
     else:
         segmenter.set_image(image)
     instance = _instance(cols, rows, box_px, request.points, window, scale)
-    if request.multimask and hasattr(segmenter, "predict_candidates"):
+    if request.multimask and isinstance(segmenter, CandidateSegmenter):
         candidates = segmenter.predict_candidates(instance)
     else:
         candidates = [segmenter.predict(instance)]
@@ -195,7 +185,7 @@ def _holds(window: PixelWindow, bbox, width: int, height: int) -> bool:
     )
 
 
-def _to_pixels(source: RasterSource, request: PromptRequest):
+def _to_pixels(source: RasterSource, request: contract.PromptSpec):
     xs = np.array([p[0] for p in request.points], dtype=float)
     ys = np.array([p[1] for p in request.points], dtype=float)
     cols, rows = source.georef.to_pixels(xs, ys) if len(xs) else (np.zeros(0), np.zeros(0))
@@ -241,18 +231,11 @@ def _instance(cols, rows, box_px, points, window: PixelWindow, scale: float) -> 
     return Instance(box, pts, labels)
 
 
-def _key_maker(source: RasterSource, segmenter: Segmenter):
-    def key(window: PixelWindow, out_shape: tuple[int, int] | None) -> tuple:
-        return embedding_key(source.identity, _tuple(window) + (out_shape or ()), source.bands, segmenter)
-
-    return key
-
-
-def _cached(cache: EmbeddingCache | None, keyed) -> list[PixelWindow]:
+def _cached(cache: EmbeddingCache | None, source: RasterSource, segmenter: Segmenter) -> list[PixelWindow]:
     """Full-resolution windows of this raster, bands and segmenter already in the cache, most recent first."""
     if cache is None:
         return []
-    probe = keyed(PixelWindow(0, 0, 0, 0), None)
+    probe = window_key(source, PixelWindow(0, 0, 0, 0), segmenter)
     out = []
     for key in cache.keys():
         if len(key) == 4 and key[0] == probe[0] and key[2] == probe[2] and key[3] == probe[3] and len(key[1]) == 4:
@@ -264,7 +247,7 @@ def _tuple(window: PixelWindow) -> tuple[int, int, int, int]:
     return (window.col_off, window.row_off, window.width, window.height)
 
 
-def _properties(source, segmenter, request: PromptRequest, geom, score: float, rank: int, area_of) -> dict:
+def _properties(source, segmenter, request: contract.PromptSpec, geom, score: float, rank: int, area_of) -> dict:
     box = json.dumps([float(v) for v in request.box]) if request.box is not None else ""
     points = json.dumps([[float(x), float(y), int(label)] for x, y, label in request.points])
     return feature_properties(
@@ -274,7 +257,7 @@ def _properties(source, segmenter, request: PromptRequest, geom, score: float, r
         unit=area_unit(source.crs),
         score=score,
         prompter="",
-        segmenter=getattr(segmenter, "name", type(segmenter).__name__),
+        segmenter=segmenter.name,
         tiles=(),
         source="click",
         prompts=(box, points),
