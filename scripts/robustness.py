@@ -8,6 +8,7 @@ The rules: no traceback, no 5xx answer, no file destroyed (every file is hashed 
 code says what kind of problem it was: 2 bad input, 3 a model missing or unusable, 0 for inputs that are
 unusual but fine. Real subprocesses, the real server on loopback, tiny random models for the runs that need
 models (their answers are forced, see ``--force-answer``), and the rasters of ../shared/data when present.
+Its length is the list of inputs itself.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ writes or replaces only its own two layers (named after the query, or ``--layer`
 replaced only with ``--overwrite``, never with a partial result: an interrupted or failed run then leaves its
 polygons in a ``.partial`` file beside it. The target is checked (folder, space, not the input raster) before
 any model is loaded.
+
+Its length (about 420 lines) is the checks and recoveries that promise needs: a full disk, a GeoPackage's own
+tables and feature counts, a target that is the input, and the atomic replace; they share one temporary file.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 They load through :func:`.prompter.load_prompter` and :func:`.build_segmenter.load_segmenter`
 exactly as real checkpoints do, run in seconds on a CPU, and produce meaningless output.
+
+Its length (about 500 lines) is one builder per real format (Qwen2.5-VL, SAM 2.1, SAM, SAM 3), each a config at
+the smallest sizes the format allows, and the cache that builds them once per run.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 Everything here is asynchronous (QProcess signals, timers and QgsNetworkAccessManager replies): nothing waits.
 Worker threads that need a backend without a dock use :mod:`.blocking`.
+
+Its length (about 420 lines) is one state machine (stopped, starting, ready, error) over two kinds of backend,
+with its restarts and crash reports; its launch command and messages are in :mod:`.launch`.
 """
 
 from __future__ import annotations

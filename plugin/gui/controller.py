@@ -4,6 +4,10 @@ Network work runs in QgsTasks (the core's SegmentTask; the model catalog's tasks
 methods of this QObject, which lives in the main thread, so their signals arrive there queued. What it promises
 the user: the raster shown is the raster searched, every state ends, a job belongs to the project it started
 in, a crash is named, and no layer appears for a query that found nothing.
+
+Its length (about 530 lines) is those promises: a job's life from Run to its last page, the backend's states
+and crashes, and the result layers that follow the project; they share the running record and are tested
+together. Requests are built in plugin/core/requests.py, layers in plugin/core/layers.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The Think2Map dock: widgets only; every decision is the controller's (plugin/gui/controller.py)."""
+"""The Think2Map dock: widgets only; every decision is the controller's (plugin/gui/controller.py).
+
+Its length (about 550 lines) is the layout of one dock and its slots, kept in one place so that the order of the
+widgets on screen is the order in the file; each box that has behaviour of its own is a module beside it.
+"""
 
 from __future__ import annotations
 

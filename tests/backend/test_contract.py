@@ -283,3 +283,18 @@ def test_an_unsound_request_is_named_by_the_contract_and_refused_by_the_server(s
 def test_a_field_the_request_type_lacks_is_refused():
     with pytest.raises(ValueError, match="tile_sise"):
         contract.JobSpec.from_json({"raster": "/r.tif", "query": "roofs", "tile_sise": 512})
+
+
+def test_every_source_a_feature_names_is_in_the_contract(features_and_plan):
+    from backend.models.finder import Sam3Finder
+    from backend.models.prompter import Prompter
+    from backend.prompt import segment_prompt
+    from tests.fakes import FakeBoxSegmenter
+
+    features, plan, _ = features_and_plan
+    box = (500050.0, 4999900.0, 500080.0, 4999950.0)  # inside the 200 x 200 m raster
+    with plan.source as source:
+        click = segment_prompt(source, contract.PromptSpec(raster=plan.raster, box=box), FakeBoxSegmenter())
+    made = {f.properties["source"] for f in features} | {f.properties["source"] for f in click.features}
+    assert made == {"query", "click"}
+    assert made | {Prompter.source, Sam3Finder.source} == set(contract.SOURCES)
