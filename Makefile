@@ -22,7 +22,7 @@ FAST := not live and not install and not sweep
 PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest -q -ra --durations=15
 QPYTEST := QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=1 $(QPY) -m pytest -q -ra --durations=15
 
-.PHONY: system setup demo tiny test test-fast test-backend test-plugin test-desktop test-qgis-3.44 test-qgis-3.40 package i18n qgis lint lock openapi clean
+.PHONY: system setup demo tiny test test-fast test-backend test-plugin test-desktop test-qgis-3.44 test-qgis-3.40 package i18n qgis lint lock openapi bench-gpu bench-tiny gpu-wheels clean
 
 $(VENV)/.installed: backend/requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -102,6 +102,15 @@ lint: setup  ## ruff (lint and format), mypy, and the Qt6 gate (flake8-qgis's QG
 	$(PY) -m mypy
 	$(PY) -m flake8 plugin __init__.py tests/plugin tests/desktop
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider tests/test_qt6_gate.py
+
+bench-gpu: setup  ## on a machine with a GPU: every GPU figure in one run (out/bench-gpu/, ~7 min); see docs/benchmarks.md
+	PYTHON=$(PY) scripts/gpu-bench
+
+bench-tiny: setup  ## the same suite with tiny models on the CPU (under 2 min): what CI checks
+	SUITE=tiny PYTHON=$(PY) scripts/gpu-bench
+
+gpu-wheels: setup  ## gather into .whl/ the wheels the device machine lacks for bench-gpu (it has no network)
+	$(PY) scripts/gpu_wheels.py
 
 openapi: setup  ## regenerate docs/openapi.json (the API contract) from the server's code
 	$(PY) -m backend serve --openapi docs/openapi.json

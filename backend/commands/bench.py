@@ -100,7 +100,19 @@ def register(sub) -> None:
         help="with --strategies: stop the tiles run after N tiles and project its time to the area (every tile "
         "costs the same prompter call); prompter calls stay exact",
     )
-    p.add_argument("-o", "--output", help="write every figure to this JSON file")
+    p.add_argument(
+        "--suite",
+        choices=("gpu", "tiny"),
+        help="every GPU figure in one run, each step in its own process and written as it ends (gpu: real-size "
+        "models on CUDA, about 7 min; tiny: the same steps with tiny models on the CPU, under 2 min)",
+    )
+    p.add_argument("--suite-dir", default="out/bench-suite", help="with --suite: where its JSON files go")
+    p.add_argument(
+        "--suite-docs",
+        metavar="SUITE_JSON",
+        help="put a suite's figures (its suite.json) into docs/benchmarks.md's GPU section",
+    )
+    p.add_argument("-o", "--output", help="write every figure to this JSON file (a batch run writes after each run)")
     p.set_defaults(handler=main)
 
 
@@ -108,6 +120,8 @@ def main(args: argparse.Namespace) -> int:
     from ..tools.bench.report import format_table
     from ..tools.bench.run import run_bench
 
+    if args.suite or args.suite_docs:
+        return _suite(args)
     if args.strategies:
         from ..tools.bench.strategies import RUNS, format_strategies, strategies_bench
 
@@ -134,7 +148,7 @@ def main(args: argparse.Namespace) -> int:
             import torch
 
             torch.set_num_threads(args.threads)
-        report = {"command": "python -m backend " + " ".join(sys.argv[1:]), **finder_bench(args.device)}
+        report = {"command": "python -m backend " + " ".join(sys.argv[1:]), **finder_bench(args.device, tiny=args.tiny)}
         print(
             f"SAM 3 (real size, {report['parameters'] / 1e6:.0f} M parameters) on {report['device']}, "
             f"{report['threads']} thread(s): {report['tile_s']:.1f} s per 840-px tile (forward "
@@ -182,7 +196,7 @@ def main(args: argparse.Namespace) -> int:
         kind = "sam2.1-small" if args.segmenter == "none" else args.segmenter
         report = {
             "command": "python -m backend " + " ".join(sys.argv[1:]),
-            **click_bench(kind, resolve_device(args.device)),
+            **click_bench(kind, resolve_device(args.device), tiny=args.tiny),
         }
         print(format_clicks(report))
     elif args.spanning_object:
@@ -200,12 +214,36 @@ def main(args: argparse.Namespace) -> int:
             f"{report['peak_host_mb']:.0f} MB"
         )
     else:
-        report = run_bench(args)
+        report = run_bench(args, on_update=lambda so_far: _write(args.output, so_far) if args.output else None)
         print(format_table(report))
     if args.output:
-        target = Path(args.output)
-        partial = target.with_name(target.name + ".partial")
-        partial.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        os.replace(partial, target)  # earlier figures of that name go only once these are complete
+        _write(args.output, report)
         print(f"figures written to {args.output}", file=sys.stderr)
     return 0
+
+
+def _write(output: str, report: dict) -> None:
+    """``report`` into ``output``, with the device's peak memory; an earlier file goes only once this one is whole."""
+    if "torch" in sys.modules:
+        import torch
+
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            report["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20)
+    target = Path(output)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, target)
+
+
+def _suite(args: argparse.Namespace) -> int:
+    from ..tools.bench.suite import format_suite, run_suite, write_docs
+
+    if args.suite_docs:
+        report = json.loads(Path(args.suite_docs).read_text(encoding="utf-8"))
+        write_docs(Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md", report)
+        print(f"docs/benchmarks.md's GPU section now shows {args.suite_docs}", file=sys.stderr)
+        return 0
+    report = run_suite(args.suite, Path(args.suite_dir), say=lambda line: print(line, file=sys.stderr, flush=True))
+    print(format_suite(report))
+    print(f"figures in {args.suite_dir}/ (suite.json and one file per step)", file=sys.stderr)
+    return 0 if report["complete"] else 1

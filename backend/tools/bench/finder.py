@@ -4,14 +4,16 @@ timed on one 840×840 tile: preprocessing, the forward pass (mostly the ViT), an
 from __future__ import annotations
 
 import resource
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 from ...devices import resolve_device
 
 
-def finder_bench(device: str = "auto", repeats: int = 1) -> dict:
+def finder_bench(device: str = "auto", repeats: int = 1, tiny: bool = False) -> dict:
     import torch
     from tokenizers import pre_tokenizers
     from transformers import CLIPTokenizer, Sam3Config, Sam3ImageProcessor, Sam3Model, Sam3Processor
@@ -19,15 +21,23 @@ def finder_bench(device: str = "auto", repeats: int = 1) -> dict:
     device = resolve_device(device)
     torch.manual_seed(0)
     started = time.perf_counter()
-    model = Sam3Model(Sam3Config()).eval().to(device)
+    if tiny:  # the tiny SAM 3 of the tests, through its saved processor: a smoke test of this benchmark
+        from ...models.tiny import build_tiny_sam3
+
+        with tempfile.TemporaryDirectory(prefix="think2map-finder-") as tmp:
+            folder = build_tiny_sam3(Path(tmp) / "sam3")
+            model = Sam3Model.from_pretrained(folder).eval().to(device)
+            processor = Sam3Processor.from_pretrained(folder)
+    else:
+        model = Sam3Model(Sam3Config()).eval().to(device)
+        vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+        for suffix in ("", "</w>"):  # a byte-level CLIP vocabulary: the text encoder's cost does not depend on it
+            for symbol in sorted(pre_tokenizers.ByteLevel.alphabet()):
+                vocab[symbol + suffix] = len(vocab)
+        processor = Sam3Processor(image_processor=Sam3ImageProcessor(), tokenizer=CLIPTokenizer(vocab=vocab, merges=[]))
     if device.startswith("cuda"):
         model = model.to(torch.bfloat16)
     built_s = time.perf_counter() - started
-    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
-    for suffix in ("", "</w>"):  # a byte-level CLIP vocabulary: the text encoder's cost does not depend on it
-        for symbol in sorted(pre_tokenizers.ByteLevel.alphabet()):
-            vocab[symbol + suffix] = len(vocab)
-    processor = Sam3Processor(image_processor=Sam3ImageProcessor(), tokenizer=CLIPTokenizer(vocab=vocab, merges=[]))
     tile = np.random.default_rng(0).integers(0, 256, (840, 840, 3), dtype=np.uint8)
     runs = []
     for _ in range(repeats):

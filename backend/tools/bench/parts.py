@@ -138,4 +138,23 @@ def machine_info(device: str) -> dict:
         pass
     if is_cuda(device):
         info["gpu"] = torch.cuda.get_device_name(device)
+        info["cuda"] = torch.version.cuda
+        info["driver"] = _driver_version()
     return info
+
+
+def _driver_version() -> str | None:
+    """The NVIDIA driver's version, as nvidia-smi says it (None without one)."""
+    import shutil
+    import subprocess  # nosec B404 - nvidia-smi with fixed arguments
+
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    try:
+        out = subprocess.run(  # nosec B603 - fixed arguments
+            [smi, "--query-gpu=driver_version", "--format=csv,noheader"], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None

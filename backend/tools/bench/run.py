@@ -13,7 +13,7 @@ import resource
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -231,7 +231,7 @@ def pipeline_run(
     }
 
 
-def run_bench(args: argparse.Namespace) -> dict:
+def run_bench(args: argparse.Namespace, on_update: Callable[[dict], None] = lambda report: None) -> dict:
     """Build the models, run the plain path and the optimised ones, and return every figure."""
     import torch
 
@@ -304,10 +304,12 @@ def run_bench(args: argparse.Namespace) -> dict:
 
         runs = report["runs"]
         runs.append(pipeline_run("plain", raster, truth, prompter, segmenter, device, 1, optimised=False))
+        on_update(report)
         from ...models.embedding_cache import EmbeddingCache
 
         for b in [] if args.plain_only else batch_sizes:
             runs.append(pipeline_run(f"optimised-b{b}", raster, truth, prompter, segmenter, device, b, optimised=True))
+            on_update(report)  # a run cut short keeps the batch sizes it finished
         if inner_segmenter is not None and hasattr(inner_segmenter, "encode") and not args.plain_only:
             cache = EmbeddingCache(8 * 2**30)
             b = batch_sizes[-1]
