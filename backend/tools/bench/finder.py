@@ -26,8 +26,8 @@ def finder_bench(device: str = "auto", repeats: int = 1, tiny: bool = False) -> 
 
         with tempfile.TemporaryDirectory(prefix="think2map-finder-") as tmp:
             folder = build_tiny_sam3(Path(tmp) / "sam3")
-            model = Sam3Model.from_pretrained(folder).eval().to(device)
-            processor = Sam3Processor.from_pretrained(folder)
+            model = Sam3Model.from_pretrained(folder, local_files_only=True).eval().to(device)  # nosec B615 - built here
+            processor = Sam3Processor.from_pretrained(folder, local_files_only=True)  # nosec B615 - built here
     else:
         model = Sam3Model(Sam3Config()).eval().to(device)
         vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
