@@ -29,34 +29,79 @@
       <translation>Le moteur s'est arrêté de façon inattendue (code de sortie {code}).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/client.py" line="153" />
+      <location filename="../plugin/core/client.py" line="152" />
       <source>The request to the backend was canceled.</source>
       <translation>La requête au moteur a été annulée.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/client.py" line="172" />
+      <location filename="../plugin/core/client.py" line="171" />
       <source>The backend sent an answer that is not JSON: {text}</source>
       <translation>Le moteur a envoyé une réponse qui n'est pas du JSON : {text}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/client.py" line="182" />
+      <location filename="../plugin/core/client.py" line="181" />
       <source>The backend at {url} did not answer in time.</source>
       <translation>Le moteur à {url} n'a pas répondu à temps.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/client.py" line="184" />
+      <location filename="../plugin/core/client.py" line="183" />
       <source>No backend is listening at {url}: start it (Think2Map settings) or check the URL.</source>
       <translation>Aucun moteur n'écoute à {url} : démarrez-le (paramètres de Think2Map) ou vérifiez l'URL.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/client.py" line="187" />
+      <location filename="../plugin/core/client.py" line="186" />
       <source>Could not reach the backend at {url}: {error}</source>
       <translation>Impossible de joindre le moteur à {url} : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/client.py" line="199" />
+      <location filename="../plugin/core/client.py" line="198" />
       <source>The backend answered HTTP {status}.</source>
       <translation>Le moteur a répondu HTTP {status}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/export.py" line="107" />
+      <source>{w:,} × {h:,} px ({mb:,.0f} MB)</source>
+      <translation>{w:,} × {h:,} px ({mb:,.0f} Mo)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/export.py" line="109" />
+      <source>from about {n:,} web tiles</source>
+      <translation>depuis environ {n:,} tuiles web</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/export.py" line="115" />
+      <source>The area to search is less than a pixel of '{name}'.</source>
+      <translation>La zone à chercher fait moins d’un pixel de « {name} ».</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/export.py" line="117" />
+      <source>Searching this area of '{name}' would fetch {size}, more than the limit of {limit:,} pixels. Zoom in, or draw a smaller rectangle.</source>
+      <translation>Chercher dans cette zone de « {name} » téléchargerait {size}, plus que la limite de {limit:,} pixels. Zoomez, ou dessinez un rectangle plus petit.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/export.py" line="197" />
+      <source>QGIS cannot read '{name}' for export.</source>
+      <translation>QGIS ne peut pas lire « {name} » pour l’exporter.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/export.py" line="214" />
+      <source>QGIS could not export '{name}' (error {code}).</source>
+      <translation>QGIS n’a pas pu exporter « {name} » (erreur {code}).</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/export.py" line="228" />
+      <source>Think2Map: fetch {name}</source>
+      <translation>Think2Map : téléchargement de {name}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/extent.py" line="105" />
+      <source>'{name}' is a web or virtual layer (a tile or map service, or a computed raster): a query from the dock can search it, but clicks and Processing need a raster file for now. Save it as a GeoTIFF first: right-click the layer, Export, Save As.</source>
+      <translation>« {name} » est une couche web ou virtuelle (un service de tuiles ou de cartes, ou un raster calculé) : une requête depuis le panneau peut y chercher, mais les clics et Processing demandent pour l'instant un fichier raster. Enregistrez-la d'abord en GeoTIFF : clic droit sur la couche, Exporter, Enregistrer sous.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/extent.py" line="114" />
+      <source>The raster file {path} does not exist.</source>
+      <translation>Le fichier raster {path} n'existe pas.</translation>
     </message>
     <message>
       <location filename="../plugin/core/extent.py" line="39" />
@@ -79,29 +124,24 @@
       <translation>La zone ne recouvre pas le raster « {name} » : déplacez-vous ou zoomez dessus, ou tracez un rectangle sur lui.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/extent.py" line="85" />
+      <location filename="../plugin/core/extent.py" line="91" />
       <source>Choose a raster layer to search.</source>
       <translation>Choisissez une couche raster à analyser.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/extent.py" line="87" />
+      <location filename="../plugin/core/extent.py" line="93" />
       <source>'{name}' is not a raster layer: choose an image (raster) layer.</source>
       <translation>« {name} » n'est pas une couche raster : choisissez une couche image (raster).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/extent.py" line="89" />
+      <location filename="../plugin/core/extent.py" line="95" />
       <source>The raster '{name}' cannot be read: check its source.</source>
       <translation>Le raster « {name} » est illisible : vérifiez sa source.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/extent.py" line="91" />
-      <source>'{name}' is a web or virtual layer (a tile or map service, or a computed raster); Think2Map searches raster files only for now. Save it as a GeoTIFF first: right-click the layer, Export, Save As.</source>
-      <translation>« {name} » est une couche web ou virtuelle (un service de tuiles ou de cartes, ou un raster calculé) ; Think2Map ne cherche pour l'instant que dans des fichiers raster. Enregistrez-la d'abord en GeoTIFF : clic droit sur la couche, Exporter, Enregistrer sous.</translation>
-    </message>
-    <message>
       <location filename="../plugin/core/extent.py" line="99" />
-      <source>The raster file {path} does not exist.</source>
-      <translation>Le fichier raster {path} n'existe pas.</translation>
+      <source>'{name}' is a web or virtual layer (a tile or map service, or a computed raster), and the backend runs on another machine, which cannot read what QGIS exports here yet. Save it as a GeoTIFF in the server's data folder, or use a backend on this computer.</source>
+      <translation>« {name} » est une couche web ou virtuelle (un service de tuiles ou de cartes, ou un raster calculé), et le moteur tourne sur une autre machine, qui ne peut pas encore lire ce que QGIS exporte ici. Enregistrez-la en GeoTIFF dans le dossier de données du serveur, ou utilisez un moteur sur cet ordinateur.</translation>
     </message>
     <message>
       <location filename="../plugin/core/interpreter_check.py" line="100" />
@@ -179,27 +219,27 @@
       <translation>(le système a peut-être manqué de mémoire)</translation>
     </message>
     <message>
-      <location filename="../plugin/core/layers.py" line="135" />
+      <location filename="../plugin/core/layers.py" line="129" />
       <source>Could not create the result layer in {path}: {error}</source>
       <translation>Impossible de créer la couche de résultats dans {path} : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/layers.py" line="139" />
+      <location filename="../plugin/core/layers.py" line="133" />
       <source>Could not open the result layer for '{query}'.</source>
       <translation>Impossible d'ouvrir la couche de résultats pour « {query} ».</translation>
     </message>
     <message>
-      <location filename="../plugin/core/layers.py" line="202" />
+      <location filename="../plugin/core/layers.py" line="146" />
       <source>Could not write features to {layer}: {error}</source>
       <translation>Impossible d'écrire les entités dans {layer} : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/layers.py" line="273" />
+      <location filename="../plugin/core/layers.py" line="217" />
       <source>Overview boxes · {name}</source>
       <translation>Boîtes de la vue d'ensemble · {name}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/layers.py" line="63" />
+      <location filename="../plugin/core/layers.py" line="55" />
       <source>query</source>
       <translation>requête</translation>
     </message>
@@ -594,72 +634,72 @@
       <translation>Le système de coordonnées de référence de {path} n'est pas compris par le moteur : attribuez-en un standard (Raster ▸ Projections ▸ Assigner une projection).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/process.py" line="172" />
+      <location filename="../plugin/core/process.py" line="175" />
       <source>Canceled while waiting for the backend to start.</source>
       <translation>Annulé pendant l'attente du démarrage du moteur.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/process.py" line="196" />
+      <location filename="../plugin/core/process.py" line="199" />
       <source>The backend is stopped.</source>
       <translation>Le moteur est arrêté.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/process.py" line="216" />
+      <location filename="../plugin/core/process.py" line="219" />
       <source>Remote mode needs a backend URL: set it in Think2Map settings.</source>
       <translation>Le mode distant a besoin de l'URL d'un moteur : indiquez-la dans les paramètres de Think2Map.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/process.py" line="219" />
+      <location filename="../plugin/core/process.py" line="222" />
       <source>Connecting to {url}…</source>
       <translation>Connexion à {url}…</translation>
     </message>
     <message>
-      <location filename="../plugin/core/process.py" line="245" />
+      <location filename="../plugin/core/process.py" line="248" />
       <source>Starting the backend with {python}…</source>
       <translation>Démarrage du moteur avec {python}…</translation>
     </message>
     <message>
-      <location filename="../plugin/core/process.py" line="282" />
+      <location filename="../plugin/core/process.py" line="285" />
       <source>The backend could not be started: {error}.</source>
       <translation>Le moteur n'a pas pu démarrer : {error}.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/process.py" line="306" />
+      <location filename="../plugin/core/process.py" line="309" />
       <source>The backend stopped unexpectedly: {how}.</source>
       <translation>Le moteur s'est arrêté de façon inattendue : {how}.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/process.py" line="308" />
+      <location filename="../plugin/core/process.py" line="311" />
       <source>The backend stopped while starting: {how}.</source>
       <translation>Le moteur s'est arrêté pendant son démarrage : {how}.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/process.py" line="322" />
+      <location filename="../plugin/core/process.py" line="325" />
       <source>Restarting in {s} s (attempt {n} of {max})…</source>
       <translation>Redémarrage dans {s} s (tentative {n} sur {max})…</translation>
     </message>
     <message>
-      <location filename="../plugin/core/process.py" line="334" />
+      <location filename="../plugin/core/process.py" line="337" />
       <source>Last backend messages:</source>
       <translation>Derniers messages du moteur :</translation>
     </message>
     <message>
-      <location filename="../plugin/core/process.py" line="381" />
+      <location filename="../plugin/core/process.py" line="386" />
       <source>Backend ready at {url} on {device}.</source>
       <translation>Moteur prêt à {url} sur {device}.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/process.py" line="383" />
+      <location filename="../plugin/core/process.py" line="388" />
       <source>No GPU: running on the CPU will be slow.</source>
       <translation>Pas de GPU : l'exécution sur le CPU sera lente.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/process.py" line="388" />
+      <location filename="../plugin/core/process.py" line="393" />
       <source>The backend refused the token (HTTP 401): check the token in Think2Map settings.</source>
       <translation>Le moteur a refusé le jeton (HTTP 401) : vérifiez le jeton dans les paramètres de Think2Map.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/process.py" line="393" />
+      <location filename="../plugin/core/process.py" line="398" />
       <source>The backend at {url} is not healthy: {error}</source>
       <translation>Le moteur à {url} ne répond pas correctement : {error}</translation>
     </message>
@@ -764,227 +804,227 @@
       <translation>L'installation du moteur a été annulée ; rien d'inachevé n'est utilisé. Cliquez sur Installer pour réessayer.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="118" />
-      <source>The backend did not confirm the cancellation.</source>
-      <translation>Le moteur n'a pas confirmé l'annulation.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="131" />
-      <source>{n} tile(s) failed: Reasoning… shows why.</source>
-      <translation>{n} tuile(s) en échec : Raisonnement… dit pourquoi.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="133" />
-      <source>{n} tile(s) failed: the log shows why.</source>
-      <translation>{n} tuile(s) en échec : le journal dit pourquoi.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="136" />
-      <source>No target: the overview saw nothing matching the query.</source>
-      <translation>Aucune cible : la vue d'ensemble n'a rien vu qui corresponde à la requête.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="137" />
-      <source>Reasoning… shows why.</source>
-      <translation>Raisonnement… indique pourquoi.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="137" />
-      <source>The log shows why.</source>
-      <translation>Le journal indique pourquoi.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="139" />
-      <source>Nothing matching the query was found.</source>
-      <translation>Rien ne correspond à la requête.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="140" />
+      <location filename="../plugin/core/tasks.py" line="100" />
       <source>{n} polygon(s) found.</source>
       <translation>{n} polygone(s) trouvé(s).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="142" />
+      <location filename="../plugin/core/tasks.py" line="102" />
       <source>Cancelled; the {n} polygon(s) found so far were kept.</source>
       <translation>Annulée ; polygones trouvés jusque-là et conservés : {n}.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="145" />
+      <location filename="../plugin/core/tasks.py" line="105" />
       <source>The {n} polygon(s) found before were kept.</source>
       <translation>Polygones trouvés avant et gardés : {n}.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="160" />
+      <location filename="../plugin/core/tasks.py" line="120" />
       <source>Overview first ({strategy}): {n} prompter call(s) for {total} tiles.</source>
       <translation>Vue d'ensemble d'abord ({strategy}) : {n} appel(s) au modèle pour {total} tuiles.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="170" />
+      <location filename="../plugin/core/tasks.py" line="130" />
       <source>Tile {i}: {message}</source>
       <translation>Tuile {i} : {message}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="219" />
+      <location filename="../plugin/core/tasks.py" line="181" />
       <source>Unexpected answer from the backend: {e}</source>
       <translation>Réponse inattendue du moteur : {e}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="236" />
+      <location filename="../plugin/core/tasks.py" line="198" />
       <source>Cancelled before it started.</source>
       <translation>Annulée avant de commencer.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="247" />
+      <location filename="../plugin/core/tasks.py" line="209" />
       <source>Think2Map: list models</source>
       <translation>Think2Map : liste des modèles</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="264" />
+      <location filename="../plugin/core/tasks.py" line="226" />
       <source>Cancelled.</source>
       <translation>Annulé.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="273" />
+      <location filename="../plugin/core/tasks.py" line="235" />
       <source>Think2Map: download {name}</source>
       <translation>Think2Map : téléchargement de {name}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="285" />
+      <location filename="../plugin/core/tasks.py" line="247" />
       <source>The download goes on in the backend.</source>
       <translation>Le téléchargement continue dans le moteur.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="299" />
+      <location filename="../plugin/core/tasks.py" line="261" />
       <source>{name} is ready.</source>
       <translation>{name} est prêt.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="122" />
+      <location filename="../plugin/core/tasks.py" line="78" />
+      <source>The backend did not confirm the cancellation.</source>
+      <translation>Le moteur n'a pas confirmé l'annulation.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="91" />
+      <source>{n} tile(s) failed: Reasoning… shows why.</source>
+      <translation>{n} tuile(s) en échec : Raisonnement… dit pourquoi.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="93" />
+      <source>{n} tile(s) failed: the log shows why.</source>
+      <translation>{n} tuile(s) en échec : le journal dit pourquoi.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="96" />
+      <source>No target: the overview saw nothing matching the query.</source>
+      <translation>Aucune cible : la vue d'ensemble n'a rien vu qui corresponde à la requête.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="97" />
+      <source>Reasoning… shows why.</source>
+      <translation>Raisonnement… indique pourquoi.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="97" />
+      <source>The log shows why.</source>
+      <translation>Le journal indique pourquoi.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="99" />
+      <source>Nothing matching the query was found.</source>
+      <translation>Rien ne correspond à la requête.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_box.py" line="123" />
       <source>Choose the raster to digitise on first.</source>
       <translation>Choisissez d'abord le raster sur lequel numériser.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="130" />
+      <location filename="../plugin/gui/click_box.py" line="131" />
       <source>Click on an object to outline it; Enter adds it to the layer.</source>
       <translation>Cliquez sur un objet pour le détourer ; Entrée l'ajoute à la couche.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="142" />
+      <location filename="../plugin/gui/click_box.py" line="143" />
       <source>Select one polygon of a Think2Map result layer to refine.</source>
       <translation>Sélectionnez un polygone d'une couche de résultats Think2Map à affiner.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="147" />
+      <location filename="../plugin/gui/click_box.py" line="148" />
       <source>Add points to correct the outline; Enter replaces the polygon.</source>
       <translation>Ajoutez des points pour corriger le contour ; Entrée remplace le polygone.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="160" />
+      <location filename="../plugin/gui/click_box.py" line="161" />
       <source>Replaced the polygon in {layer}; Ctrl+Z (Edit ▸ Undo) brings the old outline back.</source>
       <translation>Polygone remplacé dans {layer} ; Ctrl+Z (Édition ▸ Annuler) rend l'ancien contour.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="162" />
+      <location filename="../plugin/gui/click_box.py" line="163" />
       <source>Added to {layer}; Ctrl+Z (Edit ▸ Undo) takes it back.</source>
       <translation>Ajouté à {layer} ; Ctrl+Z (Édition ▸ Annuler) le retire.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="169" />
+      <location filename="../plugin/gui/click_box.py" line="170" />
       <source>The backend is back; the click it never answered was dropped: click again.</source>
       <translation>Le moteur est revenu ; le clic resté sans réponse a été retiré : cliquez à nouveau.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="171" />
+      <location filename="../plugin/gui/click_box.py" line="172" />
       <source>The backend is back: clicks work again.</source>
       <translation>Le moteur est revenu : les clics fonctionnent de nouveau.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="40" />
+      <location filename="../plugin/gui/click_box.py" line="41" />
       <source>Click to segment</source>
       <translation>Segmenter par clic</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="53" />
+      <location filename="../plugin/gui/click_box.py" line="54" />
       <source>Click on the map</source>
       <translation>Cliquer sur la carte</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="56" />
+      <location filename="../plugin/gui/click_box.py" line="57" />
       <source>Click inside an object (Shift or right click: outside it), or drag a box around it; Enter adds it</source>
       <translation>Cliquez dans un objet (Maj ou clic droit : en dehors), ou tracez un rectangle autour ; Entrée l'ajoute</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="58" />
+      <location filename="../plugin/gui/click_box.py" line="59" />
       <source>Add (Enter)</source>
       <translation>Ajouter (Entrée)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="60" />
+      <location filename="../plugin/gui/click_box.py" line="61" />
       <source>Refine selected</source>
       <translation>Affiner</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="61" />
+      <location filename="../plugin/gui/click_box.py" line="62" />
       <source>Start from the selected polygon of a Think2Map layer, then add points</source>
       <translation>Partir du polygone sélectionné d'une couche Think2Map, puis ajouter des points</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="73" />
+      <location filename="../plugin/gui/click_box.py" line="74" />
       <source>Where added outlines go; empty: a new '{name}' layer</source>
       <translation>Où vont les contours ajoutés ; vide : une nouvelle couche « {name} »</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="75" />
+      <location filename="../plugin/gui/click_box.py" line="76" />
       <source>Add to</source>
       <translation>Ajouter à</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="76" />
+      <location filename="../plugin/gui/click_box.py" line="77" />
       <source>Show the outline under the cursor</source>
       <translation>Contour sous le curseur</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="77" />
+      <location filename="../plugin/gui/click_box.py" line="78" />
       <source>Resting the mouse over the map shows what a click there would outline</source>
       <translation>La souris posée sur la carte montre ce qu'un clic à cet endroit détourerait</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="80" />
+      <location filename="../plugin/gui/click_box.py" line="81" />
       <source>Esc clears, Ctrl+Z takes back the last click.</source>
       <translation>Échap efface, Ctrl+Z annule le dernier clic.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="144" />
+      <location filename="../plugin/gui/click_session.py" line="133" />
       <source>This layer has no Think2Map prompts to refine.</source>
       <translation>Cette couche n'a pas d'invites Think2Map à affiner.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="229" />
+      <location filename="../plugin/gui/click_session.py" line="200" />
       <source>The backend is not ready yet: the preview comes once it is.</source>
       <translation>Le moteur n'est pas encore prêt : l'aperçu viendra dès qu'il le sera.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="269" />
+      <location filename="../plugin/gui/click_session.py" line="240" />
       <source>Nothing found there: add a point or draw a box.</source>
       <translation>Rien trouvé ici : ajoutez un point ou tracez un rectangle.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="301" />
+      <location filename="../plugin/gui/click_session.py" line="272" />
       <source>Nothing to add yet: click on the object first.</source>
       <translation>Rien à ajouter pour l'instant : cliquez d'abord sur l'objet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="317" />
+      <location filename="../plugin/gui/click_session.py" line="288" />
       <source>Think2Map: add a segment</source>
       <translation>Think2Map : ajouter un segment</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="326" />
+      <location filename="../plugin/gui/click_session.py" line="297" />
       <source>Think2Map: refine a segment</source>
       <translation>Think2Map : affiner un segment</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="330" />
+      <location filename="../plugin/gui/click_session.py" line="301" />
       <source>Could not edit the layer {name}.</source>
       <translation>Impossible de modifier la couche {name}.</translation>
     </message>
@@ -994,524 +1034,529 @@
       <translation>Modifications Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="134" />
+      <location filename="../plugin/gui/controller.py" line="121" />
       <source>Starting the backend…</source>
       <translation>Démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="136" />
+      <location filename="../plugin/gui/controller.py" line="123" />
       <source>unknown device</source>
       <translation>processeur inconnu</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="140" />
+      <location filename="../plugin/gui/controller.py" line="127" />
       <source>Backend ready — GPU: {name}, {memory:.0f} GB</source>
       <translation>Moteur prêt — GPU : {name}, {memory:.0f} Go</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="144" />
+      <location filename="../plugin/gui/controller.py" line="131" />
       <source>Backend ready — CPU only: queries will be slow</source>
       <translation>Moteur prêt — processeur seul : les requêtes seront lentes</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="146" />
+      <location filename="../plugin/gui/controller.py" line="133" />
       <source>Backend ready on {device}</source>
       <translation>Moteur prêt sur {device}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="148" />
+      <location filename="../plugin/gui/controller.py" line="135" />
       <source>restarted at {time}, after it stopped unexpectedly</source>
       <translation>redémarré à {time}, après un arrêt inattendu</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="151" />
+      <location filename="../plugin/gui/controller.py" line="138" />
       <source>No backend yet: press “Set up the backend…” to build it (a few minutes, about 7 GB), or choose an existing one in Settings.</source>
       <translation>Pas encore de moteur : appuyez sur « Installer le moteur… » pour le construire (quelques minutes, environ 7 Go), ou choisissez-en un dans les paramètres.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="156" />
+      <location filename="../plugin/gui/controller.py" line="143" />
       <source>Backend error: {detail}</source>
       <translation>Erreur du moteur : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="156" />
+      <location filename="../plugin/gui/controller.py" line="143" />
       <source>no details</source>
       <translation>sans détails</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="157" />
+      <location filename="../plugin/gui/controller.py" line="144" />
       <source>Backend stopped; it starts when you open this panel or run a query.</source>
       <translation>Moteur arrêté ; il démarre à l'ouverture de ce panneau ou au lancement d'une requête.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="176" />
+      <location filename="../plugin/gui/controller.py" line="163" />
       <source>The backend did not start: {detail}</source>
       <translation>Le moteur n'a pas démarré : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="196" />
+      <location filename="../plugin/gui/controller.py" line="186" />
       <source>Think2Map is restarting it.</source>
       <translation>Think2Map le redémarre.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="196" />
+      <location filename="../plugin/gui/controller.py" line="186" />
       <source>Press Restart to start it.</source>
       <translation>Appuyez sur Redémarrer pour le lancer.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="200" />
+      <location filename="../plugin/gui/controller.py" line="190" />
       <source>Nothing had been found yet.</source>
       <translation>Rien n'avait encore été trouvé.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="223" />
+      <location filename="../plugin/gui/controller.py" line="219" />
       <source>Draw a rectangle on the map first (the Draw button), or choose another area.</source>
       <translation>Tracez d'abord un rectangle sur la carte (bouton Tracer), ou choisissez une autre zone.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="283" />
+      <location filename="../plugin/gui/controller.py" line="285" />
       <source>The backend cannot start: {detail}</source>
       <translation>Le moteur ne peut pas démarrer : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="306" />
+      <location filename="../plugin/gui/controller.py" line="315" />
       <source>Waiting for the backend to start…</source>
       <translation>En attente du démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="311" />
+      <location filename="../plugin/gui/controller.py" line="332" />
+      <source>Fetching {what} of '{name}'…</source>
+      <translation>Téléchargement de {what} de « {name} »…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/controller.py" line="349" />
       <source>A query is already running; cancel it or wait for it to finish.</source>
       <translation>Une requête est déjà en cours ; annulez-la ou attendez qu'elle se termine.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="314" />
+      <location filename="../plugin/gui/controller.py" line="352" />
       <source>Not downloaded yet: {names}. Click Download to fetch them, or choose other models.</source>
       <translation>Pas encore téléchargé : {names}. Cliquez sur Télécharger pour les obtenir, ou choisissez d’autres modèles.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="322" />
+      <location filename="../plugin/gui/controller.py" line="362" />
       <source>Cancelling…</source>
       <translation>Annulation…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="332" />
+      <location filename="../plugin/gui/controller.py" line="372" />
       <source>Think2Map: {query}</source>
       <translation>Think2Map : {query}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="341" />
+      <location filename="../plugin/gui/controller.py" line="381" />
       <source>Searching for '{query}'…</source>
       <translation>Recherche de « {query} »…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="422" />
+      <location filename="../plugin/gui/controller.py" line="474" />
       <source>'{query}' on '{raster}'</source>
       <translation>« {query} » sur « {raster} »</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="427" />
+      <location filename="../plugin/gui/controller.py" line="479" />
       <source>Think2Map</source>
       <translation>Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="432" />
+      <location filename="../plugin/gui/controller.py" line="484" />
       <source>{what}: {message}</source>
       <translation>{what} : {message}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="432" />
+      <location filename="../plugin/gui/controller.py" line="484" />
       <source>done.</source>
       <translation>terminée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="436" />
+      <location filename="../plugin/gui/controller.py" line="488" />
       <source>cancelled.</source>
       <translation>annulée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="440" />
+      <location filename="../plugin/gui/controller.py" line="492" />
       <source>The query failed: {error}</source>
       <translation>La requête a échoué : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="471" />
+      <location filename="../plugin/gui/controller.py" line="523" />
       <source>Could not write the results to a GeoPackage ({error}): they are in a memory layer; save it before closing QGIS.</source>
       <translation>Impossible d'écrire les résultats dans un GeoPackage ({error}) : ils sont dans une couche en mémoire ; enregistrez-la avant de fermer QGIS.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="509" />
+      <location filename="../plugin/gui/controller.py" line="561" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) are kept in {path} (layer {table}).</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; les polygones trouvés ({n}) sont gardés dans {path} (couche {table}).</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="514" />
+      <location filename="../plugin/gui/controller.py" line="566" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) were in a memory layer, which closed with the project.</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; les polygones trouvés ({n}) étaient dans une couche en mémoire, fermée avec le projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="518" />
-      <source>The project was closed, so the query '{query}' was cancelled before it found anything.</source>
-      <translation>Le projet a été fermé, la requête '{query}' a donc été annulée avant d'avoir rien trouvé.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/controller.py" line="540" />
-      <source>'{query}' has no layer: nothing was found yet. Reasoning… shows what the model wrote.</source>
-      <translation>'{query}' n'a pas de couche : rien n'a encore été trouvé. Raisonnement… montre ce qu'a écrit le modèle.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/controller.py" line="542" />
-      <source>The layer of '{query}' was removed from the project.</source>
-      <translation>La couche de « {query} » a été retirée du projet.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/controller.py" line="68" />
+      <location filename="../plugin/gui/controller.py" line="57" />
       <source>Bands are numbers separated by commas, like 3,2,1.</source>
       <translation>Les bandes sont des numéros séparés par des virgules, comme 3,2,1.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="70" />
+      <location filename="../plugin/gui/controller.py" line="570" />
+      <source>The project was closed, so the query '{query}' was cancelled before it found anything.</source>
+      <translation>Le projet a été fermé, la requête '{query}' a donc été annulée avant d'avoir rien trouvé.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/controller.py" line="59" />
       <source>Give one band (grey) or three bands (red, green, blue), numbered from 1.</source>
       <translation>Indiquez une bande (gris) ou trois bandes (rouge, vert, bleu), numérotées à partir de 1.</translation>
     </message>
     <message>
+      <location filename="../plugin/gui/controller.py" line="593" />
+      <source>'{query}' has no layer: nothing was found yet. Reasoning… shows what the model wrote.</source>
+      <translation>'{query}' n'a pas de couche : rien n'a encore été trouvé. Raisonnement… montre ce qu'a écrit le modèle.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/controller.py" line="595" />
+      <source>The layer of '{query}' was removed from the project.</source>
+      <translation>La couche de « {query} » a été retirée du projet.</translation>
+    </message>
+    <message>
       <location filename="../plugin/gui/dock.py" line="100" />
-      <source>Reasoning (Think2Seg-RS)</source>
-      <translation>Raisonnement (Think2Seg-RS)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="101" />
-      <source>Find every instance (SAM 3)</source>
-      <translation>Trouver chaque instance (SAM 3)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="102" />
-      <source>Automatic: SAM 3 for short noun phrases</source>
-      <translation>Automatique : SAM 3 pour les groupes nominaux courts</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="104" />
-      <source>Reasoning answers any question, tile by tile; SAM 3 finds every instance of a short phrase (buildings, swimming pools) much faster; Automatic picks one per query and each polygon's 'route' attribute says why.</source>
-      <translation>Le raisonnement répond à toute question, tuile par tuile ; SAM 3 trouve bien plus vite chaque instance d'une expression courte (bâtiments, piscines) ; Automatique choisit pour chaque requête et l'attribut 'route' de chaque polygone dit pourquoi.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="110" />
-      <source>Answer with</source>
-      <translation>Répondre avec</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="121" />
-      <source>Advanced options</source>
-      <translation>Options avancées</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="128" />
-      <source> px</source>
-      <translation> px</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="135" />
-      <source>default (1,2,3); or 4,3,2; or one band</source>
-      <translation>par défaut (1,2,3) ; ou 4,3,2 ; ou une seule bande</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="140" />
-      <source>The most tiles one query may search; a larger area is refused first</source>
-      <translation>Le nombre maximal de tuiles qu'une requête peut analyser ; une zone plus grande est refusée d'emblée</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="141" />
-      <source>Pixel coordinates</source>
-      <translation>Coordonnées pixel</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="143" />
-      <source>Search a raster that has no coordinate reference system; its polygons are placed in pixel coordinates</source>
-      <translation>Analyser un raster sans système de coordonnées de référence ; ses polygones sont placés en coordonnées pixel</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="146" />
-      <source>Every tile</source>
-      <translation>Toutes les tuiles</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="147" />
-      <source>Overview first, then where it points</source>
-      <translation>Vue d'ensemble d'abord, puis là où elle pointe</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="148" />
-      <source>Automatic (by the area's size)</source>
-      <translation>Automatique (selon la taille de la zone)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="150" />
-      <source>Every tile: the prompter reads the whole area at full resolution. Overview first: it reads the area downsampled, then only the places its boxes point to (far fewer prompter calls, and questions about the whole scene); its boxes are drawn as a layer. Automatic: the overview for a large area, with a sample of tiles for small objects.</source>
-      <translation>Toutes les tuiles : le modèle lit toute la zone en pleine résolution. Vue d'ensemble d'abord : il lit la zone sous-échantillonnée, puis seulement les endroits que désignent ses boîtes (bien moins d'appels au modèle, et des questions sur toute la scène) ; ses boîtes sont dessinées dans une couche. Automatique : la vue d'ensemble pour une grande zone, avec un échantillon de tuiles pour les petits objets.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="158" />
-      <source>SAM with the overview's boxes (fast)</source>
-      <translation>SAM avec les boîtes de la vue d'ensemble (rapide)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="159" />
-      <source>The prompter again (detailed)</source>
-      <translation>Le modèle à nouveau (détaillé)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="160" />
-      <source>How the places the overview points to are read at full resolution</source>
-      <translation>Comment les endroits désignés par la vue d'ensemble sont lus en pleine résolution</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="165" />
-      <source>Strategy</source>
-      <translation>Stratégie</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="166" />
-      <source>Refine with</source>
-      <translation>Affiner avec</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="167" />
-      <source>Tile size</source>
-      <translation>Taille des tuiles</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="168" />
-      <source>Overlap</source>
-      <translation>Recouvrement</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="169" />
-      <source>Bands</source>
-      <translation>Bandes</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="170" />
-      <source>Tile limit</source>
-      <translation>Limite de tuiles</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="175" />
-      <source>Run</source>
-      <translation>Lancer</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="177" />
-      <source>Cancel</source>
-      <translation>Annuler</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="185" />
-      <source>%v / %m tiles</source>
-      <translation>%v / %m tuiles</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="193" />
-      <source>Details…</source>
-      <translation>Détails…</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="194" />
-      <source>What the backend said, in its own words</source>
-      <translation>Ce que le moteur a dit, dans ses propres termes</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="205" />
-      <source>Restart</source>
-      <translation>Redémarrer</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="206" />
-      <source>Restart the backend</source>
-      <translation>Redémarrer le moteur</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="208" />
-      <source>Settings…</source>
-      <translation>Paramètres…</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="211" />
-      <source>The backend's full error message</source>
-      <translation>Le message d'erreur complet du moteur</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="221" />
-      <source>Set up the backend…</source>
-      <translation>Installer le moteur…</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="222" />
-      <source>Build the backend's Python environment in your QGIS profile folder</source>
-      <translation>Construire l'environnement Python du moteur dans le dossier de votre profil QGIS</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="226" />
-      <source>Results</source>
-      <translation>Résultats</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="228" />
-      <source>Select a result to show and zoom to its layer</source>
-      <translation>Sélectionnez un résultat pour afficher sa couche et zoomer dessus</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="233" />
-      <source>Zoom to layer</source>
-      <translation>Zoomer</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="234" />
-      <source>Zoom to the layer of the selected result</source>
-      <translation>Zoomer sur la couche du résultat sélectionné</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="235" />
-      <source>Reasoning…</source>
-      <translation>Raisonnement…</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="236" />
-      <source>What the prompter wrote for each tile</source>
-      <translation>Ce que le modèle d'invite a écrit pour chaque tuile</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="314" />
-      <source>A query is running: wait for it, or cancel it</source>
-      <translation>Une requête est en cours : attendez-la ou annulez-la</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="316" />
-      <source>Search the raster for the query (Enter)</source>
-      <translation>Chercher la requête dans le raster (Entrée)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="367" />
-      <source>Area: a rectangle of {w:.0f} × {h:.0f} map units.</source>
-      <translation>Zone : un rectangle de {w:.0f} × {h:.0f} unités de carte.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="407" />
-      <source>Select a result first.</source>
-      <translation>Sélectionnez d'abord un résultat.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="412" />
-      <source>Think2Map backend</source>
-      <translation>Moteur Think2Map</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="526" />
-      <source>waiting for the backend</source>
-      <translation>en attente du moteur</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="527" />
-      <source>sent</source>
-      <translation>envoyée</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="528" />
-      <source>queued</source>
-      <translation>en file</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="529" />
-      <source>running</source>
-      <translation>en cours</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="530" />
-      <source>done</source>
-      <translation>terminée</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="531" />
-      <source>failed</source>
-      <translation>échouée</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="532" />
-      <source>cancelled</source>
-      <translation>annulée</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="536" />
-      <source>{strategy}, {n} prompter call(s)</source>
-      <translation>{strategy}, {n} appel(s) au modèle</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="540" />
-      <source>no target</source>
-      <translation>aucune cible</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="542" />
-      <source>{n} polygon(s)</source>
-      <translation>{n} polygone(s)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="543" />
-      <source>{name} — {state}, {found}{tiles}</source>
-      <translation>{name} — {state}, {found}{tiles}</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="79" />
-      <source>The raster to search</source>
-      <translation>Le raster à analyser</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="80" />
-      <source>Raster</source>
-      <translation>Raster</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="84" />
-      <source>What to find, e.g. the river</source>
-      <translation>Quoi chercher, p. ex. la rivière</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="85" />
-      <source>Describe what to find in plain language; earlier queries are in the list</source>
-      <translation>Décrivez en langage courant ce qu'il faut trouver ; les requêtes précédentes sont dans la liste</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="86" />
-      <source>Query</source>
-      <translation>Requête</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="89" />
-      <source>Whole layer</source>
-      <translation>Toute la couche</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="90" />
-      <source>Current map extent</source>
-      <translation>Emprise actuelle de la carte</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="91" />
-      <source>Rectangle drawn on the map</source>
-      <translation>Rectangle tracé sur la carte</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="93" />
-      <source>Draw</source>
-      <translation>Tracer</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="95" />
       <source>Drag a rectangle on the map to search only there</source>
       <translation>Tracez un rectangle sur la carte pour n'analyser que cette zone</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="98" />
+      <location filename="../plugin/gui/dock.py" line="103" />
       <source>Area</source>
       <translation>Zone</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="105" />
+      <source>Reasoning (Think2Seg-RS)</source>
+      <translation>Raisonnement (Think2Seg-RS)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="106" />
+      <source>Find every instance (SAM 3)</source>
+      <translation>Trouver chaque instance (SAM 3)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="107" />
+      <source>Automatic: SAM 3 for short noun phrases</source>
+      <translation>Automatique : SAM 3 pour les groupes nominaux courts</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="109" />
+      <source>Reasoning answers any question, tile by tile; SAM 3 finds every instance of a short phrase (buildings, swimming pools) much faster; Automatic picks one per query and each polygon's 'route' attribute says why.</source>
+      <translation>Le raisonnement répond à toute question, tuile par tuile ; SAM 3 trouve bien plus vite chaque instance d'une expression courte (bâtiments, piscines) ; Automatique choisit pour chaque requête et l'attribut 'route' de chaque polygone dit pourquoi.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="115" />
+      <source>Answer with</source>
+      <translation>Répondre avec</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="126" />
+      <source>Advanced options</source>
+      <translation>Options avancées</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="133" />
+      <source> px</source>
+      <translation> px</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="140" />
+      <source>default (1,2,3); or 4,3,2; or one band</source>
+      <translation>par défaut (1,2,3) ; ou 4,3,2 ; ou une seule bande</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="145" />
+      <source>The most tiles one query may search; a larger area is refused first</source>
+      <translation>Le nombre maximal de tuiles qu'une requête peut analyser ; une zone plus grande est refusée d'emblée</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="146" />
+      <source>Pixel coordinates</source>
+      <translation>Coordonnées pixel</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="148" />
+      <source>Search a raster that has no coordinate reference system; its polygons are placed in pixel coordinates</source>
+      <translation>Analyser un raster sans système de coordonnées de référence ; ses polygones sont placés en coordonnées pixel</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="151" />
+      <source>Every tile</source>
+      <translation>Toutes les tuiles</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="152" />
+      <source>Overview first, then where it points</source>
+      <translation>Vue d'ensemble d'abord, puis là où elle pointe</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="153" />
+      <source>Automatic (by the area's size)</source>
+      <translation>Automatique (selon la taille de la zone)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="155" />
+      <source>Every tile: the prompter reads the whole area at full resolution. Overview first: it reads the area downsampled, then only the places its boxes point to (far fewer prompter calls, and questions about the whole scene); its boxes are drawn as a layer. Automatic: the overview for a large area, with a sample of tiles for small objects.</source>
+      <translation>Toutes les tuiles : le modèle lit toute la zone en pleine résolution. Vue d'ensemble d'abord : il lit la zone sous-échantillonnée, puis seulement les endroits que désignent ses boîtes (bien moins d'appels au modèle, et des questions sur toute la scène) ; ses boîtes sont dessinées dans une couche. Automatique : la vue d'ensemble pour une grande zone, avec un échantillon de tuiles pour les petits objets.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="163" />
+      <source>SAM with the overview's boxes (fast)</source>
+      <translation>SAM avec les boîtes de la vue d'ensemble (rapide)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="164" />
+      <source>The prompter again (detailed)</source>
+      <translation>Le modèle à nouveau (détaillé)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="165" />
+      <source>How the places the overview points to are read at full resolution</source>
+      <translation>Comment les endroits désignés par la vue d'ensemble sont lus en pleine résolution</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="170" />
+      <source>Strategy</source>
+      <translation>Stratégie</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="171" />
+      <source>Refine with</source>
+      <translation>Affiner avec</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="172" />
+      <source>Tile size</source>
+      <translation>Taille des tuiles</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="173" />
+      <source>Overlap</source>
+      <translation>Recouvrement</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="174" />
+      <source>Bands</source>
+      <translation>Bandes</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="175" />
+      <source>Tile limit</source>
+      <translation>Limite de tuiles</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="180" />
+      <source>Run</source>
+      <translation>Lancer</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="182" />
+      <source>Cancel</source>
+      <translation>Annuler</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="190" />
+      <source>%v / %m tiles</source>
+      <translation>%v / %m tuiles</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="198" />
+      <source>Details…</source>
+      <translation>Détails…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="199" />
+      <source>What the backend said, in its own words</source>
+      <translation>Ce que le moteur a dit, dans ses propres termes</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="210" />
+      <source>Restart</source>
+      <translation>Redémarrer</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="211" />
+      <source>Restart the backend</source>
+      <translation>Redémarrer le moteur</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="213" />
+      <source>Settings…</source>
+      <translation>Paramètres…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="216" />
+      <source>The backend's full error message</source>
+      <translation>Le message d'erreur complet du moteur</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="226" />
+      <source>Set up the backend…</source>
+      <translation>Installer le moteur…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="227" />
+      <source>Build the backend's Python environment in your QGIS profile folder</source>
+      <translation>Construire l'environnement Python du moteur dans le dossier de votre profil QGIS</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="231" />
+      <source>Results</source>
+      <translation>Résultats</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="233" />
+      <source>Select a result to show and zoom to its layer</source>
+      <translation>Sélectionnez un résultat pour afficher sa couche et zoomer dessus</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="238" />
+      <source>Zoom to layer</source>
+      <translation>Zoomer</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="239" />
+      <source>Zoom to the layer of the selected result</source>
+      <translation>Zoomer sur la couche du résultat sélectionné</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="240" />
+      <source>Reasoning…</source>
+      <translation>Raisonnement…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="241" />
+      <source>What the prompter wrote for each tile</source>
+      <translation>Ce que le modèle d'invite a écrit pour chaque tuile</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="323" />
+      <source>A query is running: wait for it, or cancel it</source>
+      <translation>Une requête est en cours : attendez-la ou annulez-la</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="325" />
+      <source>Search the raster for the query (Enter)</source>
+      <translation>Chercher la requête dans le raster (Entrée)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="376" />
+      <source>Area: a rectangle of {w:.0f} × {h:.0f} map units.</source>
+      <translation>Zone : un rectangle de {w:.0f} × {h:.0f} unités de carte.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="411" />
+      <source>Select a result first.</source>
+      <translation>Sélectionnez d'abord un résultat.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="417" />
+      <source>Think2Map backend</source>
+      <translation>Moteur Think2Map</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="532" />
+      <source>waiting for the backend</source>
+      <translation>en attente du moteur</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="533" />
+      <source>sent</source>
+      <translation>envoyée</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="534" />
+      <source>queued</source>
+      <translation>en file</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="535" />
+      <source>running</source>
+      <translation>en cours</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="536" />
+      <source>done</source>
+      <translation>terminée</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="537" />
+      <source>failed</source>
+      <translation>échouée</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="538" />
+      <source>cancelled</source>
+      <translation>annulée</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="542" />
+      <source>{strategy}, {n} prompter call(s)</source>
+      <translation>{strategy}, {n} appel(s) au modèle</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="546" />
+      <source>no target</source>
+      <translation>aucune cible</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="548" />
+      <source>{n} polygon(s)</source>
+      <translation>{n} polygone(s)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="549" />
+      <source>{name} — {state}, {found}{tiles}</source>
+      <translation>{name} — {state}, {found}{tiles}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="84" />
+      <source>The raster to search</source>
+      <translation>Le raster à analyser</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="85" />
+      <source>Raster</source>
+      <translation>Raster</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="89" />
+      <source>What to find, e.g. the river</source>
+      <translation>Quoi chercher, p. ex. la rivière</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="90" />
+      <source>Describe what to find in plain language; earlier queries are in the list</source>
+      <translation>Décrivez en langage courant ce qu'il faut trouver ; les requêtes précédentes sont dans la liste</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="91" />
+      <source>Query</source>
+      <translation>Requête</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="94" />
+      <source>Whole layer</source>
+      <translation>Toute la couche</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="95" />
+      <source>Current map extent</source>
+      <translation>Emprise actuelle de la carte</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="96" />
+      <source>Rectangle drawn on the map</source>
+      <translation>Rectangle tracé sur la carte</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="98" />
+      <source>Draw</source>
+      <translation>Tracer</translation>
     </message>
     <message>
       <location filename="../plugin/gui/model_catalog.py" line="45" />
@@ -1689,27 +1734,27 @@
       <translation>Le diagnostic n'a pas pu être lancé : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/settings_dialog.py" line="205" />
+      <location filename="../plugin/gui/settings_dialog.py" line="207" />
       <source>Think2Map doctor</source>
       <translation>Diagnostic Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/settings_dialog.py" line="218" />
+      <location filename="../plugin/gui/settings_dialog.py" line="219" />
       <source>The served prompter URL must start with http:// or https://.</source>
       <translation>L'URL du modèle servi doit commencer par http:// ou https://.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/settings_dialog.py" line="220" />
+      <location filename="../plugin/gui/settings_dialog.py" line="221" />
       <source>The server URL must start with http:// or https://.</source>
       <translation>L'URL du serveur doit commencer par http:// ou https://.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/settings_dialog.py" line="222" />
+      <location filename="../plugin/gui/settings_dialog.py" line="223" />
       <source>Choose the Python interpreter of the backend environment (run 'make setup' to build one).</source>
       <translation>Choisissez l'interpréteur Python de l'environnement du moteur (lancez « make setup » pour en créer un).</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/settings_dialog.py" line="238" />
+      <location filename="../plugin/gui/settings_dialog.py" line="239" />
       <source>Checking {python}…</source>
       <translation>Vérification de {python}…</translation>
     </message>
@@ -1924,37 +1969,37 @@
       <translation>Polygones segmentés</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="243" />
+      <location filename="../plugin/processing/algorithm.py" line="238" />
       <source>Tile {i}: {status}. {text}</source>
       <translation>Tuile {i} : {status}. {text}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="249" />
+      <location filename="../plugin/processing/algorithm.py" line="244" />
       <source>Overview cell {i}: {status}, {n} box(es). {text}</source>
       <translation>Cellule {i} de la vue d'ensemble : {status}, {n} boîte(s). {text}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="260" />
+      <location filename="../plugin/processing/algorithm.py" line="255" />
       <source>{done} of {total} tiles</source>
       <translation>{done} tuiles sur {total}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="265" />
+      <location filename="../plugin/processing/algorithm.py" line="260" />
       <source>Job {id}: {n} tile(s).</source>
       <translation>Tâche {id} : {n} tuile(s).</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="283" />
+      <location filename="../plugin/processing/algorithm.py" line="278" />
       <source>The backend said: {detail}</source>
       <translation>Le moteur a dit : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="293" />
+      <location filename="../plugin/processing/algorithm.py" line="288" />
       <source>Waiting for the Think2Map backend to start…</source>
       <translation>Attente du démarrage du moteur Think2Map…</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="304" />
+      <location filename="../plugin/processing/algorithm.py" line="299" />
       <source>Starting the Think2Map backend…</source>
       <translation>Démarrage du moteur Think2Map…</translation>
     </message>

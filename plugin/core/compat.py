@@ -17,6 +17,7 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterNumber,
+    QgsRasterFileWriter,
     QgsVectorLayer,
     QgsWkbTypes,
 )
@@ -55,6 +56,11 @@ else:
     NO_THREADING_ALGORITHM = QgsProcessingAlgorithm.Flag.FlagNoThreading
     ADVANCED_PARAMETER = QgsProcessingParameterDefinition.Flag.FlagAdvanced
     OPTIONAL_PARAMETER = QgsProcessingParameterDefinition.Flag.FlagOptional
+
+if hasattr(Qgis, "RasterFileWriterResult"):  # 3.32
+    RASTER_WRITTEN = Qgis.RasterFileWriterResult.Success
+else:
+    RASTER_WRITTEN = QgsRasterFileWriter.WriterError.NoError
 
 # The memory provider's name of each attribute kind of the contract: fields made through it have the same type on
 # every QGIS (QgsField takes a QVariant type before 3.38, a QMetaType one since, and Qt6 has no QVariant types).

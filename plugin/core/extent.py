@@ -73,13 +73,19 @@ def raster_source(layer: QgsRasterLayer) -> str:
 
 
 def raster_problem(
-    layer: QgsMapLayer | None, require_local_file: bool = True, pixel_coords: bool = False, where: str = DOCK
+    layer: QgsMapLayer | None,
+    require_local_file: bool = True,
+    pixel_coords: bool = False,
+    where: str = DOCK,
+    exportable: bool = False,
 ) -> str | None:
     """Why ``layer`` cannot be segmented, and how to fix it, as a user message; None when it can.
 
     ``require_local_file``: in local mode the file must exist on this machine (GDAL ``/vsi…`` URIs pass).
     ``pixel_coords``: a raster without a CRS may be searched, its polygons in pixel coordinates.
     ``where``: whose controls the message names (``messages.DOCK`` or ``messages.PROCESSING``).
+    ``exportable``: a layer that is not a file (a web map, a virtual raster) is fine: it is exported first
+    (:mod:`.export`).
     """
     if layer is None:
         return tr("Choose a raster layer to search.")
@@ -87,10 +93,19 @@ def raster_problem(
         return tr("'{name}' is not a raster layer: choose an image (raster) layer.").format(name=layer.name())
     if not layer.isValid():
         return tr("The raster '{name}' cannot be read: check its source.").format(name=layer.name())
+    if layer.providerType() != "gdal" and exportable:
+        return None if layer.crs().isValid() else message_for("no_crs", {"path": layer.name()}, where=where)
+    if layer.providerType() != "gdal" and not require_local_file:
+        return tr(
+            "'{name}' is a web or virtual layer (a tile or map service, or a computed raster), and the backend runs "
+            "on another machine, which cannot read what QGIS exports here yet. Save it as a GeoTIFF in the "
+            "server's data folder, or use a backend on this computer."
+        ).format(name=layer.name())
     if layer.providerType() != "gdal":
         return tr(
-            "'{name}' is a web or virtual layer (a tile or map service, or a computed raster); Think2Map searches "
-            "raster files only for now. Save it as a GeoTIFF first: right-click the layer, Export, Save As."
+            "'{name}' is a web or virtual layer (a tile or map service, or a computed raster): a query from the "
+            "dock can search it, but clicks and Processing need a raster file for now. Save it as a GeoTIFF "
+            "first: right-click the layer, Export, Save As."
         ).format(name=layer.name())
     if not layer.crs().isValid() and not pixel_coords:
         return message_for("no_crs", {"path": layer.name()}, where=where)

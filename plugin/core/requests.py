@@ -38,10 +38,15 @@ class RunOptions:
         query: str,
         bounds: Sequence[float] | None = None,
         focus: Sequence[float] | None = None,
+        exported: str | None = None,
     ) -> contract.JobSpec:
-        """The query ``query`` over ``bounds`` of ``layer`` (the raster's CRS; None: all of it)."""
+        """The query ``query`` over ``bounds`` of ``layer`` (the raster's CRS; None: all of it); ``exported``: the
+        file an export of the layer made (:mod:`.export`), searched instead, whole."""
+        reading = self._reading(layer)
+        if exported is not None:
+            reading["raster"] = exported
         return contract.JobSpec(
-            **self._reading(layer),
+            **reading,
             query=query.strip(),
             bounds=_box(bounds),
             mode=self.query_mode,

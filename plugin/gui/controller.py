@@ -30,6 +30,7 @@ from ..core import extent as core_extent
 from ..core import layers as core_layers
 from ..core import requests
 from ..core.client import BackendClient
+from ..core.export import ExportCache, ExportRequest, ExportTask, export_request, needs_export
 from ..core.extent import ExtentError
 from ..core.history import QueryHistory, ResultRecord
 from ..core.launch import interpreter_problem
@@ -86,6 +87,8 @@ class DockController(QObject):
         self.records: list[ResultRecord] = []
         self.client: BackendClient | None = None
         self.task: SegmentTask | None = None
+        self.export_task: ExportTask | None = None
+        self.exports = ExportCache()  # exports of web and virtual layers, for the next query over the same view
         self._record: ResultRecord | None = None
         self._pending: contract.JobSpec | None = None
         self._offstage: dict[int, QgsVectorLayer] = {}  # result tables written to outside the project
@@ -188,10 +191,16 @@ class DockController(QObject):
         self._finish_record("failed", text, stderr_tail)
 
     # ----- layer and area --------------------------------------------------------------------------------------
-    def layer_problem(self, layer: QgsMapLayer | None, pixel_coords: bool = False) -> str | None:
-        """Why ``layer`` cannot be searched (and how to fix it), or None when it can."""
+    def layer_problem(self, layer: QgsMapLayer | None, pixel_coords: bool = False, clicks: bool = False) -> str | None:
+        """Why ``layer`` cannot be searched (``clicks``: clicked), and how to fix it; None when it can.
+
+        A query over a web or virtual layer exports the area first, for a backend on this machine; a remote backend
+        cannot read that file, and clicks over such layers are not there yet: both are refused, in their own words.
+        """
         remote = Settings.load(include_token=False).is_remote
-        return core_extent.raster_problem(layer, require_local_file=not remote, pixel_coords=pixel_coords)
+        return core_extent.raster_problem(
+            layer, require_local_file=not remote, pixel_coords=pixel_coords, exportable=not (remote or clicks)
+        )
 
     def area_bounds(
         self,
@@ -216,6 +225,19 @@ class DockController(QObject):
     ) -> contract.JobSpec:
         """The query as the backend gets it (``POST /jobs``), its map view read first."""
         return options.job_spec(layer, query, bounds, focus=self.view_bounds(layer))
+
+    def view_pixel_size(self, layer: QgsRasterLayer) -> float | None:
+        """The map view's pixel size in the layer's CRS units: the resolution a web layer is exported at."""
+        canvas = self.iface.mapCanvas()
+        width = canvas.mapSettings().outputSize().width()
+        if width <= 0:
+            return None
+        to_layer = QgsCoordinateTransform(canvas.mapSettings().destinationCrs(), layer.crs(), self.project)
+        try:
+            shown = to_layer.transformBoundingBox(canvas.extent())
+        except Exception:  # noqa: BLE001 - a view that does not map onto the layer's CRS
+            return None
+        return shown.width() / width
 
     def view_bounds(self, layer: QgsRasterLayer) -> list[float] | None:
         """The map view in the raster's CRS: the backend reads the tiles there first. None when it cannot be said."""
@@ -251,6 +273,12 @@ class DockController(QObject):
                 bounds = self.area_bounds(layer, mode, rect, rect_crs)
             except ExtentError as exc:
                 problem = str(exc)
+        export = None
+        if problem is None and needs_export(layer):  # a web or virtual layer: QGIS exports the area first
+            whole = layer.extent()
+            area = bounds or [whole.xMinimum(), whole.yMinimum(), whole.xMaximum(), whole.yMaximum()]
+            export = export_request(layer, tuple(area), self.view_pixel_size(layer))
+            problem = export.problem()
         if problem is None and self.manager.state != "ready":
             self.ensure_backend()  # a backend that cannot start says so at once, rather than leaving a job waiting
             if self.manager.state == "error":
@@ -259,7 +287,6 @@ class DockController(QObject):
         if problem is not None:
             self.message.emit("error", problem, details)
             return False
-        request = self.build_request(layer, query, bounds, options)
         self.historyChanged.emit(self.history.add(query))
         taken = {lyr.name() for lyr in self.project.mapLayers().values()} | {r.name for r in self.records}
         record = ResultRecord(
@@ -273,12 +300,49 @@ class DockController(QObject):
         self.resultsChanged.emit()
         self.running.emit(True)
         self.progress.emit(0, 0)
+        if export is not None:
+            self._export(layer, export, query, options)
+        else:
+            self._dispatch(self.build_request(layer, query, bounds, options))
+        return True
+
+    def _dispatch(self, request: contract.JobSpec) -> None:
+        """Submit ``request`` now, or once the backend is ready."""
         if self.client is not None and self.manager.state == "ready":
             self._submit(request)
         else:
             self._pending = request
             self.message.emit("info", tr("Waiting for the backend to start…"), "")
-        return True
+
+    def _export(self, layer: QgsRasterLayer, export: ExportRequest, query: str, options: RunOptions) -> None:
+        """Export the area of ``layer`` (or take it from the cache), then search the file."""
+        focus = self.view_bounds(layer)
+
+        def search(path: str) -> None:
+            self._dispatch(options.job_spec(layer, query, None, focus=focus, exported=path))
+
+        cached = self.exports.get(export)
+        if cached is not None:
+            search(str(cached))
+            return
+        task = ExportTask(layer, export, self.exports, self.project.transformContext())
+        task.exportFinished.connect(lambda path, error: self._on_export_finished(task, path, error, search))
+        self.export_task = task
+        self.message.emit(
+            "info", tr("Fetching {what} of '{name}'…").format(what=export.summary(), name=layer.name()), ""
+        )
+        QgsApplication.taskManager().addTask(task)
+
+    def _on_export_finished(self, task: ExportTask, path: str, error: str, search) -> None:
+        if task is not self.export_task:
+            return  # an export the user left behind (cancelled, or the project closed)
+        self.export_task = None
+        if path:
+            search(path)
+        elif error:
+            self._finish_record("failed", error)
+        else:
+            self._finish_record("cancelled", tr("Cancelled before it started."))
 
     def _run_problem(self, layer: QgsMapLayer | None, query: str, options: RunOptions) -> str | None:
         if self.is_running:
@@ -292,7 +356,9 @@ class DockController(QObject):
 
     def cancel(self) -> None:
         """Cancel the running or waiting query; the polygons found so far stay in its layer."""
-        if self.task is not None:
+        if self.export_task is not None:
+            self.export_task.cancel()  # its end finishes the record
+        elif self.task is not None:
             self.message.emit("info", tr("Cancelling…"), "")
             self.task.cancel()
         elif self._record is not None:
@@ -512,6 +578,7 @@ class DockController(QObject):
         if running is not None:
             running.detached = True
             self.cancel()
+        self.exports.clear()  # a web layer's exports belong to the project that showed it
         self.resultsChanged.emit()
 
     # ----- results -----------------------------------------------------------------------------------------
@@ -540,9 +607,12 @@ class DockController(QObject):
         return True
 
     def shutdown(self) -> None:
-        """Cancel what runs (plugin unload)."""
+        """Cancel what runs (plugin unload), and drop the exports."""
         if self.task is not None:
             self.task.cancel()
+        if self.export_task is not None:
+            self.export_task.cancel()
+        self.exports.clear()
         self.catalog.shutdown()
         self._pending = None
         try:

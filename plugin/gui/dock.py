@@ -118,7 +118,7 @@ class Think2MapDock(QgsDockWidget):
         self.models_box = ModelsBox(self.controller.catalog)
         layout.addWidget(self.models_box)
         self.click_box = ClickBox(
-            self.iface, self.controller.manager, self.layer_combo.currentLayer, self.layer_problem, self.options
+            self.iface, self.controller.manager, self.layer_combo.currentLayer, self.click_problem, self.options
         )
         self.click_box.message.connect(self.show_message)
         layout.addWidget(self.click_box)
@@ -297,6 +297,10 @@ class Think2MapDock(QgsDockWidget):
     def layer_problem(self) -> str | None:
         """Why the raster shown cannot be searched with the options shown, or None."""
         return self.controller.layer_problem(self.layer_combo.currentLayer(), self.pixel_check.isChecked())
+
+    def click_problem(self) -> str | None:
+        """Why the raster shown cannot be clicked with the options shown, or None."""
+        return self.controller.layer_problem(self.layer_combo.currentLayer(), self.pixel_check.isChecked(), clicks=True)
 
     def _on_active_layer(self, layer: QgsMapLayer | None) -> None:
         if isinstance(layer, QgsRasterLayer):

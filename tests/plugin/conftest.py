@@ -265,3 +265,36 @@ def make_dock(qgis_iface, qgis_new_project, qtbot):
     for controller, dock in made:
         controller.shutdown()
         dock.cleanup()
+
+
+@pytest.fixture(scope="session")
+def xyz_pyramid(shared_data, tmp_path_factory) -> Path:
+    """An XYZ pyramid (zoom 12 to 19) of the Gorinchem orthophoto, built once per run."""
+    from tests.tile_server import build_pyramid
+
+    return build_pyramid(shared_data / RASTER_NAME, tmp_path_factory.mktemp("xyz") / "tiles")
+
+
+@pytest.fixture
+def tile_server(xyz_pyramid):
+    """That pyramid served on loopback, counting its requests."""
+    from tests.tile_server import TileServer
+
+    server = TileServer(xyz_pyramid)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def xyz_layer(tile_server):
+    """The served pyramid as QGIS adds an XYZ connection: the wms provider, type=xyz, its zoom range."""
+    from urllib.parse import quote
+
+    from qgis.core import QgsRasterLayer
+
+    from tests.tile_server import MAX_ZOOM
+
+    uri = f"type=xyz&url={quote(tile_server.url, safe=':/')}&zmin=0&zmax={MAX_ZOOM}"
+    layer = QgsRasterLayer(uri, "Gorinchem basemap", "wms")
+    assert layer.isValid() and layer.crs().authid() == "EPSG:3857"
+    return layer

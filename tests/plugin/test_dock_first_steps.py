@@ -24,19 +24,18 @@ from .test_i18n import compiled_french
 XYZ = "type=xyz&url=file:///nowhere/%7Bz%7D/%7Bx%7D/%7By%7D.png&zmax=19&zmin=0"
 
 
-def test_the_click_tool_refuses_a_web_layer_as_the_dock_does_in_one_plain_sentence(make_dock):
+def test_a_web_layer_can_be_searched_but_the_click_tool_refuses_it_in_one_plain_sentence(make_dock):
     xyz = QgsRasterLayer(XYZ, "basemap", "wms")
     assert xyz.isValid()
     QgsProject.instance().addMapLayer(xyz)
     dock = make_dock()
     said: list[str] = []
     dock.click_box.message.connect(lambda level, text: said.append(text))
-    assert not dock.set_layer(xyz)
-    refusal = dock.layer_problem()
-    assert dock.message_label.text() == refusal and not dock.run_button.isEnabled()
+    assert dock.set_layer(xyz) and dock.layer_problem() is None  # a query exports the area first
+    refusal = dock.click_problem()
     dock.click_box.tool_button.setChecked(True)
-    assert not dock.click_box.tool_button.isChecked() and said == [refusal]  # the same words, once
-    assert "basemap" in refusal and "GeoTIFF" in refusal
+    assert not dock.click_box.tool_button.isChecked() and said == [refusal]  # one sentence, once
+    assert "basemap" in refusal and "GeoTIFF" in refusal and "a query from the dock can search it" in refusal
     assert "type=xyz" not in refusal and "provider" not in refusal and "%7B" not in refusal
 
 

@@ -1,0 +1,169 @@
+"""Web layers as the source: an XYZ basemap served on loopback by a REAL tile server (a gdal2tiles pyramid of the
+Gorinchem orthophoto), exported by QGIS to a GeoTIFF and searched from the dock by the REAL backend."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from osgeo import gdal
+from qgis.core import QgsApplication, QgsProject, QgsRasterLayer, QgsRectangle
+from qgis.PyQt.QtCore import Qt
+from think2map.plugin.core.export import (
+    MAX_EXPORT_PIXELS,
+    WEB_MERCATOR_M_PER_PX_AT_Z0,
+    ExportCache,
+    ExportTask,
+    export_request,
+)
+
+from tests.tile_server import MAX_ZOOM
+
+from .test_dock import JOB_TIMEOUT_MS
+
+pytestmark = pytest.mark.live  # a tile server on loopback, and the backend
+
+FINEST = WEB_MERCATOR_M_PER_PX_AT_Z0 / 2**MAX_ZOOM
+TASK_MS = 60_000
+
+
+def _gorinchem_in_3857(gorinchem) -> tuple[float, float, float, float]:
+    """The orthophoto's footprint in Web Mercator, a little inside its edges."""
+    ds = gdal.Warp("", str(gorinchem), format="VRT", dstSRS="EPSG:3857")
+    x0, px, _, y1, _, py = ds.GetGeoTransform()
+    x1, y0 = x0 + px * ds.RasterXSize, y1 + py * ds.RasterYSize
+    return x0 + 5, y0 + 5, x1 - 5, y1 - 5
+
+
+def _run(dock, qtbot) -> None:
+    """Press Run and wait for the query's end (its export first, for a web layer)."""
+    with qtbot.waitSignal(dock.controller.running, timeout=JOB_TIMEOUT_MS, check_params_cb=lambda running: not running):
+        qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
+
+
+def _export(qtbot, layer, request, cache) -> tuple[str, str, ExportTask]:
+    task = ExportTask(layer, request, cache, QgsProject.instance().transformContext())
+    done: list[tuple[str, str]] = []
+    task.exportFinished.connect(lambda path, error: done.append((path, error)))
+    QgsApplication.taskManager().addTask(task)
+    qtbot.waitUntil(lambda: bool(done), timeout=TASK_MS)
+    return (*done[0], task)
+
+
+def test_an_export_is_sized_by_arithmetic_and_capped_before_anything_is_fetched(xyz_layer, tile_server):
+    # at the view's resolution, never finer than the layer's last zoom, on whole pixels
+    request = export_request(xyz_layer, (555000.0, 6771000.0, 555300.0, 6771150.0), view_pixel_size=0.05)
+    assert request.pixel_size == pytest.approx(FINEST) and request.rendered
+    assert request.width == 1005 and request.height == 503  # ceil(300 / 0.2986), ceil(150 / 0.2986)
+    assert request.extent[2] - request.extent[0] == pytest.approx(request.width * FINEST)
+    assert request.problem() is None and "1,005 × 503 px" in request.summary()
+    coarser = export_request(xyz_layer, (555000.0, 6771000.0, 555300.0, 6771150.0), view_pixel_size=2.0)
+    assert coarser.width == 150 and coarser.key != request.key
+    # the whole world at the last zoom: refused with its size and the fix, and nothing asked of the server
+    world = export_request(xyz_layer, (-2e7, -2e7, 2e7, 2e7), view_pixel_size=0.1)
+    assert world.pixels > MAX_EXPORT_PIXELS
+    message = world.problem()
+    assert message is not None and f"{world.width:,} × {world.height:,} px" in message and "Zoom in" in message
+    assert tile_server.requests == []
+
+
+def test_an_xyz_layer_exports_to_a_georeferenced_geotiff_with_its_pixels(
+    xyz_layer, tile_server, gorinchem, qtbot, tmp_path
+):
+    cache = ExportCache(tmp_path / "exports")
+    request = export_request(xyz_layer, _gorinchem_in_3857(gorinchem), view_pixel_size=FINEST)
+    path, error, _ = _export(qtbot, xyz_layer, request, cache)
+    assert error == "" and path and tile_server.requests, error
+    fetched = len(tile_server.requests)
+    assert fetched <= request.tiles  # the estimate the dock shows is not an underestimate
+    out = gdal.Open(path)
+    assert (out.RasterXSize, out.RasterYSize, out.RasterCount) == (request.width, request.height, 4)
+    assert "3857" in out.GetSpatialRef().GetAuthorityCode(None)
+    x0, px, _, y1, _, py = out.GetGeoTransform()
+    assert (x0, y1) == pytest.approx((request.extent[0], request.extent[3])) and px == pytest.approx(FINEST)
+    # the same pixels as the file warped onto the same grid: the export is where the basemap is
+    warped = gdal.Warp(
+        "",
+        str(gorinchem),
+        format="MEM",
+        dstSRS="EPSG:3857",
+        outputBounds=request.extent,
+        width=request.width,
+        height=request.height,
+        resampleAlg="bilinear",
+    )
+    ours = out.ReadAsArray()[:3].astype(float)
+    theirs = warped.ReadAsArray().astype(float)
+    core = (slice(None), slice(20, -20), slice(20, -20))
+    assert np.abs(ours[core] - theirs[core]).mean() < 12  # PNG tiles resampled twice against one warp
+    shifted = np.abs(ours[:, 20:-20, 23:-17] - theirs[core]).mean()
+    assert shifted > np.abs(ours[core] - theirs[core]).mean()  # and three pixels off is worse
+    # the same view again comes from the cache: nothing more is fetched
+    assert cache.get(request) is not None and len(tile_server.requests) == fetched
+
+
+def test_a_cancelled_export_leaves_nothing_behind(xyz_layer, tile_server, gorinchem, qtbot, tmp_path):
+    tile_server.delay_s = 0.2
+    cache = ExportCache(tmp_path / "exports")
+    request = export_request(xyz_layer, _gorinchem_in_3857(gorinchem), view_pixel_size=FINEST)
+    task = ExportTask(xyz_layer, request, cache, QgsProject.instance().transformContext())
+    done: list[tuple[str, str]] = []
+    task.exportFinished.connect(lambda path, error: done.append((path, error)))
+    QgsApplication.taskManager().addTask(task)
+    qtbot.waitUntil(lambda: len(tile_server.requests) >= 2, timeout=TASK_MS)
+    task.cancel()
+    qtbot.waitUntil(lambda: bool(done), timeout=5_000)  # back to idle within seconds, not after every tile
+    assert done == [("", "")]
+    assert list((tmp_path / "exports").glob("*")) == []
+
+
+def test_a_query_over_an_xyz_basemap_from_the_dock(
+    make_dock, live_backend, xyz_layer, tile_server, gorinchem, qgis_canvas, qtbot, tmp_path
+):
+    QgsProject.instance().addMapLayer(xyz_layer)
+    dock = make_dock(live_backend)
+    dock.set_layer(xyz_layer)
+    assert dock.layer_problem() is None and dock.click_problem() is not None  # clicks over web layers: not yet
+    dock.set_query("the river")
+    dock.set_area_mode("extent")
+    footprint = _gorinchem_in_3857(gorinchem)
+    qgis_canvas.setDestinationCrs(xyz_layer.crs())
+    qgis_canvas.setExtent(QgsRectangle(*footprint))
+    said: list[str] = []
+    dock.controller.message.connect(lambda level, text, details: said.append(text))
+    _run(dock, qtbot)
+    assert any(t.startswith("Fetching ") and "web tiles of 'Gorinchem basemap'" in t for t in said), said
+    record = dock.controller.records[0]
+    assert record.job_state == "done", record.message
+    fetched = len(tile_server.requests)
+    assert fetched > 0
+    results = QgsProject.instance().mapLayer(record.layer_id)
+    assert results is not None and results.featureCount() > 0 and results.crs().authid() == "EPSG:3857"
+    shown = qgis_canvas.extent()
+    assert shown.buffered(2 * FINEST).contains(results.extent()), (results.extent().toString(), shown.toString())
+    boxes = sorted({f["prompt_box"] for f in results.getFeatures()})  # the tiny SAM's masks are noise: its prompts
+    # the same forced answer over the file, warped to the grid the export had: the same prompts, to 2 pixels
+    export = next(iter(dock.controller.exports.folder.glob("*.tif")))
+    grid = gdal.Open(str(export))
+    x0, px, _, y1, _, py = grid.GetGeoTransform()
+    bounds = (x0, y1 + py * grid.RasterYSize, x0 + px * grid.RasterXSize, y1)
+    warped = tmp_path / "gorinchem-3857.tif"
+    gdal.Warp(str(warped), str(gorinchem), dstSRS="EPSG:3857", outputBounds=bounds, width=grid.RasterXSize,
+              height=grid.RasterYSize, resampleAlg="bilinear")  # fmt: skip
+    file_layer = QgsRasterLayer(str(warped), "warped")
+    QgsProject.instance().addMapLayer(file_layer)
+    dock.set_layer(file_layer)
+    dock.set_area_mode("layer")
+    _run(dock, qtbot)
+    reference = dock.controller.records[0]
+    assert reference.job_state == "done", reference.message
+    ref_boxes = sorted({f["prompt_box"] for f in QgsProject.instance().mapLayer(reference.layer_id).getFeatures()})
+    assert len(ref_boxes) == len(boxes)
+    for ours, theirs in zip(boxes, ref_boxes):
+        assert np.allclose(json.loads(ours), json.loads(theirs), atol=2 * px)
+    # the same view again: the export is reused, no tile fetched
+    dock.set_layer(xyz_layer)
+    dock.set_area_mode("extent")
+    _run(dock, qtbot)
+    assert dock.controller.records[0].job_state == "done" and len(tile_server.requests) == fetched
