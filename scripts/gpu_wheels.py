@@ -21,6 +21,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from checkout_files import checkout_files  # scripts/, this script's own folder, is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 TRAVEL_LIMIT = 64 * 2**20  # the working tree and the carried folders of one device call
 # What the suite's processes import (recorded from the tiny suite) that the GPU machine's image does not hold, as
@@ -88,13 +90,7 @@ def fetch(spec: str, folder: Path) -> None:
 
 def tree_bytes() -> int:
     """The size of what travels besides the wheels: the checkout's tracked and untracked, not ignored, files."""
-    listed = subprocess.run(  # nosec B603 B607 - git with fixed arguments
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    return sum((ROOT / f).stat().st_size for f in listed.split("\0") if f and (ROOT / f).is_file())
+    return sum((ROOT / f).stat().st_size for f in checkout_files(ROOT))
 
 
 def main() -> int:

@@ -25,6 +25,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from checkout_files import checkout_files  # scripts/, this script's own folder, is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 TOP = "think2map"
 REQUIRED_METADATA = ("name", "qgisMinimumVersion", "description", "about", "version", "author", "email", "repository")
@@ -54,17 +56,7 @@ def version() -> str:
 
 def packaged_files() -> list[str]:
     """Tracked and new (not ignored) files of the checkout that belong in the zip, plus the built ``.qm`` files."""
-    listed = subprocess.run(  # nosec B603 B607 - git with fixed arguments
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    files = [
-        f
-        for f in listed.split("\0")
-        if f and (ROOT / f).is_file() and not f.startswith(EXCLUDED_PREFIXES) and f not in EXCLUDED_FILES
-    ]
+    files = [f for f in checkout_files(ROOT) if not f.startswith(EXCLUDED_PREFIXES) and f not in EXCLUDED_FILES]
     qm = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "i18n").glob("*.qm"))
     if not qm:
         raise SystemExit("no compiled translations in i18n/: run `make i18n` first")
