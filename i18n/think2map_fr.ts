@@ -59,37 +59,37 @@
       <translation>Le moteur a répondu HTTP {status}.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="107" />
+      <location filename="../plugin/core/export.py" line="111" />
       <source>{w:,} × {h:,} px ({mb:,.0f} MB)</source>
       <translation>{w:,} × {h:,} px ({mb:,.0f} Mo)</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="109" />
+      <location filename="../plugin/core/export.py" line="113" />
       <source>from about {n:,} web tiles</source>
       <translation>depuis environ {n:,} tuiles web</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="115" />
+      <location filename="../plugin/core/export.py" line="119" />
       <source>The area to search is less than a pixel of '{name}'.</source>
       <translation>La zone à chercher fait moins d’un pixel de « {name} ».</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="117" />
+      <location filename="../plugin/core/export.py" line="121" />
       <source>Searching this area of '{name}' would fetch {size}, more than the limit of {limit:,} pixels. Zoom in, or draw a smaller rectangle.</source>
       <translation>Chercher dans cette zone de « {name} » téléchargerait {size}, plus que la limite de {limit:,} pixels. Zoomez, ou dessinez un rectangle plus petit.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="197" />
+      <location filename="../plugin/core/export.py" line="239" />
       <source>QGIS cannot read '{name}' for export.</source>
       <translation>QGIS ne peut pas lire « {name} » pour l’exporter.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="214" />
+      <location filename="../plugin/core/export.py" line="256" />
       <source>QGIS could not export '{name}' (error {code}).</source>
       <translation>QGIS n’a pas pu exporter « {name} » (erreur {code}).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="228" />
+      <location filename="../plugin/core/export.py" line="270" />
       <source>Think2Map: fetch {name}</source>
       <translation>Think2Map : téléchargement de {name}</translation>
     </message>
@@ -219,22 +219,22 @@
       <translation>(le système a peut-être manqué de mémoire)</translation>
     </message>
     <message>
-      <location filename="../plugin/core/layers.py" line="129" />
+      <location filename="../plugin/core/layers.py" line="137" />
       <source>Could not create the result layer in {path}: {error}</source>
       <translation>Impossible de créer la couche de résultats dans {path} : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/layers.py" line="133" />
+      <location filename="../plugin/core/layers.py" line="141" />
       <source>Could not open the result layer for '{query}'.</source>
       <translation>Impossible d'ouvrir la couche de résultats pour « {query} ».</translation>
     </message>
     <message>
-      <location filename="../plugin/core/layers.py" line="146" />
+      <location filename="../plugin/core/layers.py" line="155" />
       <source>Could not write features to {layer}: {error}</source>
       <translation>Impossible d'écrire les entités dans {layer} : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/layers.py" line="217" />
+      <location filename="../plugin/core/layers.py" line="226" />
       <source>Overview boxes · {name}</source>
       <translation>Boîtes de la vue d'ensemble · {name}</translation>
     </message>
@@ -1034,189 +1034,204 @@
       <translation>Modifications Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="121" />
+      <location filename="../plugin/gui/controller.py" line="134" />
       <source>Starting the backend…</source>
       <translation>Démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="123" />
+      <location filename="../plugin/gui/controller.py" line="136" />
       <source>unknown device</source>
       <translation>processeur inconnu</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="127" />
+      <location filename="../plugin/gui/controller.py" line="140" />
       <source>Backend ready — GPU: {name}, {memory:.0f} GB</source>
       <translation>Moteur prêt — GPU : {name}, {memory:.0f} Go</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="131" />
+      <location filename="../plugin/gui/controller.py" line="144" />
       <source>Backend ready — CPU only: queries will be slow</source>
       <translation>Moteur prêt — processeur seul : les requêtes seront lentes</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="133" />
+      <location filename="../plugin/gui/controller.py" line="146" />
       <source>Backend ready on {device}</source>
       <translation>Moteur prêt sur {device}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="135" />
+      <location filename="../plugin/gui/controller.py" line="148" />
       <source>restarted at {time}, after it stopped unexpectedly</source>
       <translation>redémarré à {time}, après un arrêt inattendu</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="138" />
+      <location filename="../plugin/gui/controller.py" line="151" />
       <source>No backend yet: press “Set up the backend…” to build it (a few minutes, about 7 GB), or choose an existing one in Settings.</source>
       <translation>Pas encore de moteur : appuyez sur « Installer le moteur… » pour le construire (quelques minutes, environ 7 Go), ou choisissez-en un dans les paramètres.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="143" />
+      <location filename="../plugin/gui/controller.py" line="156" />
       <source>Backend error: {detail}</source>
       <translation>Erreur du moteur : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="143" />
+      <location filename="../plugin/gui/controller.py" line="156" />
       <source>no details</source>
       <translation>sans détails</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="144" />
+      <location filename="../plugin/gui/controller.py" line="157" />
       <source>Backend stopped; it starts when you open this panel or run a query.</source>
       <translation>Moteur arrêté ; il démarre à l'ouverture de ce panneau ou au lancement d'une requête.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="163" />
+      <location filename="../plugin/gui/controller.py" line="176" />
       <source>The backend did not start: {detail}</source>
       <translation>Le moteur n'a pas démarré : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="186" />
+      <location filename="../plugin/gui/controller.py" line="199" />
       <source>Think2Map is restarting it.</source>
       <translation>Think2Map le redémarre.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="186" />
+      <location filename="../plugin/gui/controller.py" line="199" />
       <source>Press Restart to start it.</source>
       <translation>Appuyez sur Redémarrer pour le lancer.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="190" />
+      <location filename="../plugin/gui/controller.py" line="203" />
       <source>Nothing had been found yet.</source>
       <translation>Rien n'avait encore été trouvé.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="219" />
+      <location filename="../plugin/gui/controller.py" line="232" />
       <source>Draw a rectangle on the map first (the Draw button), or choose another area.</source>
       <translation>Tracez d'abord un rectangle sur la carte (bouton Tracer), ou choisissez une autre zone.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="285" />
+      <location filename="../plugin/gui/controller.py" line="298" />
       <source>The backend cannot start: {detail}</source>
       <translation>Le moteur ne peut pas démarrer : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="315" />
+      <location filename="../plugin/gui/controller.py" line="328" />
       <source>Waiting for the backend to start…</source>
       <translation>En attente du démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="332" />
+      <location filename="../plugin/gui/controller.py" line="348" />
       <source>Fetching {what} of '{name}'…</source>
       <translation>Téléchargement de {what} de « {name} »…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="349" />
+      <location filename="../plugin/gui/controller.py" line="352" />
+      <source>Its imagery is from {credit}: check that its terms allow automated analysis.</source>
+      <translation>Ses images viennent de {credit} : vérifiez que ses conditions permettent l’analyse automatique.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/controller.py" line="361" />
+      <source>Found in '{name}' ({host}), exported by QGIS at {res:g} units per pixel on {when}{credit}.</source>
+      <translation>Trouvé dans « {name} » ({host}), exporté par QGIS à {res:g} unités par pixel le {when}{credit}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/controller.py" line="363" />
+      <source>local</source>
+      <translation>local</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/controller.py" line="382" />
       <source>A query is already running; cancel it or wait for it to finish.</source>
       <translation>Une requête est déjà en cours ; annulez-la ou attendez qu'elle se termine.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="352" />
+      <location filename="../plugin/gui/controller.py" line="385" />
       <source>Not downloaded yet: {names}. Click Download to fetch them, or choose other models.</source>
       <translation>Pas encore téléchargé : {names}. Cliquez sur Télécharger pour les obtenir, ou choisissez d’autres modèles.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="362" />
+      <location filename="../plugin/gui/controller.py" line="395" />
       <source>Cancelling…</source>
       <translation>Annulation…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="372" />
+      <location filename="../plugin/gui/controller.py" line="405" />
       <source>Think2Map: {query}</source>
       <translation>Think2Map : {query}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="381" />
+      <location filename="../plugin/gui/controller.py" line="414" />
       <source>Searching for '{query}'…</source>
       <translation>Recherche de « {query} »…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="474" />
+      <location filename="../plugin/gui/controller.py" line="507" />
       <source>'{query}' on '{raster}'</source>
       <translation>« {query} » sur « {raster} »</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="479" />
+      <location filename="../plugin/gui/controller.py" line="512" />
       <source>Think2Map</source>
       <translation>Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="484" />
+      <location filename="../plugin/gui/controller.py" line="517" />
       <source>{what}: {message}</source>
       <translation>{what} : {message}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="484" />
+      <location filename="../plugin/gui/controller.py" line="517" />
       <source>done.</source>
       <translation>terminée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="488" />
+      <location filename="../plugin/gui/controller.py" line="521" />
       <source>cancelled.</source>
       <translation>annulée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="492" />
+      <location filename="../plugin/gui/controller.py" line="525" />
       <source>The query failed: {error}</source>
       <translation>La requête a échoué : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="523" />
+      <location filename="../plugin/gui/controller.py" line="559" />
       <source>Could not write the results to a GeoPackage ({error}): they are in a memory layer; save it before closing QGIS.</source>
       <translation>Impossible d'écrire les résultats dans un GeoPackage ({error}) : ils sont dans une couche en mémoire ; enregistrez-la avant de fermer QGIS.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="561" />
+      <location filename="../plugin/gui/controller.py" line="601" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) are kept in {path} (layer {table}).</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; les polygones trouvés ({n}) sont gardés dans {path} (couche {table}).</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="566" />
+      <location filename="../plugin/gui/controller.py" line="606" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) were in a memory layer, which closed with the project.</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; les polygones trouvés ({n}) étaient dans une couche en mémoire, fermée avec le projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="57" />
-      <source>Bands are numbers separated by commas, like 3,2,1.</source>
-      <translation>Les bandes sont des numéros séparés par des virgules, comme 3,2,1.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/controller.py" line="570" />
+      <location filename="../plugin/gui/controller.py" line="610" />
       <source>The project was closed, so the query '{query}' was cancelled before it found anything.</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée avant d'avoir rien trouvé.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="59" />
-      <source>Give one band (grey) or three bands (red, green, blue), numbered from 1.</source>
-      <translation>Indiquez une bande (gris) ou trois bandes (rouge, vert, bleu), numérotées à partir de 1.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/controller.py" line="593" />
+      <location filename="../plugin/gui/controller.py" line="633" />
       <source>'{query}' has no layer: nothing was found yet. Reasoning… shows what the model wrote.</source>
       <translation>'{query}' n'a pas de couche : rien n'a encore été trouvé. Raisonnement… montre ce qu'a écrit le modèle.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="595" />
+      <location filename="../plugin/gui/controller.py" line="635" />
       <source>The layer of '{query}' was removed from the project.</source>
       <translation>La couche de « {query} » a été retirée du projet.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/controller.py" line="69" />
+      <source>Bands are numbers separated by commas, like 3,2,1.</source>
+      <translation>Les bandes sont des numéros séparés par des virgules, comme 3,2,1.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/controller.py" line="71" />
+      <source>Give one band (grey) or three bands (red, green, blue), numbered from 1.</source>
+      <translation>Indiquez une bande (gris) ou trois bandes (rouge, vert, bleu), numérotées à partir de 1.</translation>
     </message>
     <message>
       <location filename="../plugin/gui/dock.py" line="100" />

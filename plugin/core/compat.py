@@ -12,7 +12,9 @@ from __future__ import annotations
 from qgis.core import (
     Qgis,
     QgsFields,
+    QgsMapLayer,
     QgsMapLayerProxyModel,
+    QgsMapLayerServerProperties,
     QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingParameterDefinition,
@@ -61,6 +63,14 @@ if hasattr(Qgis, "RasterFileWriterResult"):  # 3.32
     RASTER_WRITTEN = Qgis.RasterFileWriterResult.Success
 else:
     RASTER_WRITTEN = QgsRasterFileWriter.WriterError.NoError
+
+
+def layer_attribution(layer: QgsMapLayer) -> str:
+    """The attribution a layer carries: its server properties' since 3.28, the layer's own before."""
+    if hasattr(QgsMapLayerServerProperties, "attribution"):  # 3.28
+        return layer.serverProperties().attribution()
+    return layer.attribution()
+
 
 # The memory provider's name of each attribute kind of the contract: fields made through it have the same type on
 # every QGIS (QgsField takes a QVariant type before 3.38, a QMetaType one since, and Qt6 has no QVariant types).

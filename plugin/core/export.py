@@ -13,11 +13,14 @@ import math
 import os
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransformContext,
+    QgsDataSourceUri,
     QgsRasterBlockFeedback,
     QgsRasterFileWriter,
     QgsRasterLayer,
@@ -122,6 +125,44 @@ class ExportRequest:
         return None
 
 
+# What each feature from an exported source records of it (beside the contract's fields; the plugin's own).
+PROVENANCE_FIELDS: dict[str, str] = {
+    "source_layer": "string",  # the layer's name in the project
+    "source_host": "string",  # the service's host, without credentials, path or query ('' for a local source)
+    "resolution": "real",  # the export's pixel size, in the layer's CRS units
+    "exported": "string",  # when the export was made (UTC, ISO 8601)
+}
+
+
+def service_host(layer: QgsRasterLayer) -> str:
+    """The host a web layer's tiles come from (``tiles.example.org:8080``): no user, password, path or query."""
+    uri = QgsDataSourceUri()
+    uri.setEncodedUri(layer.source())
+    url = uri.param("url") or layer.source()
+    try:
+        parts = urlsplit(unquote(url))
+        return f"{parts.hostname}:{parts.port}" if parts.port else (parts.hostname or "")
+    except ValueError:
+        return ""
+
+
+def provenance(layer: QgsRasterLayer, request: ExportRequest, exported: Path) -> dict:
+    """The provenance attributes of the features found in ``exported`` (an export of ``layer``)."""
+    made = datetime.fromtimestamp(exported.stat().st_mtime, tz=UTC)
+    return {
+        "source_layer": layer.name(),
+        "source_host": service_host(layer),
+        "resolution": request.pixel_size,
+        "exported": made.isoformat(timespec="seconds"),
+    }
+
+
+def attribution(layer: QgsRasterLayer) -> str:
+    """Who the layer's imagery is from, as its metadata or its service says; '' when neither says."""
+    parts = [compat.layer_attribution(layer), *layer.metadata().rights()]
+    return "; ".join(p.strip() for p in parts if p and p.strip())
+
+
 def export_request(
     layer: QgsRasterLayer, bounds: tuple[float, float, float, float], view_pixel_size: float | None = None
 ) -> ExportRequest:
@@ -178,9 +219,11 @@ class ExportCache:
             path.unlink(missing_ok=True)
 
     def clear(self) -> None:
+        """Remove every export, and the folder."""
         if self.folder.is_dir():
             for path in self.folder.iterdir():
                 path.unlink(missing_ok=True)
+            self.folder.rmdir()
 
 
 def write_export(

@@ -56,16 +56,19 @@ def _ring(coordinates: Sequence) -> QgsLineString:
     return QgsLineString([float(p[0]) for p in coordinates], [float(p[1]) for p in coordinates])
 
 
-def features_for(parsed: Sequence[ParsedFeature], fields: QgsFields) -> list[QgsFeature]:
-    """QgsFeatures for ``fields`` (a layer's or a sink's): attributes matched by name, others ignored."""
+def features_for(parsed: Sequence[ParsedFeature], fields: QgsFields, extra: dict | None = None) -> list[QgsFeature]:
+    """QgsFeatures for ``fields`` (a layer's or a sink's): attributes matched by name, others ignored; ``extra``
+    attributes (the same for every feature) added to each."""
     out = []
     for geometry, properties in parsed:
+        properties = {**properties, **(extra or {})}
         feature = QgsFeature(fields)
         feature.setGeometry(QgsGeometry(geometry))
         for i, field in enumerate(fields):
             if field.name() in properties:
-                kind = contract.FEATURE_FIELDS.get(field.name(), "string")
-                feature.setAttribute(i, _value(properties[field.name()], kind))
+                kind = contract.FEATURE_FIELDS.get(field.name())
+                value = properties[field.name()]
+                feature.setAttribute(i, _value(value, kind) if kind else value)
         out.append(feature)
     return out
 

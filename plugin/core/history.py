@@ -62,6 +62,8 @@ class ResultRecord:
     prompter_calls: int = 0
     overview: list[dict] = field(default_factory=list)  # the overview's cells: answers, footprints, boxes
     overview_layer_id: str = ""  # its temporary layer of coarse boxes, once the overview has answered
+    provenance: dict = field(default_factory=dict)  # an exported source's (export.PROVENANCE_FIELDS); {} for a file
+    rights: list[str] = field(default_factory=list)  # the source's attribution, for the result layer's metadata
 
     def add_tiles(self, tiles: list[dict]) -> None:
         """Keep the tile reports, replacing any earlier report of the same tile."""

@@ -39,9 +39,9 @@ RASTER_NAME_LENGTH = 30
 PALETTE = ["255,127,0", "31,120,180", "227,26,28", "51,160,44", "106,61,154", "177,89,40", "0,150,150"]
 
 
-def result_fields() -> QgsFields:
-    """The attribute fields of a result layer, in the contract's order."""
-    return compat.fields(contract.FEATURE_FIELDS)
+def result_fields(extra: dict[str, str] | None = None) -> QgsFields:
+    """The attribute fields of a result layer, in the contract's order, then ``extra`` (name -> kind)."""
+    return compat.fields({**contract.FEATURE_FIELDS, **(extra or {})})
 
 
 def elide(text: str, length: int = NAME_LENGTH) -> str:
@@ -97,6 +97,7 @@ def create_result_layer(
     storage: str = "gpkg",
     folder: str | None = None,
     name: str | None = None,
+    extra_fields: dict[str, str] | None = None,
 ) -> QgsVectorLayer:
     """An empty MultiPolygon layer for the results of ``query`` in ``crs``, called ``name``.
 
@@ -105,7 +106,9 @@ def create_result_layer(
     """
     name = name or layer_name_for(query)
     if storage == "memory":
-        layer = QgsMemoryProviderUtils.createMemoryLayer(name, result_fields(), compat.MULTIPOLYGON_WKB, crs)
+        layer = QgsMemoryProviderUtils.createMemoryLayer(
+            name, result_fields(extra_fields), compat.MULTIPOLYGON_WKB, crs
+        )
     else:
         path = Path(folder or results_folder()) / GPKG_NAME
         table = table_name(query)
@@ -119,7 +122,12 @@ def create_result_layer(
             else QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteFile
         )
         writer = QgsVectorFileWriter.create(
-            str(path), result_fields(), compat.MULTIPOLYGON_WKB, crs, QgsProject.instance().transformContext(), options
+            str(path),
+            result_fields(extra_fields),
+            compat.MULTIPOLYGON_WKB,
+            crs,
+            QgsProject.instance().transformContext(),
+            options,
         )
         error = writer.hasError()
         message = writer.errorMessage()
@@ -135,9 +143,10 @@ def create_result_layer(
     return layer
 
 
-def add_features(layer: QgsVectorLayer, parsed: list[ParsedFeature]) -> int:
-    """Append parsed features to ``layer`` (written straight to its provider); returns how many were added."""
-    qfeatures = features_for(parsed, layer.fields())
+def add_features(layer: QgsVectorLayer, parsed: list[ParsedFeature], extra: dict | None = None) -> int:
+    """Append parsed features to ``layer`` (written straight to its provider), with the ``extra`` attributes each
+    (an exported source's provenance); returns how many were added."""
+    qfeatures = features_for(parsed, layer.fields(), extra)
     if not qfeatures:
         return 0
     ok, _ = layer.dataProvider().addFeatures(qfeatures)

@@ -12,6 +12,8 @@ together. Requests are built in plugin/core/requests.py, layers in plugin/core/l
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from qgis.core import (
     Qgis,
     QgsApplication,
@@ -30,7 +32,17 @@ from ..core import extent as core_extent
 from ..core import layers as core_layers
 from ..core import requests
 from ..core.client import BackendClient
-from ..core.export import ExportCache, ExportRequest, ExportTask, export_request, needs_export
+from ..core.export import (
+    PROVENANCE_FIELDS,
+    ExportCache,
+    ExportRequest,
+    ExportTask,
+    attribution,
+    export_request,
+    needs_export,
+    provenance,
+    service_host,
+)
 from ..core.extent import ExtentError
 from ..core.history import QueryHistory, ResultRecord
 from ..core.launch import interpreter_problem
@@ -89,6 +101,7 @@ class DockController(QObject):
         self.task: SegmentTask | None = None
         self.export_task: ExportTask | None = None
         self.exports = ExportCache()  # exports of web and virtual layers, for the next query over the same view
+        self._attributed: set[str] = set()  # sources whose imagery's origin the dock has named this session
         self._record: ResultRecord | None = None
         self._pending: contract.JobSpec | None = None
         self._offstage: dict[int, QgsVectorLayer] = {}  # result tables written to outside the project
@@ -319,6 +332,10 @@ class DockController(QObject):
         focus = self.view_bounds(layer)
 
         def search(path: str) -> None:
+            record = self._record
+            if record is not None:
+                record.provenance = provenance(layer, export, Path(path))
+                record.rights = [*layer.metadata().rights(), self._source_note(layer, export, record.provenance)]
             self._dispatch(options.job_spec(layer, query, None, focus=focus, exported=path))
 
         cached = self.exports.get(export)
@@ -328,10 +345,26 @@ class DockController(QObject):
         task = ExportTask(layer, export, self.exports, self.project.transformContext())
         task.exportFinished.connect(lambda path, error: self._on_export_finished(task, path, error, search))
         self.export_task = task
-        self.message.emit(
-            "info", tr("Fetching {what} of '{name}'…").format(what=export.summary(), name=layer.name()), ""
-        )
+        text = tr("Fetching {what} of '{name}'…").format(what=export.summary(), name=layer.name())
+        if export.source_key not in self._attributed:  # the first export of this source in this session
+            self._attributed.add(export.source_key)
+            credit = attribution(layer) or service_host(layer) or layer.name()
+            text += " " + tr("Its imagery is from {credit}: check that its terms allow automated analysis.").format(
+                credit=credit
+            )
+        self.message.emit("info", text, "")
         QgsApplication.taskManager().addTask(task)
+
+    def _source_note(self, layer: QgsRasterLayer, export: ExportRequest, made: dict) -> str:
+        """The result layer's note of where its polygons were found: the layer, its service and the export."""
+        credit = attribution(layer)
+        return tr("Found in '{name}' ({host}), exported by QGIS at {res:g} units per pixel on {when}{credit}.").format(
+            name=layer.name(),
+            host=made["source_host"] or tr("local"),
+            res=export.pixel_size,
+            when=made["exported"],
+            credit=f"; {credit}" if credit else "",
+        )
 
     def _on_export_finished(self, task: ExportTask, path: str, error: str, search) -> None:
         if task is not self.export_task:
@@ -400,7 +433,7 @@ class DockController(QObject):
             record.dropped += len(features)
             return
         try:
-            record.features += core_layers.add_features(layer, features)
+            record.features += core_layers.add_features(layer, features, record.provenance)
         except RuntimeError as exc:
             self.message.emit("error", str(exc), "")
             return
@@ -512,12 +545,15 @@ class DockController(QObject):
 
     def _create_layer(self, record: ResultRecord, crs: str) -> QgsVectorLayer:
         storage = Settings.load(include_token=False).storage
+        extra = PROVENANCE_FIELDS if record.provenance else None
         try:
             layer = core_layers.create_result_layer(
-                record.query, self._crs(record, crs), storage, record.folder, name=record.name
+                record.query, self._crs(record, crs), storage, record.folder, name=record.name, extra_fields=extra
             )
         except Exception as exc:  # noqa: BLE001 - the results go to memory rather than nowhere
-            layer = core_layers.create_result_layer(record.query, self._crs(record, crs), "memory", name=record.name)
+            layer = core_layers.create_result_layer(
+                record.query, self._crs(record, crs), "memory", name=record.name, extra_fields=extra
+            )
             self.message.emit(
                 "warning",
                 tr(
@@ -528,6 +564,10 @@ class DockController(QObject):
             )
         if not record.crs_wkt:  # pixel coordinates: like its image, no CRS (a GeoPackage says "undefined geographic")
             layer.setCrs(QgsCoordinateReferenceSystem())
+        if record.rights:  # an exported source: its attribution travels with the results
+            metadata = layer.metadata()
+            metadata.setRights([*metadata.rights(), *record.rights])
+            layer.setMetadata(metadata)
         core_layers.style_result_layer(layer)
         core_layers.add_to_results_group(self.project, layer, above=self.project.mapLayer(record.raster_id))
         record.layer_id = layer.id()

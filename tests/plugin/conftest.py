@@ -35,6 +35,7 @@ FORCED_ANSWER = (
 
 
 FAKE_BACKEND = Path(__file__).with_name("fake_backend.py")
+XYZ_SECRET = "s3cr3t-tile-key"  # a credential in the test basemap's URL
 
 
 def fake_backend_python(folder: Path, env: str = "") -> str:
@@ -294,7 +295,9 @@ def xyz_layer(tile_server):
 
     from tests.tile_server import MAX_ZOOM
 
-    uri = f"type=xyz&url={quote(tile_server.url, safe=':/')}&zmin=0&zmax={MAX_ZOOM}"
+    # with a key in its URL, as commercial basemaps have: it must never leave QGIS
+    url = quote(tile_server.url + "?apikey=" + XYZ_SECRET, safe=":/")
+    uri = f"type=xyz&url={url}&zmin=0&zmax={MAX_ZOOM}"
     layer = QgsRasterLayer(uri, "Gorinchem basemap", "wms")
     assert layer.isValid() and layer.crs().authid() == "EPSG:3857"
     return layer

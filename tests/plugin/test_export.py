@@ -20,6 +20,7 @@ from think2map.plugin.core.export import (
 
 from tests.tile_server import MAX_ZOOM
 
+from .conftest import XYZ_SECRET
 from .test_dock import JOB_TIMEOUT_MS
 
 pytestmark = pytest.mark.live  # a tile server on loopback, and the backend
@@ -131,7 +132,10 @@ def test_a_query_over_an_xyz_basemap_from_the_dock(
     qgis_canvas.setDestinationCrs(xyz_layer.crs())
     qgis_canvas.setExtent(QgsRectangle(*footprint))
     said: list[str] = []
-    dock.controller.message.connect(lambda level, text, details: said.append(text))
+    dock.controller.message.connect(lambda level, text, details: said.append(text + details))
+    sent: list[dict] = []
+    submit = dock.controller._submit
+    dock.controller._submit = lambda request: (sent.append(request.to_json()), submit(request))[1]
     _run(dock, qtbot)
     assert any(t.startswith("Fetching ") and "web tiles of 'Gorinchem basemap'" in t for t in said), said
     record = dock.controller.records[0]
@@ -142,9 +146,23 @@ def test_a_query_over_an_xyz_basemap_from_the_dock(
     assert results is not None and results.featureCount() > 0 and results.crs().authid() == "EPSG:3857"
     shown = qgis_canvas.extent()
     assert shown.buffered(2 * FINEST).contains(results.extent()), (results.extent().toString(), shown.toString())
+    # provenance on every feature and in the layer's metadata; the key in the layer's URL nowhere
+    host = tile_server.url.split("/")[2]
+    export_size = dock.controller.exports.folder.glob("*.tif")
+    for feature in results.getFeatures():
+        assert feature["source_layer"] == "Gorinchem basemap" and feature["source_host"] == host
+        assert feature["resolution"] > 0 and feature["exported"].startswith("20")
+    rights = " ".join(results.metadata().rights())
+    assert "Found in 'Gorinchem basemap' (" + host + ")" in rights
+    assert any("check that its terms allow automated analysis" in t for t in said)
+    everything = json.dumps(sent) + " ".join(said) + rights + str(list(export_size))
+    everything += " ".join(str(f.attributes()) for f in results.getFeatures())
+    assert sent and XYZ_SECRET not in everything and "apikey" not in everything
+    assert all("127.0.0.1" not in json.dumps(body) for body in sent)  # the backend gets a file, not the service
     boxes = sorted({f["prompt_box"] for f in results.getFeatures()})  # the tiny SAM's masks are noise: its prompts
     # the same forced answer over the file, warped to the grid the export had: the same prompts, to 2 pixels
     export = next(iter(dock.controller.exports.folder.glob("*.tif")))
+    assert XYZ_SECRET.encode() not in export.read_bytes()  # nor in the file the backend reads
     grid = gdal.Open(str(export))
     x0, px, _, y1, _, py = grid.GetGeoTransform()
     bounds = (x0, y1 + py * grid.RasterYSize, x0 + px * grid.RasterXSize, y1)
