@@ -79,24 +79,24 @@
       <translation>Chercher dans cette zone de « {name} » téléchargerait {size}, plus que la limite de {limit:,} pixels. Zoomez, ou dessinez un rectangle plus petit.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="239" />
+      <location filename="../plugin/core/export.py" line="242" />
       <source>QGIS cannot read '{name}' for export.</source>
       <translation>QGIS ne peut pas lire « {name} » pour l’exporter.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="256" />
+      <location filename="../plugin/core/export.py" line="259" />
       <source>QGIS could not export '{name}' (error {code}).</source>
       <translation>QGIS n’a pas pu exporter « {name} » (erreur {code}).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="270" />
+      <location filename="../plugin/core/export.py" line="273" />
       <source>Think2Map: fetch {name}</source>
       <translation>Think2Map : téléchargement de {name}</translation>
     </message>
     <message>
       <location filename="../plugin/core/extent.py" line="105" />
-      <source>'{name}' is a web or virtual layer (a tile or map service, or a computed raster): a query from the dock can search it, but clicks and Processing need a raster file for now. Save it as a GeoTIFF first: right-click the layer, Export, Save As.</source>
-      <translation>« {name} » est une couche web ou virtuelle (un service de tuiles ou de cartes, ou un raster calculé) : une requête depuis le panneau peut y chercher, mais les clics et Processing demandent pour l'instant un fichier raster. Enregistrez-la d'abord en GeoTIFF : clic droit sur la couche, Exporter, Enregistrer sous.</translation>
+      <source>'{name}' is a web or virtual layer (a tile or map service, or a computed raster): a query from the dock or Processing can search it, but clicks need a raster file for now. Save it as a GeoTIFF first: right-click the layer, Export, Save As.</source>
+      <translation>« {name} » est une couche web ou virtuelle (un service de tuiles ou de cartes, ou un raster calculé) : une requête depuis le panneau ou Processing peut y chercher, mais les clics demandent pour l'instant un fichier raster. Enregistrez-la d'abord en GeoTIFF : clic droit sur la couche, Exporter, Enregistrer sous.</translation>
     </message>
     <message>
       <location filename="../plugin/core/extent.py" line="114" />
@@ -1964,82 +1964,87 @@
       <translation>Cliquez ou tracez sur la carte pour détourer un objet ; Entrée l'ajoute ({key})</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="101" />
+      <location filename="../plugin/processing/algorithm.py" line="106" />
       <source>Tile size (pixels)</source>
       <translation>Taille des tuiles (pixels)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="112" />
+      <location filename="../plugin/processing/algorithm.py" line="117" />
       <source>Tile overlap (pixels)</source>
       <translation>Recouvrement des tuiles (pixels)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="157" />
+      <location filename="../plugin/processing/algorithm.py" line="162" />
       <source>Pixel coordinates (for a raster without a CRS)</source>
       <translation>Coordonnées pixel (pour un raster sans SCR)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="166" />
+      <location filename="../plugin/processing/algorithm.py" line="168" />
+      <source>Resolution of a web layer, in its map units per pixel (0: its finest zoom)</source>
+      <translation>Résolution d’une couche web, en unités de carte par pixel (0 : son zoom le plus fin)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithm.py" line="179" />
       <source>Segmented polygons</source>
       <translation>Polygones segmentés</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="238" />
+      <location filename="../plugin/processing/algorithm.py" line="278" />
       <source>Tile {i}: {status}. {text}</source>
       <translation>Tuile {i} : {status}. {text}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="244" />
+      <location filename="../plugin/processing/algorithm.py" line="284" />
       <source>Overview cell {i}: {status}, {n} box(es). {text}</source>
       <translation>Cellule {i} de la vue d'ensemble : {status}, {n} boîte(s). {text}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="255" />
+      <location filename="../plugin/processing/algorithm.py" line="295" />
       <source>{done} of {total} tiles</source>
       <translation>{done} tuiles sur {total}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="260" />
+      <location filename="../plugin/processing/algorithm.py" line="300" />
       <source>Job {id}: {n} tile(s).</source>
       <translation>Tâche {id} : {n} tuile(s).</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="278" />
+      <location filename="../plugin/processing/algorithm.py" line="318" />
       <source>The backend said: {detail}</source>
       <translation>Le moteur a dit : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="288" />
+      <location filename="../plugin/processing/algorithm.py" line="328" />
       <source>Waiting for the Think2Map backend to start…</source>
       <translation>Attente du démarrage du moteur Think2Map…</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="299" />
+      <location filename="../plugin/processing/algorithm.py" line="339" />
       <source>Starting the Think2Map backend…</source>
       <translation>Démarrage du moteur Think2Map…</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="64" />
+      <location filename="../plugin/processing/algorithm.py" line="69" />
       <source>Segment raster by text query</source>
       <translation>Segmenter un raster par requête textuelle</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="67" />
+      <location filename="../plugin/processing/algorithm.py" line="72" />
       <source>Finds what the query describes ("the river", "every building with a red roof") in the raster and returns its outlines as polygons in the raster's CRS. A vision-language model reads each tile and prompts Segment Anything; both run in the Think2Map backend (see the plugin's settings), which is started when needed.</source>
       <translation>Trouve dans le raster ce que décrit la requête (« la rivière », « chaque bâtiment au toit rouge ») et renvoie ses contours sous forme de polygones dans le SCR du raster. Un modèle vision-langage lit chaque tuile et guide Segment Anything ; tous deux tournent dans le moteur Think2Map (voir les paramètres de l'extension), démarré au besoin.</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="82" />
+      <location filename="../plugin/processing/algorithm.py" line="87" />
       <source>Area to search (default: the whole raster)</source>
       <translation>Zone à analyser (par défaut : tout le raster)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="87" />
+      <location filename="../plugin/processing/algorithm.py" line="92" />
       <source>Prompter (model name or folder)</source>
       <translation>Modèle d'invite (nom ou dossier)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="94" />
+      <location filename="../plugin/processing/algorithm.py" line="99" />
       <source>Segmenter (model name or checkpoint)</source>
       <translation>Segmenteur (nom ou fichier de poids)</translation>
     </message>

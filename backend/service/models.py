@@ -38,6 +38,9 @@ class ModelCache:
         self._segmenter_loader = segmenter_loader
         self._on_use = on_use
         self._lock = threading.Lock()
+        # One caller at a time makes the lane's segmenter: a warm-up's request handler asks for it (its cache key)
+        # while the lane answers a click, and two threads building SAM 2 at once break TorchScript's compiler.
+        self._lane_lock = threading.Lock()
         self._key: ModelKey | None = None
         self._models: tuple[Any, Any] | None = None
         self._lane: dict[Path, tuple[Any, Any]] = {}  # checkpoint -> (the model it views, the lane's segmenter)
@@ -59,8 +62,11 @@ class ModelCache:
         return self._models
 
     def segmenter_for(self, path: Path):
-        """The click lane's segmenter for ``path`` (its thread only): shares the held pair's weights when it can."""
-        path = Path(path)
+        """The click lane's segmenter for ``path``: shares the held pair's weights when it can."""
+        with self._lane_lock:
+            return self._lane_segmenter(Path(path))
+
+    def _lane_segmenter(self, path: Path):
         with self._lock:
             held = self._models[1] if self._models is not None and self._key and Path(self._key[1]) == path else None
             known = self._lane.get(path)

@@ -46,6 +46,7 @@ else:
 
 if hasattr(Qgis, "ProcessingSourceType"):  # 3.36
     INTEGER_NUMBER = Qgis.ProcessingNumberParameterType.Integer
+    DOUBLE_NUMBER = Qgis.ProcessingNumberParameterType.Double
     VECTOR_POLYGON_SOURCE = Qgis.ProcessingSourceType.VectorPolygon
     CAN_CANCEL_ALGORITHM = Qgis.ProcessingAlgorithmFlag.CanCancel
     NO_THREADING_ALGORITHM = Qgis.ProcessingAlgorithmFlag.NoThreading
@@ -53,6 +54,7 @@ if hasattr(Qgis, "ProcessingSourceType"):  # 3.36
     OPTIONAL_PARAMETER = Qgis.ProcessingParameterFlag.Optional
 else:
     INTEGER_NUMBER = QgsProcessingParameterNumber.Type.Integer
+    DOUBLE_NUMBER = QgsProcessingParameterNumber.Type.Double
     VECTOR_POLYGON_SOURCE = QgsProcessing.SourceType.TypeVectorPolygon
     CAN_CANCEL_ALGORITHM = QgsProcessingAlgorithm.Flag.FlagCanCancel
     NO_THREADING_ALGORITHM = QgsProcessingAlgorithm.Flag.FlagNoThreading

@@ -167,11 +167,12 @@ def export_request(
     layer: QgsRasterLayer, bounds: tuple[float, float, float, float], view_pixel_size: float | None = None
 ) -> ExportRequest:
     """The export of ``bounds`` (in the layer's CRS) of ``layer``: at its native resolution when it has one (a file,
-    a coverage), else at ``view_pixel_size`` (the map view's, in the layer's units), capped by its finest zoom."""
+    a coverage), else at ``view_pixel_size`` (the map view's, or the one asked for, in the layer's units; None: its
+    finest zoom), never finer than its finest zoom."""
     rendered = is_tiled_web_layer(layer)
     native = None if rendered else layer.rasterUnitsPerPixelX()
-    pixel_size = native or view_pixel_size or layer.rasterUnitsPerPixelX() or 1.0
     finest = max_zoom_resolution(layer)
+    pixel_size = native or view_pixel_size or finest or layer.rasterUnitsPerPixelX() or 1.0
     if finest is not None:
         pixel_size = max(pixel_size, finest)
     minx, miny, maxx, maxy = bounds

@@ -104,7 +104,7 @@ def raster_problem(
     if layer.providerType() != "gdal":
         return tr(
             "'{name}' is a web or virtual layer (a tile or map service, or a computed raster): a query from the "
-            "dock can search it, but clicks and Processing need a raster file for now. Save it as a GeoTIFF "
+            "dock or Processing can search it, but clicks need a raster file for now. Save it as a GeoTIFF "
             "first: right-click the layer, Export, Save As."
         ).format(name=layer.name())
     if not layer.crs().isValid() and not pixel_coords:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from qgis.core import (
     QgsFeatureSink,
@@ -17,12 +18,15 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
+    QgsProcessingUtils,
+    QgsRasterBlockFeedback,
 )
 
 from ... import contract
 from ..core import compat
 from ..core.blocking import shared_blocking_backend
 from ..core.client import BackendClient, BackendError
+from ..core.export import PROVENANCE_FIELDS, export_request, needs_export, provenance, write_export
 from ..core.extent import ExtentError, bounds_in_raster_crs, raster_problem
 from ..core.geojson import features_for, parse_features
 from ..core.i18n import tr
@@ -46,6 +50,7 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
     OVERLAP = "OVERLAP"
     MAX_TILES = "MAX_TILES"
     PIXEL_COORDS = "PIXEL_COORDS"
+    RESOLUTION = "RESOLUTION"
     MODE = "MODE"
     STRATEGY = "STRATEGY"
     OUTPUT = "OUTPUT"
@@ -158,6 +163,14 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
                 defaultValue=False,
                 optional=True,
             ),
+            QgsProcessingParameterNumber(
+                self.RESOLUTION,
+                tr("Resolution of a web layer, in its map units per pixel (0: its finest zoom)"),
+                compat.DOUBLE_NUMBER,
+                0.0,
+                True,
+                0.0,
+            ),
         ]
         for parameter in advanced:
             parameter.setFlags(parameter.flags() | compat.ADVANCED_PARAMETER)
@@ -165,6 +178,26 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(
             QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Segmented polygons"), compat.VECTOR_POLYGON_SOURCE)
         )
+
+    def _export(self, raster, bounds, parameters, context, feedback) -> tuple[str, dict]:
+        """The area of a web or virtual layer as a GeoTIFF in Processing's temporary folder, and its provenance."""
+        whole = raster.extent()
+        area = bounds or [whole.xMinimum(), whole.yMinimum(), whole.xMaximum(), whole.yMaximum()]
+        resolution = self.parameterAsDouble(parameters, self.RESOLUTION, context) or None
+        request = export_request(raster, tuple(area), resolution)
+        problem = request.problem()
+        if problem:
+            raise QgsProcessingException(problem)
+        feedback.pushInfo(tr("Fetching {what} of '{name}'…").format(what=request.summary(), name=raster.name()))
+        target = Path(QgsProcessingUtils.tempFolder()) / f"{request.key}.tif"
+        blocks = QgsRasterBlockFeedback()
+        feedback.canceled.connect(blocks.cancel)
+        error = write_export(raster.clone(), request, target, context.transformContext(), blocks)
+        if feedback.isCanceled():
+            raise QgsProcessingException(tr("Cancelled before it started."))
+        if error:
+            raise QgsProcessingException(error)
+        return str(target), provenance(raster, request, target)
 
     def checkParameterValues(self, parameters, context: QgsProcessingContext):  # noqa: N802
         """The backend's limits, checked before the run, in this algorithm's words (one message, the first)."""
@@ -188,7 +221,11 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
         settings = Settings.load_for_backend()
         pixel_coords = self.parameterAsBool(parameters, self.PIXEL_COORDS, context)
         problem = raster_problem(
-            raster, require_local_file=not settings.is_remote, pixel_coords=pixel_coords, where=PROCESSING
+            raster,
+            require_local_file=not settings.is_remote,
+            pixel_coords=pixel_coords,
+            where=PROCESSING,
+            exportable=not settings.is_remote,
         )
         if problem:
             raise QgsProcessingException(problem)
@@ -206,7 +243,10 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
                     )
                 except ExtentError as exc:
                     raise QgsProcessingException(str(exc)) from exc
-        fields = result_fields()
+        exported, made = None, {}
+        if needs_export(raster):  # a web or virtual layer: QGIS exports the area first, here in this thread
+            exported, made = self._export(raster, bounds, parameters, context, feedback)
+        fields = result_fields(PROVENANCE_FIELDS if made else None)
         sink, dest_id = self.parameterAsSink(
             parameters, self.OUTPUT, context, fields, compat.MULTIPOLYGON_WKB, raster.crs()
         )
@@ -222,12 +262,12 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
             query_mode=contract.QUERY_MODES[self.parameterAsEnum(parameters, self.MODE, context)],
             strategy=contract.STRATEGIES[self.parameterAsEnum(parameters, self.STRATEGY, context)],
         )
-        request = options.job_spec(raster, query, bounds)
+        request = options.job_spec(raster, query, None if exported else bounds, exported=exported)
         count = 0
 
         def on_features(features: list, crs: str) -> None:
             nonlocal count
-            qfeatures = features_for(parse_features(features), fields)
+            qfeatures = features_for(parse_features(features), fields, made)
             sink.addFeatures(qfeatures, QgsFeatureSink.Flag.FastInsert)
             count += len(qfeatures)
 

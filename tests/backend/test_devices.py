@@ -22,3 +22,32 @@ def test_unloading_the_models_empties_the_embedding_cache():
     assert len(cache) >= 1
     assert models.unload() is True
     assert len(cache) == 0 and models.loaded() == {}
+
+
+def test_the_lane_segmenter_is_made_by_one_thread_at_a_time():
+    """A warm-up's handler and the click lane ask at once: one builds it (TorchScript breaks on two), both get it."""
+    import threading
+    import time
+    from pathlib import Path
+
+    inside, most, made = [0], [0], []
+    lock = threading.Lock()
+
+    def build(path):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.2)
+        with lock:
+            inside[0] -= 1
+        made.append(path)
+        return object()
+
+    cache = ModelCache(lambda p, s: (None, None), segmenter_loader=build)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(cache.segmenter_for(Path("/m/sam2")))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 1 and len(made) == 1 and len(got) == 3 and got[0] is got[1] is got[2]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from qgis.core import QgsApplication, QgsProcessingException, QgsProject, QgsVectorLayer
 from think2map import contract
@@ -35,13 +37,14 @@ def test_algorithm_is_registered_with_its_parameters(provider):
         "STRATEGY",
         "MAX_TILES",
         "PIXEL_COORDS",
+        "RESOLUTION",
         "OUTPUT",
     ]
     mode = alg.parameterDefinition("MODE")
     assert mode.defaultValue() == 0 and len(mode.options()) == 3  # reason (the default), find, auto
     strategy = alg.parameterDefinition("STRATEGY")
     assert strategy.defaultValue() == 0 and len(strategy.options()) == len(contract.STRATEGIES)  # tiles first
-    for name in ("MAX_TILES", "PIXEL_COORDS"):  # in the dialog's Advanced part, with defaults
+    for name in ("MAX_TILES", "PIXEL_COORDS", "RESOLUTION"):  # in the dialog's Advanced part, with defaults
         definition = alg.parameterDefinition(name)
         assert definition.flags() & compat.ADVANCED_PARAMETER and definition.flags() & compat.OPTIONAL_PARAMETER
     assert alg.parameterDefinition("MAX_TILES").defaultValue() == 400
@@ -175,3 +178,36 @@ def test_result_fields_follow_the_contract():
 
     fields = layers.result_fields()
     assert [f.name() for f in fields] == list(contract.FEATURE_FIELDS)
+
+
+@pytest.mark.live
+def test_a_web_layer_is_exported_then_segmented_with_its_provenance(
+    qgis_processing, fake_manager, xyz_layer, tile_server, tmp_path
+):
+    from qgis import processing
+    from qgis.core import QgsProcessingFeedback, QgsProject
+
+    from .conftest import XYZ_SECRET
+
+    QgsProject.instance().addMapLayer(xyz_layer)
+    provider = Think2MapProvider(lambda: fake_manager)
+    QgsApplication.processingRegistry().addProvider(provider)
+    try:
+        out = str(tmp_path / "out.gpkg")
+        area = "554800,555300,6771250,6771600 [EPSG:3857]"  # inside the served pyramid
+        result = processing.run(
+            "think2map:segmentbytext",
+            {"INPUT": xyz_layer.id(), "QUERY": "roofs", "EXTENT": area, "RESOLUTION": 1.0, "OUTPUT": out},
+            feedback=QgsProcessingFeedback(),
+        )
+        body = fake_manager.server.bodies[0]
+        assert body["raster"].endswith(".tif") and "bounds" not in body and tile_server.requests
+        assert XYZ_SECRET not in json.dumps(body) and "127.0.0.1" not in json.dumps(body)
+        layer = QgsVectorLayer(result["OUTPUT"], "out", "ogr")
+        assert layer.featureCount() == 4 and layer.crs().authid() == "EPSG:3857"
+        host = tile_server.url.split("/")[2]
+        for feature in layer.getFeatures():
+            assert feature["source_layer"] == "Gorinchem basemap" and feature["source_host"] == host
+            assert feature["resolution"] == pytest.approx(1.0)
+    finally:
+        QgsApplication.processingRegistry().removeProvider(provider)
