@@ -67,6 +67,14 @@ else:
     RASTER_WRITTEN = QgsRasterFileWriter.WriterError.NoError
 
 
+def set_creation_options(writer: QgsRasterFileWriter, options: list[str]) -> None:
+    """GDAL creation options of a raster writer: ``setCreationOptions`` since 3.40, ``setCreateOptions`` before."""
+    if hasattr(QgsRasterFileWriter, "setCreationOptions"):  # 3.40
+        writer.setCreationOptions(options)
+    else:
+        writer.setCreateOptions(options)
+
+
 def layer_attribution(layer: QgsMapLayer) -> str:
     """The attribution a layer carries: its server properties' since 3.28, the layer's own before."""
     if hasattr(QgsMapLayerServerProperties, "attribution"):  # 3.28

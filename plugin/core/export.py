@@ -244,7 +244,7 @@ def write_export(
         pipe.set(layer.renderer().clone())
     writer = QgsRasterFileWriter(str(partial))
     writer.setOutputFormat("GTiff")
-    writer.setCreateOptions(GTIFF_OPTIONS)
+    compat.set_creation_options(writer, GTIFF_OPTIONS)
     minx, miny, maxx, maxy = request.extent
     crs = QgsCoordinateReferenceSystem.fromWkt(request.crs_wkt)
     try:
