@@ -18,7 +18,7 @@ PLUGIN_ZIP := dist/think2map-$(VERSION).zip
 TINY_MODELS ?= $(CURDIR)/out/tiny-models
 export THINK2MAP_TINY_MODELS := $(TINY_MODELS)
 # The tiers (pyproject.toml's markers): `make test-fast` runs the tests that carry none of them.
-FAST := not live and not install and not sweep
+FAST := not live and not install and not sweep and not bench
 PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest -q -ra --durations=15
 QPYTEST := QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=1 $(QPY) -m pytest -q -ra --durations=15
 
@@ -55,12 +55,12 @@ in_qgis_root = scripts/qgis-root $(1) 'QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS
 	  python3 -m pytest -q -ra -p no:cacheprovider -m "not install" tests/plugin && \
 	  DESKTOP_FROM_ZIP=$(CURDIR)/$(PLUGIN_ZIP) ARTIFACTS=$(CURDIR)/test-artifacts/qgis-$(1) tests/desktop/run_desktop_test.sh'
 
-# Every test, in five processes side by side (their logs in test-artifacts/tiers/): the backend tier less its sweeps,
-# the sweeps (bad-input list, API fuzzing), the plugin tier, the desktop test, which installs the zip built here, and
+# Every test, in five processes side by side (their logs in test-artifacts/tiers/): the backend tier less its sweeps
+# and its bench suite, the sweeps (bad-input list, API fuzzing) with the bench suite, the plugin tier, the desktop test, which installs the zip built here, and
 # the plugin tier and the desktop test again on QGIS 3.44 (its root built first when missing).
 test: system setup $(QVENV)/.installed lint tiny package  ## lint, then every test of every tier (what CI runs)
-	scripts/run-tiers backend 'THINK2MAP_PLUGIN_ZIP=$(CURDIR)/$(PLUGIN_ZIP) $(PYTEST) tests -m "not sweep"' \
-	  sweep '$(PYTEST) tests -m sweep' plugin '$(QPYTEST) tests/plugin' \
+	scripts/run-tiers backend 'THINK2MAP_PLUGIN_ZIP=$(CURDIR)/$(PLUGIN_ZIP) $(PYTEST) tests -m "not sweep and not bench"' \
+	  sweep '$(PYTEST) tests -m "sweep or bench"' plugin '$(QPYTEST) tests/plugin' \
 	  desktop 'DESKTOP_FROM_ZIP=$(CURDIR)/$(PLUGIN_ZIP) tests/desktop/run_desktop_test.sh && \
 	    DESKTOP_LANGUAGE=fr DESKTOP_FROM_ZIP=$(CURDIR)/$(PLUGIN_ZIP) tests/desktop/run_desktop_test.sh' \
 	  qgis-3.44 '$(MAKE) --no-print-directory in-qgis-root-3.44'

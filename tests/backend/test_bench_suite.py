@@ -15,7 +15,7 @@ import pytest
 from backend.tools.bench.suite import DOCS_END, DOCS_START, STEPS, docs_section, write_docs
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.live  # subprocesses: the suite and its steps
+pytestmark = [pytest.mark.live, pytest.mark.bench]  # subprocesses: the suite and its steps
 
 # What the table and the docs read from each step's JSON: the same keys whichever suite wrote it.
 KEYS = {
