@@ -1034,202 +1034,182 @@
       <translation>Modifications Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="134" />
+      <location filename="../plugin/gui/controller.py" line="123" />
       <source>Starting the backend…</source>
       <translation>Démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="136" />
+      <location filename="../plugin/gui/controller.py" line="125" />
       <source>unknown device</source>
       <translation>processeur inconnu</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="140" />
+      <location filename="../plugin/gui/controller.py" line="129" />
       <source>Backend ready — GPU: {name}, {memory:.0f} GB</source>
       <translation>Moteur prêt — GPU : {name}, {memory:.0f} Go</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="144" />
+      <location filename="../plugin/gui/controller.py" line="133" />
       <source>Backend ready — CPU only: queries will be slow</source>
       <translation>Moteur prêt — processeur seul : les requêtes seront lentes</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="146" />
+      <location filename="../plugin/gui/controller.py" line="135" />
       <source>Backend ready on {device}</source>
       <translation>Moteur prêt sur {device}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="148" />
+      <location filename="../plugin/gui/controller.py" line="137" />
       <source>restarted at {time}, after it stopped unexpectedly</source>
       <translation>redémarré à {time}, après un arrêt inattendu</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="151" />
+      <location filename="../plugin/gui/controller.py" line="140" />
       <source>No backend yet: press “Set up the backend…” to build it (a few minutes, about 7 GB), or choose an existing one in Settings.</source>
       <translation>Pas encore de moteur : appuyez sur « Installer le moteur… » pour le construire (quelques minutes, environ 7 Go), ou choisissez-en un dans les paramètres.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="156" />
+      <location filename="../plugin/gui/controller.py" line="145" />
       <source>Backend error: {detail}</source>
       <translation>Erreur du moteur : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="156" />
+      <location filename="../plugin/gui/controller.py" line="145" />
       <source>no details</source>
       <translation>sans détails</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="157" />
+      <location filename="../plugin/gui/controller.py" line="146" />
       <source>Backend stopped; it starts when you open this panel or run a query.</source>
       <translation>Moteur arrêté ; il démarre à l'ouverture de ce panneau ou au lancement d'une requête.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="176" />
+      <location filename="../plugin/gui/controller.py" line="165" />
       <source>The backend did not start: {detail}</source>
       <translation>Le moteur n'a pas démarré : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="199" />
+      <location filename="../plugin/gui/controller.py" line="188" />
       <source>Think2Map is restarting it.</source>
       <translation>Think2Map le redémarre.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="199" />
+      <location filename="../plugin/gui/controller.py" line="188" />
       <source>Press Restart to start it.</source>
       <translation>Appuyez sur Redémarrer pour le lancer.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="203" />
+      <location filename="../plugin/gui/controller.py" line="192" />
       <source>Nothing had been found yet.</source>
       <translation>Rien n'avait encore été trouvé.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="232" />
+      <location filename="../plugin/gui/controller.py" line="221" />
       <source>Draw a rectangle on the map first (the Draw button), or choose another area.</source>
       <translation>Tracez d'abord un rectangle sur la carte (bouton Tracer), ou choisissez une autre zone.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="298" />
+      <location filename="../plugin/gui/controller.py" line="287" />
       <source>The backend cannot start: {detail}</source>
       <translation>Le moteur ne peut pas démarrer : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="328" />
+      <location filename="../plugin/gui/controller.py" line="317" />
       <source>Waiting for the backend to start…</source>
       <translation>En attente du démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="348" />
-      <source>Fetching {what} of '{name}'…</source>
-      <translation>Téléchargement de {what} de « {name} »…</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/controller.py" line="352" />
-      <source>Its imagery is from {credit}: check that its terms allow automated analysis.</source>
-      <translation>Ses images viennent de {credit} : vérifiez que ses conditions permettent l’analyse automatique.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/controller.py" line="361" />
-      <source>Found in '{name}' ({host}), exported by QGIS at {res:g} units per pixel on {when}{credit}.</source>
-      <translation>Trouvé dans « {name} » ({host}), exporté par QGIS à {res:g} unités par pixel le {when}{credit}.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/controller.py" line="363" />
-      <source>local</source>
-      <translation>local</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/controller.py" line="382" />
+      <location filename="../plugin/gui/controller.py" line="338" />
       <source>A query is already running; cancel it or wait for it to finish.</source>
       <translation>Une requête est déjà en cours ; annulez-la ou attendez qu'elle se termine.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="385" />
+      <location filename="../plugin/gui/controller.py" line="341" />
       <source>Not downloaded yet: {names}. Click Download to fetch them, or choose other models.</source>
       <translation>Pas encore téléchargé : {names}. Cliquez sur Télécharger pour les obtenir, ou choisissez d’autres modèles.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="395" />
+      <location filename="../plugin/gui/controller.py" line="351" />
       <source>Cancelling…</source>
       <translation>Annulation…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="405" />
+      <location filename="../plugin/gui/controller.py" line="361" />
       <source>Think2Map: {query}</source>
       <translation>Think2Map : {query}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="414" />
+      <location filename="../plugin/gui/controller.py" line="370" />
       <source>Searching for '{query}'…</source>
       <translation>Recherche de « {query} »…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="507" />
+      <location filename="../plugin/gui/controller.py" line="463" />
       <source>'{query}' on '{raster}'</source>
       <translation>« {query} » sur « {raster} »</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="512" />
+      <location filename="../plugin/gui/controller.py" line="468" />
       <source>Think2Map</source>
       <translation>Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="517" />
+      <location filename="../plugin/gui/controller.py" line="473" />
       <source>{what}: {message}</source>
       <translation>{what} : {message}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="517" />
+      <location filename="../plugin/gui/controller.py" line="473" />
       <source>done.</source>
       <translation>terminée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="521" />
+      <location filename="../plugin/gui/controller.py" line="477" />
       <source>cancelled.</source>
       <translation>annulée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="525" />
+      <location filename="../plugin/gui/controller.py" line="481" />
       <source>The query failed: {error}</source>
       <translation>La requête a échoué : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="559" />
+      <location filename="../plugin/gui/controller.py" line="515" />
       <source>Could not write the results to a GeoPackage ({error}): they are in a memory layer; save it before closing QGIS.</source>
       <translation>Impossible d'écrire les résultats dans un GeoPackage ({error}) : ils sont dans une couche en mémoire ; enregistrez-la avant de fermer QGIS.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="601" />
+      <location filename="../plugin/gui/controller.py" line="557" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) are kept in {path} (layer {table}).</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; les polygones trouvés ({n}) sont gardés dans {path} (couche {table}).</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="606" />
+      <location filename="../plugin/gui/controller.py" line="562" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) were in a memory layer, which closed with the project.</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; les polygones trouvés ({n}) étaient dans une couche en mémoire, fermée avec le projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="610" />
+      <location filename="../plugin/gui/controller.py" line="566" />
       <source>The project was closed, so the query '{query}' was cancelled before it found anything.</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée avant d'avoir rien trouvé.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="633" />
+      <location filename="../plugin/gui/controller.py" line="589" />
       <source>'{query}' has no layer: nothing was found yet. Reasoning… shows what the model wrote.</source>
       <translation>'{query}' n'a pas de couche : rien n'a encore été trouvé. Raisonnement… montre ce qu'a écrit le modèle.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="635" />
-      <source>The layer of '{query}' was removed from the project.</source>
-      <translation>La couche de « {query} » a été retirée du projet.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/controller.py" line="69" />
+      <location filename="../plugin/gui/controller.py" line="59" />
       <source>Bands are numbers separated by commas, like 3,2,1.</source>
       <translation>Les bandes sont des numéros séparés par des virgules, comme 3,2,1.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="71" />
+      <location filename="../plugin/gui/controller.py" line="591" />
+      <source>The layer of '{query}' was removed from the project.</source>
+      <translation>La couche de « {query} » a été retirée du projet.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/controller.py" line="61" />
       <source>Give one band (grey) or three bands (red, green, blue), numbered from 1.</source>
       <translation>Indiquez une bande (gris) ou trois bandes (rouge, vert, bleu), numérotées à partir de 1.</translation>
     </message>
@@ -1572,6 +1552,26 @@
       <location filename="../plugin/gui/dock.py" line="98" />
       <source>Draw</source>
       <translation>Tracer</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/export_step.py" line="58" />
+      <source>Fetching {what} of '{name}'…</source>
+      <translation>Téléchargement de {what} de « {name} »…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/export_step.py" line="62" />
+      <source>Its imagery is from {credit}: check that its terms allow automated analysis.</source>
+      <translation>Ses images viennent de {credit} : vérifiez que ses conditions permettent l’analyse automatique.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/export_step.py" line="87" />
+      <source>Found in '{name}' ({host}), exported by QGIS at {res:g} units per pixel on {when}{credit}.</source>
+      <translation>Trouvé dans « {name} » ({host}), exporté par QGIS à {res:g} unités par pixel le {when}{credit}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/export_step.py" line="89" />
+      <source>local</source>
+      <translation>local</translation>
     </message>
     <message>
       <location filename="../plugin/gui/model_catalog.py" line="45" />

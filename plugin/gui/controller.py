@@ -5,14 +5,13 @@ methods of this QObject, which lives in the main thread, so their signals arrive
 the user: the raster shown is the raster searched, every state ends, a job belongs to the project it started
 in, a crash is named, and no layer appears for a query that found nothing.
 
-Its length (about 530 lines) is those promises: a job's life from Run to its last page, the backend's states
+Its length (about 610 lines) is those promises: a job's life from Run to its last page, the backend's states
 and crashes, and the result layers that follow the project; they share the running record and are tested
-together. Requests are built in plugin/core/requests.py, layers in plugin/core/layers.py.
+together. Requests are built in plugin/core/requests.py, layers in plugin/core/layers.py, and the export of a web
+layer before its query in export_step.py.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from qgis.core import (
     Qgis,
@@ -32,17 +31,7 @@ from ..core import extent as core_extent
 from ..core import layers as core_layers
 from ..core import requests
 from ..core.client import BackendClient
-from ..core.export import (
-    PROVENANCE_FIELDS,
-    ExportCache,
-    ExportRequest,
-    ExportTask,
-    attribution,
-    export_request,
-    needs_export,
-    provenance,
-    service_host,
-)
+from ..core.export import PROVENANCE_FIELDS, ExportRequest, export_request, needs_export
 from ..core.extent import ExtentError
 from ..core.history import QueryHistory, ResultRecord
 from ..core.launch import interpreter_problem
@@ -50,6 +39,7 @@ from ..core.messages import message_for
 from ..core.requests import RunOptions
 from ..core.settings import Settings
 from ..core.tasks import SegmentTask
+from .export_step import Exported, ExportStep
 from .i18n import tr
 from .model_catalog import ModelCatalog
 
@@ -99,9 +89,8 @@ class DockController(QObject):
         self.records: list[ResultRecord] = []
         self.client: BackendClient | None = None
         self.task: SegmentTask | None = None
-        self.export_task: ExportTask | None = None
-        self.exports = ExportCache()  # exports of web and virtual layers, for the next query over the same view
-        self._attributed: set[str] = set()  # sources whose imagery's origin the dock has named this session
+        self.exports = ExportStep(self)  # web and virtual layers' areas, exported before their queries
+        self.exports.message.connect(lambda text: self.message.emit("info", text, ""))
         self._record: ResultRecord | None = None
         self._pending: contract.JobSpec | None = None
         self._offstage: dict[int, QgsVectorLayer] = {}  # result tables written to outside the project
@@ -331,51 +320,18 @@ class DockController(QObject):
         """Export the area of ``layer`` (or take it from the cache), then search the file."""
         focus = self.view_bounds(layer)
 
-        def search(path: str) -> None:
+        def search(exported: Exported | None, error: str) -> None:
             record = self._record
+            if exported is None:
+                self._finish_record(
+                    *(("failed", error) if error else ("cancelled", tr("Cancelled before it started.")))
+                )
+                return
             if record is not None:
-                record.provenance = provenance(layer, export, Path(path))
-                record.rights = [*layer.metadata().rights(), self._source_note(layer, export, record.provenance)]
-            self._dispatch(options.job_spec(layer, query, None, focus=focus, exported=path))
+                record.provenance, record.rights = exported.provenance, exported.rights
+            self._dispatch(options.job_spec(layer, query, None, focus=focus, exported=exported.path))
 
-        cached = self.exports.get(export)
-        if cached is not None:
-            search(str(cached))
-            return
-        task = ExportTask(layer, export, self.exports, self.project.transformContext())
-        task.exportFinished.connect(lambda path, error: self._on_export_finished(task, path, error, search))
-        self.export_task = task
-        text = tr("Fetching {what} of '{name}'…").format(what=export.summary(), name=layer.name())
-        if export.source_key not in self._attributed:  # the first export of this source in this session
-            self._attributed.add(export.source_key)
-            credit = attribution(layer) or service_host(layer) or layer.name()
-            text += " " + tr("Its imagery is from {credit}: check that its terms allow automated analysis.").format(
-                credit=credit
-            )
-        self.message.emit("info", text, "")
-        QgsApplication.taskManager().addTask(task)
-
-    def _source_note(self, layer: QgsRasterLayer, export: ExportRequest, made: dict) -> str:
-        """The result layer's note of where its polygons were found: the layer, its service and the export."""
-        credit = attribution(layer)
-        return tr("Found in '{name}' ({host}), exported by QGIS at {res:g} units per pixel on {when}{credit}.").format(
-            name=layer.name(),
-            host=made["source_host"] or tr("local"),
-            res=export.pixel_size,
-            when=made["exported"],
-            credit=f"; {credit}" if credit else "",
-        )
-
-    def _on_export_finished(self, task: ExportTask, path: str, error: str, search) -> None:
-        if task is not self.export_task:
-            return  # an export the user left behind (cancelled, or the project closed)
-        self.export_task = None
-        if path:
-            search(path)
-        elif error:
-            self._finish_record("failed", error)
-        else:
-            self._finish_record("cancelled", tr("Cancelled before it started."))
+        self.exports.fetch(layer, export, self.project.transformContext(), search)
 
     def _run_problem(self, layer: QgsMapLayer | None, query: str, options: RunOptions) -> str | None:
         if self.is_running:
@@ -389,8 +345,8 @@ class DockController(QObject):
 
     def cancel(self) -> None:
         """Cancel the running or waiting query; the polygons found so far stay in its layer."""
-        if self.export_task is not None:
-            self.export_task.cancel()  # its end finishes the record
+        if self.exports.running:
+            self.exports.cancel()  # its end finishes the record
         elif self.task is not None:
             self.message.emit("info", tr("Cancelling…"), "")
             self.task.cancel()
@@ -650,8 +606,6 @@ class DockController(QObject):
         """Cancel what runs (plugin unload), and drop the exports."""
         if self.task is not None:
             self.task.cancel()
-        if self.export_task is not None:
-            self.export_task.cancel()
         self.exports.clear()
         self.catalog.shutdown()
         self._pending = None

@@ -148,7 +148,7 @@ def test_a_query_over_an_xyz_basemap_from_the_dock(
     assert shown.buffered(2 * FINEST).contains(results.extent()), (results.extent().toString(), shown.toString())
     # provenance on every feature and in the layer's metadata; the key in the layer's URL nowhere
     host = tile_server.url.split("/")[2]
-    export_size = dock.controller.exports.folder.glob("*.tif")
+    export_size = dock.controller.exports.cache.folder.glob("*.tif")
     for feature in results.getFeatures():
         assert feature["source_layer"] == "Gorinchem basemap" and feature["source_host"] == host
         assert feature["resolution"] > 0 and feature["exported"].startswith("20")
@@ -161,7 +161,7 @@ def test_a_query_over_an_xyz_basemap_from_the_dock(
     assert all("127.0.0.1" not in json.dumps(body) for body in sent)  # the backend gets a file, not the service
     boxes = sorted({f["prompt_box"] for f in results.getFeatures()})  # the tiny SAM's masks are noise: its prompts
     # the same forced answer over the file, warped to the grid the export had: the same prompts, to 2 pixels
-    export = next(iter(dock.controller.exports.folder.glob("*.tif")))
+    export = next(iter(dock.controller.exports.cache.folder.glob("*.tif")))
     assert XYZ_SECRET.encode() not in export.read_bytes()  # nor in the file the backend reads
     grid = gdal.Open(str(export))
     x0, px, _, y1, _, py = grid.GetGeoTransform()
@@ -185,3 +185,28 @@ def test_a_query_over_an_xyz_basemap_from_the_dock(
     dock.set_area_mode("extent")
     _run(dock, qtbot)
     assert dock.controller.records[0].job_state == "done" and len(tile_server.requests) == fetched
+
+
+def test_cancel_while_the_dock_fetches_returns_to_idle_and_leaves_no_file(
+    make_dock, live_backend, xyz_layer, tile_server, gorinchem, qgis_canvas, qtbot
+):
+    import time
+
+    tile_server.delay_s = 0.3
+    QgsProject.instance().addMapLayer(xyz_layer)
+    dock = make_dock(live_backend)
+    dock.set_layer(xyz_layer)
+    dock.set_query("the river")
+    dock.set_area_mode("extent")
+    qgis_canvas.setDestinationCrs(xyz_layer.crs())
+    qgis_canvas.setExtent(QgsRectangle(*_gorinchem_in_3857(gorinchem)))
+    qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(tile_server.requests) >= 2, timeout=TASK_MS)
+    started = time.monotonic()
+    with qtbot.waitSignal(dock.controller.running, timeout=5_000, check_params_cb=lambda running: not running):
+        qtbot.mouseClick(dock.cancel_button, Qt.MouseButton.LeftButton)
+    assert time.monotonic() - started < 2.0
+    record = dock.controller.records[0]
+    assert record.job_state == "cancelled" and not record.layer_id, record.message
+    assert not dock.controller.task  # nothing was sent to the backend
+    assert list(dock.controller.exports.cache.folder.glob("*")) == []
