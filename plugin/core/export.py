@@ -8,10 +8,12 @@ about the source but a hash of it goes into the file's name."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -205,26 +207,33 @@ class ExportCache:
     def get(self, request: ExportRequest) -> Path | None:
         path = self.path_for(request)
         if path.is_file():
-            os.utime(path)  # recently used: kept longest
+            os.utime(path, (time.time(), path.stat().st_mtime))  # used now (its access time); made when it was made
             return path
         return None
 
     def trim(self) -> None:
         """Drop the least recently used exports until the folder holds at most ``max_bytes``."""
-        files = sorted(self.folder.glob("*.tif"), key=lambda p: p.stat().st_mtime) if self.folder.is_dir() else []
+        files = sorted(self.folder.glob("*.tif"), key=lambda p: p.stat().st_atime) if self.folder.is_dir() else []
         total = sum(p.stat().st_size for p in files)
         for path in files:
             if total <= self.max_bytes:
                 break
             total -= path.stat().st_size
-            path.unlink(missing_ok=True)
+            _remove(path)
 
     def clear(self) -> None:
-        """Remove every export, and the folder."""
+        """Remove every export, and the folder (what another program still holds open stays until next time)."""
         if self.folder.is_dir():
             for path in self.folder.iterdir():
-                path.unlink(missing_ok=True)
-            self.folder.rmdir()
+                _remove(path)
+            with contextlib.suppress(OSError):
+                self.folder.rmdir()
+
+
+def _remove(path: Path) -> None:
+    """Delete ``path``; a file held open elsewhere (Windows refuses to delete one the backend reads) is left."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
 
 
 def write_export(

@@ -210,3 +210,23 @@ def test_cancel_while_the_dock_fetches_returns_to_idle_and_leaves_no_file(
     assert record.job_state == "cancelled" and not record.layer_id, record.message
     assert not dock.controller.task  # nothing was sent to the backend
     assert list(dock.controller.exports.cache.folder.glob("*")) == []
+
+
+def test_the_export_cache_keeps_the_most_recently_used_and_tolerates_what_it_cannot_delete(xyz_layer, tmp_path):
+    import os
+
+    cache = ExportCache(tmp_path / "exports", max_bytes=2_500)
+    requests = [export_request(xyz_layer, (555000.0 + i, 6771000.0, 555100.0, 6771100.0), 1.0) for i in range(3)]
+    cache.folder.mkdir()
+    for age, request in enumerate(requests):
+        path = cache.path_for(request)
+        path.write_bytes(b"x" * 1_000)
+        os.utime(path, (1_000_000 + age, 1_000_000 + age))  # made and used in this order
+    made = cache.path_for(requests[0]).stat().st_mtime
+    assert cache.get(requests[0]) is not None  # used again: kept; its export time is unchanged
+    assert cache.path_for(requests[0]).stat().st_mtime == made
+    cache.trim()
+    assert [cache.get(r) is not None for r in requests] == [True, False, True]  # the least recently used went
+    (cache.folder / "held-open").mkdir()  # something it cannot delete as a file: left, and no error
+    cache.clear()
+    assert [p.name for p in cache.folder.iterdir()] == ["held-open"]
