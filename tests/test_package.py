@@ -17,6 +17,7 @@ import pytest
 pytestmark = pytest.mark.live  # package.py and lrelease as subprocesses
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))  # as when it runs as a script: its folder first (checkout_files.py)
 spec = importlib.util.spec_from_file_location("package", ROOT / "scripts" / "package.py")
 package = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(package)
