@@ -288,16 +288,16 @@ def tile_server(xyz_pyramid):
 
 @pytest.fixture
 def xyz_layer(tile_server):
-    """The served pyramid as QGIS adds an XYZ connection: the wms provider, type=xyz, its zoom range."""
-    from urllib.parse import quote
-
-    from qgis.core import QgsRasterLayer
+    """The served pyramid as QGIS adds an XYZ connection: the wms provider, its URI encoded by QgsDataSourceUri."""
+    from qgis.core import QgsDataSourceUri, QgsRasterLayer
 
     from tests.tile_server import MAX_ZOOM
 
-    # with a key in its URL, as commercial basemaps have: it must never leave QGIS
-    url = quote(tile_server.url + "?apikey=" + XYZ_SECRET, safe=":/")
-    uri = f"type=xyz&url={url}&zmin=0&zmax={MAX_ZOOM}"
-    layer = QgsRasterLayer(uri, "Gorinchem basemap", "wms")
+    uri = QgsDataSourceUri()
+    uri.setParam("type", "xyz")
+    uri.setParam("url", tile_server.url + "?apikey=" + XYZ_SECRET)  # a key, as commercial basemaps have
+    uri.setParam("zmin", "0")
+    uri.setParam("zmax", str(MAX_ZOOM))
+    layer = QgsRasterLayer(bytes(uri.encodedUri()).decode(), "Gorinchem basemap", "wms")
     assert layer.isValid() and layer.crs().authid() == "EPSG:3857"
     return layer
