@@ -37,10 +37,10 @@ def _suite(folder, **kw) -> subprocess.Popen:
 def test_the_tiny_suite_runs_every_step_and_writes_what_the_gpu_suite_writes(tmp_path):
     started = time.perf_counter()
     proc = _suite(tmp_path)
-    out, err = proc.communicate(timeout=600)
+    out, err = proc.communicate(timeout=1200)
     seconds = time.perf_counter() - started
     assert proc.returncode == 0, err[-3000:]
-    assert seconds < 300, seconds  # about a minute alone on this machine; CI runs it beside the other tiers
+    assert seconds < 900, seconds  # 45 s alone on this machine; CI runs it beside the other tiers, 3 times slower
     report = json.loads((tmp_path / "suite.json").read_text())
     assert report["complete"] and [s.name for s in STEPS] == list(report["steps"])
     for name, keys in KEYS.items():
