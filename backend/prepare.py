@@ -80,11 +80,7 @@ def prepare_job(
             raise RasterError(f"{exc} {wording.pixel_coords}", exc.code, **exc.params) from None
         raise
     plan.close()
-    try:
-        engine, why = route(plan.query, spec.mode)
-    except Exception:
-        plan.close()
-        raise
+    engine, why = route(plan.query, spec.mode)
     options.route = why
     return PreparedJob(plan, engine, why)
 

@@ -79,8 +79,6 @@ def _make_job(body: JobRequest, config: ServerConfig) -> Job:
         prepared = prepare_job(
             spec, max_tiles=config.max_tiles, batch_size=engine.batch_size, access=exposure.access, wording=HTTP
         )
-    except RasterError:
-        raise
     except UserError as exc:  # the query, the tiling or the mode: a request that fails validation
         if exc.http_status == 400:
             exc.http_status = 422
