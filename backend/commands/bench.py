@@ -12,6 +12,7 @@ import contract
 
 from ..errors import OptionError
 from ..tools.bench.models import PROMPTER_SIZES, SEGMENTERS
+from ..tools.bench.suite import KINDS
 
 
 def register(sub) -> None:
@@ -102,7 +103,7 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--suite",
-        choices=("gpu", "tiny"),
+        choices=KINDS,
         help="every GPU figure in one run, each step in its own process and written as it ends (gpu: real-size "
         "models on CUDA, about 7 min; tiny: the same steps with tiny models on the CPU, under 2 min)",
     )

@@ -28,10 +28,6 @@ class RunOptions:
     strategy: str = contract.STRATEGY_DEFAULT
     refine: str = contract.REFINE_DEFAULT  # with an overview
 
-    def raster_spec(self, layer: QgsRasterLayer) -> contract.RasterSpec:
-        """How every request reads ``layer``: its source, bands, tile grid, coordinates and segmenter."""
-        return contract.RasterSpec(**self._reading(layer))
-
     def job_spec(
         self,
         layer: QgsRasterLayer,
@@ -80,6 +76,7 @@ class RunOptions:
         return contract.EncodeSpec(**self._reading(layer), bounds=(minx, miny, maxx, maxy), session=session)
 
     def _reading(self, layer: QgsRasterLayer) -> dict:
+        """The fields of :class:`contract.RasterSpec` for ``layer``: how every request reads it."""
         return {
             "raster": raster_source(layer),
             "bands": tuple(self.bands) if self.bands else None,
