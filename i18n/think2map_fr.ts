@@ -29,67 +29,72 @@
       <translation>Le moteur s'est arrêté de façon inattendue (code de sortie {code}).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/client.py" line="152" />
+      <location filename="../plugin/core/client.py" line="153" />
       <source>The request to the backend was canceled.</source>
       <translation>La requête au moteur a été annulée.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/client.py" line="171" />
+      <location filename="../plugin/core/client.py" line="173" />
       <source>The backend sent an answer that is not JSON: {text}</source>
       <translation>Le moteur a envoyé une réponse qui n'est pas du JSON : {text}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/client.py" line="181" />
+      <location filename="../plugin/core/client.py" line="183" />
       <source>The backend at {url} did not answer in time.</source>
       <translation>Le moteur à {url} n'a pas répondu à temps.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/client.py" line="183" />
+      <location filename="../plugin/core/client.py" line="185" />
+      <source>The backend at {url} closed the connection before it finished answering.</source>
+      <translation>Le moteur à {url} a fermé la connexion avant la fin de sa réponse.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/client.py" line="187" />
       <source>No backend is listening at {url}: start it (Think2Map settings) or check the URL.</source>
       <translation>Aucun moteur n'écoute à {url} : démarrez-le (paramètres de Think2Map) ou vérifiez l'URL.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/client.py" line="186" />
+      <location filename="../plugin/core/client.py" line="190" />
       <source>Could not reach the backend at {url}: {error}</source>
       <translation>Impossible de joindre le moteur à {url} : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/client.py" line="198" />
+      <location filename="../plugin/core/client.py" line="210" />
       <source>The backend answered HTTP {status}.</source>
       <translation>Le moteur a répondu HTTP {status}.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="111" />
+      <location filename="../plugin/core/export.py" line="113" />
       <source>{w:,} × {h:,} px ({mb:,.0f} MB)</source>
       <translation>{w:,} × {h:,} px ({mb:,.0f} Mo)</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="113" />
+      <location filename="../plugin/core/export.py" line="115" />
       <source>from about {n:,} web tiles</source>
       <translation>depuis environ {n:,} tuiles web</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="119" />
+      <location filename="../plugin/core/export.py" line="121" />
       <source>The area to search is less than a pixel of '{name}'.</source>
       <translation>La zone à chercher fait moins d’un pixel de « {name} ».</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="121" />
+      <location filename="../plugin/core/export.py" line="123" />
       <source>Searching this area of '{name}' would fetch {size}, more than the limit of {limit:,} pixels. Zoom in, or draw a smaller rectangle.</source>
       <translation>Chercher dans cette zone de « {name} » téléchargerait {size}, plus que la limite de {limit:,} pixels. Zoomez, ou dessinez un rectangle plus petit.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="242" />
+      <location filename="../plugin/core/export.py" line="251" />
       <source>QGIS cannot read '{name}' for export.</source>
       <translation>QGIS ne peut pas lire « {name} » pour l’exporter.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="259" />
+      <location filename="../plugin/core/export.py" line="268" />
       <source>QGIS could not export '{name}' (error {code}).</source>
       <translation>QGIS n’a pas pu exporter « {name} » (erreur {code}).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="273" />
+      <location filename="../plugin/core/export.py" line="282" />
       <source>Think2Map: fetch {name}</source>
       <translation>Think2Map : téléchargement de {name}</translation>
     </message>

@@ -10,6 +10,7 @@ manager.
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import urllib.error
@@ -160,8 +161,9 @@ class BackendClient:
             with self._opener().open(request, timeout=timeout_s or self.timeout_s) as reply:  # nosec B310
                 status, raw = reply.status, reply.read()
         except urllib.error.HTTPError as exc:
-            status, raw = exc.code, exc.read()
-        except (urllib.error.URLError, OSError) as exc:
+            status, raw = exc.code, _error_body(exc)
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            # HTTPException: the answer was cut short (IncompleteRead) by a backend that died while it answered
             raise BackendError(self._network_message(exc), None) from None
         payload = _parse_json(raw)
         if status >= 400:
@@ -179,11 +181,21 @@ class BackendClient:
         reason = getattr(exc, "reason", exc)
         if isinstance(reason, (TimeoutError, socket.timeout)):
             return tr("The backend at {url} did not answer in time.").format(url=self.url)
+        if isinstance(reason, (http.client.HTTPException, ConnectionResetError)):
+            return tr("The backend at {url} closed the connection before it finished answering.").format(url=self.url)
         if isinstance(reason, ConnectionRefusedError):
             return tr("No backend is listening at {url}: start it (Think2Map settings) or check the URL.").format(
                 url=self.url
             )
         return tr("Could not reach the backend at {url}: {error}").format(url=self.url, error=reason)
+
+
+def _error_body(error: urllib.error.HTTPError) -> bytes:
+    """An error answer's body, or b"" when the connection broke before it was read: the status still says enough."""
+    try:
+        return error.read()
+    except (OSError, http.client.HTTPException):
+        return b""
 
 
 def error_from_answer(payload, status: int | None) -> BackendError:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+
 import pytest
 from qgis.core import QgsApplication, QgsSettings, QgsTask
 from think2map.plugin.core.client import BackendClient, BackendError, is_loopback
@@ -127,3 +130,38 @@ def test_loopback_never_goes_through_the_proxy_on_ui_and_worker_threads(fake, re
     qtbot.waitUntil(lambda: bool(results), timeout=10_000)
     assert results[0][0] is None and results[0][1]["status"] == "ready"
     assert recording_proxy == []  # neither request went to the proxy
+
+
+@pytest.fixture
+def cut_short():
+    """A loopback server that sends the head of an answer, half its body, then closes: a backend killed mid-answer."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    heads: list[bytes] = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                head = heads.pop(0) if heads else b"HTTP/1.1 200 OK"
+                conn.sendall(head + b'\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"detail": ')
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}", heads
+    listener.close()
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("head", [b"HTTP/1.1 200 OK", b"HTTP/1.1 404 Not Found"])
+def test_an_answer_cut_short_is_a_lost_connection_not_a_crash(cut_short, head):
+    url, heads = cut_short
+    heads.append(head)
+    with pytest.raises(BackendError) as err:
+        BackendClient(url, "tok").status("job1")
+    if head.endswith(b"404 Not Found"):  # the status arrived whole: it is what the user is told
+        assert err.value.status == 404 and "HTTP 404" in str(err.value)
+    else:
+        assert err.value.status is None and "closed the connection before it finished answering" in str(err.value)
