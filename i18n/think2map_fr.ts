@@ -99,54 +99,49 @@
       <translation>Think2Map : téléchargement de {name}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/extent.py" line="105" />
-      <source>'{name}' is a web or virtual layer (a tile or map service, or a computed raster): a query from the dock or Processing can search it, but clicks need a raster file for now. Save it as a GeoTIFF first: right-click the layer, Export, Save As.</source>
-      <translation>« {name} » est une couche web ou virtuelle (un service de tuiles ou de cartes, ou un raster calculé) : une requête depuis le panneau ou Processing peut y chercher, mais les clics demandent pour l'instant un fichier raster. Enregistrez-la d'abord en GeoTIFF : clic droit sur la couche, Exporter, Enregistrer sous.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/extent.py" line="114" />
-      <source>The raster file {path} does not exist.</source>
-      <translation>Le fichier raster {path} n'existe pas.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/extent.py" line="39" />
-      <source>The area to search is empty.</source>
-      <translation>La zone à analyser est vide.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/extent.py" line="47" />
-      <source>The area could not be converted to the raster's CRS ({crs}): {error}</source>
-      <translation>La zone n'a pas pu être convertie dans le SCR du raster ({crs}) : {error}</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/extent.py" line="53" />
-      <source>The area could not be converted to the raster's CRS ({crs}).</source>
-      <translation>La zone n'a pas pu être convertie dans le SCR du raster ({crs}).</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/extent.py" line="58" />
-      <source>The area does not overlap the raster '{name}': pan or zoom to it, or draw a rectangle over it.</source>
-      <translation>La zone ne recouvre pas le raster « {name} » : déplacez-vous ou zoomez dessus, ou tracez un rectangle sur lui.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/extent.py" line="91" />
+      <location filename="../plugin/core/extent.py" line="107" />
       <source>Choose a raster layer to search.</source>
       <translation>Choisissez une couche raster à analyser.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/extent.py" line="93" />
+      <location filename="../plugin/core/extent.py" line="109" />
       <source>'{name}' is not a raster layer: choose an image (raster) layer.</source>
       <translation>« {name} » n'est pas une couche raster : choisissez une couche image (raster).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/extent.py" line="95" />
+      <location filename="../plugin/core/extent.py" line="111" />
       <source>The raster '{name}' cannot be read: check its source.</source>
       <translation>Le raster « {name} » est illisible : vérifiez sa source.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/extent.py" line="99" />
+      <location filename="../plugin/core/extent.py" line="115" />
       <source>'{name}' is a web or virtual layer (a tile or map service, or a computed raster), and the backend runs on another machine, which cannot read what QGIS exports here yet. Save it as a GeoTIFF in the server's data folder, or use a backend on this computer.</source>
       <translation>« {name} » est une couche web ou virtuelle (un service de tuiles ou de cartes, ou un raster calculé), et le moteur tourne sur une autre machine, qui ne peut pas encore lire ce que QGIS exporte ici. Enregistrez-la en GeoTIFF dans le dossier de données du serveur, ou utilisez un moteur sur cet ordinateur.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/extent.py" line="124" />
+      <source>The raster file {path} does not exist.</source>
+      <translation>Le fichier raster {path} n'existe pas.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/extent.py" line="40" />
+      <source>The area to search is empty.</source>
+      <translation>La zone à analyser est vide.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/extent.py" line="48" />
+      <source>The area could not be converted to the raster's CRS ({crs}): {error}</source>
+      <translation>La zone n'a pas pu être convertie dans le SCR du raster ({crs}) : {error}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/extent.py" line="54" />
+      <source>The area could not be converted to the raster's CRS ({crs}).</source>
+      <translation>La zone n'a pas pu être convertie dans le SCR du raster ({crs}).</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/extent.py" line="59" />
+      <source>The area does not overlap the raster '{name}': pan or zoom to it, or draw a rectangle over it.</source>
+      <translation>La zone ne recouvre pas le raster « {name} » : déplacez-vous ou zoomez dessus, ou tracez un rectangle sur lui.</translation>
     </message>
     <message>
       <location filename="../plugin/core/interpreter_check.py" line="100" />
@@ -904,137 +899,142 @@
       <translation>Rien ne correspond à la requête.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="123" />
+      <location filename="../plugin/gui/click_box.py" line="126" />
       <source>Choose the raster to digitise on first.</source>
       <translation>Choisissez d'abord le raster sur lequel numériser.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="131" />
+      <location filename="../plugin/gui/click_box.py" line="135" />
       <source>Click on an object to outline it; Enter adds it to the layer.</source>
       <translation>Cliquez sur un objet pour le détourer ; Entrée l'ajoute à la couche.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="143" />
+      <location filename="../plugin/gui/click_box.py" line="147" />
       <source>Select one polygon of a Think2Map result layer to refine.</source>
       <translation>Sélectionnez un polygone d'une couche de résultats Think2Map à affiner.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="148" />
+      <location filename="../plugin/gui/click_box.py" line="152" />
       <source>Add points to correct the outline; Enter replaces the polygon.</source>
       <translation>Ajoutez des points pour corriger le contour ; Entrée remplace le polygone.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="161" />
+      <location filename="../plugin/gui/click_box.py" line="165" />
       <source>Replaced the polygon in {layer}; Ctrl+Z (Edit ▸ Undo) brings the old outline back.</source>
       <translation>Polygone remplacé dans {layer} ; Ctrl+Z (Édition ▸ Annuler) rend l'ancien contour.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="163" />
+      <location filename="../plugin/gui/click_box.py" line="167" />
       <source>Added to {layer}; Ctrl+Z (Edit ▸ Undo) takes it back.</source>
       <translation>Ajouté à {layer} ; Ctrl+Z (Édition ▸ Annuler) le retire.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="170" />
+      <location filename="../plugin/gui/click_box.py" line="174" />
       <source>The backend is back; the click it never answered was dropped: click again.</source>
       <translation>Le moteur est revenu ; le clic resté sans réponse a été retiré : cliquez à nouveau.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="172" />
+      <location filename="../plugin/gui/click_box.py" line="176" />
       <source>The backend is back: clicks work again.</source>
       <translation>Le moteur est revenu : les clics fonctionnent de nouveau.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="41" />
+      <location filename="../plugin/gui/click_box.py" line="43" />
       <source>Click to segment</source>
       <translation>Segmenter par clic</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="54" />
+      <location filename="../plugin/gui/click_box.py" line="56" />
       <source>Click on the map</source>
       <translation>Cliquer sur la carte</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="57" />
+      <location filename="../plugin/gui/click_box.py" line="59" />
       <source>Click inside an object (Shift or right click: outside it), or drag a box around it; Enter adds it</source>
       <translation>Cliquez dans un objet (Maj ou clic droit : en dehors), ou tracez un rectangle autour ; Entrée l'ajoute</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="59" />
+      <location filename="../plugin/gui/click_box.py" line="61" />
       <source>Add (Enter)</source>
       <translation>Ajouter (Entrée)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="61" />
+      <location filename="../plugin/gui/click_box.py" line="63" />
       <source>Refine selected</source>
       <translation>Affiner</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="62" />
+      <location filename="../plugin/gui/click_box.py" line="64" />
       <source>Start from the selected polygon of a Think2Map layer, then add points</source>
       <translation>Partir du polygone sélectionné d'une couche Think2Map, puis ajouter des points</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="74" />
+      <location filename="../plugin/gui/click_box.py" line="76" />
       <source>Where added outlines go; empty: a new '{name}' layer</source>
       <translation>Où vont les contours ajoutés ; vide : une nouvelle couche « {name} »</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="76" />
+      <location filename="../plugin/gui/click_box.py" line="78" />
       <source>Add to</source>
       <translation>Ajouter à</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="77" />
+      <location filename="../plugin/gui/click_box.py" line="79" />
       <source>Show the outline under the cursor</source>
       <translation>Contour sous le curseur</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="78" />
+      <location filename="../plugin/gui/click_box.py" line="80" />
       <source>Resting the mouse over the map shows what a click there would outline</source>
       <translation>La souris posée sur la carte montre ce qu'un clic à cet endroit détourerait</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_box.py" line="81" />
+      <location filename="../plugin/gui/click_box.py" line="83" />
       <source>Esc clears, Ctrl+Z takes back the last click.</source>
       <translation>Échap efface, Ctrl+Z annule le dernier clic.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="133" />
+      <location filename="../plugin/gui/click_session.py" line="162" />
       <source>This layer has no Think2Map prompts to refine.</source>
       <translation>Cette couche n'a pas d'invites Think2Map à affiner.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="200" />
+      <location filename="../plugin/gui/click_session.py" line="252" />
+      <source>The click is outside '{name}'.</source>
+      <translation>Le clic est en dehors de « {name} ».</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_session.py" line="287" />
       <source>The backend is not ready yet: the preview comes once it is.</source>
       <translation>Le moteur n'est pas encore prêt : l'aperçu viendra dès qu'il le sera.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="240" />
+      <location filename="../plugin/gui/click_session.py" line="333" />
       <source>Nothing found there: add a point or draw a box.</source>
       <translation>Rien trouvé ici : ajoutez un point ou tracez un rectangle.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="272" />
+      <location filename="../plugin/gui/click_session.py" line="368" />
       <source>Nothing to add yet: click on the object first.</source>
       <translation>Rien à ajouter pour l'instant : cliquez d'abord sur l'objet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="288" />
+      <location filename="../plugin/gui/click_session.py" line="384" />
       <source>Think2Map: add a segment</source>
       <translation>Think2Map : ajouter un segment</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="297" />
+      <location filename="../plugin/gui/click_session.py" line="393" />
       <source>Think2Map: refine a segment</source>
       <translation>Think2Map : affiner un segment</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="301" />
+      <location filename="../plugin/gui/click_session.py" line="397" />
       <source>Could not edit the layer {name}.</source>
       <translation>Impossible de modifier la couche {name}.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="42" />
+      <location filename="../plugin/gui/click_session.py" line="48" />
       <source>Think2Map edits</source>
       <translation>Modifications Think2Map</translation>
     </message>
@@ -1109,99 +1109,94 @@
       <translation>Rien n'avait encore été trouvé.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="221" />
+      <location filename="../plugin/gui/controller.py" line="219" />
       <source>Draw a rectangle on the map first (the Draw button), or choose another area.</source>
       <translation>Tracez d'abord un rectangle sur la carte (bouton Tracer), ou choisissez une autre zone.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="287" />
+      <location filename="../plugin/gui/controller.py" line="292" />
       <source>The backend cannot start: {detail}</source>
       <translation>Le moteur ne peut pas démarrer : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="317" />
+      <location filename="../plugin/gui/controller.py" line="322" />
       <source>Waiting for the backend to start…</source>
       <translation>En attente du démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="338" />
+      <location filename="../plugin/gui/controller.py" line="343" />
       <source>A query is already running; cancel it or wait for it to finish.</source>
       <translation>Une requête est déjà en cours ; annulez-la ou attendez qu'elle se termine.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="341" />
+      <location filename="../plugin/gui/controller.py" line="346" />
       <source>Not downloaded yet: {names}. Click Download to fetch them, or choose other models.</source>
       <translation>Pas encore téléchargé : {names}. Cliquez sur Télécharger pour les obtenir, ou choisissez d’autres modèles.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="351" />
+      <location filename="../plugin/gui/controller.py" line="356" />
       <source>Cancelling…</source>
       <translation>Annulation…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="361" />
+      <location filename="../plugin/gui/controller.py" line="366" />
       <source>Think2Map: {query}</source>
       <translation>Think2Map : {query}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="370" />
+      <location filename="../plugin/gui/controller.py" line="375" />
       <source>Searching for '{query}'…</source>
       <translation>Recherche de « {query} »…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="463" />
+      <location filename="../plugin/gui/controller.py" line="468" />
       <source>'{query}' on '{raster}'</source>
       <translation>« {query} » sur « {raster} »</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="468" />
+      <location filename="../plugin/gui/controller.py" line="473" />
       <source>Think2Map</source>
       <translation>Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="473" />
+      <location filename="../plugin/gui/controller.py" line="478" />
       <source>{what}: {message}</source>
       <translation>{what} : {message}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="473" />
+      <location filename="../plugin/gui/controller.py" line="478" />
       <source>done.</source>
       <translation>terminée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="477" />
+      <location filename="../plugin/gui/controller.py" line="482" />
       <source>cancelled.</source>
       <translation>annulée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="481" />
+      <location filename="../plugin/gui/controller.py" line="486" />
       <source>The query failed: {error}</source>
       <translation>La requête a échoué : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="515" />
+      <location filename="../plugin/gui/controller.py" line="520" />
       <source>Could not write the results to a GeoPackage ({error}): they are in a memory layer; save it before closing QGIS.</source>
       <translation>Impossible d'écrire les résultats dans un GeoPackage ({error}) : ils sont dans une couche en mémoire ; enregistrez-la avant de fermer QGIS.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="557" />
+      <location filename="../plugin/gui/controller.py" line="562" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) are kept in {path} (layer {table}).</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; les polygones trouvés ({n}) sont gardés dans {path} (couche {table}).</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="562" />
+      <location filename="../plugin/gui/controller.py" line="567" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) were in a memory layer, which closed with the project.</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; les polygones trouvés ({n}) étaient dans une couche en mémoire, fermée avec le projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="566" />
+      <location filename="../plugin/gui/controller.py" line="571" />
       <source>The project was closed, so the query '{query}' was cancelled before it found anything.</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée avant d'avoir rien trouvé.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/controller.py" line="589" />
-      <source>'{query}' has no layer: nothing was found yet. Reasoning… shows what the model wrote.</source>
-      <translation>'{query}' n'a pas de couche : rien n'a encore été trouvé. Raisonnement… montre ce qu'a écrit le modèle.</translation>
     </message>
     <message>
       <location filename="../plugin/gui/controller.py" line="59" />
@@ -1209,7 +1204,12 @@
       <translation>Les bandes sont des numéros séparés par des virgules, comme 3,2,1.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="591" />
+      <location filename="../plugin/gui/controller.py" line="594" />
+      <source>'{query}' has no layer: nothing was found yet. Reasoning… shows what the model wrote.</source>
+      <translation>'{query}' n'a pas de couche : rien n'a encore été trouvé. Raisonnement… montre ce qu'a écrit le modèle.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/controller.py" line="596" />
       <source>The layer of '{query}' was removed from the project.</source>
       <translation>La couche de « {query} » a été retirée du projet.</translation>
     </message>
@@ -1219,344 +1219,349 @@
       <translation>Indiquez une bande (gris) ou trois bandes (rouge, vert, bleu), numérotées à partir de 1.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="100" />
+      <location filename="../plugin/gui/dock.py" line="101" />
+      <source>Draw</source>
+      <translation>Tracer</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="103" />
       <source>Drag a rectangle on the map to search only there</source>
       <translation>Tracez un rectangle sur la carte pour n'analyser que cette zone</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="103" />
+      <location filename="../plugin/gui/dock.py" line="106" />
       <source>Area</source>
       <translation>Zone</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="105" />
+      <location filename="../plugin/gui/dock.py" line="112" />
       <source>Reasoning (Think2Seg-RS)</source>
       <translation>Raisonnement (Think2Seg-RS)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="106" />
+      <location filename="../plugin/gui/dock.py" line="113" />
       <source>Find every instance (SAM 3)</source>
       <translation>Trouver chaque instance (SAM 3)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="107" />
+      <location filename="../plugin/gui/dock.py" line="114" />
       <source>Automatic: SAM 3 for short noun phrases</source>
       <translation>Automatique : SAM 3 pour les groupes nominaux courts</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="109" />
+      <location filename="../plugin/gui/dock.py" line="116" />
       <source>Reasoning answers any question, tile by tile; SAM 3 finds every instance of a short phrase (buildings, swimming pools) much faster; Automatic picks one per query and each polygon's 'route' attribute says why.</source>
       <translation>Le raisonnement répond à toute question, tuile par tuile ; SAM 3 trouve bien plus vite chaque instance d'une expression courte (bâtiments, piscines) ; Automatique choisit pour chaque requête et l'attribut 'route' de chaque polygone dit pourquoi.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="115" />
+      <location filename="../plugin/gui/dock.py" line="122" />
       <source>Answer with</source>
       <translation>Répondre avec</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="126" />
+      <location filename="../plugin/gui/dock.py" line="138" />
       <source>Advanced options</source>
       <translation>Options avancées</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="133" />
+      <location filename="../plugin/gui/dock.py" line="145" />
       <source> px</source>
       <translation> px</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="140" />
+      <location filename="../plugin/gui/dock.py" line="152" />
       <source>default (1,2,3); or 4,3,2; or one band</source>
       <translation>par défaut (1,2,3) ; ou 4,3,2 ; ou une seule bande</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="145" />
+      <location filename="../plugin/gui/dock.py" line="157" />
       <source>The most tiles one query may search; a larger area is refused first</source>
       <translation>Le nombre maximal de tuiles qu'une requête peut analyser ; une zone plus grande est refusée d'emblée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="146" />
+      <location filename="../plugin/gui/dock.py" line="158" />
       <source>Pixel coordinates</source>
       <translation>Coordonnées pixel</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="148" />
+      <location filename="../plugin/gui/dock.py" line="160" />
       <source>Search a raster that has no coordinate reference system; its polygons are placed in pixel coordinates</source>
       <translation>Analyser un raster sans système de coordonnées de référence ; ses polygones sont placés en coordonnées pixel</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="151" />
+      <location filename="../plugin/gui/dock.py" line="163" />
       <source>Every tile</source>
       <translation>Toutes les tuiles</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="152" />
+      <location filename="../plugin/gui/dock.py" line="164" />
       <source>Overview first, then where it points</source>
       <translation>Vue d'ensemble d'abord, puis là où elle pointe</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="153" />
+      <location filename="../plugin/gui/dock.py" line="165" />
       <source>Automatic (by the area's size)</source>
       <translation>Automatique (selon la taille de la zone)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="155" />
+      <location filename="../plugin/gui/dock.py" line="167" />
       <source>Every tile: the prompter reads the whole area at full resolution. Overview first: it reads the area downsampled, then only the places its boxes point to (far fewer prompter calls, and questions about the whole scene); its boxes are drawn as a layer. Automatic: the overview for a large area, with a sample of tiles for small objects.</source>
       <translation>Toutes les tuiles : le modèle lit toute la zone en pleine résolution. Vue d'ensemble d'abord : il lit la zone sous-échantillonnée, puis seulement les endroits que désignent ses boîtes (bien moins d'appels au modèle, et des questions sur toute la scène) ; ses boîtes sont dessinées dans une couche. Automatique : la vue d'ensemble pour une grande zone, avec un échantillon de tuiles pour les petits objets.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="163" />
+      <location filename="../plugin/gui/dock.py" line="175" />
       <source>SAM with the overview's boxes (fast)</source>
       <translation>SAM avec les boîtes de la vue d'ensemble (rapide)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="164" />
+      <location filename="../plugin/gui/dock.py" line="176" />
       <source>The prompter again (detailed)</source>
       <translation>Le modèle à nouveau (détaillé)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="165" />
+      <location filename="../plugin/gui/dock.py" line="177" />
       <source>How the places the overview points to are read at full resolution</source>
       <translation>Comment les endroits désignés par la vue d'ensemble sont lus en pleine résolution</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="170" />
+      <location filename="../plugin/gui/dock.py" line="182" />
       <source>Strategy</source>
       <translation>Stratégie</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="171" />
+      <location filename="../plugin/gui/dock.py" line="183" />
       <source>Refine with</source>
       <translation>Affiner avec</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="172" />
+      <location filename="../plugin/gui/dock.py" line="184" />
       <source>Tile size</source>
       <translation>Taille des tuiles</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="173" />
+      <location filename="../plugin/gui/dock.py" line="185" />
       <source>Overlap</source>
       <translation>Recouvrement</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="174" />
+      <location filename="../plugin/gui/dock.py" line="186" />
       <source>Bands</source>
       <translation>Bandes</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="175" />
+      <location filename="../plugin/gui/dock.py" line="187" />
       <source>Tile limit</source>
       <translation>Limite de tuiles</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="180" />
+      <location filename="../plugin/gui/dock.py" line="192" />
       <source>Run</source>
       <translation>Lancer</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="182" />
+      <location filename="../plugin/gui/dock.py" line="194" />
       <source>Cancel</source>
       <translation>Annuler</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="190" />
+      <location filename="../plugin/gui/dock.py" line="202" />
       <source>%v / %m tiles</source>
       <translation>%v / %m tuiles</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="198" />
+      <location filename="../plugin/gui/dock.py" line="210" />
       <source>Details…</source>
       <translation>Détails…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="199" />
+      <location filename="../plugin/gui/dock.py" line="211" />
       <source>What the backend said, in its own words</source>
       <translation>Ce que le moteur a dit, dans ses propres termes</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="210" />
+      <location filename="../plugin/gui/dock.py" line="222" />
       <source>Restart</source>
       <translation>Redémarrer</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="211" />
+      <location filename="../plugin/gui/dock.py" line="223" />
       <source>Restart the backend</source>
       <translation>Redémarrer le moteur</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="213" />
+      <location filename="../plugin/gui/dock.py" line="225" />
       <source>Settings…</source>
       <translation>Paramètres…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="216" />
+      <location filename="../plugin/gui/dock.py" line="228" />
       <source>The backend's full error message</source>
       <translation>Le message d'erreur complet du moteur</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="226" />
+      <location filename="../plugin/gui/dock.py" line="238" />
       <source>Set up the backend…</source>
       <translation>Installer le moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="227" />
+      <location filename="../plugin/gui/dock.py" line="239" />
       <source>Build the backend's Python environment in your QGIS profile folder</source>
       <translation>Construire l'environnement Python du moteur dans le dossier de votre profil QGIS</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="231" />
+      <location filename="../plugin/gui/dock.py" line="243" />
       <source>Results</source>
       <translation>Résultats</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="233" />
+      <location filename="../plugin/gui/dock.py" line="245" />
       <source>Select a result to show and zoom to its layer</source>
       <translation>Sélectionnez un résultat pour afficher sa couche et zoomer dessus</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="238" />
+      <location filename="../plugin/gui/dock.py" line="250" />
       <source>Zoom to layer</source>
       <translation>Zoomer</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="239" />
+      <location filename="../plugin/gui/dock.py" line="251" />
       <source>Zoom to the layer of the selected result</source>
       <translation>Zoomer sur la couche du résultat sélectionné</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="240" />
+      <location filename="../plugin/gui/dock.py" line="252" />
       <source>Reasoning…</source>
       <translation>Raisonnement…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="241" />
+      <location filename="../plugin/gui/dock.py" line="253" />
       <source>What the prompter wrote for each tile</source>
       <translation>Ce que le modèle d'invite a écrit pour chaque tuile</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="323" />
+      <location filename="../plugin/gui/dock.py" line="346" />
+      <source>A query fetches {what} first.</source>
+      <translation>Une requête télécharge d’abord {what}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="358" />
       <source>A query is running: wait for it, or cancel it</source>
       <translation>Une requête est en cours : attendez-la ou annulez-la</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="325" />
+      <location filename="../plugin/gui/dock.py" line="360" />
       <source>Search the raster for the query (Enter)</source>
       <translation>Chercher la requête dans le raster (Entrée)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="376" />
+      <location filename="../plugin/gui/dock.py" line="413" />
       <source>Area: a rectangle of {w:.0f} × {h:.0f} map units.</source>
       <translation>Zone : un rectangle de {w:.0f} × {h:.0f} unités de carte.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="411" />
+      <location filename="../plugin/gui/dock.py" line="448" />
       <source>Select a result first.</source>
       <translation>Sélectionnez d'abord un résultat.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="417" />
+      <location filename="../plugin/gui/dock.py" line="454" />
       <source>Think2Map backend</source>
       <translation>Moteur Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="532" />
+      <location filename="../plugin/gui/dock.py" line="572" />
       <source>waiting for the backend</source>
       <translation>en attente du moteur</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="533" />
+      <location filename="../plugin/gui/dock.py" line="573" />
       <source>sent</source>
       <translation>envoyée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="534" />
+      <location filename="../plugin/gui/dock.py" line="574" />
       <source>queued</source>
       <translation>en file</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="535" />
+      <location filename="../plugin/gui/dock.py" line="575" />
       <source>running</source>
       <translation>en cours</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="536" />
+      <location filename="../plugin/gui/dock.py" line="576" />
       <source>done</source>
       <translation>terminée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="537" />
+      <location filename="../plugin/gui/dock.py" line="577" />
       <source>failed</source>
       <translation>échouée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="538" />
+      <location filename="../plugin/gui/dock.py" line="578" />
       <source>cancelled</source>
       <translation>annulée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="542" />
+      <location filename="../plugin/gui/dock.py" line="582" />
       <source>{strategy}, {n} prompter call(s)</source>
       <translation>{strategy}, {n} appel(s) au modèle</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="546" />
+      <location filename="../plugin/gui/dock.py" line="586" />
       <source>no target</source>
       <translation>aucune cible</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="548" />
+      <location filename="../plugin/gui/dock.py" line="588" />
       <source>{n} polygon(s)</source>
       <translation>{n} polygone(s)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="549" />
+      <location filename="../plugin/gui/dock.py" line="589" />
       <source>{name} — {state}, {found}{tiles}</source>
       <translation>{name} — {state}, {found}{tiles}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="84" />
+      <location filename="../plugin/gui/dock.py" line="87" />
       <source>The raster to search</source>
       <translation>Le raster à analyser</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="85" />
+      <location filename="../plugin/gui/dock.py" line="88" />
       <source>Raster</source>
       <translation>Raster</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="89" />
+      <location filename="../plugin/gui/dock.py" line="92" />
       <source>What to find, e.g. the river</source>
       <translation>Quoi chercher, p. ex. la rivière</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="90" />
+      <location filename="../plugin/gui/dock.py" line="93" />
       <source>Describe what to find in plain language; earlier queries are in the list</source>
       <translation>Décrivez en langage courant ce qu'il faut trouver ; les requêtes précédentes sont dans la liste</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="91" />
+      <location filename="../plugin/gui/dock.py" line="94" />
       <source>Query</source>
       <translation>Requête</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="94" />
+      <location filename="../plugin/gui/dock.py" line="97" />
       <source>Whole layer</source>
       <translation>Toute la couche</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="95" />
+      <location filename="../plugin/gui/dock.py" line="98" />
       <source>Current map extent</source>
       <translation>Emprise actuelle de la carte</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="96" />
+      <location filename="../plugin/gui/dock.py" line="99" />
       <source>Rectangle drawn on the map</source>
       <translation>Rectangle tracé sur la carte</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="98" />
-      <source>Draw</source>
-      <translation>Tracer</translation>
     </message>
     <message>
       <location filename="../plugin/gui/export_step.py" line="58" />
@@ -1994,37 +1999,37 @@
       <translation>Polygones segmentés</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="278" />
+      <location filename="../plugin/processing/algorithm.py" line="277" />
       <source>Tile {i}: {status}. {text}</source>
       <translation>Tuile {i} : {status}. {text}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="284" />
+      <location filename="../plugin/processing/algorithm.py" line="283" />
       <source>Overview cell {i}: {status}, {n} box(es). {text}</source>
       <translation>Cellule {i} de la vue d'ensemble : {status}, {n} boîte(s). {text}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="295" />
+      <location filename="../plugin/processing/algorithm.py" line="294" />
       <source>{done} of {total} tiles</source>
       <translation>{done} tuiles sur {total}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="300" />
+      <location filename="../plugin/processing/algorithm.py" line="299" />
       <source>Job {id}: {n} tile(s).</source>
       <translation>Tâche {id} : {n} tuile(s).</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="318" />
+      <location filename="../plugin/processing/algorithm.py" line="317" />
       <source>The backend said: {detail}</source>
       <translation>Le moteur a dit : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="328" />
+      <location filename="../plugin/processing/algorithm.py" line="327" />
       <source>Waiting for the Think2Map backend to start…</source>
       <translation>Attente du démarrage du moteur Think2Map…</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="339" />
+      <location filename="../plugin/processing/algorithm.py" line="338" />
       <source>Starting the Think2Map backend…</source>
       <translation>Démarrage du moteur Think2Map…</translation>
     </message>

@@ -10,6 +10,7 @@ from qgis.core import (
     QgsCoordinateTransformContext,
     QgsCsException,
     QgsMapLayer,
+    QgsMapSettings,
     QgsProviderRegistry,
     QgsRasterLayer,
     QgsRectangle,
@@ -62,6 +63,22 @@ def bounds_in_raster_crs(
     return [clipped.xMinimum(), clipped.yMinimum(), clipped.xMaximum(), clipped.yMaximum()]
 
 
+def view_pixel_size(
+    settings: QgsMapSettings, layer: QgsRasterLayer, transform_context: QgsCoordinateTransformContext
+) -> float | None:
+    """A map view's pixel size in ``layer``'s CRS units (the resolution a web layer is exported at); None when the
+    view has no size yet or does not map onto the layer's CRS."""
+    width = settings.outputSize().width()
+    if width <= 0:
+        return None
+    to_layer = QgsCoordinateTransform(settings.destinationCrs(), layer.crs(), transform_context)
+    try:
+        shown = to_layer.transformBoundingBox(settings.visibleExtent())
+    except QgsCsException:
+        return None
+    return shown.width() / width if _finite(shown.width()) else None
+
+
 def _finite(value: float) -> bool:
     return value == value and abs(value) != float("inf")
 
@@ -77,15 +94,14 @@ def raster_problem(
     require_local_file: bool = True,
     pixel_coords: bool = False,
     where: str = DOCK,
-    exportable: bool = False,
 ) -> str | None:
     """Why ``layer`` cannot be segmented, and how to fix it, as a user message; None when it can.
 
-    ``require_local_file``: in local mode the file must exist on this machine (GDAL ``/vsi…`` URIs pass).
+    ``require_local_file``: the backend runs on this machine, so a file must exist here (GDAL ``/vsi…`` URIs pass),
+    and a layer that is not a file (a web map, a virtual raster) is fine: QGIS exports its area first
+    (:mod:`.export`). A remote backend cannot read such an export.
     ``pixel_coords``: a raster without a CRS may be searched, its polygons in pixel coordinates.
     ``where``: whose controls the message names (``messages.DOCK`` or ``messages.PROCESSING``).
-    ``exportable``: a layer that is not a file (a web map, a virtual raster) is fine: it is exported first
-    (:mod:`.export`).
     """
     if layer is None:
         return tr("Choose a raster layer to search.")
@@ -93,19 +109,13 @@ def raster_problem(
         return tr("'{name}' is not a raster layer: choose an image (raster) layer.").format(name=layer.name())
     if not layer.isValid():
         return tr("The raster '{name}' cannot be read: check its source.").format(name=layer.name())
-    if layer.providerType() != "gdal" and exportable:
+    if layer.providerType() != "gdal" and require_local_file:
         return None if layer.crs().isValid() else message_for("no_crs", {"path": layer.name()}, where=where)
-    if layer.providerType() != "gdal" and not require_local_file:
+    if layer.providerType() != "gdal":
         return tr(
             "'{name}' is a web or virtual layer (a tile or map service, or a computed raster), and the backend runs "
             "on another machine, which cannot read what QGIS exports here yet. Save it as a GeoTIFF in the "
             "server's data folder, or use a backend on this computer."
-        ).format(name=layer.name())
-    if layer.providerType() != "gdal":
-        return tr(
-            "'{name}' is a web or virtual layer (a tile or map service, or a computed raster): a query from the "
-            "dock or Processing can search it, but clicks need a raster file for now. Save it as a GeoTIFF "
-            "first: right-click the layer, Export, Save As."
         ).format(name=layer.name())
     if not layer.crs().isValid() and not pixel_coords:
         return message_for("no_crs", {"path": layer.name()}, where=where)

@@ -38,11 +38,8 @@ class RunOptions:
     ) -> contract.JobSpec:
         """The query ``query`` over ``bounds`` of ``layer`` (the raster's CRS; None: all of it); ``exported``: the
         file an export of the layer made (:mod:`.export`), searched instead, whole."""
-        reading = self._reading(layer)
-        if exported is not None:
-            reading["raster"] = exported
         return contract.JobSpec(
-            **reading,
+            **self._reading(layer, exported),
             query=query.strip(),
             bounds=_box(bounds),
             mode=self.query_mode,
@@ -60,10 +57,12 @@ class RunOptions:
         box: Sequence[float] | None,
         session: str,
         only_cached: bool = False,
+        exported: str | None = None,
     ) -> contract.PromptSpec:
-        """A click prompt on ``layer``, in the raster's CRS."""
+        """A click prompt on ``layer``, in the raster's CRS; ``exported``: the export of the layer's view that is
+        clicked instead (:mod:`.export`)."""
         return contract.PromptSpec(
-            **self._reading(layer),
+            **self._reading(layer, exported),
             points=tuple((float(x), float(y), int(label)) for x, y, label in points),
             box=_box(box),
             session=session,
@@ -75,10 +74,11 @@ class RunOptions:
         minx, miny, maxx, maxy = (float(v) for v in bounds)
         return contract.EncodeSpec(**self._reading(layer), bounds=(minx, miny, maxx, maxy), session=session)
 
-    def _reading(self, layer: QgsRasterLayer) -> dict:
-        """The fields of :class:`contract.RasterSpec` for ``layer``: how every request reads it."""
+    def _reading(self, layer: QgsRasterLayer, exported: str | None = None) -> dict:
+        """The fields of :class:`contract.RasterSpec` for ``layer`` (or ``exported``, an export of it): how every
+        request reads it."""
         return {
-            "raster": raster_source(layer),
+            "raster": exported if exported is not None else raster_source(layer),
             "bands": tuple(self.bands) if self.bands else None,
             "tile_size": int(self.tile_size),
             "overlap": int(self.overlap),

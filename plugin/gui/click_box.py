@@ -15,6 +15,7 @@ from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QPu
 
 from ..core import compat
 from ..core.async_call import AsyncCall
+from ..core.export import ExportCache, needs_export
 from ..core.requests import RunOptions
 from ..core.settings import Settings
 from .click_session import ClickSession, edits_layer_name
@@ -37,6 +38,7 @@ class ClickBox(QgsCollapsibleGroupBox):
         layer_problem: Callable[[], str | None] = lambda: None,
         click_options: Callable[[], RunOptions] = RunOptions,
         parent: QWidget | None = None,
+        exports: ExportCache | None = None,
     ):
         super().__init__(tr("Click to segment"), parent)
         self.iface = iface
@@ -46,7 +48,7 @@ class ClickBox(QgsCollapsibleGroupBox):
         self.click_options = click_options  # () -> the dock's choices (bands, tile grid, pixel mode); ValueError if bad
         self._last_level = ""
         canvas = iface.mapCanvas()
-        self.session = ClickSession(canvas, self._backend)
+        self.session = ClickSession(canvas, self._backend, exports=exports)
         self.tool = ClickMapTool(canvas, self.session)
         self._previous_tool = None
         self._warm_call: AsyncCall | None = None
@@ -95,6 +97,7 @@ class ClickBox(QgsCollapsibleGroupBox):
         manager.ready.connect(self._backend_ready)
         self.tool.deactivated.connect(lambda: self.tool_button.setChecked(False))
         canvas.extentsChanged.connect(self._extent_changed)
+        QgsProject.instance().cleared.connect(self.session.forget_exports)  # the project's exports are deleted
         self.session.hover_enabled = self.hover_check.isChecked()
 
     def _backend(self):
@@ -123,7 +126,8 @@ class ClickBox(QgsCollapsibleGroupBox):
                 self._say("error", problem or tr("Choose the raster to digitise on first."))
                 self.tool_button.setChecked(False)
                 return
-            self.session.raster, self.session.options = raster, options
+            self.session.set_raster(raster)
+            self.session.options = options
             if canvas.mapTool() is not self.tool:
                 self._previous_tool = canvas.mapTool()
                 canvas.setMapTool(self.tool)
@@ -189,8 +193,8 @@ class ClickBox(QgsCollapsibleGroupBox):
     def _warm(self) -> None:
         """Ask the backend to encode the tiles in view (the newest view replaces the last one's)."""
         backend, raster = self._backend(), self.session.raster
-        if backend is None or raster is None:
-            return
+        if backend is None or raster is None or needs_export(raster):
+            return  # a web layer's view is fetched when it is clicked, not each time the map moves
         canvas = self.iface.mapCanvas()
         to_raster = QgsCoordinateTransform(canvas.mapSettings().destinationCrs(), raster.crs(), QgsProject.instance())
         try:
@@ -211,7 +215,8 @@ class ClickBox(QgsCollapsibleGroupBox):
         self.session.remove()
         # A manager that outlives this box (a dock rebuilt on plugin reload) must not call into it when it restarts.
         for signal, slot in ((self.iface.mapCanvas().extentsChanged, self._extent_changed),
-                             (self.manager.ready, self._backend_ready)):  # fmt: skip
+                             (self.manager.ready, self._backend_ready),
+                             (QgsProject.instance().cleared, self.session.forget_exports)):  # fmt: skip
             try:
                 signal.disconnect(slot)
             except TypeError:

@@ -4,6 +4,9 @@ Points and boxes are kept in the canvas's CRS and sent to the backend (``POST /p
 answer comes back in the raster's CRS and is drawn on the canvas. Each new prompt aborts the request still
 waiting, so previews never queue. Enter puts the preview into the target layer as one undoable edit (or, when
 refining a query's polygon, replaces its geometry); Esc clears; Ctrl+Z takes back the last prompt.
+
+Over a web or virtual layer, the backend clicks an export of the map view (:mod:`..core.export`): the first click
+outside the last export fetches the view (and the prompts around it) and sends the prompts once it is written.
 """
 
 from __future__ import annotations
@@ -30,8 +33,11 @@ from ..core import compat
 from ..core import layers as core_layers
 from ..core.async_call import AsyncCall
 from ..core.client import error_from_answer
+from ..core.export import PROVENANCE_FIELDS, ExportCache, ExportRequest, export_request, needs_export
+from ..core.extent import view_pixel_size
 from ..core.geojson import geometry_from_geojson
 from ..core.requests import RunOptions
+from .export_step import Exported, ExportStep
 from .i18n import tr
 
 HOVER_DELAY_MS = 150
@@ -51,6 +57,18 @@ class Prompt:
     box: QgsRectangle | None = None
 
 
+@dataclass(frozen=True)
+class Sheet:
+    """The export of a web layer's view that clicks are sent to, and its extent (the layer's CRS)."""
+
+    request: ExportRequest
+    exported: Exported
+
+    def covers(self, rect: QgsRectangle) -> bool:
+        minx, miny, maxx, maxy = self.request.extent
+        return QgsRectangle(minx, miny, maxx, maxy).contains(rect)
+
+
 class ClickSession(QObject):
     """The object being digitised on ``raster``: its prompts, the preview, and where it goes on Enter."""
 
@@ -58,7 +76,14 @@ class ClickSession(QObject):
     message = pyqtSignal(str, str)  # level, text
     accepted = pyqtSignal(str, int, bool)  # layer id, feature id, whether an existing geometry was replaced
 
-    def __init__(self, canvas: QgsMapCanvas, connection, project: QgsProject | None = None, parent=None):
+    def __init__(
+        self,
+        canvas: QgsMapCanvas,
+        connection,
+        project: QgsProject | None = None,
+        parent=None,
+        exports: ExportCache | None = None,
+    ):
         super().__init__(parent)
         self.canvas = canvas
         self.connection = connection  # () -> (url, token) of a ready backend, or None
@@ -77,6 +102,10 @@ class ClickSession(QObject):
         self.preview_properties: dict = {}
         self.session = uuid.uuid4().hex
         self.requests = 0
+        self.last_answer: dict = {}  # the last preview's answer, without its features: cached, seconds, window
+        self.exports = ExportStep(self, exports)  # a web layer's view, exported when first clicked
+        self.exports.message.connect(lambda text: self.message.emit("info", text))
+        self.sheet: Sheet | None = None  # the export clicks over a web layer go to
         self._call: AsyncCall | None = None
         self._hover_call: AsyncCall | None = None
         self._hover_at: QgsPointXY | None = None
@@ -176,10 +205,8 @@ class ClickSession(QObject):
             return
         self._send()
 
-    def _body(self, prompts: list[Prompt], only_cached: bool = False) -> dict | None:
-        if self.raster is None:
-            self.message.emit("error", tr("Choose the raster to digitise on first."))
-            return None
+    def _in_raster_crs(self, prompts: list[Prompt]) -> tuple[list[list[float]], list[float] | None]:
+        """The prompts' points (``[x, y, label]``) and box in the raster's CRS."""
         to_raster = QgsCoordinateTransform(self.canvas.mapSettings().destinationCrs(), self.raster.crs(), self.project)
         points, box = [], None
         for p in prompts:
@@ -189,11 +216,71 @@ class ClickSession(QObject):
             elif p.point is not None:
                 q = to_raster.transform(p.point)
                 points.append([q.x(), q.y(), 1 if p.positive else 0])
-        return self.options.prompt_spec(self.raster, points, box, self.session, only_cached).to_json()
+        return points, box
 
-    def _send(self) -> None:
+    def _body(self, prompts: list[Prompt], only_cached: bool = False) -> dict | None:
+        if self.raster is None:
+            self.message.emit("error", tr("Choose the raster to digitise on first."))
+            return None
+        points, box = self._in_raster_crs(prompts)
+        exported = self.sheet.exported.path if self.sheet is not None and needs_export(self.raster) else None
+        return self.options.prompt_spec(self.raster, points, box, self.session, only_cached, exported).to_json()
+
+    def _sheet_covers(self, prompts: list[Prompt]) -> bool:
+        """Whether the current export holds every prompt (always, for a layer the backend reads itself)."""
+        if self.raster is None or not needs_export(self.raster):
+            return True
+        if self.sheet is None or self.sheet.request.layer_id != self.raster.id():
+            return False
+        return self.sheet.covers(_extent_of(*self._in_raster_crs(prompts)))
+
+    def _export_view(self, prompts: list[Prompt]) -> None:
+        """Export the map view (grown to hold every prompt) of the web layer; the prompts are sent once it is."""
+        raster = self.raster
+        if raster is None or self.exports.running:
+            return  # the export in hand sends the newest prompts when it ends
+        to_raster = QgsCoordinateTransform(self.canvas.mapSettings().destinationCrs(), raster.crs(), self.project)
+        try:
+            area = to_raster.transformBoundingBox(self.canvas.extent())
+        except Exception:  # noqa: BLE001 - a view that does not map onto the layer's CRS: the prompts alone
+            area = QgsRectangle()
+        held = _extent_of(*self._in_raster_crs(prompts))
+        area = held if area.isEmpty() else area
+        area.combineExtentWith(held)
+        area = area.intersect(raster.extent())
+        if area.isEmpty():
+            self.message.emit("warning", tr("The click is outside '{name}'.").format(name=raster.name()))
+            return
+        pixel_size = view_pixel_size(self.canvas.mapSettings(), raster, self.project.transformContext())
+        request = export_request(
+            raster, (area.xMinimum(), area.yMinimum(), area.xMaximum(), area.yMaximum()), pixel_size
+        )
+        problem = request.problem()
+        if problem:
+            self.message.emit("error", problem)
+            return
+
+        def done(exported: Exported | None, error: str) -> None:
+            if self.raster is not raster:
+                return  # another raster was chosen meanwhile
+            if exported is None:
+                if error:
+                    self.message.emit("error", error)
+                return
+            self.sheet = Sheet(request, exported)
+            if self.prompts or self.base:
+                self._send(fresh_sheet=True)
+
+        self.exports.fetch(raster, request, self.project.transformContext(), done)
+
+    def _send(self, fresh_sheet: bool = False) -> None:
         backend = self.connection()
-        body = self._body(self.base + self.prompts)
+        prompts = self.base + self.prompts
+        if not fresh_sheet and self.raster is not None and not self._sheet_covers(prompts):
+            self._abort()
+            self._export_view(prompts)
+            return
+        body = self._body(prompts)
         if body is None:
             return
         if backend is None:
@@ -202,14 +289,19 @@ class ClickSession(QObject):
         self._abort()
         self.requests += 1
         self._call = AsyncCall(*backend, "POST", "/prompt", body, self)
-        asked = len(self.prompts)
-        self._call.answered.connect(lambda status, payload, c=self._call: self._answered(c, status, payload, asked))
+        asked, sheet = len(self.prompts), self.sheet if needs_export(self.raster) else None
+        self._call.answered.connect(
+            lambda status, payload, c=self._call: self._answered(c, status, payload, asked, sheet)
+        )
 
     def _send_hover(self) -> None:
         backend = self.connection()
         if backend is None or self._hover_at is None or self._call is not None:
             return
-        body = self._body(self.base + self.prompts + [Prompt(point=self._hover_at)], only_cached=True)
+        prompts = self.base + self.prompts + [Prompt(point=self._hover_at)]
+        if not self._sheet_covers(prompts):
+            return  # over a web layer, only where the last export reaches: hovering fetches nothing
+        body = self._body(prompts, only_cached=True)
         if body is None:
             return
         if self._hover_call is not None:
@@ -223,7 +315,7 @@ class ClickSession(QObject):
                 call.abort()
         self._call = self._hover_call = None
 
-    def _answered(self, call: AsyncCall, status: int, payload: dict, asked: int) -> None:
+    def _answered(self, call: AsyncCall, status: int, payload: dict, asked: int, sheet: Sheet | None) -> None:
         if call is not self._call:
             return
         self._call = None
@@ -234,12 +326,16 @@ class ClickSession(QObject):
         if status != 200:
             self.message.emit("error", str(error_from_answer(payload, status or None)))
             return
+        self.last_answer = {k: v for k, v in payload.items() if k != "features"}
         features = payload.get("features") or []
         if not features:
             self._set_preview(None, {})
             self.message.emit("info", tr("Nothing found there: add a point or draw a box."))
             return
-        self._set_preview(_geometry(features[0]), dict(features[0].get("properties") or {}))
+        properties = dict(features[0].get("properties") or {})
+        if sheet is not None:  # clicked over an export: where its pixels came from, as a query's features say
+            properties.update(sheet.exported.provenance)
+        self._set_preview(_geometry(features[0]), properties)
 
     def _hovered(self, status: int, payload: dict) -> None:
         self._hover_call = None
@@ -310,18 +406,36 @@ class ClickSession(QObject):
     def _target_layer(self) -> QgsVectorLayer | None:
         if self.target is not None and self.project.mapLayer(self.target.id()) is not None:
             return self.target
+        extra = PROVENANCE_FIELDS if needs_export(self.raster) else None
         try:
-            layer = core_layers.create_result_layer(edits_layer_name(), self.raster.crs())
+            layer = core_layers.create_result_layer(edits_layer_name(), self.raster.crs(), extra_fields=extra)
         except RuntimeError as exc:
             self.message.emit("error", str(exc))
             return None
+        if self.sheet is not None and extra:  # the imagery's attribution travels with the outlines
+            metadata = layer.metadata()
+            metadata.setRights([*metadata.rights(), *self.sheet.exported.rights])
+            layer.setMetadata(metadata)
         core_layers.style_result_layer(layer)
         core_layers.add_to_results_group(self.project, layer, above=self.raster)
         self.target = layer
         return layer
 
+    def set_raster(self, raster: QgsRasterLayer | None) -> None:
+        """Digitise on ``raster`` from now on; an export of another layer no longer applies."""
+        if raster is not self.raster:
+            self.exports.cancel()
+            self.sheet = None
+        self.raster = raster
+
+    def forget_exports(self) -> None:
+        """Drop the export in hand and the sheet (the project closed: its exports are gone)."""
+        self.exports.cancel()
+        self.sheet = None
+
     def remove(self) -> None:
         """Take the bands off the canvas (the tool is switched off for good)."""
+        self.forget_exports()
         self._abort()
         for band in (self.band, self.hover_band, self.points_band, self.negatives_band, self.box_band):
             band.reset()
@@ -335,6 +449,17 @@ def _band(canvas: QgsMapCanvas, outline: QColor, fill: QColor, width: int) -> Qg
     band.setFillColor(fill)
     band.setWidth(width)
     return band
+
+
+def _extent_of(points: list[list[float]], box: list[float] | None) -> QgsRectangle:
+    """The rectangle holding ``points`` and ``box`` (the raster's CRS)."""
+    rect = QgsRectangle(*box) if box else QgsRectangle()
+    for x, y, _label in points:
+        if rect.isNull():
+            rect = QgsRectangle(x, y, x, y)
+        else:
+            rect.combineExtentWith(x, y)
+    return rect
 
 
 def _geometry(feature: dict) -> QgsGeometry:

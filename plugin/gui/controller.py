@@ -193,16 +193,14 @@ class DockController(QObject):
         self._finish_record("failed", text, stderr_tail)
 
     # ----- layer and area --------------------------------------------------------------------------------------
-    def layer_problem(self, layer: QgsMapLayer | None, pixel_coords: bool = False, clicks: bool = False) -> str | None:
-        """Why ``layer`` cannot be searched (``clicks``: clicked), and how to fix it; None when it can.
+    def layer_problem(self, layer: QgsMapLayer | None, pixel_coords: bool = False) -> str | None:
+        """Why ``layer`` cannot be searched or clicked, and how to fix it; None when it can.
 
-        A query over a web or virtual layer exports the area first, for a backend on this machine; a remote backend
-        cannot read that file, and clicks over such layers are not there yet: both are refused, in their own words.
+        A query or a click over a web or virtual layer exports the area first, for a backend on this machine; a
+        remote backend cannot read that file, and is refused in its own words.
         """
         remote = Settings.load(include_token=False).is_remote
-        return core_extent.raster_problem(
-            layer, require_local_file=not remote, pixel_coords=pixel_coords, exportable=not (remote or clicks)
-        )
+        return core_extent.raster_problem(layer, require_local_file=not remote, pixel_coords=pixel_coords)
 
     def area_bounds(
         self,
@@ -228,18 +226,27 @@ class DockController(QObject):
         """The query as the backend gets it (``POST /jobs``), its map view read first."""
         return options.job_spec(layer, query, bounds, focus=self.view_bounds(layer))
 
+    def planned_export(
+        self,
+        layer: QgsMapLayer | None,
+        mode: str,
+        rect: QgsRectangle | None = None,
+        rect_crs: QgsCoordinateReferenceSystem | None = None,
+    ) -> ExportRequest | None:
+        """What a query over ``layer`` would fetch first (the area of a web or virtual layer); None for a file, or
+        when the area cannot be said yet. Raises ExtentError."""
+        if not isinstance(layer, QgsRasterLayer) or not layer.isValid() or not needs_export(layer):
+            return None
+        return self._export_request(layer, self.area_bounds(layer, mode, rect, rect_crs))
+
+    def _export_request(self, layer: QgsRasterLayer, bounds: list[float] | None) -> ExportRequest:
+        whole = layer.extent()
+        area = bounds or [whole.xMinimum(), whole.yMinimum(), whole.xMaximum(), whole.yMaximum()]
+        return export_request(layer, (area[0], area[1], area[2], area[3]), self.view_pixel_size(layer))
+
     def view_pixel_size(self, layer: QgsRasterLayer) -> float | None:
         """The map view's pixel size in the layer's CRS units: the resolution a web layer is exported at."""
-        canvas = self.iface.mapCanvas()
-        width = canvas.mapSettings().outputSize().width()
-        if width <= 0:
-            return None
-        to_layer = QgsCoordinateTransform(canvas.mapSettings().destinationCrs(), layer.crs(), self.project)
-        try:
-            shown = to_layer.transformBoundingBox(canvas.extent())
-        except Exception:  # noqa: BLE001 - a view that does not map onto the layer's CRS
-            return None
-        return shown.width() / width
+        return core_extent.view_pixel_size(self.iface.mapCanvas().mapSettings(), layer, self.project.transformContext())
 
     def view_bounds(self, layer: QgsRasterLayer) -> list[float] | None:
         """The map view in the raster's CRS: the backend reads the tiles there first. None when it cannot be said."""
@@ -277,9 +284,7 @@ class DockController(QObject):
                 problem = str(exc)
         export = None
         if problem is None and needs_export(layer):  # a web or virtual layer: QGIS exports the area first
-            whole = layer.extent()
-            area = bounds or [whole.xMinimum(), whole.yMinimum(), whole.xMaximum(), whole.yMaximum()]
-            export = export_request(layer, tuple(area), self.view_pixel_size(layer))
+            export = self._export_request(layer, bounds)
             problem = export.problem()
         if problem is None and self.manager.state != "ready":
             self.ensure_backend()  # a backend that cannot start says so at once, rather than leaving a job waiting

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from qgis.core import QgsMapLayer, QgsRasterLayer, QgsRectangle
 from qgis.gui import QgsCollapsibleGroupBox, QgsDockWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import QSize, Qt, pyqtSignal
+from qgis.PyQt.QtCore import QSize, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,6 +30,8 @@ from qgis.PyQt.QtWidgets import (
 
 from ... import contract
 from ..core import compat
+from ..core.export import is_tiled_web_layer, needs_export
+from ..core.extent import ExtentError
 from ..core.history import ResultRecord
 from ..core.layers import elide, layer_name_for
 from ..core.requests import RunOptions
@@ -39,10 +41,11 @@ from .i18n import tr
 from .map_tool import RectangleMapTool
 from .models_box import ModelsBox
 from .reasoning import ReasoningDialog
-from .styles import LEVEL_STYLE, STATE_STYLE
+from .styles import ERROR_STYLE, LEVEL_STYLE, STATE_STYLE
 
 TILE_LIMIT_MAX = 100_000
 RESULT_NAME_LENGTH = 48  # characters of a result's name in the list; the tooltip has the whole query
+FETCH_UPDATE_MS = 300  # the fetch estimate follows the map once it stops moving
 COMBO_CHARACTERS = 8  # a combo shows at least this many characters, and elides the rest
 
 
@@ -101,6 +104,10 @@ class Think2MapDock(QgsDockWidget):
         area_row.addWidget(self.area_combo, 1)
         area_row.addWidget(self.draw_button)
         form.addRow(tr("Area"), area_row)
+        self.fetch_label = QLabel()  # what a web layer's query fetches first; hidden for a file
+        self.fetch_label.setWordWrap(True)
+        self.fetch_label.setVisible(False)
+        form.addRow(self.fetch_label)
         self.mode_combo = QComboBox()
         self.mode_combo.addItem(tr("Reasoning (Think2Seg-RS)"), "reason")
         self.mode_combo.addItem(tr("Find every instance (SAM 3)"), "find")
@@ -118,7 +125,12 @@ class Think2MapDock(QgsDockWidget):
         self.models_box = ModelsBox(self.controller.catalog)
         layout.addWidget(self.models_box)
         self.click_box = ClickBox(
-            self.iface, self.controller.manager, self.layer_combo.currentLayer, self.click_problem, self.options
+            self.iface,
+            self.controller.manager,
+            self.layer_combo.currentLayer,
+            self.layer_problem,
+            self.options,
+            exports=self.controller.exports.cache,  # a query's export of the view serves the clicks there too
         )
         self.click_box.message.connect(self.show_message)
         layout.addWidget(self.click_box)
@@ -277,6 +289,10 @@ class Think2MapDock(QgsDockWidget):
         self.zoom_button.clicked.connect(lambda: self._on_result_selected(self.results_list.currentRow()))
         self.reasoning_button.clicked.connect(self.show_reasoning)
         self.details_button.clicked.connect(self.show_status_details)
+        self._fetch_timer = QTimer(self)
+        self._fetch_timer.setSingleShot(True)
+        self._fetch_timer.timeout.connect(self.update_fetch)
+        self.iface.mapCanvas().extentsChanged.connect(self._schedule_fetch_update)
 
     # ----- inputs --------------------------------------------------------------------------------------------
     def set_layer(self, layer: QgsMapLayer | None) -> bool:
@@ -298,15 +314,13 @@ class Think2MapDock(QgsDockWidget):
         """Why the raster shown cannot be searched with the options shown, or None."""
         return self.controller.layer_problem(self.layer_combo.currentLayer(), self.pixel_check.isChecked())
 
-    def click_problem(self) -> str | None:
-        """Why the raster shown cannot be clicked with the options shown, or None."""
-        return self.controller.layer_problem(self.layer_combo.currentLayer(), self.pixel_check.isChecked(), clicks=True)
-
     def _on_active_layer(self, layer: QgsMapLayer | None) -> None:
         if isinstance(layer, QgsRasterLayer):
             self.set_layer(layer)
 
     def _on_layer_chosen(self, layer: QgsMapLayer | None) -> None:
+        if isinstance(layer, QgsRasterLayer) and is_tiled_web_layer(layer) and self.area_mode() == LAYER:
+            self.set_area_mode(EXTENT)  # a basemap's "whole layer" is the world: its view is what is meant
         problem = self.layer_problem() if layer is not None else None
         if problem:
             self.show_message("error", problem)
@@ -314,6 +328,27 @@ class Think2MapDock(QgsDockWidget):
             self.show_message("info", "")
         self._layer_messages = {problem} if problem else set()
         self._update_run_button()
+        self.update_fetch()
+
+    def _schedule_fetch_update(self) -> None:
+        if self.fetch_label.isVisible() or self._fetch_timer.isActive():
+            self._fetch_timer.start(FETCH_UPDATE_MS)
+
+    def update_fetch(self) -> None:
+        """Say what a query would fetch first, for a web or virtual layer: its size, or why it is too large."""
+        layer = self.layer_combo.currentLayer()
+        try:
+            export = self.controller.planned_export(layer, self.area_mode(), self.rectangle, self.rectangle_crs)
+        except ExtentError as exc:
+            export, text, style = None, str(exc), ERROR_STYLE
+        else:
+            problem = export.problem() if export is not None else None
+            text = problem or (tr("A query fetches {what} first.").format(what=export.summary()) if export else "")
+            style = ERROR_STYLE if problem else ""
+        shown = isinstance(layer, QgsRasterLayer) and layer.isValid() and needs_export(layer)
+        self.fetch_label.setText(text if shown else "")
+        self.fetch_label.setStyleSheet(style)
+        self.fetch_label.setVisible(shown and bool(text))
 
     def _update_run_button(self) -> None:
         problem = self.layer_problem()
@@ -345,6 +380,7 @@ class Think2MapDock(QgsDockWidget):
         self.area_combo.setCurrentIndex(max(0, self.area_combo.findData(mode)))
 
     def _on_area_mode(self) -> None:
+        self.update_fetch()
         if self.area_mode() == RECTANGLE and self.rectangle is None:
             self.draw_button.setChecked(True)
         if self.area_mode() != RECTANGLE:
@@ -371,6 +407,7 @@ class Think2MapDock(QgsDockWidget):
         """Use ``rect`` (in ``crs``) as the area."""
         self.rectangle, self.rectangle_crs = rect, crs
         self.set_area_mode(RECTANGLE)
+        self.update_fetch()
         self.map_tool.show_rectangle(rect)
         self.show_message(
             "info", tr("Area: a rectangle of {w:.0f} × {h:.0f} map units.").format(w=rect.width(), h=rect.height())
@@ -490,10 +527,13 @@ class Think2MapDock(QgsDockWidget):
         if canvas.mapTool() is self.map_tool:
             canvas.unsetMapTool(self.map_tool)
         self.map_tool.remove()
-        try:
-            self.iface.currentLayerChanged.disconnect(self._on_active_layer)
-        except TypeError:
-            pass
+        self._fetch_timer.stop()
+        for signal, slot in ((self.iface.currentLayerChanged, self._on_active_layer),
+                             (self.iface.mapCanvas().extentsChanged, self._schedule_fetch_update)):  # fmt: skip
+            try:
+                signal.disconnect(slot)
+            except TypeError:
+                pass
 
 
 class _ScrollArea(QScrollArea):

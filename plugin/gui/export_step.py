@@ -1,4 +1,4 @@
-"""The step before a query over a web or virtual layer: its area exported (or taken from the cache) by an
+"""The step before a query or a click over a web or virtual layer: its area exported (or taken from the cache) by an
 :class:`~..core.export.ExportTask`, where the imagery is from said once a session, and what the results record of
 it (provenance on each feature, the source's attribution in the result layer's metadata)."""
 
@@ -25,13 +25,13 @@ class Exported:
 
 
 class ExportStep(QObject):
-    """Exports for the dock's queries: one at a time, cancellable, cached until the project closes."""
+    """Exports for the dock's queries (or its clicks): one at a time, cancellable, cached until the project closes."""
 
     message = pyqtSignal(str)  # what is fetched (and, the first time, where the imagery is from)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, cache: ExportCache | None = None):
         super().__init__(parent)
-        self.cache = ExportCache()
+        self.cache = cache or ExportCache()
         self.task: ExportTask | None = None
         self._credited: set[str] = set()  # sources whose imagery's origin was said this session
 

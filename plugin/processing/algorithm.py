@@ -225,7 +225,6 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
             require_local_file=not settings.is_remote,
             pixel_coords=pixel_coords,
             where=PROCESSING,
-            exportable=not settings.is_remote,
         )
         if problem:
             raise QgsProcessingException(problem)

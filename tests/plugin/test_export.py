@@ -125,7 +125,7 @@ def test_a_query_over_an_xyz_basemap_from_the_dock(
     QgsProject.instance().addMapLayer(xyz_layer)
     dock = make_dock(live_backend)
     dock.set_layer(xyz_layer)
-    assert dock.layer_problem() is None and dock.click_problem() is not None  # clicks over web layers: not yet
+    assert dock.layer_problem() is None
     dock.set_query("the river")
     dock.set_area_mode("extent")
     footprint = _gorinchem_in_3857(gorinchem)
@@ -212,6 +212,43 @@ def test_cancel_while_the_dock_fetches_returns_to_idle_and_leaves_no_file(
     assert list(dock.controller.exports.cache.folder.glob("*")) == []
 
 
+def test_the_dock_says_what_a_basemap_query_fetches_before_it_runs_and_refuses_past_the_cap(
+    make_dock, xyz_layer, tile_server, gorinchem, qgis_canvas, qtbot
+):
+    QgsProject.instance().addMapLayer(xyz_layer)
+    qgis_canvas.setDestinationCrs(xyz_layer.crs())
+    qgis_canvas.setExtent(QgsRectangle(*_gorinchem_in_3857(gorinchem)))
+    dock = make_dock()
+    dock.set_area_mode("layer")
+    dock.set_layer(xyz_layer)
+    assert dock.area_mode() == "extent"  # a basemap's whole layer is the world: its view is meant
+    planned = dock.controller.planned_export(xyz_layer, "extent")
+    size = qgis_canvas.mapSettings().outputSize()
+    assert abs(planned.width - size.width()) <= 1 and abs(planned.height - size.height()) <= 1  # the view's pixels
+    text = dock.fetch_label.text()
+    assert dock.fetch_label.isVisible() and text == f"A query fetches {planned.summary()} first."
+    assert f"{planned.width:,} × {planned.height:,} px" in text and "web tiles" in text and " MB)" in text
+    # the view moves: the estimate is said again once it stops (the same pixels: the view's, at its resolution)
+    view = qgis_canvas.extent()
+    dock.fetch_label.setText("stale")
+    qgis_canvas.setExtent(view.buffered(-view.width() / 4))
+    qtbot.waitUntil(lambda: dock.fetch_label.text() == text, timeout=5_000)
+    # a rectangle 10,000 view pixels wide: refused, with its size and the fix, before anything is fetched
+    x, y, half = view.center().x(), view.center().y(), 5_000 * planned.pixel_size
+    dock.set_rectangle(QgsRectangle(x - half, y - half, x + half, y + half), xyz_layer.crs())
+    refusal = dock.fetch_label.text()
+    assert "more than the limit of 64,000,000 pixels" in refusal and "draw a smaller rectangle" in refusal
+    said: list[str] = []
+    dock.controller.message.connect(lambda level, text, details: said.append(text))
+    dock.set_query("the river")
+    assert dock.run() is False and said == [refusal] and tile_server.requests == []
+    # a file: nothing to fetch, nothing said
+    file_layer = QgsRasterLayer(str(gorinchem), "file")
+    QgsProject.instance().addMapLayer(file_layer)
+    dock.set_layer(file_layer)
+    assert not dock.fetch_label.isVisible()
+
+
 def test_the_export_cache_keeps_the_most_recently_used_and_tolerates_what_it_cannot_delete(xyz_layer, tmp_path):
     import os
 
@@ -230,3 +267,87 @@ def test_the_export_cache_keeps_the_most_recently_used_and_tolerates_what_it_can
     (cache.folder / "held-open").mkdir()  # something it cannot delete as a file: left, and no error
     cache.clear()
     assert [p.name for p in cache.folder.iterdir()] == ["held-open"]
+
+
+def _click_session(canvas, backend, raster, cache):
+    from think2map.plugin.gui.click_session import ClickSession
+    from think2map.plugin.gui.click_tool import ClickMapTool
+
+    session = ClickSession(canvas, lambda: (backend.url, backend.token), exports=cache)
+    session.set_raster(raster)
+    session.hover_enabled = False
+    tool = ClickMapTool(canvas, session)
+    canvas.setMapTool(tool)
+    return session, tool
+
+
+def test_a_click_over_an_xyz_basemap_exports_the_view_once_and_lands_where_it_lands_over_the_file(
+    live_backend, xyz_layer, tile_server, gorinchem, qgis_canvas, qtbot, tmp_path
+):
+    from .test_clicks import answered, at, click, key
+
+    QgsProject.instance().addMapLayer(xyz_layer)
+    minx, miny, maxx, maxy = _gorinchem_in_3857(gorinchem)
+    view = QgsRectangle(minx, miny, minx + (maxx - minx) / 2, miny + (maxy - miny) / 2)
+    qgis_canvas.setDestinationCrs(xyz_layer.crs())
+    qgis_canvas.setExtent(view)
+    cache = ExportCache(tmp_path / "exports")
+    session, tool = _click_session(qgis_canvas, live_backend, xyz_layer, cache)
+    said: list[str] = []
+    session.message.connect(lambda level, text: said.append(f"{level}: {text}"))
+    try:
+        click(tool, at(tool, 0.5, 0.5))
+        qtbot.waitUntil(lambda: session.requests >= 1, timeout=TASK_MS)  # sent once the view is exported
+        answered(qtbot, session, 1)
+        assert session.preview is not None and not session.preview.isEmpty(), said
+        assert any(t.startswith("info: Fetching ") for t in said) and not any(t.startswith("error") for t in said)
+        (export,) = cache.folder.glob("*.tif")
+        assert session.sheet is not None and session.sheet.exported.path == str(export)
+        assert session._body(session.prompts)["raster"] == str(export)  # the backend reads the export
+        shown = qgis_canvas.extent()
+        assert QgsRectangle(*session.sheet.request.extent).buffered(-2 * FINEST).intersect(shown).area() > 0
+        assert session.preview_properties["source_layer"] == "Gorinchem basemap"
+        assert session.preview_properties["source_host"] == tile_server.url.split("/")[2]
+        over_export = session.preview.boundingBox()
+        fetched = len(tile_server.requests)
+        assert fetched > 0 and session.last_answer["cached"] is False
+        # a second click in the same view: no tile fetched, no export made, the embedding reused
+        click(tool, at(tool, 0.55, 0.45))
+        answered(qtbot, session, 2)
+        assert len(tile_server.requests) == fetched and list(cache.folder.glob("*.tif")) == [export]
+        assert session.last_answer["cached"] is True and session.preview is not None
+        key(tool, Qt.Key.Key_Return)
+        (edits,) = [lyr for lyr in QgsProject.instance().mapLayers().values() if lyr.name().startswith("Think2Map")]
+        feature = next(edits.getFeatures())
+        assert feature["source"] == "click" and feature["source_layer"] == "Gorinchem basemap"
+        assert feature["resolution"] == pytest.approx(session.sheet.request.pixel_size)
+        assert any("Found in 'Gorinchem basemap'" in r for r in edits.metadata().rights())
+        assert XYZ_SECRET not in json.dumps(session._body(session.prompts)) + str(feature.attributes())
+    finally:
+        qgis_canvas.unsetMapTool(tool)
+        tool.remove()
+        session.remove()
+    # The same click over a file holding the export's pixels on its grid gives the same outline, to 2 pixels: the
+    # export is searched as a file is. (The tiny random SAM's masks are noise: over the orthophoto warped to that
+    # grid, resampled otherwise, they differ by hundreds of metres, so only the query test, whose prompts are
+    # forced, compares against the original file.)
+    warped = tmp_path / "export-copy.tif"
+    gdal.Translate(str(warped), str(export))
+    px = gdal.Open(str(export)).GetGeoTransform()[1]
+    file_layer = QgsRasterLayer(str(warped), "warped")
+    QgsProject.instance().addMapLayer(file_layer)
+    session, tool = _click_session(qgis_canvas, live_backend, file_layer, cache)
+    try:
+        click(tool, at(tool, 0.5, 0.5))
+        answered(qtbot, session, 1)
+        over_file = session.preview.boundingBox()
+        assert session._body(session.prompts)["raster"] == str(warped)
+    finally:
+        qgis_canvas.unsetMapTool(tool)
+        tool.remove()
+        session.remove()
+    for ours, theirs in zip(
+        (over_export.xMinimum(), over_export.yMinimum(), over_export.xMaximum(), over_export.yMaximum()),
+        (over_file.xMinimum(), over_file.yMinimum(), over_file.xMaximum(), over_file.yMaximum()),
+    ):
+        assert abs(ours - theirs) <= 2 * px, (over_export.toString(), over_file.toString())
