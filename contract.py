@@ -103,6 +103,7 @@ FEATURE_FIELDS: dict[str, str] = {
     "prompt_points": "string",
 }
 SOURCES = ("query", "sam3", "click")  # the "source" attribute
+UPLOAD_SCHEME = "upload:"  # a request's raster "upload:<id>": a file its token uploaded (POST /rasters)
 
 # --- errors --------------------------------------------------------------------------------------------------
 # Every code the backend's errors carry (``{"detail", "code", "params"}`` in an HTTP error, ``error_code`` and
@@ -179,6 +180,11 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "disk_full": ("path",),
     "no_data_root": (),
     "bad_dataset": (),
+    # uploads (POST /rasters)
+    "uploads_off": (),
+    "upload_too_large": ("max_mb",),
+    "uploads_full": ("limit_mb",),
+    "bad_upload": (),
 }
 
 

@@ -29,37 +29,42 @@
       <translation>Le moteur s'est arrêté de façon inattendue (code de sortie {code}).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/client.py" line="153" />
+      <location filename="../plugin/core/client.py" line="174" />
       <source>The request to the backend was canceled.</source>
       <translation>La requête au moteur a été annulée.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/client.py" line="173" />
+      <location filename="../plugin/core/client.py" line="187" />
+      <source>The upload was cancelled.</source>
+      <translation>L’envoi a été annulé.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/client.py" line="198" />
       <source>The backend sent an answer that is not JSON: {text}</source>
       <translation>Le moteur a envoyé une réponse qui n'est pas du JSON : {text}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/client.py" line="183" />
+      <location filename="../plugin/core/client.py" line="208" />
       <source>The backend at {url} did not answer in time.</source>
       <translation>Le moteur à {url} n'a pas répondu à temps.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/client.py" line="185" />
+      <location filename="../plugin/core/client.py" line="210" />
       <source>The backend at {url} closed the connection before it finished answering.</source>
       <translation>Le moteur à {url} a fermé la connexion avant la fin de sa réponse.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/client.py" line="187" />
+      <location filename="../plugin/core/client.py" line="212" />
       <source>No backend is listening at {url}: start it (Think2Map settings) or check the URL.</source>
       <translation>Aucun moteur n'écoute à {url} : démarrez-le (paramètres de Think2Map) ou vérifiez l'URL.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/client.py" line="190" />
+      <location filename="../plugin/core/client.py" line="215" />
       <source>Could not reach the backend at {url}: {error}</source>
       <translation>Impossible de joindre le moteur à {url} : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/client.py" line="210" />
+      <location filename="../plugin/core/client.py" line="251" />
       <source>The backend answered HTTP {status}.</source>
       <translation>Le moteur a répondu HTTP {status}.</translation>
     </message>
@@ -114,12 +119,7 @@
       <translation>Le raster « {name} » est illisible : vérifiez sa source.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/extent.py" line="115" />
-      <source>'{name}' is a web or virtual layer (a tile or map service, or a computed raster), and the backend runs on another machine, which cannot read what QGIS exports here yet. Save it as a GeoTIFF in the server's data folder, or use a backend on this computer.</source>
-      <translation>« {name} » est une couche web ou virtuelle (un service de tuiles ou de cartes, ou un raster calculé), et le moteur tourne sur une autre machine, qui ne peut pas encore lire ce que QGIS exporte ici. Enregistrez-la en GeoTIFF dans le dossier de données du serveur, ou utilisez un moteur sur cet ordinateur.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/extent.py" line="124" />
+      <location filename="../plugin/core/extent.py" line="118" />
       <source>The raster file {path} does not exist.</source>
       <translation>Le fichier raster {path} n'existe pas.</translation>
     </message>
@@ -489,6 +489,26 @@
       <translation>Le jeu de données d'évaluation est incomplet.</translation>
     </message>
     <message>
+      <location filename="../plugin/core/messages.py" line="214" />
+      <source>The remote backend cannot read this raster and takes no uploads: put the raster in one of its data folders, or ask its administrator to allow uploads (--uploads-mb).</source>
+      <translation>Le moteur distant ne peut pas lire ce raster et n’accepte pas d’envoi : placez le raster dans l’un de ses dossiers de données, ou demandez à son administrateur d’autoriser les envois (--uploads-mb).</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/messages.py" line="218" />
+      <source>The area is larger than the remote backend takes ({max_mb} MB): zoom in, or draw a smaller rectangle.</source>
+      <translation>La zone dépasse ce que le moteur distant accepte ({max_mb} Mo) : zoomez, ou dessinez un rectangle plus petit.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/messages.py" line="221" />
+      <source>The remote backend's room for uploads ({limit_mb} MB) is full: try again in a while.</source>
+      <translation>L’espace du moteur distant pour les envois ({limit_mb} Mo) est plein : réessayez dans un moment.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/messages.py" line="222" />
+      <source>The remote backend could not read the area QGIS sent it.</source>
+      <translation>Le moteur distant n’a pas pu lire la zone que QGIS lui a envoyée.</translation>
+    </message>
+    <message>
       <location filename="../plugin/core/messages.py" line="37" />
       <source>more than {max}</source>
       <translation>plus de {max}</translation>
@@ -804,99 +824,99 @@
       <translation>L'installation du moteur a été annulée ; rien d'inachevé n'est utilisé. Cliquez sur Installer pour réessayer.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="100" />
+      <location filename="../plugin/core/tasks.py" line="101" />
+      <source>Nothing matching the query was found.</source>
+      <translation>Rien ne correspond à la requête.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="102" />
       <source>{n} polygon(s) found.</source>
       <translation>{n} polygone(s) trouvé(s).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="102" />
+      <location filename="../plugin/core/tasks.py" line="104" />
       <source>Cancelled; the {n} polygon(s) found so far were kept.</source>
       <translation>Annulée ; polygones trouvés jusque-là et conservés : {n}.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="105" />
+      <location filename="../plugin/core/tasks.py" line="107" />
       <source>The {n} polygon(s) found before were kept.</source>
       <translation>Polygones trouvés avant et gardés : {n}.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="120" />
+      <location filename="../plugin/core/tasks.py" line="122" />
       <source>Overview first ({strategy}): {n} prompter call(s) for {total} tiles.</source>
       <translation>Vue d'ensemble d'abord ({strategy}) : {n} appel(s) au modèle pour {total} tuiles.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="130" />
+      <location filename="../plugin/core/tasks.py" line="132" />
       <source>Tile {i}: {message}</source>
       <translation>Tuile {i} : {message}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="181" />
+      <location filename="../plugin/core/tasks.py" line="192" />
       <source>Unexpected answer from the backend: {e}</source>
       <translation>Réponse inattendue du moteur : {e}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="198" />
+      <location filename="../plugin/core/tasks.py" line="218" />
       <source>Cancelled before it started.</source>
       <translation>Annulée avant de commencer.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="209" />
+      <location filename="../plugin/core/tasks.py" line="229" />
       <source>Think2Map: list models</source>
       <translation>Think2Map : liste des modèles</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="226" />
+      <location filename="../plugin/core/tasks.py" line="246" />
       <source>Cancelled.</source>
       <translation>Annulé.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="235" />
+      <location filename="../plugin/core/tasks.py" line="255" />
       <source>Think2Map: download {name}</source>
       <translation>Think2Map : téléchargement de {name}</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="247" />
+      <location filename="../plugin/core/tasks.py" line="267" />
       <source>The download goes on in the backend.</source>
       <translation>Le téléchargement continue dans le moteur.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="261" />
+      <location filename="../plugin/core/tasks.py" line="281" />
       <source>{name} is ready.</source>
       <translation>{name} est prêt.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="78" />
+      <location filename="../plugin/core/tasks.py" line="80" />
       <source>The backend did not confirm the cancellation.</source>
       <translation>Le moteur n'a pas confirmé l'annulation.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="91" />
+      <location filename="../plugin/core/tasks.py" line="93" />
       <source>{n} tile(s) failed: Reasoning… shows why.</source>
       <translation>{n} tuile(s) en échec : Raisonnement… dit pourquoi.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="93" />
+      <location filename="../plugin/core/tasks.py" line="95" />
       <source>{n} tile(s) failed: the log shows why.</source>
       <translation>{n} tuile(s) en échec : le journal dit pourquoi.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="96" />
+      <location filename="../plugin/core/tasks.py" line="98" />
       <source>No target: the overview saw nothing matching the query.</source>
       <translation>Aucune cible : la vue d'ensemble n'a rien vu qui corresponde à la requête.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="97" />
+      <location filename="../plugin/core/tasks.py" line="99" />
       <source>Reasoning… shows why.</source>
       <translation>Raisonnement… indique pourquoi.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="97" />
+      <location filename="../plugin/core/tasks.py" line="99" />
       <source>The log shows why.</source>
       <translation>Le journal indique pourquoi.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="99" />
-      <source>Nothing matching the query was found.</source>
-      <translation>Rien ne correspond à la requête.</translation>
     </message>
     <message>
       <location filename="../plugin/gui/click_box.py" line="126" />
@@ -1039,72 +1059,72 @@
       <translation>Modifications Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="123" />
+      <location filename="../plugin/gui/controller.py" line="124" />
       <source>Starting the backend…</source>
       <translation>Démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="125" />
+      <location filename="../plugin/gui/controller.py" line="126" />
       <source>unknown device</source>
       <translation>processeur inconnu</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="129" />
+      <location filename="../plugin/gui/controller.py" line="130" />
       <source>Backend ready — GPU: {name}, {memory:.0f} GB</source>
       <translation>Moteur prêt — GPU : {name}, {memory:.0f} Go</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="133" />
+      <location filename="../plugin/gui/controller.py" line="134" />
       <source>Backend ready — CPU only: queries will be slow</source>
       <translation>Moteur prêt — processeur seul : les requêtes seront lentes</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="135" />
+      <location filename="../plugin/gui/controller.py" line="136" />
       <source>Backend ready on {device}</source>
       <translation>Moteur prêt sur {device}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="137" />
+      <location filename="../plugin/gui/controller.py" line="138" />
       <source>restarted at {time}, after it stopped unexpectedly</source>
       <translation>redémarré à {time}, après un arrêt inattendu</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="140" />
+      <location filename="../plugin/gui/controller.py" line="141" />
       <source>No backend yet: press “Set up the backend…” to build it (a few minutes, about 7 GB), or choose an existing one in Settings.</source>
       <translation>Pas encore de moteur : appuyez sur « Installer le moteur… » pour le construire (quelques minutes, environ 7 Go), ou choisissez-en un dans les paramètres.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="145" />
+      <location filename="../plugin/gui/controller.py" line="146" />
       <source>Backend error: {detail}</source>
       <translation>Erreur du moteur : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="145" />
+      <location filename="../plugin/gui/controller.py" line="146" />
       <source>no details</source>
       <translation>sans détails</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="146" />
+      <location filename="../plugin/gui/controller.py" line="147" />
       <source>Backend stopped; it starts when you open this panel or run a query.</source>
       <translation>Moteur arrêté ; il démarre à l'ouverture de ce panneau ou au lancement d'une requête.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="165" />
+      <location filename="../plugin/gui/controller.py" line="166" />
       <source>The backend did not start: {detail}</source>
       <translation>Le moteur n'a pas démarré : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="188" />
+      <location filename="../plugin/gui/controller.py" line="189" />
       <source>Think2Map is restarting it.</source>
       <translation>Think2Map le redémarre.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="188" />
+      <location filename="../plugin/gui/controller.py" line="189" />
       <source>Press Restart to start it.</source>
       <translation>Appuyez sur Redémarrer pour le lancer.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="192" />
+      <location filename="../plugin/gui/controller.py" line="193" />
       <source>Nothing had been found yet.</source>
       <translation>Rien n'avait encore été trouvé.</translation>
     </message>
@@ -1119,102 +1139,107 @@
       <translation>Le moteur ne peut pas démarrer : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="322" />
+      <location filename="../plugin/gui/controller.py" line="329" />
       <source>Waiting for the backend to start…</source>
       <translation>En attente du démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="343" />
+      <location filename="../plugin/gui/controller.py" line="354" />
       <source>A query is already running; cancel it or wait for it to finish.</source>
       <translation>Une requête est déjà en cours ; annulez-la ou attendez qu'elle se termine.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="346" />
+      <location filename="../plugin/gui/controller.py" line="357" />
       <source>Not downloaded yet: {names}. Click Download to fetch them, or choose other models.</source>
       <translation>Pas encore téléchargé : {names}. Cliquez sur Télécharger pour les obtenir, ou choisissez d’autres modèles.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="356" />
+      <location filename="../plugin/gui/controller.py" line="367" />
       <source>Cancelling…</source>
       <translation>Annulation…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="366" />
+      <location filename="../plugin/gui/controller.py" line="377" />
       <source>Think2Map: {query}</source>
       <translation>Think2Map : {query}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="375" />
+      <location filename="../plugin/gui/controller.py" line="380" />
+      <source>Sending the area to the backend, which cannot read it…</source>
+      <translation>Envoi de la zone au moteur, qui ne peut pas la lire…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/controller.py" line="390" />
       <source>Searching for '{query}'…</source>
       <translation>Recherche de « {query} »…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="468" />
+      <location filename="../plugin/gui/controller.py" line="483" />
       <source>'{query}' on '{raster}'</source>
       <translation>« {query} » sur « {raster} »</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="473" />
+      <location filename="../plugin/gui/controller.py" line="488" />
       <source>Think2Map</source>
       <translation>Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="478" />
+      <location filename="../plugin/gui/controller.py" line="493" />
       <source>{what}: {message}</source>
       <translation>{what} : {message}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="478" />
+      <location filename="../plugin/gui/controller.py" line="493" />
       <source>done.</source>
       <translation>terminée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="482" />
+      <location filename="../plugin/gui/controller.py" line="497" />
       <source>cancelled.</source>
       <translation>annulée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="486" />
+      <location filename="../plugin/gui/controller.py" line="501" />
       <source>The query failed: {error}</source>
       <translation>La requête a échoué : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="520" />
+      <location filename="../plugin/gui/controller.py" line="535" />
       <source>Could not write the results to a GeoPackage ({error}): they are in a memory layer; save it before closing QGIS.</source>
       <translation>Impossible d'écrire les résultats dans un GeoPackage ({error}) : ils sont dans une couche en mémoire ; enregistrez-la avant de fermer QGIS.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="562" />
+      <location filename="../plugin/gui/controller.py" line="577" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) are kept in {path} (layer {table}).</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; les polygones trouvés ({n}) sont gardés dans {path} (couche {table}).</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="567" />
+      <location filename="../plugin/gui/controller.py" line="582" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) were in a memory layer, which closed with the project.</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; les polygones trouvés ({n}) étaient dans une couche en mémoire, fermée avec le projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="571" />
+      <location filename="../plugin/gui/controller.py" line="586" />
       <source>The project was closed, so the query '{query}' was cancelled before it found anything.</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée avant d'avoir rien trouvé.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="59" />
+      <location filename="../plugin/gui/controller.py" line="60" />
       <source>Bands are numbers separated by commas, like 3,2,1.</source>
       <translation>Les bandes sont des numéros séparés par des virgules, comme 3,2,1.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="594" />
+      <location filename="../plugin/gui/controller.py" line="609" />
       <source>'{query}' has no layer: nothing was found yet. Reasoning… shows what the model wrote.</source>
       <translation>'{query}' n'a pas de couche : rien n'a encore été trouvé. Raisonnement… montre ce qu'a écrit le modèle.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="596" />
+      <location filename="../plugin/gui/controller.py" line="611" />
       <source>The layer of '{query}' was removed from the project.</source>
       <translation>La couche de « {query} » a été retirée du projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="61" />
+      <location filename="../plugin/gui/controller.py" line="62" />
       <source>Give one band (grey) or three bands (red, green, blue), numbered from 1.</source>
       <translation>Indiquez une bande (gris) ou trois bandes (rouge, vert, bleu), numérotées à partir de 1.</translation>
     </message>
@@ -1974,89 +1999,89 @@
       <translation>Cliquez ou tracez sur la carte pour détourer un objet ; Entrée l'ajoute ({key})</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="106" />
+      <location filename="../plugin/processing/algorithm.py" line="101" />
+      <source>Segmenter (model name or checkpoint)</source>
+      <translation>Segmenteur (nom ou fichier de poids)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithm.py" line="108" />
       <source>Tile size (pixels)</source>
       <translation>Taille des tuiles (pixels)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="117" />
+      <location filename="../plugin/processing/algorithm.py" line="119" />
       <source>Tile overlap (pixels)</source>
       <translation>Recouvrement des tuiles (pixels)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="162" />
+      <location filename="../plugin/processing/algorithm.py" line="164" />
       <source>Pixel coordinates (for a raster without a CRS)</source>
       <translation>Coordonnées pixel (pour un raster sans SCR)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="168" />
+      <location filename="../plugin/processing/algorithm.py" line="170" />
       <source>Resolution of a web layer, in its map units per pixel (0: its finest zoom)</source>
       <translation>Résolution d’une couche web, en unités de carte par pixel (0 : son zoom le plus fin)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="179" />
+      <location filename="../plugin/processing/algorithm.py" line="181" />
       <source>Segmented polygons</source>
       <translation>Polygones segmentés</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="277" />
+      <location filename="../plugin/processing/algorithm.py" line="279" />
       <source>Tile {i}: {status}. {text}</source>
       <translation>Tuile {i} : {status}. {text}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="283" />
+      <location filename="../plugin/processing/algorithm.py" line="285" />
       <source>Overview cell {i}: {status}, {n} box(es). {text}</source>
       <translation>Cellule {i} de la vue d'ensemble : {status}, {n} boîte(s). {text}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="294" />
+      <location filename="../plugin/processing/algorithm.py" line="296" />
       <source>{done} of {total} tiles</source>
       <translation>{done} tuiles sur {total}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="299" />
+      <location filename="../plugin/processing/algorithm.py" line="308" />
       <source>Job {id}: {n} tile(s).</source>
       <translation>Tâche {id} : {n} tuile(s).</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="317" />
+      <location filename="../plugin/processing/algorithm.py" line="326" />
       <source>The backend said: {detail}</source>
       <translation>Le moteur a dit : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="327" />
+      <location filename="../plugin/processing/algorithm.py" line="351" />
       <source>Waiting for the Think2Map backend to start…</source>
       <translation>Attente du démarrage du moteur Think2Map…</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="338" />
+      <location filename="../plugin/processing/algorithm.py" line="362" />
       <source>Starting the Think2Map backend…</source>
       <translation>Démarrage du moteur Think2Map…</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="69" />
+      <location filename="../plugin/processing/algorithm.py" line="71" />
       <source>Segment raster by text query</source>
       <translation>Segmenter un raster par requête textuelle</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="72" />
+      <location filename="../plugin/processing/algorithm.py" line="74" />
       <source>Finds what the query describes ("the river", "every building with a red roof") in the raster and returns its outlines as polygons in the raster's CRS. A vision-language model reads each tile and prompts Segment Anything; both run in the Think2Map backend (see the plugin's settings), which is started when needed.</source>
       <translation>Trouve dans le raster ce que décrit la requête (« la rivière », « chaque bâtiment au toit rouge ») et renvoie ses contours sous forme de polygones dans le SCR du raster. Un modèle vision-langage lit chaque tuile et guide Segment Anything ; tous deux tournent dans le moteur Think2Map (voir les paramètres de l'extension), démarré au besoin.</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="87" />
+      <location filename="../plugin/processing/algorithm.py" line="89" />
       <source>Area to search (default: the whole raster)</source>
       <translation>Zone à analyser (par défaut : tout le raster)</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithm.py" line="92" />
+      <location filename="../plugin/processing/algorithm.py" line="94" />
       <source>Prompter (model name or folder)</source>
       <translation>Modèle d'invite (nom ou dossier)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/processing/algorithm.py" line="99" />
-      <source>Segmenter (model name or checkpoint)</source>
-      <translation>Segmenteur (nom ou fichier de poids)</translation>
     </message>
     <message>
       <location filename="../plugin/processing/provider.py" line="38" />

@@ -8,6 +8,7 @@ import contract
 
 from ..models.loading import EngineConfig
 from ..service.limits import MAX_QUEUE
+from ..service.uploads import UPLOAD_TTL_S
 
 
 def register(sub) -> None:
@@ -37,6 +38,29 @@ def register(sub) -> None:
         "--allow-model-paths", action="store_true", help="let requests name model files or folders, not only names"
     )
     team.add_argument("--allow-pulls", action="store_true", help="let requests start model downloads")
+    team.add_argument(
+        "--tokens-file",
+        metavar="FILE",
+        help="more tokens, one a line (one an analyst): each token sees only the rasters it uploaded",
+    )
+    team.add_argument(
+        "--uploads-mb",
+        type=int,
+        default=0,
+        metavar="MB",
+        help="take uploads (POST /rasters) of at most MB megabytes each (default 0: no uploads)",
+    )
+    team.add_argument(
+        "--uploads-total-mb", type=int, metavar="MB", help="all uploads together (default: ten times --uploads-mb)"
+    )
+    team.add_argument("--uploads-dir", metavar="DIR", help="where uploads are kept (default: the temporary folder)")
+    team.add_argument(
+        "--upload-ttl",
+        type=float,
+        default=UPLOAD_TTL_S,
+        metavar="SECONDS",
+        help=f"delete an upload unused this long (default {UPLOAD_TTL_S:.0f}); a job's upload goes when it ends",
+    )
     p.add_argument(
         "--embedding-cache-dir",
         metavar="DIR",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from xml.etree import ElementTree  # nosec B405
 
@@ -38,6 +38,10 @@ class RasterAccess:
     @classmethod
     def shared(cls, roots: list[str] | tuple[str, ...], allow_urls: bool = False) -> RasterAccess:
         return cls(tuple(Path(r).expanduser().resolve() for r in roots), allow_urls, True)
+
+    def with_root(self, root: Path) -> RasterAccess:
+        """These rules, with one more folder whose files may be read."""
+        return replace(self, roots=(*self.roots, Path(root).expanduser().resolve()))
 
     def check(self, path: str) -> None:
         """Refuse ``path`` before it is opened (``RasterError``: the same answer for missing and not allowed)."""

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 import contract
@@ -18,12 +18,20 @@ from ..geo.georef import crs_name
 from .click_lane import ClickLane
 from .models import ModelCache
 from .schemas import EncodeCancelled, EncodeQueued, EncodeRequestBody, PromptAnswerPage, PromptRequestBody
+from .uploads import UploadStore
 
 log = logging.getLogger(__name__)
 
 
-def click_router(lane: ClickLane, models: ModelCache, resolve_segmenter: Callable[[str | None], Path]) -> APIRouter:
-    """The click routes; ``resolve_segmenter(name or None)`` applies the server's model rules."""
+def click_router(
+    lane: ClickLane,
+    models: ModelCache,
+    resolve_segmenter: Callable[[str | None], Path],
+    uploads: UploadStore,
+    caller: Callable[..., str],
+) -> APIRouter:
+    """The click routes; ``resolve_segmenter(name or None)`` applies the server's model rules, ``caller`` says
+    whose token asks (a prompt may name its uploads)."""
     router = APIRouter()
 
     @router.post(
@@ -32,8 +40,9 @@ def click_router(lane: ClickLane, models: ModelCache, resolve_segmenter: Callabl
         summary="Points and a box on one object: its outline",
         responses={200: {"model": PromptAnswerPage, "description": "a GeoJSON FeatureCollection"}},
     )
-    def prompt(body: PromptRequestBody) -> Response:
+    def prompt(body: PromptRequestBody, owner: str = Depends(caller)) -> Response:
         fields = body.model_dump()
+        fields["raster"] = uploads.resolve(body.raster, owner)
         fields["points"] = [(p[0], p[1], int(p[2]) if len(p) > 2 else 1) for p in body.points]
         request = contract.PromptSpec.from_json(fields)
         segmenter = resolve_segmenter(request.segmenter)
@@ -63,8 +72,8 @@ def click_router(lane: ClickLane, models: ModelCache, resolve_segmenter: Callabl
         return Response(page, media_type="application/json")
 
     @router.post("/encode", response_model=EncodeQueued, status_code=202, summary="Encode ahead an area's tiles")
-    def encode(body: EncodeRequestBody) -> dict:
-        request = contract.EncodeSpec.from_json(body.model_dump())
+    def encode(body: EncodeRequestBody, owner: str = Depends(caller)) -> dict:
+        request = contract.EncodeSpec.from_json(dict(body.model_dump(), raster=uploads.resolve(body.raster, owner)))
         segmenter = resolve_segmenter(request.segmenter)
         models.touch()
         return lane.warm(request, segmenter)

@@ -14,6 +14,7 @@ from ..models import store
 from ..models.loading import EngineConfig
 from .exposure import Exposure
 from .limits import MAX_BODY_BYTES, MAX_QUEUE
+from .uploads import UPLOAD_TTL_S
 
 
 @dataclass
@@ -27,6 +28,14 @@ class ServerConfig:
     exposure: Exposure = field(default_factory=Exposure)
     max_queue: int = MAX_QUEUE
     max_body_bytes: int = MAX_BODY_BYTES
+    tokens: tuple[str, ...] = ()  # more tokens, one per analyst: each sees only its own uploads
+    uploads_dir: str | None = None  # where uploads are kept (None: the system's temporary folder)
+    upload_max_bytes: int = 0  # the largest upload; 0: uploads are off
+    uploads_total_bytes: int = 0  # all uploads together (0: ten times the largest)
+    upload_ttl_s: float = UPLOAD_TTL_S
+
+    def all_tokens(self) -> tuple[str, ...]:
+        return (self.token, *self.tokens)
 
 
 def resolve_model(name: str, kind: str, config: ServerConfig, requested: bool) -> Path:

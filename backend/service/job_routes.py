@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import replace
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from contract import JobSpec
@@ -13,14 +15,15 @@ from ..errors import NotFoundError, RasterError, UserError
 from ..geo.geojson import collection_json
 from ..prepare import HTTP, prepare_job
 from .config import ServerConfig, resolve_model
-from .jobs import Job, JobQueue
+from .jobs import CANCELLED, Job, JobQueue
 from .schemas import FeaturePage, JobCreated, JobRequest, JobStatus, TilePage
+from .uploads import UploadStore
 
 log = logging.getLogger(__name__)
 
 
-def job_router(queue: JobQueue, config: ServerConfig) -> APIRouter:
-    """The routes under ``/jobs``."""
+def job_router(queue: JobQueue, config: ServerConfig, uploads: UploadStore, caller: Callable[..., str]) -> APIRouter:
+    """The routes under ``/jobs``; ``caller`` is the dependency that says whose token asks (for its uploads)."""
     app = APIRouter()
 
     def find_job(job_id: str) -> Job:
@@ -34,9 +37,16 @@ def job_router(queue: JobQueue, config: ServerConfig) -> APIRouter:
         return job
 
     @app.post("/jobs", response_model=JobCreated, status_code=201, summary="Check a query and queue it")
-    def submit(body: JobRequest) -> dict:
-        job = _make_job(body, config)
-        queue.submit(job)
+    def submit(body: JobRequest, owner: str = Depends(caller)) -> dict:
+        job = _make_job(body, config, uploads.resolve(body.raster, owner))
+        held = uploads.hold(body.raster, owner)  # an upload lives until its job ends
+        if held is not None:
+            job.on_finish.append(lambda: uploads.release(held))
+        try:
+            queue.submit(job)
+        except BaseException:
+            job.finish(CANCELLED)  # never queued: it ends here, and lets its upload go
+            raise
         return {"id": job.id, "state": job.state, "tiles_total": job.tiles_total, "crs": job.crs}
 
     @app.get("/jobs/{job_id}", response_model=JobStatus, summary="A job's state and progress")
@@ -68,13 +78,14 @@ def job_router(queue: JobQueue, config: ServerConfig) -> APIRouter:
     return app
 
 
-def _make_job(body: JobRequest, config: ServerConfig) -> Job:
-    """Check the request (raster, area, tiling, models) and build its job; never loads a model.
+def _make_job(body: JobRequest, config: ServerConfig, raster: str) -> Job:
+    """Check the request (raster, area, tiling, models) and build its job, over ``raster`` (the request's, or the
+    file of the upload it names); never loads a model.
 
     The job's raster is closed again once checked: a queued job holds no open file.
     """
     engine, exposure = config.engine, config.exposure
-    spec = JobSpec.from_json(body.model_dump())
+    spec = replace(JobSpec.from_json(body.model_dump()), raster=raster)
     try:
         prepared = prepare_job(
             spec, max_tiles=config.max_tiles, batch_size=engine.batch_size, access=exposure.access, wording=HTTP

@@ -68,6 +68,7 @@ class Job:
         self.nbytes = 0
         self._tiles: list[dict] = []
         self._errors: list[dict] = []
+        self.on_finish: list[Callable[[], None]] = []  # called once it has ended (an upload it held is let go)
 
     # -- written by the worker ------------------------------------------------------------------------
     def add_feature(self, feature) -> None:
@@ -108,6 +109,9 @@ class Job:
             self.state, self.error, self.finished = state, error, now_iso()
             if error is not None:
                 self.error_code, self.error_params = code or "job_failed", params
+            ended, self.on_finish = self.on_finish, []
+        for call in ended:
+            call()
 
     # -- read by request handlers ---------------------------------------------------------------------
     def features(self, after: int = 0) -> tuple[list[bytes], int, str]:

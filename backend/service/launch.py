@@ -12,6 +12,7 @@ import os
 import secrets
 import signal
 import sys
+from pathlib import Path
 
 import uvicorn
 
@@ -72,6 +73,10 @@ def serve_from_args(args) -> int:
         raise UserError(f"--max-queue must be at least 1, got {args.max_queue}.", "bad_option")
     if exposure.shared and not given:
         log.warning("a shared server with a generated token: it is printed once, on stdout")
+    if args.uploads_mb < 0 or (args.uploads_total_mb is not None and args.uploads_total_mb < args.uploads_mb):
+        raise UserError("--uploads-mb must be 0 or more, and --uploads-total-mb at least as large.", "bad_option")
+    if args.upload_ttl <= 0:
+        raise UserError(f"--upload-ttl is a number of seconds above 0, got {args.upload_ttl}.", "bad_option")
     app = create_app(
         ServerConfig(
             token=token,
@@ -80,6 +85,11 @@ def serve_from_args(args) -> int:
             idle_unload=args.idle_unload,
             exposure=exposure,
             max_queue=args.max_queue,
+            tokens=read_tokens(args.tokens_file) if args.tokens_file else (),
+            uploads_dir=args.uploads_dir,
+            upload_max_bytes=args.uploads_mb * 2**20,
+            uploads_total_bytes=(args.uploads_total_mb or 0) * 2**20,
+            upload_ttl_s=args.upload_ttl,
         )
     )
     config = uvicorn.Config(
@@ -103,6 +113,24 @@ def serve_from_args(args) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+TOKEN_MIN_LENGTH = 16
+
+
+def read_tokens(path: str) -> tuple[str, ...]:
+    """The tokens in ``path``, one a line (blank lines and ``#`` comments skipped), each long enough to guess."""
+    try:
+        lines = Path(path).expanduser().read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"Cannot read --tokens-file {path}: {exc}", "bad_option") from None
+    tokens = tuple(t for t in (line.strip() for line in lines) if t and not t.startswith("#"))
+    short = [i + 1 for i, t in enumerate(tokens) if len(t) < TOKEN_MIN_LENGTH]
+    if short:
+        raise UserError(
+            f"--tokens-file {path}: token {short[0]} is shorter than {TOKEN_MIN_LENGTH} characters.", "bad_option"
+        )
+    return tokens
 
 
 class _AnnouncingServer(uvicorn.Server):

@@ -9,13 +9,15 @@ MAX_QUEUE = 32  # jobs waiting behind the running one; more are refused (429) un
 
 
 class BodyLimit:
-    """ASGI middleware: refuse (413) a request whose body is over ``max_bytes``, announced or streamed."""
+    """ASGI middleware: refuse (413) a request whose body is over ``max_bytes``, announced or streamed; the paths
+    in ``streamed`` read their bodies themselves."""
 
-    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES, streamed: tuple[str, ...] = ()) -> None:
+        self.app, self.max_bytes, self.streamed = app, max_bytes, streamed
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in self.streamed:
+            # a route that streams its body to disk under its own limit (uploads)
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])

@@ -220,6 +220,30 @@ class Health(BaseModel):
     constrained_answers: bool = Field(description="the prompter's answers are held to the answer grammar")
     embedding_cache: EmbeddingCacheStats
     clicks: ClickLaneStats
+    uploads: UploadStats
+
+
+class UploadStats(BaseModel):
+    enabled: bool = Field(description="whether the server takes uploads (POST /rasters)")
+    max_mb: int = Field(description="the largest upload, in MB")
+    count: int = Field(description="uploads held now")
+    mb: float = Field(description="their size together, in MB")
+
+
+class UploadCreated(BaseModel):
+    id: str
+    raster: str = Field(description="how a job, a prompt or a warm-up names it: 'upload:<id>'")
+    bytes: int
+    width: int
+    height: int
+    bands: int
+    crs: str = Field(description="as GDAL says it ('' when it has none)")
+    expires_in_s: int = Field(description="deleted after this long unused, or when the job naming it ends")
+
+
+class UploadDeleted(BaseModel):
+    id: str
+    deleted: bool
 
 
 class EmbeddingCacheStats(BaseModel):

@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -35,6 +36,8 @@ from .schemas import (
     ErrorBody,
     Health,
 )
+from .upload_routes import UPLOAD_PATH, upload_router
+from .uploads import UploadStore, owner_of
 
 log = logging.getLogger(__name__)
 ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 429)}
@@ -79,12 +82,22 @@ def create_app(config: ServerConfig, loader: Loader | None = None, segmenter_loa
     queue = JobQueue(
         engine, loader, idle_unload=config.idle_unload, max_queue=config.max_queue, segmenter_loader=segmenter_loader
     )
+    uploads = UploadStore(
+        config.uploads_dir,
+        config.upload_max_bytes,
+        config.uploads_total_bytes or 10 * config.upload_max_bytes,
+        config.upload_ttl_s,
+    )
+    if uploads.enabled and config.exposure.access.restricted:  # uploads are read where they are kept
+        access = config.exposure.access
+        config = replace(config, exposure=replace(config.exposure, access=access.with_root(uploads.folder)))
     lane = ClickLane(queue.models.segmenter_for, config.exposure.access)
     pulls = Pulls(engine.models_dir)
-    token = config.token.encode()
+    tokens = [(t.encode(), owner_of(t)) for t in config.all_tokens()]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        uploads.start()
         queue.start()
         lane.start()
         try:
@@ -92,17 +105,24 @@ def create_app(config: ServerConfig, loader: Loader | None = None, segmenter_loa
         finally:
             lane.stop()
             queue.stop()
+            uploads.stop()
 
     bearer = HTTPBearer(auto_error=False, description="the token given to the server (THINK2MAP_TOKEN)")
 
-    def require_token(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+    def caller(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
+        """Who asks: the owner of the token given (every token is compared, so timing says nothing of which)."""
         given = credentials.credentials.encode() if credentials else b""
-        if not hmac.compare_digest(given, token):
+        owner = ""
+        for token, token_owner in tokens:
+            if hmac.compare_digest(given, token):
+                owner = token_owner
+        if not owner:
             raise HTTPException(
                 401,
                 "Missing or wrong token: send the header 'Authorization: Bearer <token>'.",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        return owner
 
     app = FastAPI(
         title="Think2Map backend",
@@ -111,13 +131,13 @@ def create_app(config: ServerConfig, loader: Loader | None = None, segmenter_loa
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(require_token)],
+        dependencies=[Depends(caller)],
         responses=ERRORS,
         description="Segment georeferenced rasters by text query. See docs/api.md.",
     )
     app.state.queue = queue
 
-    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes, streamed=(UPLOAD_PATH,))
 
     @app.exception_handler(UserError)
     def user_error(request: Request, exc: UserError) -> JSONResponse:
@@ -158,13 +178,15 @@ def create_app(config: ServerConfig, loader: Loader | None = None, segmenter_loa
             "constrained_answers": engine.constrain and not engine.force_answer,
             "embedding_cache": shared_cache().stats(),
             "clicks": lane.info(),
+            "uploads": uploads.info(),
         }
 
     def resolve_segmenter(name: str | None) -> Path:
         return resolve_model(name or engine.segmenter, "segmenter", config, requested=name is not None)
 
-    app.include_router(job_router(queue, config))
-    app.include_router(click_router(lane, queue.models, resolve_segmenter))
+    app.include_router(job_router(queue, config, uploads, caller))
+    app.include_router(click_router(lane, queue.models, resolve_segmenter, uploads, caller))
+    app.include_router(upload_router(uploads, caller))
     app.include_router(model_router(config, pulls))
     return app
 

@@ -15,6 +15,9 @@ import json
 import socket
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import quote, urlencode, urlsplit
 
 from qgis.core import QgsFeedback, QgsNetworkAccessManager, QgsSettings
@@ -26,6 +29,7 @@ from .proxy import qgis_proxy
 
 DEFAULT_TIMEOUT_S = 30.0
 HEALTH_TIMEOUT_S = 5.0
+UPLOAD_TIMEOUT_S = 600.0  # a slow link; each block must go within it, not the whole file
 
 
 class BackendError(Exception):
@@ -123,6 +127,21 @@ class BackendClient:
         """``GET /models``: known models and whether their weights are present."""
         return self._call("GET", "/models")
 
+    def upload(self, path: Path, keep: bool = False, is_canceled: Callable[[], bool] = lambda: False) -> dict:
+        """``POST /rasters``: ``path`` (a GeoTIFF) streamed to a backend that cannot read it; the answer's ``raster``
+        (``upload:<id>``) names it in requests. ``keep``: kept for clicks until its time-to-live, not only for the
+        next job. A cancelled upload (``is_canceled()``, asked between blocks) breaks off, and the backend keeps
+        nothing of it."""
+        with open(path, "rb") as f:
+            return self._call(
+                "POST",
+                "/rasters",
+                params={"keep": "true"} if keep else None,
+                upload=_Stream(f, is_canceled),
+                upload_size=path.stat().st_size,
+                timeout_s=UPLOAD_TIMEOUT_S,
+            )
+
     def pull(self, name: str) -> dict:
         """``POST /models/{name}/pull``: start downloading a model."""
         return self._call("POST", f"/models/{quote(name)}/pull", body={})
@@ -148,18 +167,24 @@ class BackendClient:
         body: dict | None = None,
         params: dict | None = None,
         timeout_s: float | None = None,
+        upload: _Stream | None = None,
+        upload_size: int = 0,
     ) -> dict:
         if self.feedback is not None and self.feedback.isCanceled():
             raise BackendError(tr("The request to the backend was canceled."), None)
         url = self.url + path + (("?" + urlencode(params)) if params else "")
         data = json.dumps(body if body is not None else {}).encode() if method == "POST" else None
-        request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - the backend's http(s) URL
+        request = urllib.request.Request(url, data=upload or data, method=method)  # noqa: S310 - the backend's URL
         request.add_header("Authorization", f"Bearer {self.token}")
         request.add_header("Accept", "application/json")
-        request.add_header("Content-Type", "application/json")
+        request.add_header("Content-Type", "image/tiff" if upload else "application/json")
+        if upload is not None:
+            request.add_header("Content-Length", str(upload_size))
         try:
             with self._opener().open(request, timeout=timeout_s or self.timeout_s) as reply:  # nosec B310
                 status, raw = reply.status, reply.read()
+        except _CancelledError:
+            raise BackendError(tr("The upload was cancelled."), None, "cancelled") from None
         except urllib.error.HTTPError as exc:
             status, raw = exc.code, _error_body(exc)
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
@@ -188,6 +213,22 @@ class BackendClient:
                 url=self.url
             )
         return tr("Could not reach the backend at {url}: {error}").format(url=self.url, error=reason)
+
+
+class _CancelledError(Exception):
+    """The user cancelled an upload while it was sent."""
+
+
+class _Stream:
+    """A file sent as a request body, block by block, that breaks off when ``is_canceled()``."""
+
+    def __init__(self, file: BinaryIO, is_canceled: Callable[[], bool]):
+        self.file, self.is_canceled = file, is_canceled
+
+    def read(self, size: int = -1) -> bytes:
+        if self.is_canceled():
+            raise _CancelledError()
+        return self.file.read(size)
 
 
 def _error_body(error: urllib.error.HTTPError) -> bytes:

@@ -97,9 +97,9 @@ def raster_problem(
 ) -> str | None:
     """Why ``layer`` cannot be segmented, and how to fix it, as a user message; None when it can.
 
-    ``require_local_file``: the backend runs on this machine, so a file must exist here (GDAL ``/vsi…`` URIs pass),
-    and a layer that is not a file (a web map, a virtual raster) is fine: QGIS exports its area first
-    (:mod:`.export`). A remote backend cannot read such an export.
+    ``require_local_file``: the backend runs on this machine, so a file must exist here (GDAL ``/vsi…`` URIs pass).
+    A layer that is not a file (a web map, a virtual raster) is fine: QGIS exports its area first (:mod:`.export`),
+    and a remote backend is sent that export.
     ``pixel_coords``: a raster without a CRS may be searched, its polygons in pixel coordinates.
     ``where``: whose controls the message names (``messages.DOCK`` or ``messages.PROCESSING``).
     """
@@ -109,14 +109,8 @@ def raster_problem(
         return tr("'{name}' is not a raster layer: choose an image (raster) layer.").format(name=layer.name())
     if not layer.isValid():
         return tr("The raster '{name}' cannot be read: check its source.").format(name=layer.name())
-    if layer.providerType() != "gdal" and require_local_file:
-        return None if layer.crs().isValid() else message_for("no_crs", {"path": layer.name()}, where=where)
     if layer.providerType() != "gdal":
-        return tr(
-            "'{name}' is a web or virtual layer (a tile or map service, or a computed raster), and the backend runs "
-            "on another machine, which cannot read what QGIS exports here yet. Save it as a GeoTIFF in the "
-            "server's data folder, or use a backend on this computer."
-        ).format(name=layer.name())
+        return None if layer.crs().isValid() else message_for("no_crs", {"path": layer.name()}, where=where)
     if not layer.crs().isValid() and not pixel_coords:
         return message_for("no_crs", {"path": layer.name()}, where=where)
     source = raster_source(layer)

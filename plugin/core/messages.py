@@ -210,4 +210,14 @@ def _templates() -> dict[str, str | dict[str, str]]:
         "disk_full": tr("The disk holding {path} is full: free some space or choose another folder."),
         "no_data_root": tr("A shared server needs a data folder."),
         "bad_dataset": tr("The evaluation dataset is incomplete."),
+        # uploads to a remote backend
+        "uploads_off": tr(
+            "The remote backend cannot read this raster and takes no uploads: put the raster in one of its data "
+            "folders, or ask its administrator to allow uploads (--uploads-mb)."
+        ),
+        "upload_too_large": tr(
+            "The area is larger than the remote backend takes ({max_mb} MB): zoom in, or draw a smaller rectangle."
+        ),
+        "uploads_full": tr("The remote backend's room for uploads ({limit_mb} MB) is full: try again in a while."),
+        "bad_upload": tr("The remote backend could not read the area QGIS sent it."),
     }

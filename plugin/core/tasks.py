@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from qgis.core import QgsTask
+from qgis.core import QgsRasterBlockFeedback, QgsTask
 from qgis.PyQt.QtCore import pyqtSignal
 
 from ... import contract
@@ -17,6 +17,9 @@ from .client import BackendClient, BackendError
 from .geojson import parse_features
 from .i18n import tr
 from .messages import DOCK, message_for
+from .upload import Upload
+from .upload import send as send_upload
+from .upload import submit as submit_job
 
 POLL_INTERVAL_S = 0.5
 CANCEL_TIMEOUT_S = 60.0
@@ -141,10 +144,16 @@ class SegmentTask(QgsTask):
     tileProgress = pyqtSignal(int, int)  # noqa: N815 - tiles done, tiles total
     overviewArrived = pyqtSignal(list)  # noqa: N815 - the overview's cells (answers, footprints, boxes)
 
-    def __init__(self, client: BackendClient, request: contract.JobSpec, description: str):
+    uploading = pyqtSignal()  # the area is being sent to a remote backend that cannot read the layer
+
+    def __init__(
+        self, client: BackendClient, request: contract.JobSpec, description: str, upload: Upload | None = None
+    ):
         super().__init__(description, QgsTask.Flag.CanCancel)
         self.client = client
         self.request = request
+        self.upload = upload  # a remote backend's: what it searches when it cannot read the layer
+        self.upload_feedback = QgsRasterBlockFeedback()  # a fallback's export stops on cancel
         self.job_id = ""
         self.crs = ""
         self.state = "queued"
@@ -158,7 +167,7 @@ class SegmentTask(QgsTask):
         """Submit and follow the job; True when it ended as asked: done, or cancelled by the user (QGIS would
         call a False task "failed" in its message bar; the dock says the query was cancelled)."""
         try:
-            job = self.client.submit(self.request.to_json())
+            job = self._submit()
             self.job_id = str(job["id"])
             self.crs = str(job.get("crs") or "")
             self.jobAccepted.emit(self.job_id, int(job.get("tiles_total") or 0), self.crs)
@@ -174,6 +183,9 @@ class SegmentTask(QgsTask):
             )
             self.status = status
         except BackendError as exc:
+            if not self.job_id and (exc.code == "cancelled" or self.isCanceled()):  # while its area was uploaded
+                self.state, self.message = "cancelled", tr("Cancelled before it started.")
+                return True
             self.state, self.message, self.details = "failed", str(exc), exc.detail
             self.unreachable = exc.status is None
             return False
@@ -183,6 +195,15 @@ class SegmentTask(QgsTask):
         self.message = outcome_message(self.state, status, self.feature_count)
         self.details = failure_details(status)
         return self.state in ("done", "cancelled")
+
+    def _submit(self) -> dict:
+        return submit_job(
+            self.client, self.request, self.upload, self.upload_feedback, self.isCanceled, self.uploading.emit
+        )
+
+    def cancel(self) -> None:
+        self.upload_feedback.cancel()
+        super().cancel()
 
     def _features(self, features: list, crs: str) -> None:
         self.feature_count += len(features)
@@ -263,3 +284,29 @@ class PullTask(QgsTask):
 
     def finished(self, result: bool) -> None:
         self.pullFinished.emit(self.state, self.message)
+
+
+class UploadTask(QgsTask):
+    """Send a file to a remote backend that cannot read the layer (``POST /rasters``), for clicks: kept there until
+    deleted or its time-to-live; a cancelled upload leaves nothing on either side."""
+
+    uploaded = pyqtSignal(str, str)  # the raster name requests give it ('' when none), an error ('' when none)
+
+    def __init__(self, client: BackendClient, path: str):
+        super().__init__(tr("Think2Map: send the view"), QgsTask.Flag.CanCancel)
+        self.client = client
+        self.path = path
+        self.feedback = QgsRasterBlockFeedback()
+        self.raster = ""
+        self.error = ""
+
+    def run(self) -> bool:  # worker thread
+        try:
+            self.raster = send_upload(self.client, Upload(path=self.path), self.feedback, self.isCanceled, keep=True)
+        except BackendError as exc:
+            self.error = "" if exc.code == "cancelled" else str(exc)
+            return False
+        return True
+
+    def finished(self, result: bool) -> None:  # UI thread
+        self.uploaded.emit(self.raster if result else "", self.error)

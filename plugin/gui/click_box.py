@@ -15,7 +15,7 @@ from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QPu
 
 from ..core import compat
 from ..core.async_call import AsyncCall
-from ..core.export import ExportCache, needs_export
+from ..core.export import ExportCache
 from ..core.requests import RunOptions
 from ..core.settings import Settings
 from .click_session import ClickSession, edits_layer_name
@@ -193,7 +193,7 @@ class ClickBox(QgsCollapsibleGroupBox):
     def _warm(self) -> None:
         """Ask the backend to encode the tiles in view (the newest view replaces the last one's)."""
         backend, raster = self._backend(), self.session.raster
-        if backend is None or raster is None or needs_export(raster):
+        if backend is None or raster is None or self.session.via_sheet():
             return  # a web layer's view is fetched when it is clicked, not each time the map moves
         canvas = self.iface.mapCanvas()
         to_raster = QgsCoordinateTransform(canvas.mapSettings().destinationCrs(), raster.crs(), QgsProject.instance())

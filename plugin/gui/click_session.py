@@ -6,7 +6,8 @@ waiting, so previews never queue. Enter puts the preview into the target layer a
 refining a query's polygon, replaces its geometry); Esc clears; Ctrl+Z takes back the last prompt.
 
 Over a web or virtual layer, the backend clicks an export of the map view (:mod:`..core.export`): the first click
-outside the last export fetches the view (and the prompts around it) and sends the prompts once it is written.
+outside the last export fetches the view (and the prompts around it) and sends the prompts once it is written. A
+remote backend is sent that export (and, for a file it cannot read, an export of the file's view).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 
 from qgis.core import (
+    QgsApplication,
     QgsCoordinateTransform,
     QgsFeature,
     QgsGeometry,
@@ -32,11 +34,13 @@ from qgis.PyQt.QtGui import QColor
 from ..core import compat
 from ..core import layers as core_layers
 from ..core.async_call import AsyncCall
-from ..core.client import error_from_answer
+from ..core.client import BackendClient, error_from_answer
 from ..core.export import PROVENANCE_FIELDS, ExportCache, ExportRequest, export_request, needs_export
 from ..core.extent import view_pixel_size
 from ..core.geojson import geometry_from_geojson
 from ..core.requests import RunOptions
+from ..core.settings import Settings
+from ..core.tasks import UploadTask
 from .export_step import Exported, ExportStep
 from .i18n import tr
 
@@ -59,10 +63,12 @@ class Prompt:
 
 @dataclass(frozen=True)
 class Sheet:
-    """The export of a web layer's view that clicks are sent to, and its extent (the layer's CRS)."""
+    """The export of a web layer's view that clicks are sent to, and its extent (the layer's CRS); ``raster`` is
+    how requests name it: the file, or its upload to a remote backend (``upload:<id>``)."""
 
     request: ExportRequest
     exported: Exported
+    raster: str
 
     def covers(self, rect: QgsRectangle) -> bool:
         minx, miny, maxx, maxy = self.request.extent
@@ -106,6 +112,8 @@ class ClickSession(QObject):
         self.exports = ExportStep(self, exports)  # a web layer's view, exported when first clicked
         self.exports.message.connect(lambda text: self.message.emit("info", text))
         self.sheet: Sheet | None = None  # the export clicks over a web layer go to
+        self._upload: UploadTask | None = None  # the sheet being sent to a remote backend
+        self._unreadable = False  # a remote backend cannot read the raster's file: its view is sent instead
         self._call: AsyncCall | None = None
         self._hover_call: AsyncCall | None = None
         self._hover_at: QgsPointXY | None = None
@@ -223,12 +231,16 @@ class ClickSession(QObject):
             self.message.emit("error", tr("Choose the raster to digitise on first."))
             return None
         points, box = self._in_raster_crs(prompts)
-        exported = self.sheet.exported.path if self.sheet is not None and needs_export(self.raster) else None
+        exported = self.sheet.raster if self.sheet is not None and self.via_sheet() else None
         return self.options.prompt_spec(self.raster, points, box, self.session, only_cached, exported).to_json()
+
+    def via_sheet(self) -> bool:
+        """Whether clicks go to an export of the view: over a web layer, or a file a remote backend cannot read."""
+        return self.raster is not None and (needs_export(self.raster) or self._unreadable)
 
     def _sheet_covers(self, prompts: list[Prompt]) -> bool:
         """Whether the current export holds every prompt (always, for a layer the backend reads itself)."""
-        if self.raster is None or not needs_export(self.raster):
+        if not self.via_sheet():
             return True
         if self.sheet is None or self.sheet.request.layer_id != self.raster.id():
             return False
@@ -237,8 +249,8 @@ class ClickSession(QObject):
     def _export_view(self, prompts: list[Prompt]) -> None:
         """Export the map view (grown to hold every prompt) of the web layer; the prompts are sent once it is."""
         raster = self.raster
-        if raster is None or self.exports.running:
-            return  # the export in hand sends the newest prompts when it ends
+        if raster is None or self.exports.running or self._upload is not None:
+            return  # the export (or upload) in hand sends the newest prompts when it ends
         to_raster = QgsCoordinateTransform(self.canvas.mapSettings().destinationCrs(), raster.crs(), self.project)
         try:
             area = to_raster.transformBoundingBox(self.canvas.extent())
@@ -267,11 +279,49 @@ class ClickSession(QObject):
                 if error:
                     self.message.emit("error", error)
                 return
-            self.sheet = Sheet(request, exported)
-            if self.prompts or self.base:
-                self._send(fresh_sheet=True)
+            if Settings.load(include_token=False).is_remote:
+                self._send_sheet(request, exported)
+            else:
+                self._take_sheet(Sheet(request, exported, exported.path))
 
         self.exports.fetch(raster, request, self.project.transformContext(), done)
+
+    def _send_sheet(self, request: ExportRequest, exported: Exported) -> None:
+        """Upload the export to the remote backend, which cannot read it; clicks go to the upload."""
+        backend, raster = self.connection(), self.raster
+        if backend is None:
+            self.message.emit("warning", tr("The backend is not ready yet: the preview comes once it is."))
+            return
+        task = UploadTask(BackendClient(*backend), exported.path)
+
+        def uploaded(name: str, error: str) -> None:
+            if task is not self._upload:
+                return  # dropped (another raster, a closed project)
+            self._upload = None
+            if error:
+                self.message.emit("error", error)
+            elif name and self.raster is raster:
+                self._take_sheet(Sheet(request, exported, name))
+
+        task.uploaded.connect(uploaded)
+        self._upload = task
+        self.message.emit("info", tr("Sending the view to the backend, which cannot read it…"))
+        QgsApplication.taskManager().addTask(task)
+
+    def _take_sheet(self, sheet: Sheet) -> None:
+        """Click on ``sheet`` from now on (the last one's upload is deleted), and send the prompts in hand."""
+        self._drop_sheet()
+        self.sheet = sheet
+        if self.prompts or self.base:
+            self._send(fresh_sheet=True)
+
+    def _drop_sheet(self) -> None:
+        """Forget the sheet; an upload of it is deleted on the backend (which deletes it in time anyway)."""
+        sheet, self.sheet = self.sheet, None
+        backend = self.connection()
+        if sheet is not None and sheet.raster != sheet.exported.path and backend is not None:
+            upload_id = sheet.raster.split(":", 1)[1]
+            AsyncCall(*backend, "DELETE", f"/rasters/{upload_id}", None, self)
 
     def _send(self, fresh_sheet: bool = False) -> None:
         backend = self.connection()
@@ -289,7 +339,7 @@ class ClickSession(QObject):
         self._abort()
         self.requests += 1
         self._call = AsyncCall(*backend, "POST", "/prompt", body, self)
-        asked, sheet = len(self.prompts), self.sheet if needs_export(self.raster) else None
+        asked, sheet = len(self.prompts), self.sheet if self.via_sheet() and needs_export(self.raster) else None
         self._call.answered.connect(
             lambda status, payload, c=self._call: self._answered(c, status, payload, asked, sheet)
         )
@@ -323,6 +373,11 @@ class ClickSession(QObject):
             self.answered = asked
         if status == 409 and payload.get("code") == "superseded":
             return
+        if status == 422 and payload.get("code") == "raster_not_found" and not self.via_sheet():
+            if Settings.load(include_token=False).is_remote:  # a file not in the server's folders: send its view
+                self._unreadable = True
+                self._send()
+                return
         if status != 200:
             self.message.emit("error", str(error_from_answer(payload, status or None)))
             return
@@ -424,14 +479,17 @@ class ClickSession(QObject):
     def set_raster(self, raster: QgsRasterLayer | None) -> None:
         """Digitise on ``raster`` from now on; an export of another layer no longer applies."""
         if raster is not self.raster:
-            self.exports.cancel()
-            self.sheet = None
+            self.forget_exports()
+            self._unreadable = False
         self.raster = raster
 
     def forget_exports(self) -> None:
-        """Drop the export in hand and the sheet (the project closed: its exports are gone)."""
+        """Drop the export or upload in hand and the sheet (the project closed: its exports are gone)."""
         self.exports.cancel()
-        self.sheet = None
+        if self._upload is not None:
+            self._upload.cancel()
+            self._upload = None
+        self._drop_sheet()
 
     def remove(self) -> None:
         """Take the bands off the canvas (the tool is switched off for good)."""

@@ -39,6 +39,7 @@ from ..core.messages import message_for
 from ..core.requests import RunOptions
 from ..core.settings import Settings
 from ..core.tasks import SegmentTask
+from ..core.upload import AreaExport, Upload
 from .export_step import Exported, ExportStep
 from .i18n import tr
 from .model_catalog import ModelCatalog
@@ -92,7 +93,7 @@ class DockController(QObject):
         self.exports = ExportStep(self)  # web and virtual layers' areas, exported before their queries
         self.exports.message.connect(lambda text: self.message.emit("info", text, ""))
         self._record: ResultRecord | None = None
-        self._pending: contract.JobSpec | None = None
+        self._pending: tuple[contract.JobSpec, Upload | None] | None = None  # waiting for the backend
         self._offstage: dict[int, QgsVectorLayer] = {}  # result tables written to outside the project
         self._crash_note = ""  # when the backend last stopped unexpectedly (it was restarted since)
         manager.stateChanged.connect(self._on_backend_state)
@@ -172,8 +173,8 @@ class DockController(QObject):
         self.backendStatus.emit("ready", self.status_text("ready"))
         self.catalog.refresh(self.client)
         if self._pending is not None:
-            request, self._pending = self._pending, None
-            self._submit(request)
+            (request, upload), self._pending = self._pending, None
+            self._submit(request, upload)
 
     def _on_backend_crashed(self, reason: str, stderr_tail: str, restarting: bool) -> None:
         self._crash_note = QTime.currentTime().toString("HH:mm")
@@ -196,8 +197,7 @@ class DockController(QObject):
     def layer_problem(self, layer: QgsMapLayer | None, pixel_coords: bool = False) -> str | None:
         """Why ``layer`` cannot be searched or clicked, and how to fix it; None when it can.
 
-        A query or a click over a web or virtual layer exports the area first, for a backend on this machine; a
-        remote backend cannot read that file, and is refused in its own words.
+        A query or a click over a web or virtual layer exports the area first; a remote backend is sent it.
         """
         remote = Settings.load(include_token=False).is_remote
         return core_extent.raster_problem(layer, require_local_file=not remote, pixel_coords=pixel_coords)
@@ -310,15 +310,22 @@ class DockController(QObject):
         if export is not None:
             self._export(layer, export, query, options)
         else:
-            self._dispatch(self.build_request(layer, query, bounds, options))
+            self._dispatch(self.build_request(layer, query, bounds, options), self._file_upload(layer, bounds))
         return True
 
-    def _dispatch(self, request: contract.JobSpec) -> None:
-        """Submit ``request`` now, or once the backend is ready."""
+    def _file_upload(self, layer: QgsRasterLayer, bounds: list[float] | None) -> Upload | None:
+        """For a remote backend: the file's area to upload if the backend cannot read the file; else None."""
+        if not Settings.load(include_token=False).is_remote:
+            return None
+        area = self._export_request(layer, bounds)  # at the file's own resolution
+        return Upload(fallback=AreaExport(layer.clone(), area, self.exports.cache, self.project.transformContext()))
+
+    def _dispatch(self, request: contract.JobSpec, upload: Upload | None = None) -> None:
+        """Submit ``request`` now, or once the backend is ready (``upload``: see :class:`Upload`)."""
         if self.client is not None and self.manager.state == "ready":
-            self._submit(request)
+            self._submit(request, upload)
         else:
-            self._pending = request
+            self._pending = request, upload
             self.message.emit("info", tr("Waiting for the backend to start…"), "")
 
     def _export(self, layer: QgsRasterLayer, export: ExportRequest, query: str, options: RunOptions) -> None:
@@ -334,7 +341,11 @@ class DockController(QObject):
                 return
             if record is not None:
                 record.provenance, record.rights = exported.provenance, exported.rights
-            self._dispatch(options.job_spec(layer, query, None, focus=focus, exported=exported.path))
+            remote = Settings.load(include_token=False).is_remote  # it cannot read the export: it is sent
+            self._dispatch(
+                options.job_spec(layer, query, None, focus=focus, exported=exported.path),
+                Upload(path=exported.path) if remote else None,
+            )
 
         self.exports.fetch(layer, export, self.project.transformContext(), search)
 
@@ -359,11 +370,15 @@ class DockController(QObject):
             self._pending = None
             self._finish_record("cancelled", tr("Cancelled before it started."))
 
-    def _submit(self, request: contract.JobSpec) -> None:
+    def _submit(self, request: contract.JobSpec, upload: Upload | None = None) -> None:
         record = self._record
         if record is None:
             return
-        task = SegmentTask(self.client, request, tr("Think2Map: {query}").format(query=core_layers.elide(record.query)))
+        description = tr("Think2Map: {query}").format(query=core_layers.elide(record.query))
+        task = SegmentTask(self.client, request, description, upload)
+        task.uploading.connect(
+            lambda: self.message.emit("info", tr("Sending the area to the backend, which cannot read it…"), "")
+        )
         task.jobAccepted.connect(self._on_job_accepted)
         task.featuresArrived.connect(self._on_features)
         task.tilesArrived.connect(self._on_tiles)

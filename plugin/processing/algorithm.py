@@ -26,7 +26,7 @@ from ... import contract
 from ..core import compat
 from ..core.blocking import shared_blocking_backend
 from ..core.client import BackendClient, BackendError
-from ..core.export import PROVENANCE_FIELDS, export_request, needs_export, provenance, write_export
+from ..core.export import PROVENANCE_FIELDS, ExportCache, export_request, needs_export, provenance, write_export
 from ..core.extent import ExtentError, bounds_in_raster_crs, raster_problem
 from ..core.geojson import features_for, parse_features
 from ..core.i18n import tr
@@ -36,6 +36,8 @@ from ..core.process import BackendManager
 from ..core.requests import RunOptions, options_problem
 from ..core.settings import Settings
 from ..core.tasks import failure_details, follow_job, outcome_message
+from ..core.upload import AreaExport, Upload
+from ..core.upload import submit as submit_job
 
 
 class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
@@ -295,7 +297,14 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
 
         try:
             client = self._client(settings, feedback)
-            job = client.submit(request.to_json())
+            job = submit_job(
+                client,
+                request,
+                self._upload(settings, raster, exported, bounds, context),
+                QgsRasterBlockFeedback(),
+                feedback.isCanceled,
+                lambda: feedback.pushInfo(tr("Sending the area to the backend, which cannot read it…")),
+            )
             feedback.pushInfo(tr("Job {id}: {n} tile(s).").format(id=job.get("id"), n=job.get("tiles_total")))
             state, status = follow_job(
                 client,
@@ -319,6 +328,21 @@ class SegmentByTextAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(message)
         feedback.pushInfo(message)
         return {self.OUTPUT: dest_id}
+
+    @staticmethod
+    def _upload(
+        settings: Settings, raster, exported: str | None, bounds: list[float] | None, context: QgsProcessingContext
+    ) -> Upload | None:
+        """For a remote backend: the export to send, or the file's area to send if it cannot read the file."""
+        if not settings.is_remote:
+            return None
+        if exported:
+            return Upload(path=exported)
+        whole = raster.extent()
+        area = bounds or [whole.xMinimum(), whole.yMinimum(), whole.xMaximum(), whole.yMaximum()]
+        request = export_request(raster, (area[0], area[1], area[2], area[3]))
+        cache = ExportCache(Path(QgsProcessingUtils.tempFolder()))
+        return Upload(fallback=AreaExport(raster.clone(), request, cache, context.transformContext()))
 
     def _client(self, settings: Settings, feedback: QgsProcessingFeedback) -> BackendClient:
         manager = self.backend_source()

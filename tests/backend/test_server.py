@@ -301,6 +301,8 @@ def test_openapi_is_served_and_the_committed_copy_is_current(client):
         "/models",
         "/models/{name}/pull",
         "/prompt",
+        "/rasters",
+        "/rasters/{upload_id}",
     } == set(served["paths"])
 
 

@@ -301,3 +301,33 @@ def xyz_layer(tile_server):
     layer = QgsRasterLayer(bytes(uri.encodedUri()).decode(), "Gorinchem basemap", "wms")
     assert layer.isValid() and layer.crs().authid() == "EPSG:3857"
     return layer
+
+
+@pytest.fixture
+def team_server(backend_python, tiny_models, tmp_path):
+    """A REAL backend as a team runs it: bound to another loopback address, its data folder empty (it cannot read
+    the analyst's files), uploads on. ``.url``, ``.token``, ``.uploads`` (its uploads folder)."""
+    import json
+    import select
+    from types import SimpleNamespace
+
+    (tmp_path / "data").mkdir()
+    token = "team-token-0123456789abcdef"
+    args = ["--host", "127.0.0.2", "--port", "0", "--data-root", str(tmp_path / "data"), "--uploads-mb", "64"]
+    args += ["--uploads-dir", str(tmp_path / "up"), "--prompter", str(tiny_models["prompter"])]
+    args += ["--segmenter", str(tiny_models["sam2"]), "--device", "cpu", "--force-answer", FORCED_ANSWER]
+    env = {**os.environ, "THINK2MAP_TOKEN": token, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    err = open(tmp_path / "server.log", "w")  # noqa: SIM115 - open while the server runs
+    proc = subprocess.Popen(
+        [str(backend_python), "-m", "backend", "serve", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        stderr=err, text=True,
+    )  # fmt: skip
+    ready, _, _ = select.select([proc.stdout], [], [], 60)
+    line = json.loads(proc.stdout.readline()) if ready else None
+    assert line, (tmp_path / "server.log").read_text()
+    url = f"http://{line['host']}:{line['port']}"
+    yield SimpleNamespace(url=url, token=token, uploads=tmp_path / "up" / f"think2map-uploads-{line['pid']}")
+    proc.terminate()
+    proc.wait(15)
+    proc.stdout.close()
+    err.close()

@@ -4,6 +4,7 @@ Gorinchem orthophoto), exported by QGIS to a GeoTIFF and searched from the dock 
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -135,7 +136,7 @@ def test_a_query_over_an_xyz_basemap_from_the_dock(
     dock.controller.message.connect(lambda level, text, details: said.append(text + details))
     sent: list[dict] = []
     submit = dock.controller._submit
-    dock.controller._submit = lambda request: (sent.append(request.to_json()), submit(request))[1]
+    dock.controller._submit = lambda request, upload=None: (sent.append(request.to_json()), submit(request, upload))[1]
     _run(dock, qtbot)
     assert any(t.startswith("Fetching ") and "web tiles of 'Gorinchem basemap'" in t for t in said), said
     record = dock.controller.records[0]
@@ -241,7 +242,9 @@ def test_the_dock_says_what_a_basemap_query_fetches_before_it_runs_and_refuses_p
     said: list[str] = []
     dock.controller.message.connect(lambda level, text, details: said.append(text))
     dock.set_query("the river")
-    assert dock.run() is False and said == [refusal] and tile_server.requests == []
+    assert dock.run() is False and said == [refusal]
+    exports = dock.controller.exports  # nothing was fetched: no export started, none written
+    assert exports.task is None and not list(exports.cache.folder.glob("*"))
     # a file: nothing to fetch, nothing said
     file_layer = QgsRasterLayer(str(gorinchem), "file")
     QgsProject.instance().addMapLayer(file_layer)
@@ -351,3 +354,84 @@ def test_a_click_over_an_xyz_basemap_exports_the_view_once_and_lands_where_it_la
         (over_file.xMinimum(), over_file.yMinimum(), over_file.xMaximum(), over_file.yMaximum()),
     ):
         assert abs(ours - theirs) <= 2 * px, (over_export.toString(), over_file.toString())
+
+
+def test_a_team_server_searches_a_local_file_and_a_basemap_through_uploads(
+    make_dock, team_server, gorinchem, xyz_layer, tile_server, qgis_canvas, qtbot
+):
+    from think2map.plugin.core.process import BackendManager
+    from think2map.plugin.core.settings import Settings
+
+    Settings(backend_mode="remote", remote_url=team_server.url, remote_token=team_server.token).save()
+    manager = BackendManager()
+    manager.start()
+    qtbot.waitUntil(lambda: manager.state == "ready", timeout=30_000)
+    dock = make_dock(manager)
+    said: list[str] = []
+    dock.controller.message.connect(lambda level, text, details: said.append(text))
+    # the analyst's own file, which the server cannot read: its area is sent
+    file_layer = QgsRasterLayer(str(gorinchem), "Gorinchem file")
+    QgsProject.instance().addMapLayer(file_layer)
+    assert dock.set_layer(file_layer)
+    dock.set_query("the river")
+    dock.set_area_mode("layer")
+    _run(dock, qtbot)
+    record = dock.controller.records[0]
+    assert record.job_state == "done" and record.features > 0, (record.message, said)
+    assert "Sending the area to the backend, which cannot read it…" in said
+    results = QgsProject.instance().mapLayer(record.layer_id)
+    assert QgsRectangle(file_layer.extent()).buffered(1).contains(results.extent())  # where the file is
+    assert [p for p in team_server.uploads.rglob("*") if p.is_file()] == []  # gone with its job
+    # the basemap: its view exported here, then sent
+    QgsProject.instance().addMapLayer(xyz_layer)
+    qgis_canvas.setDestinationCrs(xyz_layer.crs())
+    qgis_canvas.setExtent(QgsRectangle(*_gorinchem_in_3857(gorinchem)))
+    dock.set_layer(xyz_layer)
+    said.clear()
+    _run(dock, qtbot)
+    record = dock.controller.records[0]
+    assert record.job_state == "done" and record.features > 0, (record.message, said)
+    assert any(t.startswith("Fetching ") for t in said)
+    assert "Sending the area to the backend, which cannot read it…" in said
+    results = QgsProject.instance().mapLayer(record.layer_id)
+    assert next(results.getFeatures())["source_layer"] == "Gorinchem basemap"
+    assert [p for p in team_server.uploads.rglob("*") if p.is_file()] == []
+    assert XYZ_SECRET not in (team_server.uploads.parent.parent / "server.log").read_text()
+
+
+def test_clicks_through_a_team_server_go_to_an_upload_of_the_view_deleted_when_done(
+    team_server, gorinchem, xyz_layer, tile_server, qgis_canvas, qtbot, tmp_path
+):
+    from think2map.plugin.core.settings import Settings
+
+    from .test_clicks import answered, at, click
+
+    Settings(backend_mode="remote", remote_url=team_server.url, remote_token=team_server.token).save()
+    backend = SimpleNamespace(url=team_server.url, token=team_server.token)
+    file_layer = QgsRasterLayer(str(gorinchem), "Gorinchem file")
+    for layer in (xyz_layer, file_layer):
+        QgsProject.instance().addMapLayer(layer)
+        qgis_canvas.setDestinationCrs(xyz_layer.crs())
+        qgis_canvas.setExtent(QgsRectangle(*_gorinchem_in_3857(gorinchem)))
+        session, tool = _click_session(qgis_canvas, backend, layer, ExportCache(tmp_path / layer.name()))
+        said: list[str] = []
+        session.message.connect(lambda level, text, said=said: said.append(f"{level}: {text}"))
+        try:
+            click(tool, at(tool, 0.5, 0.5))
+            # sent once the view is uploaded (a file's, once the backend has said it cannot read the file)
+            qtbot.waitUntil(lambda s=session, t=said: s.preview is not None or "error" in str(t), timeout=TASK_MS)
+            assert session.preview is not None and not any(t.startswith("error") for t in said), said
+            assert "info: Sending the view to the backend, which cannot read it…" in said
+            assert session.sheet.raster.startswith("upload:") and session._body(session.prompts)["raster"] == (
+                session.sheet.raster
+            )
+            kept = [p for p in team_server.uploads.rglob("*.tif")]
+            assert len(kept) == 1  # one upload of the view, for every click there
+            click(tool, at(tool, 0.52, 0.48))
+            answered(qtbot, session, session.requests)
+            assert session.last_answer["cached"] is True and list(team_server.uploads.rglob("*.tif")) == kept
+        finally:
+            qgis_canvas.unsetMapTool(tool)
+            tool.remove()
+            session.remove()  # the upload is deleted
+        qtbot.waitUntil(lambda: list(team_server.uploads.rglob("*.tif")) == [], timeout=10_000)

@@ -93,10 +93,9 @@ def test_raster_without_crs_or_file_is_refused(tmp_path):
     assert raster_problem(layer, require_local_file=False) is None
 
 
-def test_a_web_layer_is_exported_for_a_local_backend_and_refused_by_a_remote_one(tmp_path):
+def test_a_web_layer_is_exported_for_a_local_or_a_remote_backend_but_needs_a_crs(tmp_path):
     layer = QgsRasterLayer("type=xyz&url=http://127.0.0.1:9/{z}/{x}/{y}.png&zmax=19&zmin=0", "tiles", "wms")
-    assert raster_problem(layer) is None  # QGIS exports the area first
+    assert raster_problem(layer) is None and raster_problem(layer, require_local_file=False) is None
+    layer.setCrs(QgsCoordinateReferenceSystem())
     message = raster_problem(layer, require_local_file=False)
-    # One plain sentence with the fix; no provider string (issue 24): "'tiles' is a web or virtual layer …"
-    assert message and ("web or virtual layer" in message or "cannot be read" in message)
-    assert "wms" not in message and "type=xyz" not in message
+    assert message and "no coordinate reference system" in message and "type=xyz" not in message
