@@ -824,99 +824,104 @@
       <translation>L'installation du moteur a été annulée ; rien d'inachevé n'est utilisé. Cliquez sur Installer pour réessayer.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="101" />
-      <source>Nothing matching the query was found.</source>
-      <translation>Rien ne correspond à la requête.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="102" />
-      <source>{n} polygon(s) found.</source>
-      <translation>{n} polygone(s) trouvé(s).</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="104" />
-      <source>Cancelled; the {n} polygon(s) found so far were kept.</source>
-      <translation>Annulée ; polygones trouvés jusque-là et conservés : {n}.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="107" />
-      <source>The {n} polygon(s) found before were kept.</source>
-      <translation>Polygones trouvés avant et gardés : {n}.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="122" />
-      <source>Overview first ({strategy}): {n} prompter call(s) for {total} tiles.</source>
-      <translation>Vue d'ensemble d'abord ({strategy}) : {n} appel(s) au modèle pour {total} tuiles.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="132" />
-      <source>Tile {i}: {message}</source>
-      <translation>Tuile {i} : {message}</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="192" />
-      <source>Unexpected answer from the backend: {e}</source>
-      <translation>Réponse inattendue du moteur : {e}</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="218" />
-      <source>Cancelled before it started.</source>
-      <translation>Annulée avant de commencer.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="229" />
-      <source>Think2Map: list models</source>
-      <translation>Think2Map : liste des modèles</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="246" />
-      <source>Cancelled.</source>
-      <translation>Annulé.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="255" />
-      <source>Think2Map: download {name}</source>
-      <translation>Think2Map : téléchargement de {name}</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="267" />
-      <source>The download goes on in the backend.</source>
-      <translation>Le téléchargement continue dans le moteur.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="281" />
-      <source>{name} is ready.</source>
-      <translation>{name} est prêt.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="80" />
-      <source>The backend did not confirm the cancellation.</source>
-      <translation>Le moteur n'a pas confirmé l'annulation.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="93" />
-      <source>{n} tile(s) failed: Reasoning… shows why.</source>
-      <translation>{n} tuile(s) en échec : Raisonnement… dit pourquoi.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="95" />
-      <source>{n} tile(s) failed: the log shows why.</source>
-      <translation>{n} tuile(s) en échec : le journal dit pourquoi.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="98" />
-      <source>No target: the overview saw nothing matching the query.</source>
-      <translation>Aucune cible : la vue d'ensemble n'a rien vu qui corresponde à la requête.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/core/tasks.py" line="99" />
+      <location filename="../plugin/core/tasks.py" line="100" />
       <source>Reasoning… shows why.</source>
       <translation>Raisonnement… indique pourquoi.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/tasks.py" line="99" />
+      <location filename="../plugin/core/tasks.py" line="100" />
       <source>The log shows why.</source>
       <translation>Le journal indique pourquoi.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="102" />
+      <source>Nothing matching the query was found.</source>
+      <translation>Rien ne correspond à la requête.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="103" />
+      <source>{n} polygon(s) found.</source>
+      <translation>{n} polygone(s) trouvé(s).</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="105" />
+      <source>Cancelled; the {n} polygon(s) found so far were kept.</source>
+      <translation>Annulée ; polygones trouvés jusque-là et conservés : {n}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="108" />
+      <source>The {n} polygon(s) found before were kept.</source>
+      <translation>Polygones trouvés avant et gardés : {n}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="123" />
+      <source>Overview first ({strategy}): {n} prompter call(s) for {total} tiles.</source>
+      <translation>Vue d'ensemble d'abord ({strategy}) : {n} appel(s) au modèle pour {total} tuiles.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="133" />
+      <source>Tile {i}: {message}</source>
+      <translation>Tuile {i} : {message}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="193" />
+      <source>Unexpected answer from the backend: {e}</source>
+      <translation>Réponse inattendue du moteur : {e}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="219" />
+      <source>Cancelled before it started.</source>
+      <translation>Annulée avant de commencer.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="230" />
+      <source>Think2Map: list models</source>
+      <translation>Think2Map : liste des modèles</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="247" />
+      <source>Cancelled.</source>
+      <translation>Annulé.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="256" />
+      <source>Think2Map: download {name}</source>
+      <translation>Think2Map : téléchargement de {name}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="268" />
+      <source>The download goes on in the backend.</source>
+      <translation>Le téléchargement continue dans le moteur.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="282" />
+      <source>{name} is ready.</source>
+      <translation>{name} est prêt.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="296" />
+      <source>Think2Map: send the view</source>
+      <translation>Think2Map : envoi de la vue</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="81" />
+      <source>The backend did not confirm the cancellation.</source>
+      <translation>Le moteur n'a pas confirmé l'annulation.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="94" />
+      <source>{n} tile(s) failed: Reasoning… shows why.</source>
+      <translation>{n} tuile(s) en échec : Raisonnement… dit pourquoi.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="96" />
+      <source>{n} tile(s) failed: the log shows why.</source>
+      <translation>{n} tuile(s) en échec : le journal dit pourquoi.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/core/tasks.py" line="99" />
+      <source>No target: the overview saw nothing matching the query.</source>
+      <translation>Aucune cible : la vue d'ensemble n'a rien vu qui corresponde à la requête.</translation>
     </message>
     <message>
       <location filename="../plugin/gui/click_box.py" line="126" />
@@ -1014,47 +1019,52 @@
       <translation>Échap efface, Ctrl+Z annule le dernier clic.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="162" />
+      <location filename="../plugin/gui/click_session.py" line="170" />
       <source>This layer has no Think2Map prompts to refine.</source>
       <translation>Cette couche n'a pas d'invites Think2Map à affiner.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="252" />
+      <location filename="../plugin/gui/click_session.py" line="264" />
       <source>The click is outside '{name}'.</source>
       <translation>Le clic est en dehors de « {name} ».</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="287" />
+      <location filename="../plugin/gui/click_session.py" line="293" />
       <source>The backend is not ready yet: the preview comes once it is.</source>
       <translation>Le moteur n'est pas encore prêt : l'aperçu viendra dès qu'il le sera.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="333" />
+      <location filename="../plugin/gui/click_session.py" line="308" />
+      <source>Sending the view to the backend, which cannot read it…</source>
+      <translation>Envoi de la vue au moteur, qui ne peut pas la lire…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/click_session.py" line="388" />
       <source>Nothing found there: add a point or draw a box.</source>
       <translation>Rien trouvé ici : ajoutez un point ou tracez un rectangle.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="368" />
+      <location filename="../plugin/gui/click_session.py" line="423" />
       <source>Nothing to add yet: click on the object first.</source>
       <translation>Rien à ajouter pour l'instant : cliquez d'abord sur l'objet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="384" />
+      <location filename="../plugin/gui/click_session.py" line="439" />
       <source>Think2Map: add a segment</source>
       <translation>Think2Map : ajouter un segment</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="393" />
+      <location filename="../plugin/gui/click_session.py" line="448" />
       <source>Think2Map: refine a segment</source>
       <translation>Think2Map : affiner un segment</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="397" />
+      <location filename="../plugin/gui/click_session.py" line="452" />
       <source>Could not edit the layer {name}.</source>
       <translation>Impossible de modifier la couche {name}.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/click_session.py" line="48" />
+      <location filename="../plugin/gui/click_session.py" line="52" />
       <source>Think2Map edits</source>
       <translation>Modifications Think2Map</translation>
     </message>

@@ -331,3 +331,52 @@ def team_server(backend_python, tiny_models, tmp_path):
     proc.wait(15)
     proc.stdout.close()
     err.close()
+
+
+@pytest.fixture
+def wms_layer(gorinchem, tmp_path, qgis_app):
+    """The Gorinchem orthophoto as a WMS from a REAL QGIS Server (``qgis_mapserver``, Debian's qgis-server-bin)
+    on loopback, added to QGIS as a WMS connection adds it (the wms provider, a QgsDataSourceUri)."""
+    import shutil
+    import socket
+    import urllib.request
+
+    from qgis.core import QgsDataSourceUri, QgsProject, QgsRasterLayer
+
+    server = shutil.which("qgis_mapserver")
+    if server is None:
+        raise RuntimeError("qgis_mapserver is missing: install qgis-server-bin and qgis-server-wms (make system)")
+    project = QgsProject()
+    project.addMapLayer(QgsRasterLayer(str(gorinchem), "gorinchem"))
+    project.writeEntry("WMSCrsList", "/", ["EPSG:28992", "EPSG:3857", "EPSG:4326"])
+    assert project.write(str(tmp_path / "wms.qgs"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QGIS_SERVER_LOG_STDERR": "1"}
+    log = open(tmp_path / "qgis_mapserver.log", "w")  # noqa: SIM115 - open while the server runs
+    proc = subprocess.Popen(
+        [server, "-p", str(tmp_path / "wms.qgs"), f"127.0.0.1:{port}"], env=env, stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{port}/"
+    capabilities = url + "?SERVICE=WMS&REQUEST=GetCapabilities"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(capabilities, timeout=5) as answer:  # noqa: S310 - loopback
+                if b"gorinchem" in answer.read():
+                    break
+        except OSError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "qgis_mapserver.log").read_text()
+        time.sleep(0.2)
+    uri = QgsDataSourceUri()
+    for key, value in (("crs", "EPSG:28992"), ("format", "image/png"), ("layers", "gorinchem"), ("styles", ""),
+                       ("url", url)):  # fmt: skip
+        uri.setParam(key, value)
+    layer = QgsRasterLayer(bytes(uri.encodedUri()).decode(), "Gorinchem WMS", "wms")
+    assert layer.isValid(), layer.error().summary()
+    yield layer
+    proc.terminate()
+    proc.wait(15)
+    log.close()

@@ -38,6 +38,29 @@ def _gorinchem_in_3857(gorinchem) -> tuple[float, float, float, float]:
     return x0 + 5, y0 + 5, x1 - 5, y1 - 5
 
 
+def _assert_same_prompts_as_over_the_file(dock, qtbot, results, export, gorinchem, tmp_path) -> None:
+    """The same forced answer over the file, warped to the grid ``export`` has, gives the same prompts as the query
+    over the web layer gave (``results``), to 2 pixels. (The tiny SAM's masks are noise: its prompts are compared.)"""
+    boxes = sorted({f["prompt_box"] for f in results.getFeatures()})
+    grid = gdal.Open(str(export))
+    x0, px, _, y1, _, py = grid.GetGeoTransform()
+    bounds = (x0, y1 + py * grid.RasterYSize, x0 + px * grid.RasterXSize, y1)
+    warped = tmp_path / "gorinchem-on-the-export-grid.tif"
+    gdal.Warp(str(warped), str(gorinchem), dstSRS=grid.GetProjection(), outputBounds=bounds, width=grid.RasterXSize,
+              height=grid.RasterYSize, resampleAlg="bilinear")  # fmt: skip
+    file_layer = QgsRasterLayer(str(warped), "warped")
+    QgsProject.instance().addMapLayer(file_layer)
+    dock.set_layer(file_layer)
+    dock.set_area_mode("layer")
+    _run(dock, qtbot)
+    reference = dock.controller.records[0]
+    assert reference.job_state == "done", reference.message
+    ref_boxes = sorted({f["prompt_box"] for f in QgsProject.instance().mapLayer(reference.layer_id).getFeatures()})
+    assert boxes and len(ref_boxes) == len(boxes)
+    for ours, theirs in zip(boxes, ref_boxes):
+        assert np.allclose(json.loads(ours), json.loads(theirs), atol=2 * px)
+
+
 def _run(dock, qtbot) -> None:
     """Press Run and wait for the query's end (its export first, for a web layer)."""
     with qtbot.waitSignal(dock.controller.running, timeout=JOB_TIMEOUT_MS, check_params_cb=lambda running: not running):
@@ -160,27 +183,9 @@ def test_a_query_over_an_xyz_basemap_from_the_dock(
     everything += " ".join(str(f.attributes()) for f in results.getFeatures())
     assert sent and XYZ_SECRET not in everything and "apikey" not in everything
     assert all("127.0.0.1" not in json.dumps(body) for body in sent)  # the backend gets a file, not the service
-    boxes = sorted({f["prompt_box"] for f in results.getFeatures()})  # the tiny SAM's masks are noise: its prompts
-    # the same forced answer over the file, warped to the grid the export had: the same prompts, to 2 pixels
     export = next(iter(dock.controller.exports.cache.folder.glob("*.tif")))
     assert XYZ_SECRET.encode() not in export.read_bytes()  # nor in the file the backend reads
-    grid = gdal.Open(str(export))
-    x0, px, _, y1, _, py = grid.GetGeoTransform()
-    bounds = (x0, y1 + py * grid.RasterYSize, x0 + px * grid.RasterXSize, y1)
-    warped = tmp_path / "gorinchem-3857.tif"
-    gdal.Warp(str(warped), str(gorinchem), dstSRS="EPSG:3857", outputBounds=bounds, width=grid.RasterXSize,
-              height=grid.RasterYSize, resampleAlg="bilinear")  # fmt: skip
-    file_layer = QgsRasterLayer(str(warped), "warped")
-    QgsProject.instance().addMapLayer(file_layer)
-    dock.set_layer(file_layer)
-    dock.set_area_mode("layer")
-    _run(dock, qtbot)
-    reference = dock.controller.records[0]
-    assert reference.job_state == "done", reference.message
-    ref_boxes = sorted({f["prompt_box"] for f in QgsProject.instance().mapLayer(reference.layer_id).getFeatures()})
-    assert len(ref_boxes) == len(boxes)
-    for ours, theirs in zip(boxes, ref_boxes):
-        assert np.allclose(json.loads(ours), json.loads(theirs), atol=2 * px)
+    _assert_same_prompts_as_over_the_file(dock, qtbot, results, export, gorinchem, tmp_path)
     # the same view again: the export is reused, no tile fetched
     dock.set_layer(xyz_layer)
     dock.set_area_mode("extent")
@@ -435,3 +440,36 @@ def test_clicks_through_a_team_server_go_to_an_upload_of_the_view_deleted_when_d
             tool.remove()
             session.remove()  # the upload is deleted
         qtbot.waitUntil(lambda: list(team_server.uploads.rglob("*.tif")) == [], timeout=10_000)
+
+
+def test_a_query_and_a_click_over_a_qgis_server_wms(
+    make_dock, live_backend, wms_layer, gorinchem, qgis_canvas, qtbot, tmp_path
+):
+    from .test_clicks import answered, at, click
+
+    QgsProject.instance().addMapLayer(wms_layer)
+    dock = make_dock(live_backend)
+    dock.set_layer(wms_layer)
+    assert dock.area_mode() == "extent" and dock.fetch_label.isVisible()
+    dock.set_query("the river")
+    qgis_canvas.setDestinationCrs(wms_layer.crs())
+    qgis_canvas.setExtent(QgsRasterLayer(str(gorinchem), "file").extent().buffered(-10))
+    _run(dock, qtbot)
+    record = dock.controller.records[0]
+    assert record.job_state == "done" and record.features > 0, record.message
+    results = QgsProject.instance().mapLayer(record.layer_id)
+    host = wms_layer.source().split("url=")[1].split("/")[2]
+    assert all(f["source_layer"] == "Gorinchem WMS" and f["source_host"] == host for f in results.getFeatures())
+    (export,) = dock.controller.exports.cache.folder.glob("*.tif")
+    # a click there goes to the same export: nothing fetched again
+    session, tool = _click_session(qgis_canvas, live_backend, wms_layer, dock.controller.exports.cache)
+    try:
+        click(tool, at(tool, 0.5, 0.5))
+        answered(qtbot, session, 1)
+        assert session.preview is not None and session.sheet.exported.path == str(export)
+        assert QgsRectangle(*session.sheet.request.extent).contains(session.preview.boundingBox())
+    finally:
+        qgis_canvas.unsetMapTool(tool)
+        tool.remove()
+        session.remove()
+    _assert_same_prompts_as_over_the_file(dock, qtbot, results, export, gorinchem, tmp_path)
