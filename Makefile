@@ -22,7 +22,7 @@ FAST := not live and not install and not sweep and not bench
 PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest -q -ra --durations=15
 QPYTEST := QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=1 $(QPY) -m pytest -q -ra --durations=15
 
-.PHONY: system setup demo tiny test test-fast test-backend test-plugin test-desktop test-qgis-3.44 test-qgis-3.40 package i18n qgis lint lock openapi bench-gpu bench-tiny gpu-wheels clean
+.PHONY: system setup demo tiny test test-fast test-backend test-plugin test-desktop test-qgis-3.44 test-qgis-3.40 package i18n qgis lint lock openapi bench-gpu bench-tiny bench-web gpu-wheels clean
 
 $(VENV)/.installed: backend/requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -108,6 +108,9 @@ bench-gpu: setup  ## on a machine with a GPU: every GPU figure in one run (out/b
 
 bench-tiny: setup  ## the same suite with tiny models on the CPU (under 2 min): what CI checks
 	SUITE=tiny PYTHON=$(PY) scripts/gpu-bench
+
+bench-web: setup $(QVENV)/.installed tiny  ## web layers: a 1600 × 1000 px view's export from a loopback tile server, first and second click (~20 s)
+	QT_QPA_PLATFORM=offscreen $(QPY) scripts/bench_web.py --json out/bench-web.json
 
 gpu-wheels: setup  ## gather into .whl/ the wheels the device machine lacks for bench-gpu (it has no network)
 	$(PY) scripts/gpu_wheels.py
