@@ -41,6 +41,7 @@ class Driver:
         self.started = time.monotonic()
         self.step = self.offer_setup if ENV.get("THINK2MAP_E2E_INSTALLED_COPY") else self.configure
         self.deadlines: dict[str, float] = {}
+        self.busy = False
         self.report: dict = {"checks": [], "language": LANGUAGE, "python_errors": []}
         # Every Python error QGIS reports (its yellow bar, and the "Python error" tab of its log) fails the run.
         QgsApplication.messageLog().messageReceived.connect(self._logged)
@@ -72,6 +73,11 @@ class Driver:
         return False
 
     def tick(self) -> None:
+        if self.busy:  # a step running a nested event loop (a modal dialog): not re-entered, but timed
+            if time.monotonic() - self.started > TIMEOUT_S:
+                self.finish(1, f"timed out after {TIMEOUT_S:.0f} s, stuck in step {self.step.__name__} (a dialog?)")
+            return
+        self.busy = True
         try:
             if time.monotonic() - self.started > TIMEOUT_S:
                 raise AssertionError(f"timed out after {TIMEOUT_S:.0f} s in step {self.step.__name__}")
@@ -79,6 +85,8 @@ class Driver:
         except Exception as exc:  # noqa: BLE001 - any failure ends the run with status 1
             self.log(traceback.format_exc())
             self.finish(1, f"{type(exc).__name__}: {exc}")
+        finally:
+            self.busy = False
 
     def go(self, step) -> None:
         self.log(f"-> {step.__name__}")
@@ -403,6 +411,92 @@ class Driver:
         self.dock.strategy_combo.setCurrentIndex(0)
         self.dock.advanced_box.setCollapsed(True)
         self.check(self.dock.grab().save(str(ARTIFACTS / "dock-clicks.png")), "screenshot of the dock after the clicks")
+        self.go(self.basemap_start)
+
+    # ----- a web basemap: a query and a click over an XYZ layer from a tile server on loopback -----------------
+    def basemap_start(self) -> None:
+        from qgis.core import QgsDataSourceUri
+
+        box = self.dock.click_box
+        if box.tool_button.isChecked():
+            QTest.mouseClick(box.tool_button, Qt.MouseButton.LeftButton)
+        uri = QgsDataSourceUri()
+        for key, value in (("type", "xyz"), ("url", ENV["THINK2MAP_E2E_XYZ"]), ("zmin", "0"), ("zmax", "19")):
+            uri.setParam(key, value)
+        # Through the project, as the Browser's XYZ connection adds it (iface.addRasterLayer may ask, in a modal
+        # dialog, which datum transformation to use between Web Mercator and the project's CRS).
+        self.basemap = QgsRasterLayer(bytes(uri.encodedUri()).decode(), "Gorinchem basemap", "wms")
+        self.check(self.basemap.isValid(), "the XYZ basemap was made")
+        QgsProject.instance().addMapLayer(self.basemap)
+        root = QgsProject.instance().layerTreeRoot()
+        root.findLayer(self.raster.id()).setItemVisibilityChecked(False)  # the basemap is what is seen
+        self.iface.setActiveLayer(self.basemap)
+        canvas = self.iface.mapCanvas()
+        canvas.setExtent(self.raster.extent())
+        canvas.refresh()
+        QCoreApplication.processEvents()
+        dock = self.dock
+        self.check(dock.layer_combo.currentLayer() == self.basemap, "the dock picked the basemap")
+        self.check(dock.area_mode() == "extent", "a basemap's area is the map view")
+        dock.update_fetch()
+        self.check(dock.fetch_label.isVisible() and " px" in dock.fetch_label.text(),
+                   f"the dock says what it fetches: {dock.fetch_label.text()!r}")  # fmt: skip
+        self.basemap_records = len(self.plugin.controller.records)
+        QTest.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
+        self.check(self.plugin.controller.is_running, "Run started the basemap's export and query")
+        self.go(self.basemap_wait_job)
+
+    def basemap_wait_job(self) -> None:
+        records = self.plugin.controller.records
+        record = records[0]
+        if len(records) == self.basemap_records or record.job_state not in ("done", "failed", "cancelled"):
+            return
+        self.check(record.job_state == "done" and record.features > 0, f"the basemap query found polygons: "
+                   f"{record.message!r}")  # fmt: skip
+        layer = QgsProject.instance().mapLayer(record.layer_id)
+        feature = next(layer.getFeatures())
+        self.check(feature["source_layer"] == "Gorinchem basemap", "each polygon records the basemap it came from")
+        host = ENV["THINK2MAP_E2E_XYZ"].split("/")[2]
+        self.check(any("Gorinchem basemap" in r and host in r for r in layer.metadata().rights()),
+                   "the result layer's metadata says where its imagery is from")  # fmt: skip
+        self.basemap_results = layer
+        box = self.dock.click_box
+        QTest.mouseClick(box.tool_button, Qt.MouseButton.LeftButton)
+        self.check(self.iface.mapCanvas().mapTool() is box.tool, "the click tool is on over the basemap")
+        self.basemap_requests = box.session.requests
+        self.real_click(0.45, 0.5)
+        self.go(self.basemap_wait_click)
+
+    def basemap_wait_click(self) -> None:
+        session = self.dock.click_box.session
+        if not self.answered(self.basemap_requests + 1, "the click on the basemap"):
+            return
+        self.check(session.preview is not None and session.sheet is not None,
+                   "the click on the basemap has its preview, over an export of the view")  # fmt: skip
+        self.check(session.preview_properties.get("source_layer") == "Gorinchem basemap",
+                   "the preview records the basemap")  # fmt: skip
+        root = QgsProject.instance().layerTreeRoot()
+        earlier = [n for n in root.findLayers() if n.layer() not in (self.basemap, self.basemap_results)]
+        for node in earlier:  # the basemap's own result and the preview alone over it
+            node.setItemVisibilityChecked(False)
+        self.iface.mapCanvas().refresh()
+        self.go(self.basemap_screenshot)
+
+    def basemap_screenshot(self) -> None:
+        if not self.wait(2.0, "the basemap drawn"):
+            return
+        session = self.dock.click_box.session
+        screenshot(ARTIFACTS / "basemap.png", self.iface)
+        for node in QgsProject.instance().layerTreeRoot().findLayers():
+            node.setItemVisibilityChecked(True)
+        dock_shot = str(ARTIFACTS / "dock-basemap.png")
+        self.check(self.dock.grab().save(dock_shot), "screenshot of the dock over the basemap")
+        session.clear()
+        QTest.mouseClick(self.dock.click_box.tool_button, Qt.MouseButton.LeftButton)
+        QgsProject.instance().removeMapLayer(self.basemap.id())
+        QgsProject.instance().layerTreeRoot().findLayer(self.raster.id()).setItemVisibilityChecked(True)
+        self.iface.setActiveLayer(self.raster)
+        self.dock.set_area_mode("layer")
         # The French run covers the path every user takes; the crash and project checks read English messages.
         self.go(self.pick_unsearchable_raster if LANGUAGE == "en" else self.unload)
 

@@ -16,13 +16,17 @@ ANSWER='<think>x</think><answer>[{"bbox_2d": [100,100,400,400], "positive_points
 for tool in qgis xvfb-run import; do
   command -v "$tool" >/dev/null || { echo "desktop test: '$tool' is missing (apt-get install qgis xvfb imagemagick)" >&2; exit 2; }
 done
+GDAL2TILES=$(command -v gdal2tiles.py || command -v gdal2tiles || true)
+[ -n "$GDAL2TILES" ] || { echo "desktop test: gdal2tiles is missing (apt-get install gdal-bin)" >&2; exit 2; }
 [ -x "$PY" ] || { echo "desktop test: no backend Python at $PY (run make setup)" >&2; exit 2; }
 
 mkdir -p "$ARTIFACTS"
 rm -f "$ARTIFACTS"/desktop.png "$ARTIFACTS"/dock.png "$ARTIFACTS"/reasoning.png "$ARTIFACTS"/click-*.png "$ARTIFACTS"/crash*.png \
-  "$ARTIFACTS"/new-project.png "$ARTIFACTS"/dock-no-crs.png "$ARTIFACTS"/dock-setup.png "$ARTIFACTS"/desktop-report.json
+  "$ARTIFACTS"/new-project.png "$ARTIFACTS"/dock-no-crs.png "$ARTIFACTS"/dock-setup.png "$ARTIFACTS"/desktop-report.json \
+  "$ARTIFACTS"/basemap*.png "$ARTIFACTS"/dock-basemap.png
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/think2map-desktop.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+TILES_PID=""
+trap '[ -z "$TILES_PID" ] || kill "$TILES_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 if [ ! -f "$RASTER" ]; then
   # A checkout without ../shared/data still gets a real georeferenced raster: a synthetic RGB GeoTIFF.
@@ -41,6 +45,14 @@ with rasterio.open(sys.argv[1], "w", driver="GTiff", width=800, height=800, coun
     dst.write(img)
 PYEOF
 fi
+
+# A basemap of the same raster: an XYZ pyramid (zoom 12 to 19) served on loopback by Python's HTTP server.
+"$GDAL2TILES" -q --xyz -z 12-19 -w none -r bilinear "$RASTER" "$WORK/tiles" >"$WORK/tiles.log" 2>&1 ||
+  { cat "$WORK/tiles.log"; exit 1; }
+TILES_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -m http.server --bind 127.0.0.1 --directory "$WORK/tiles" "$TILES_PORT" >"$WORK/tile-server.log" 2>&1 &
+TILES_PID=$!
+export THINK2MAP_E2E_XYZ="http://127.0.0.1:$TILES_PORT/{z}/{x}/{y}.png"
 
 # The run's shared tiny models (tests/locations.py): built once, reused while the code that builds them is the same.
 TINY=${THINK2MAP_TINY_MODELS:-$ROOT/out/tiny-models}
