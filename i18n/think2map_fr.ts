@@ -1144,92 +1144,92 @@
       <translation>Tracez d'abord un rectangle sur la carte (bouton Tracer), ou choisissez une autre zone.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="292" />
+      <location filename="../plugin/gui/controller.py" line="295" />
       <source>The backend cannot start: {detail}</source>
       <translation>Le moteur ne peut pas démarrer : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="329" />
+      <location filename="../plugin/gui/controller.py" line="332" />
       <source>Waiting for the backend to start…</source>
       <translation>En attente du démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="354" />
+      <location filename="../plugin/gui/controller.py" line="357" />
       <source>A query is already running; cancel it or wait for it to finish.</source>
       <translation>Une requête est déjà en cours ; annulez-la ou attendez qu'elle se termine.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="357" />
+      <location filename="../plugin/gui/controller.py" line="360" />
       <source>Not downloaded yet: {names}. Click Download to fetch them, or choose other models.</source>
       <translation>Pas encore téléchargé : {names}. Cliquez sur Télécharger pour les obtenir, ou choisissez d’autres modèles.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="367" />
+      <location filename="../plugin/gui/controller.py" line="370" />
       <source>Cancelling…</source>
       <translation>Annulation…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="377" />
+      <location filename="../plugin/gui/controller.py" line="380" />
       <source>Think2Map: {query}</source>
       <translation>Think2Map : {query}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="380" />
+      <location filename="../plugin/gui/controller.py" line="383" />
       <source>Sending the area to the backend, which cannot read it…</source>
       <translation>Envoi de la zone au moteur, qui ne peut pas la lire…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="390" />
+      <location filename="../plugin/gui/controller.py" line="393" />
       <source>Searching for '{query}'…</source>
       <translation>Recherche de « {query} »…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="483" />
+      <location filename="../plugin/gui/controller.py" line="486" />
       <source>'{query}' on '{raster}'</source>
       <translation>« {query} » sur « {raster} »</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="488" />
+      <location filename="../plugin/gui/controller.py" line="491" />
       <source>Think2Map</source>
       <translation>Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="493" />
+      <location filename="../plugin/gui/controller.py" line="496" />
       <source>{what}: {message}</source>
       <translation>{what} : {message}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="493" />
+      <location filename="../plugin/gui/controller.py" line="496" />
       <source>done.</source>
       <translation>terminée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="497" />
+      <location filename="../plugin/gui/controller.py" line="500" />
       <source>cancelled.</source>
       <translation>annulée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="501" />
+      <location filename="../plugin/gui/controller.py" line="504" />
       <source>The query failed: {error}</source>
       <translation>La requête a échoué : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="535" />
+      <location filename="../plugin/gui/controller.py" line="538" />
       <source>Could not write the results to a GeoPackage ({error}): they are in a memory layer; save it before closing QGIS.</source>
       <translation>Impossible d'écrire les résultats dans un GeoPackage ({error}) : ils sont dans une couche en mémoire ; enregistrez-la avant de fermer QGIS.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="577" />
+      <location filename="../plugin/gui/controller.py" line="580" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) are kept in {path} (layer {table}).</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; les polygones trouvés ({n}) sont gardés dans {path} (couche {table}).</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="582" />
+      <location filename="../plugin/gui/controller.py" line="585" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) were in a memory layer, which closed with the project.</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; les polygones trouvés ({n}) étaient dans une couche en mémoire, fermée avec le projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="586" />
+      <location filename="../plugin/gui/controller.py" line="589" />
       <source>The project was closed, so the query '{query}' was cancelled before it found anything.</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée avant d'avoir rien trouvé.</translation>
     </message>
@@ -1239,12 +1239,12 @@
       <translation>Les bandes sont des numéros séparés par des virgules, comme 3,2,1.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="609" />
+      <location filename="../plugin/gui/controller.py" line="612" />
       <source>'{query}' has no layer: nothing was found yet. Reasoning… shows what the model wrote.</source>
       <translation>'{query}' n'a pas de couche : rien n'a encore été trouvé. Raisonnement… montre ce qu'a écrit le modèle.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="611" />
+      <location filename="../plugin/gui/controller.py" line="614" />
       <source>The layer of '{query}' was removed from the project.</source>
       <translation>La couche de « {query} » a été retirée du projet.</translation>
     </message>
@@ -1254,349 +1254,364 @@
       <translation>Indiquez une bande (gris) ou trois bandes (rouge, vert, bleu), numérotées à partir de 1.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="101" />
-      <source>Draw</source>
-      <translation>Tracer</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="103" />
-      <source>Drag a rectangle on the map to search only there</source>
-      <translation>Tracez un rectangle sur la carte pour n'analyser que cette zone</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="106" />
-      <source>Area</source>
-      <translation>Zone</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="112" />
-      <source>Reasoning (Think2Seg-RS)</source>
-      <translation>Raisonnement (Think2Seg-RS)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="113" />
-      <source>Find every instance (SAM 3)</source>
-      <translation>Trouver chaque instance (SAM 3)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="114" />
-      <source>Automatic: SAM 3 for short noun phrases</source>
-      <translation>Automatique : SAM 3 pour les groupes nominaux courts</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="116" />
-      <source>Reasoning answers any question, tile by tile; SAM 3 finds every instance of a short phrase (buildings, swimming pools) much faster; Automatic picks one per query and each polygon's 'route' attribute says why.</source>
-      <translation>Le raisonnement répond à toute question, tuile par tuile ; SAM 3 trouve bien plus vite chaque instance d'une expression courte (bâtiments, piscines) ; Automatique choisit pour chaque requête et l'attribut 'route' de chaque polygone dit pourquoi.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="122" />
-      <source>Answer with</source>
-      <translation>Répondre avec</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="138" />
-      <source>Advanced options</source>
-      <translation>Options avancées</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="145" />
-      <source> px</source>
-      <translation> px</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="152" />
-      <source>default (1,2,3); or 4,3,2; or one band</source>
-      <translation>par défaut (1,2,3) ; ou 4,3,2 ; ou une seule bande</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="157" />
-      <source>The most tiles one query may search; a larger area is refused first</source>
-      <translation>Le nombre maximal de tuiles qu'une requête peut analyser ; une zone plus grande est refusée d'emblée</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="158" />
-      <source>Pixel coordinates</source>
-      <translation>Coordonnées pixel</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="160" />
-      <source>Search a raster that has no coordinate reference system; its polygons are placed in pixel coordinates</source>
-      <translation>Analyser un raster sans système de coordonnées de référence ; ses polygones sont placés en coordonnées pixel</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="163" />
-      <source>Every tile</source>
-      <translation>Toutes les tuiles</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="164" />
-      <source>Overview first, then where it points</source>
-      <translation>Vue d'ensemble d'abord, puis là où elle pointe</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="165" />
-      <source>Automatic (by the area's size)</source>
-      <translation>Automatique (selon la taille de la zone)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="167" />
-      <source>Every tile: the prompter reads the whole area at full resolution. Overview first: it reads the area downsampled, then only the places its boxes point to (far fewer prompter calls, and questions about the whole scene); its boxes are drawn as a layer. Automatic: the overview for a large area, with a sample of tiles for small objects.</source>
-      <translation>Toutes les tuiles : le modèle lit toute la zone en pleine résolution. Vue d'ensemble d'abord : il lit la zone sous-échantillonnée, puis seulement les endroits que désignent ses boîtes (bien moins d'appels au modèle, et des questions sur toute la scène) ; ses boîtes sont dessinées dans une couche. Automatique : la vue d'ensemble pour une grande zone, avec un échantillon de tuiles pour les petits objets.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="175" />
-      <source>SAM with the overview's boxes (fast)</source>
-      <translation>SAM avec les boîtes de la vue d'ensemble (rapide)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="176" />
-      <source>The prompter again (detailed)</source>
-      <translation>Le modèle à nouveau (détaillé)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="177" />
-      <source>How the places the overview points to are read at full resolution</source>
-      <translation>Comment les endroits désignés par la vue d'ensemble sont lus en pleine résolution</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="182" />
-      <source>Strategy</source>
-      <translation>Stratégie</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="183" />
-      <source>Refine with</source>
-      <translation>Affiner avec</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="184" />
-      <source>Tile size</source>
-      <translation>Taille des tuiles</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="185" />
-      <source>Overlap</source>
-      <translation>Recouvrement</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="186" />
-      <source>Bands</source>
-      <translation>Bandes</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="187" />
-      <source>Tile limit</source>
-      <translation>Limite de tuiles</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="192" />
-      <source>Run</source>
-      <translation>Lancer</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="194" />
-      <source>Cancel</source>
-      <translation>Annuler</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="202" />
-      <source>%v / %m tiles</source>
-      <translation>%v / %m tuiles</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="210" />
-      <source>Details…</source>
-      <translation>Détails…</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="211" />
-      <source>What the backend said, in its own words</source>
-      <translation>Ce que le moteur a dit, dans ses propres termes</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="222" />
-      <source>Restart</source>
-      <translation>Redémarrer</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="223" />
-      <source>Restart the backend</source>
-      <translation>Redémarrer le moteur</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="225" />
-      <source>Settings…</source>
-      <translation>Paramètres…</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="228" />
-      <source>The backend's full error message</source>
-      <translation>Le message d'erreur complet du moteur</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="238" />
-      <source>Set up the backend…</source>
-      <translation>Installer le moteur…</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="239" />
-      <source>Build the backend's Python environment in your QGIS profile folder</source>
-      <translation>Construire l'environnement Python du moteur dans le dossier de votre profil QGIS</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="243" />
-      <source>Results</source>
-      <translation>Résultats</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="245" />
-      <source>Select a result to show and zoom to its layer</source>
-      <translation>Sélectionnez un résultat pour afficher sa couche et zoomer dessus</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="250" />
-      <source>Zoom to layer</source>
-      <translation>Zoomer</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="251" />
-      <source>Zoom to the layer of the selected result</source>
-      <translation>Zoomer sur la couche du résultat sélectionné</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="252" />
-      <source>Reasoning…</source>
-      <translation>Raisonnement…</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="253" />
-      <source>What the prompter wrote for each tile</source>
-      <translation>Ce que le modèle d'invite a écrit pour chaque tuile</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="346" />
-      <source>A query fetches {what} first.</source>
-      <translation>Une requête télécharge d’abord {what}.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="358" />
-      <source>A query is running: wait for it, or cancel it</source>
-      <translation>Une requête est en cours : attendez-la ou annulez-la</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="360" />
-      <source>Search the raster for the query (Enter)</source>
-      <translation>Chercher la requête dans le raster (Entrée)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="413" />
-      <source>Area: a rectangle of {w:.0f} × {h:.0f} map units.</source>
-      <translation>Zone : un rectangle de {w:.0f} × {h:.0f} unités de carte.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="448" />
-      <source>Select a result first.</source>
-      <translation>Sélectionnez d'abord un résultat.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="454" />
-      <source>Think2Map backend</source>
-      <translation>Moteur Think2Map</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="572" />
-      <source>waiting for the backend</source>
-      <translation>en attente du moteur</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="573" />
-      <source>sent</source>
-      <translation>envoyée</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="574" />
-      <source>queued</source>
-      <translation>en file</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="575" />
-      <source>running</source>
-      <translation>en cours</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="576" />
-      <source>done</source>
-      <translation>terminée</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="577" />
-      <source>failed</source>
-      <translation>échouée</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="578" />
-      <source>cancelled</source>
-      <translation>annulée</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="582" />
-      <source>{strategy}, {n} prompter call(s)</source>
-      <translation>{strategy}, {n} appel(s) au modèle</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="586" />
-      <source>no target</source>
-      <translation>aucune cible</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="588" />
-      <source>{n} polygon(s)</source>
-      <translation>{n} polygone(s)</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="589" />
-      <source>{name} — {state}, {found}{tiles}</source>
-      <translation>{name} — {state}, {found}{tiles}</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="87" />
-      <source>The raster to search</source>
-      <translation>Le raster à analyser</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="88" />
-      <source>Raster</source>
-      <translation>Raster</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="92" />
-      <source>What to find, e.g. the river</source>
-      <translation>Quoi chercher, p. ex. la rivière</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="93" />
-      <source>Describe what to find in plain language; earlier queries are in the list</source>
-      <translation>Décrivez en langage courant ce qu'il faut trouver ; les requêtes précédentes sont dans la liste</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="94" />
-      <source>Query</source>
-      <translation>Requête</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="97" />
-      <source>Whole layer</source>
-      <translation>Toute la couche</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/dock.py" line="98" />
+      <location filename="../plugin/gui/dock.py" line="100" />
       <source>Current map extent</source>
       <translation>Emprise actuelle de la carte</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="99" />
+      <location filename="../plugin/gui/dock.py" line="101" />
       <source>Rectangle drawn on the map</source>
       <translation>Rectangle tracé sur la carte</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="103" />
+      <source>Draw</source>
+      <translation>Tracer</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="105" />
+      <source>Drag a rectangle on the map to search only there</source>
+      <translation>Tracez un rectangle sur la carte pour n'analyser que cette zone</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="108" />
+      <source>Area</source>
+      <translation>Zone</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="114" />
+      <source>Reasoning (Think2Seg-RS)</source>
+      <translation>Raisonnement (Think2Seg-RS)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="115" />
+      <source>Find every instance (SAM 3)</source>
+      <translation>Trouver chaque instance (SAM 3)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="116" />
+      <source>Automatic: SAM 3 for short noun phrases</source>
+      <translation>Automatique : SAM 3 pour les groupes nominaux courts</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="118" />
+      <source>Reasoning answers any question, tile by tile; SAM 3 finds every instance of a short phrase (buildings, swimming pools) much faster; Automatic picks one per query and each polygon's 'route' attribute says why.</source>
+      <translation>Le raisonnement répond à toute question, tuile par tuile ; SAM 3 trouve bien plus vite chaque instance d'une expression courte (bâtiments, piscines) ; Automatique choisit pour chaque requête et l'attribut 'route' de chaque polygone dit pourquoi.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="124" />
+      <source>Answer with</source>
+      <translation>Répondre avec</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="140" />
+      <source>Advanced options</source>
+      <translation>Options avancées</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="147" />
+      <source> px</source>
+      <translation> px</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="154" />
+      <source>default (1,2,3); or 4,3,2; or one band</source>
+      <translation>par défaut (1,2,3) ; ou 4,3,2 ; ou une seule bande</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="159" />
+      <source>The most tiles one query may search; a larger area is refused first</source>
+      <translation>Le nombre maximal de tuiles qu'une requête peut analyser ; une zone plus grande est refusée d'emblée</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="164" />
+      <source>the map view's</source>
+      <translation>celle de la vue</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="166" />
+      <source>The pixel size a web layer (XYZ, WMS, WMTS…) is fetched at, in its map units; never finer than its last zoom level. The lowest value: the map view's</source>
+      <translation>La taille de pixel à laquelle une couche web (XYZ, WMS, WMTS…) est téléchargée, dans ses unités de carte ; jamais plus fine que son dernier niveau de zoom. La plus petite valeur : celle de la vue</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="171" />
+      <source>Pixel coordinates</source>
+      <translation>Coordonnées pixel</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="173" />
+      <source>Search a raster that has no coordinate reference system; its polygons are placed in pixel coordinates</source>
+      <translation>Analyser un raster sans système de coordonnées de référence ; ses polygones sont placés en coordonnées pixel</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="176" />
+      <source>Every tile</source>
+      <translation>Toutes les tuiles</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="177" />
+      <source>Overview first, then where it points</source>
+      <translation>Vue d'ensemble d'abord, puis là où elle pointe</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="178" />
+      <source>Automatic (by the area's size)</source>
+      <translation>Automatique (selon la taille de la zone)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="180" />
+      <source>Every tile: the prompter reads the whole area at full resolution. Overview first: it reads the area downsampled, then only the places its boxes point to (far fewer prompter calls, and questions about the whole scene); its boxes are drawn as a layer. Automatic: the overview for a large area, with a sample of tiles for small objects.</source>
+      <translation>Toutes les tuiles : le modèle lit toute la zone en pleine résolution. Vue d'ensemble d'abord : il lit la zone sous-échantillonnée, puis seulement les endroits que désignent ses boîtes (bien moins d'appels au modèle, et des questions sur toute la scène) ; ses boîtes sont dessinées dans une couche. Automatique : la vue d'ensemble pour une grande zone, avec un échantillon de tuiles pour les petits objets.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="188" />
+      <source>SAM with the overview's boxes (fast)</source>
+      <translation>SAM avec les boîtes de la vue d'ensemble (rapide)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="189" />
+      <source>The prompter again (detailed)</source>
+      <translation>Le modèle à nouveau (détaillé)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="190" />
+      <source>How the places the overview points to are read at full resolution</source>
+      <translation>Comment les endroits désignés par la vue d'ensemble sont lus en pleine résolution</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="195" />
+      <source>Strategy</source>
+      <translation>Stratégie</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="196" />
+      <source>Refine with</source>
+      <translation>Affiner avec</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="197" />
+      <source>Tile size</source>
+      <translation>Taille des tuiles</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="198" />
+      <source>Overlap</source>
+      <translation>Recouvrement</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="199" />
+      <source>Bands</source>
+      <translation>Bandes</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="200" />
+      <source>Tile limit</source>
+      <translation>Limite de tuiles</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="201" />
+      <source>Web layer resolution</source>
+      <translation>Résolution des couches web</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="206" />
+      <source>Run</source>
+      <translation>Lancer</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="208" />
+      <source>Cancel</source>
+      <translation>Annuler</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="216" />
+      <source>%v / %m tiles</source>
+      <translation>%v / %m tuiles</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="224" />
+      <source>Details…</source>
+      <translation>Détails…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="225" />
+      <source>What the backend said, in its own words</source>
+      <translation>Ce que le moteur a dit, dans ses propres termes</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="236" />
+      <source>Restart</source>
+      <translation>Redémarrer</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="237" />
+      <source>Restart the backend</source>
+      <translation>Redémarrer le moteur</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="239" />
+      <source>Settings…</source>
+      <translation>Paramètres…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="242" />
+      <source>The backend's full error message</source>
+      <translation>Le message d'erreur complet du moteur</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="252" />
+      <source>Set up the backend…</source>
+      <translation>Installer le moteur…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="253" />
+      <source>Build the backend's Python environment in your QGIS profile folder</source>
+      <translation>Construire l'environnement Python du moteur dans le dossier de votre profil QGIS</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="257" />
+      <source>Results</source>
+      <translation>Résultats</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="259" />
+      <source>Select a result to show and zoom to its layer</source>
+      <translation>Sélectionnez un résultat pour afficher sa couche et zoomer dessus</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="264" />
+      <source>Zoom to layer</source>
+      <translation>Zoomer</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="265" />
+      <source>Zoom to the layer of the selected result</source>
+      <translation>Zoomer sur la couche du résultat sélectionné</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="266" />
+      <source>Reasoning…</source>
+      <translation>Raisonnement…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="267" />
+      <source>What the prompter wrote for each tile</source>
+      <translation>Ce que le modèle d'invite a écrit pour chaque tuile</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="363" />
+      <source>A query fetches {what} first.</source>
+      <translation>Une requête télécharge d’abord {what}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="375" />
+      <source>A query is running: wait for it, or cancel it</source>
+      <translation>Une requête est en cours : attendez-la ou annulez-la</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="377" />
+      <source>Search the raster for the query (Enter)</source>
+      <translation>Chercher la requête dans le raster (Entrée)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="430" />
+      <source>Area: a rectangle of {w:.0f} × {h:.0f} map units.</source>
+      <translation>Zone : un rectangle de {w:.0f} × {h:.0f} unités de carte.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="466" />
+      <source>Select a result first.</source>
+      <translation>Sélectionnez d'abord un résultat.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="472" />
+      <source>Think2Map backend</source>
+      <translation>Moteur Think2Map</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="590" />
+      <source>waiting for the backend</source>
+      <translation>en attente du moteur</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="591" />
+      <source>sent</source>
+      <translation>envoyée</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="592" />
+      <source>queued</source>
+      <translation>en file</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="593" />
+      <source>running</source>
+      <translation>en cours</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="594" />
+      <source>done</source>
+      <translation>terminée</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="595" />
+      <source>failed</source>
+      <translation>échouée</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="596" />
+      <source>cancelled</source>
+      <translation>annulée</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="600" />
+      <source>{strategy}, {n} prompter call(s)</source>
+      <translation>{strategy}, {n} appel(s) au modèle</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="604" />
+      <source>no target</source>
+      <translation>aucune cible</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="606" />
+      <source>{n} polygon(s)</source>
+      <translation>{n} polygone(s)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="607" />
+      <source>{name} — {state}, {found}{tiles}</source>
+      <translation>{name} — {state}, {found}{tiles}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="89" />
+      <source>The raster to search</source>
+      <translation>Le raster à analyser</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="90" />
+      <source>Raster</source>
+      <translation>Raster</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="94" />
+      <source>What to find, e.g. the river</source>
+      <translation>Quoi chercher, p. ex. la rivière</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="95" />
+      <source>Describe what to find in plain language; earlier queries are in the list</source>
+      <translation>Décrivez en langage courant ce qu'il faut trouver ; les requêtes précédentes sont dans la liste</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="96" />
+      <source>Query</source>
+      <translation>Requête</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="99" />
+      <source>Whole layer</source>
+      <translation>Toute la couche</translation>
     </message>
     <message>
       <location filename="../plugin/gui/export_step.py" line="58" />

@@ -27,6 +27,7 @@ class RunOptions:
     query_mode: str = contract.QUERY_MODE_DEFAULT
     strategy: str = contract.STRATEGY_DEFAULT
     refine: str = contract.REFINE_DEFAULT  # with an overview
+    web_resolution: float = 0.0  # a web layer's export, in its CRS units per pixel; 0: the map view's
 
     def job_spec(
         self,

@@ -232,17 +232,20 @@ class DockController(QObject):
         mode: str,
         rect: QgsRectangle | None = None,
         rect_crs: QgsCoordinateReferenceSystem | None = None,
+        resolution: float = 0.0,
     ) -> ExportRequest | None:
-        """What a query over ``layer`` would fetch first (the area of a web or virtual layer); None for a file, or
-        when the area cannot be said yet. Raises ExtentError."""
+        """What a query over ``layer`` would fetch first (the area of a web or virtual layer, at ``resolution``;
+        0: the map view's); None for a file. Raises ExtentError."""
         if not isinstance(layer, QgsRasterLayer) or not layer.isValid() or not needs_export(layer):
             return None
-        return self._export_request(layer, self.area_bounds(layer, mode, rect, rect_crs))
+        return self._export_request(layer, self.area_bounds(layer, mode, rect, rect_crs), resolution)
 
-    def _export_request(self, layer: QgsRasterLayer, bounds: list[float] | None) -> ExportRequest:
+    def _export_request(
+        self, layer: QgsRasterLayer, bounds: list[float] | None, resolution: float = 0.0
+    ) -> ExportRequest:
         whole = layer.extent()
         area = bounds or [whole.xMinimum(), whole.yMinimum(), whole.xMaximum(), whole.yMaximum()]
-        return export_request(layer, (area[0], area[1], area[2], area[3]), self.view_pixel_size(layer))
+        return export_request(layer, (area[0], area[1], area[2], area[3]), resolution or self.view_pixel_size(layer))
 
     def view_pixel_size(self, layer: QgsRasterLayer) -> float | None:
         """The map view's pixel size in the layer's CRS units: the resolution a web layer is exported at."""
@@ -284,7 +287,7 @@ class DockController(QObject):
                 problem = str(exc)
         export = None
         if problem is None and needs_export(layer):  # a web or virtual layer: QGIS exports the area first
-            export = self._export_request(layer, bounds)
+            export = self._export_request(layer, bounds, options.web_resolution)
             problem = export.problem()
         if problem is None and self.manager.state != "ready":
             self.ensure_backend()  # a backend that cannot start says so at once, rather than leaving a job waiting

@@ -12,6 +12,7 @@ from qgis.PyQt.QtCore import QSize, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -45,6 +46,7 @@ from .styles import ERROR_STYLE, LEVEL_STYLE, STATE_STYLE
 
 TILE_LIMIT_MAX = 100_000
 RESULT_NAME_LENGTH = 48  # characters of a result's name in the list; the tooltip has the whole query
+RESOLUTION_MAX = 100_000.0  # map units per pixel: a web layer's coarsest sensible export
 FETCH_UPDATE_MS = 300  # the fetch estimate follows the map once it stops moving
 COMBO_CHARACTERS = 8  # a combo shows at least this many characters, and elides the rest
 
@@ -155,6 +157,17 @@ class Think2MapDock(QgsDockWidget):
         self.tile_limit_spin.setSingleStep(100)
         self.tile_limit_spin.setValue(contract.MAX_TILES_DEFAULT)
         self.tile_limit_spin.setToolTip(tr("The most tiles one query may search; a larger area is refused first"))
+        self.resolution_spin = QDoubleSpinBox()
+        self.resolution_spin.setRange(0.0, RESOLUTION_MAX)
+        self.resolution_spin.setDecimals(3)
+        self.resolution_spin.setSingleStep(0.1)
+        self.resolution_spin.setSpecialValueText(tr("the map view's"))
+        self.resolution_spin.setToolTip(
+            tr(
+                "The pixel size a web layer (XYZ, WMS, WMTS…) is fetched at, in its map units; never finer than its "
+                "last zoom level. The lowest value: the map view's"
+            )
+        )
         self.pixel_check = QCheckBox(tr("Pixel coordinates"))
         self.pixel_check.setToolTip(
             tr("Search a raster that has no coordinate reference system; its polygons are placed in pixel coordinates")
@@ -185,6 +198,7 @@ class Think2MapDock(QgsDockWidget):
         advanced.addRow(tr("Overlap"), self.overlap_spin)
         advanced.addRow(tr("Bands"), self.bands_edit)
         advanced.addRow(tr("Tile limit"), self.tile_limit_spin)
+        advanced.addRow(tr("Web layer resolution"), self.resolution_spin)
         advanced.addRow(self.pixel_check)
         layout.addWidget(self.advanced_box)
 
@@ -275,6 +289,7 @@ class Think2MapDock(QgsDockWidget):
         self.pixel_check.toggled.connect(lambda _: self._on_layer_chosen(self.layer_combo.currentLayer()))
         self.iface.currentLayerChanged.connect(self._on_active_layer)
         self.area_combo.currentIndexChanged.connect(self._on_area_mode)
+        self.resolution_spin.valueChanged.connect(lambda _: self.update_fetch())
         self.draw_button.toggled.connect(self._on_draw_toggled)
         self.map_tool.rectangleDrawn.connect(self._on_rectangle)
         self.map_tool.cancelled.connect(lambda: self.draw_button.setChecked(False))
@@ -338,7 +353,9 @@ class Think2MapDock(QgsDockWidget):
         """Say what a query would fetch first, for a web or virtual layer: its size, or why it is too large."""
         layer = self.layer_combo.currentLayer()
         try:
-            export = self.controller.planned_export(layer, self.area_mode(), self.rectangle, self.rectangle_crs)
+            export = self.controller.planned_export(
+                layer, self.area_mode(), self.rectangle, self.rectangle_crs, self.resolution_spin.value()
+            )
         except ExtentError as exc:
             export, text, style = None, str(exc), ERROR_STYLE
         else:
@@ -423,6 +440,7 @@ class Think2MapDock(QgsDockWidget):
             segmenter=self.models_box.segmenter(),
             max_tiles=self.tile_limit_spin.value(),
             pixel_coords=self.pixel_check.isChecked(),
+            web_resolution=self.resolution_spin.value(),
             query_mode=self.mode_combo.currentData() or contract.QUERY_MODE_DEFAULT,
             strategy=self.strategy_combo.currentData() or contract.STRATEGY_DEFAULT,
             refine=self.refine_combo.currentData() or contract.REFINE_DEFAULT,

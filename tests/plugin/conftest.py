@@ -316,6 +316,7 @@ def team_server(backend_python, tiny_models, tmp_path):
     args = ["--host", "127.0.0.2", "--port", "0", "--data-root", str(tmp_path / "data"), "--uploads-mb", "64"]
     args += ["--uploads-dir", str(tmp_path / "up"), "--prompter", str(tiny_models["prompter"])]
     args += ["--segmenter", str(tiny_models["sam2"]), "--device", "cpu", "--force-answer", FORCED_ANSWER]
+    args += ["--allow-model-paths"]  # Processing names its models: the tiny ones, by path
     env = {**os.environ, "THINK2MAP_TOKEN": token, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     err = open(tmp_path / "server.log", "w")  # noqa: SIM115 - open while the server runs
     proc = subprocess.Popen(

@@ -239,6 +239,17 @@ def test_the_dock_says_what_a_basemap_query_fetches_before_it_runs_and_refuses_p
     dock.fetch_label.setText("stale")
     qgis_canvas.setExtent(view.buffered(-view.width() / 4))
     qtbot.waitUntil(lambda: dock.fetch_label.text() == text, timeout=5_000)
+    # a resolution chosen in Advanced options: coarser than the view's, or never finer than the last zoom
+    now = dock.controller.planned_export(xyz_layer, "extent")
+    dock.resolution_spin.setValue(now.pixel_size * 2)
+    coarse = dock.controller.planned_export(xyz_layer, "extent", resolution=dock.resolution_spin.value())
+    assert coarse.pixel_size == pytest.approx(dock.resolution_spin.value())
+    assert abs(coarse.width - now.width * now.pixel_size / coarse.pixel_size) <= 1
+    assert f"{coarse.width:,} × {coarse.height:,} px" in dock.fetch_label.text()
+    assert dock.options().web_resolution == dock.resolution_spin.value()
+    assert dock.controller.planned_export(xyz_layer, "extent", resolution=0.001).pixel_size == pytest.approx(FINEST)
+    dock.resolution_spin.setValue(0)  # the map view's again
+    assert dock.resolution_spin.text() == "the map view's" and dock.fetch_label.text() != ""
     # a rectangle 10,000 view pixels wide: refused, with its size and the fix, before anything is fetched
     x, y, half = view.center().x(), view.center().y(), 5_000 * planned.pixel_size
     dock.set_rectangle(QgsRectangle(x - half, y - half, x + half, y + half), xyz_layer.crs())
@@ -473,3 +484,27 @@ def test_a_query_and_a_click_over_a_qgis_server_wms(
         tool.remove()
         session.remove()
     _assert_same_prompts_as_over_the_file(dock, qtbot, results, export, gorinchem, tmp_path)
+
+
+def test_a_cancelled_upload_breaks_off_at_once_and_leaves_nothing_on_either_side(team_server, tmp_path):
+    import time
+
+    from think2map.plugin.core.client import BackendClient, BackendError
+
+    big = tmp_path / "big.tif"  # 27 MB of noise: no compression makes it smaller
+    ds = gdal.GetDriverByName("GTiff").Create(str(big), 3000, 3000, 3, gdal.GDT_Byte)
+    ds.SetGeoTransform((127375.0, 0.25, 0, 428250.0, 0, -0.25))
+    for band in range(1, 4):
+        ds.GetRasterBand(band).WriteArray(np.random.default_rng(band).integers(0, 255, (3000, 3000), dtype=np.uint8))
+    ds = None
+    asked = []
+    started = time.monotonic()
+    with pytest.raises(BackendError) as err:  # cancelled after the first megabytes
+        BackendClient(team_server.url, team_server.token).upload(big, is_canceled=lambda: len(asked) > 200 or
+                                                                  asked.append(1))  # fmt: skip
+    assert err.value.code == "cancelled" and time.monotonic() - started < 2.0
+    assert big.exists()  # the user's file is untouched
+    deadline = time.monotonic() + 10  # the server hears the connection close, and drops what it received
+    while [p for p in team_server.uploads.rglob("*") if p.is_file()] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [p for p in team_server.uploads.rglob("*") if p.is_file()] == []

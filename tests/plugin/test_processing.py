@@ -211,3 +211,41 @@ def test_a_web_layer_is_exported_then_segmented_with_its_provenance(
             assert feature["resolution"] == pytest.approx(1.0)
     finally:
         QgsApplication.processingRegistry().removeProvider(provider)
+
+
+@pytest.mark.live
+def test_a_team_server_that_cannot_read_the_file_is_sent_the_area(
+    qgis_processing, team_server, tiny_models, gorinchem, tmp_path
+):
+    from qgis import processing
+    from qgis.core import QgsProcessingFeedback
+
+    Settings(backend_mode="remote", remote_url=team_server.url, remote_token=team_server.token).save()
+    manager = ReadyManager(team_server)  # the dock's backend: the team server
+    provider = Think2MapProvider(lambda: manager)
+    QgsApplication.processingRegistry().addProvider(provider)
+    said: list[str] = []
+    feedback = QgsProcessingFeedback()
+    feedback.pushInfo = said.append
+    try:
+        area = "127450,127550,428050,428150 [EPSG:28992]"  # a 100 m square of the file
+        result = processing.run(
+            "think2map:segmentbytext",
+            {
+                "INPUT": str(gorinchem),
+                "QUERY": "the river",
+                "EXTENT": area,
+                "OUTPUT": str(tmp_path / "out.gpkg"),
+                "PROMPTER": str(tiny_models["prompter"]),
+                "SEGMENTER": str(tiny_models["sam2"]),
+            },  # fmt: skip
+            feedback=feedback,
+        )
+    finally:
+        QgsApplication.processingRegistry().removeProvider(provider)
+    layer = QgsVectorLayer(result["OUTPUT"], "out", "ogr")
+    assert layer.featureCount() > 0 and layer.crs().authid() == "EPSG:28992"
+    assert "Sending the area to the backend, which cannot read it…" in said
+    extent = layer.extent()
+    assert 127450 - 1 <= extent.xMinimum() and extent.xMaximum() <= 127550 + 1  # the area sent, clipped
+    assert [p for p in team_server.uploads.rglob("*") if p.is_file()] == []  # gone with its job
