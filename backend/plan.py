@@ -120,11 +120,12 @@ class SegmentPlan:
                     height=self.area.height,
                 )
             self.tiles = tile_grid(self.area, self.source.width, self.source.height, opts.tile_size, opts.overlap)
-            overview, scale = self.source.validity_overview()
+            overview, scale = self.source.validity_overview(self.area)
             # The coarse overview says "maybe": a tile it sees empty is read at full resolution before it is skipped.
+            origin = (self.area.col_off, self.area.row_off)
             self.has_data = [
                 maybe or self.source.holds_valid(tile.core)
-                for tile, maybe in zip(self.tiles, tiles_with_data(self.tiles, overview, scale))
+                for tile, maybe in zip(self.tiles, tiles_with_data(self.tiles, overview, scale, origin))
             ]
             if not any(self.has_data):
                 raise no_valid_pixels(self.source.path, area=opts.bounds is not None)

@@ -89,17 +89,17 @@
       <translation>Chercher dans cette zone de « {name} » téléchargerait {size}, plus que la limite de {limit:,} pixels. Zoomez, ou dessinez un rectangle plus petit.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="251" />
+      <location filename="../plugin/core/export.py" line="255" />
       <source>QGIS cannot read '{name}' for export.</source>
       <translation>QGIS ne peut pas lire « {name} » pour l’exporter.</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="268" />
+      <location filename="../plugin/core/export.py" line="272" />
       <source>QGIS could not export '{name}' (error {code}).</source>
       <translation>QGIS n’a pas pu exporter « {name} » (erreur {code}).</translation>
     </message>
     <message>
-      <location filename="../plugin/core/export.py" line="282" />
+      <location filename="../plugin/core/export.py" line="286" />
       <source>Think2Map: fetch {name}</source>
       <translation>Think2Map : téléchargement de {name}</translation>
     </message>
@@ -1069,187 +1069,187 @@
       <translation>Modifications Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="124" />
+      <location filename="../plugin/gui/controller.py" line="135" />
       <source>Starting the backend…</source>
       <translation>Démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="126" />
+      <location filename="../plugin/gui/controller.py" line="137" />
       <source>unknown device</source>
       <translation>processeur inconnu</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="130" />
+      <location filename="../plugin/gui/controller.py" line="141" />
       <source>Backend ready — GPU: {name}, {memory:.0f} GB</source>
       <translation>Moteur prêt — GPU : {name}, {memory:.0f} Go</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="134" />
+      <location filename="../plugin/gui/controller.py" line="145" />
       <source>Backend ready — CPU only: queries will be slow</source>
       <translation>Moteur prêt — processeur seul : les requêtes seront lentes</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="136" />
+      <location filename="../plugin/gui/controller.py" line="147" />
       <source>Backend ready on {device}</source>
       <translation>Moteur prêt sur {device}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="138" />
+      <location filename="../plugin/gui/controller.py" line="149" />
       <source>restarted at {time}, after it stopped unexpectedly</source>
       <translation>redémarré à {time}, après un arrêt inattendu</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="141" />
+      <location filename="../plugin/gui/controller.py" line="152" />
       <source>No backend yet: press “Set up the backend…” to build it (a few minutes, about 7 GB), or choose an existing one in Settings.</source>
       <translation>Pas encore de moteur : appuyez sur « Installer le moteur… » pour le construire (quelques minutes, environ 7 Go), ou choisissez-en un dans les paramètres.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="146" />
+      <location filename="../plugin/gui/controller.py" line="157" />
       <source>Backend error: {detail}</source>
       <translation>Erreur du moteur : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="146" />
+      <location filename="../plugin/gui/controller.py" line="157" />
       <source>no details</source>
       <translation>sans détails</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="147" />
+      <location filename="../plugin/gui/controller.py" line="158" />
       <source>Backend stopped; it starts when you open this panel or run a query.</source>
       <translation>Moteur arrêté ; il démarre à l'ouverture de ce panneau ou au lancement d'une requête.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="166" />
+      <location filename="../plugin/gui/controller.py" line="177" />
       <source>The backend did not start: {detail}</source>
       <translation>Le moteur n'a pas démarré : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="189" />
+      <location filename="../plugin/gui/controller.py" line="200" />
       <source>Think2Map is restarting it.</source>
       <translation>Think2Map le redémarre.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="189" />
+      <location filename="../plugin/gui/controller.py" line="200" />
       <source>Press Restart to start it.</source>
       <translation>Appuyez sur Redémarrer pour le lancer.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="193" />
+      <location filename="../plugin/gui/controller.py" line="204" />
       <source>Nothing had been found yet.</source>
       <translation>Rien n'avait encore été trouvé.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="219" />
+      <location filename="../plugin/gui/controller.py" line="230" />
       <source>Draw a rectangle on the map first (the Draw button), or choose another area.</source>
       <translation>Tracez d'abord un rectangle sur la carte (bouton Tracer), ou choisissez une autre zone.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="295" />
+      <location filename="../plugin/gui/controller.py" line="344" />
       <source>The backend cannot start: {detail}</source>
       <translation>Le moteur ne peut pas démarrer : {detail}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="332" />
+      <location filename="../plugin/gui/controller.py" line="385" />
       <source>Waiting for the backend to start…</source>
       <translation>En attente du démarrage du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="357" />
+      <location filename="../plugin/gui/controller.py" line="410" />
       <source>A query is already running; cancel it or wait for it to finish.</source>
       <translation>Une requête est déjà en cours ; annulez-la ou attendez qu'elle se termine.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="360" />
+      <location filename="../plugin/gui/controller.py" line="413" />
       <source>Not downloaded yet: {names}. Click Download to fetch them, or choose other models.</source>
       <translation>Pas encore téléchargé : {names}. Cliquez sur Télécharger pour les obtenir, ou choisissez d’autres modèles.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="370" />
+      <location filename="../plugin/gui/controller.py" line="423" />
       <source>Cancelling…</source>
       <translation>Annulation…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="380" />
+      <location filename="../plugin/gui/controller.py" line="433" />
       <source>Think2Map: {query}</source>
       <translation>Think2Map : {query}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="383" />
+      <location filename="../plugin/gui/controller.py" line="436" />
       <source>Sending the area to the backend, which cannot read it…</source>
       <translation>Envoi de la zone au moteur, qui ne peut pas la lire…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="393" />
+      <location filename="../plugin/gui/controller.py" line="446" />
       <source>Searching for '{query}'…</source>
       <translation>Recherche de « {query} »…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="486" />
+      <location filename="../plugin/gui/controller.py" line="539" />
       <source>'{query}' on '{raster}'</source>
       <translation>« {query} » sur « {raster} »</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="491" />
+      <location filename="../plugin/gui/controller.py" line="544" />
       <source>Think2Map</source>
       <translation>Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="496" />
+      <location filename="../plugin/gui/controller.py" line="549" />
       <source>{what}: {message}</source>
       <translation>{what} : {message}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="496" />
+      <location filename="../plugin/gui/controller.py" line="549" />
       <source>done.</source>
       <translation>terminée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="500" />
+      <location filename="../plugin/gui/controller.py" line="553" />
       <source>cancelled.</source>
       <translation>annulée.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="504" />
+      <location filename="../plugin/gui/controller.py" line="557" />
       <source>The query failed: {error}</source>
       <translation>La requête a échoué : {error}</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="538" />
+      <location filename="../plugin/gui/controller.py" line="591" />
       <source>Could not write the results to a GeoPackage ({error}): they are in a memory layer; save it before closing QGIS.</source>
       <translation>Impossible d'écrire les résultats dans un GeoPackage ({error}) : ils sont dans une couche en mémoire ; enregistrez-la avant de fermer QGIS.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="580" />
+      <location filename="../plugin/gui/controller.py" line="633" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) are kept in {path} (layer {table}).</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; les polygones trouvés ({n}) sont gardés dans {path} (couche {table}).</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="585" />
+      <location filename="../plugin/gui/controller.py" line="638" />
       <source>The project was closed, so the query '{query}' was cancelled; its {n} polygon(s) were in a memory layer, which closed with the project.</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée ; les polygones trouvés ({n}) étaient dans une couche en mémoire, fermée avec le projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="589" />
+      <location filename="../plugin/gui/controller.py" line="642" />
       <source>The project was closed, so the query '{query}' was cancelled before it found anything.</source>
       <translation>Le projet a été fermé, la requête '{query}' a donc été annulée avant d'avoir rien trouvé.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="60" />
-      <source>Bands are numbers separated by commas, like 3,2,1.</source>
-      <translation>Les bandes sont des numéros séparés par des virgules, comme 3,2,1.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/controller.py" line="612" />
+      <location filename="../plugin/gui/controller.py" line="665" />
       <source>'{query}' has no layer: nothing was found yet. Reasoning… shows what the model wrote.</source>
       <translation>'{query}' n'a pas de couche : rien n'a encore été trouvé. Raisonnement… montre ce qu'a écrit le modèle.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="614" />
+      <location filename="../plugin/gui/controller.py" line="667" />
       <source>The layer of '{query}' was removed from the project.</source>
       <translation>La couche de « {query} » a été retirée du projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/controller.py" line="62" />
+      <location filename="../plugin/gui/controller.py" line="71" />
+      <source>Bands are numbers separated by commas, like 3,2,1.</source>
+      <translation>Les bandes sont des numéros séparés par des virgules, comme 3,2,1.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/controller.py" line="73" />
       <source>Give one band (grey) or three bands (red, green, blue), numbered from 1.</source>
       <translation>Indiquez une bande (gris) ou trois bandes (rouge, vert, bleu), numérotées à partir de 1.</translation>
     </message>
@@ -1499,87 +1499,92 @@
       <translation>Ce que le modèle d'invite a écrit pour chaque tuile</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="363" />
+      <location filename="../plugin/gui/dock.py" line="369" />
+      <source>The backend reads this basemap's tiles itself: coarse zoom levels for the overview, then {m:.2f} m a pixel only where it points.</source>
+      <translation>Le moteur lit lui-même les tuiles de ce fond de carte : des niveaux de zoom grossiers pour la vue d’ensemble, puis {m:.2f} m par pixel seulement là où elle pointe.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="374" />
       <source>A query fetches {what} first.</source>
       <translation>Une requête télécharge d’abord {what}.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="375" />
+      <location filename="../plugin/gui/dock.py" line="386" />
       <source>A query is running: wait for it, or cancel it</source>
       <translation>Une requête est en cours : attendez-la ou annulez-la</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="377" />
+      <location filename="../plugin/gui/dock.py" line="388" />
       <source>Search the raster for the query (Enter)</source>
       <translation>Chercher la requête dans le raster (Entrée)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="430" />
+      <location filename="../plugin/gui/dock.py" line="441" />
       <source>Area: a rectangle of {w:.0f} × {h:.0f} map units.</source>
       <translation>Zone : un rectangle de {w:.0f} × {h:.0f} unités de carte.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="466" />
+      <location filename="../plugin/gui/dock.py" line="477" />
       <source>Select a result first.</source>
       <translation>Sélectionnez d'abord un résultat.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="472" />
+      <location filename="../plugin/gui/dock.py" line="483" />
       <source>Think2Map backend</source>
       <translation>Moteur Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="590" />
+      <location filename="../plugin/gui/dock.py" line="601" />
       <source>waiting for the backend</source>
       <translation>en attente du moteur</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="591" />
+      <location filename="../plugin/gui/dock.py" line="602" />
       <source>sent</source>
       <translation>envoyée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="592" />
+      <location filename="../plugin/gui/dock.py" line="603" />
       <source>queued</source>
       <translation>en file</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="593" />
+      <location filename="../plugin/gui/dock.py" line="604" />
       <source>running</source>
       <translation>en cours</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="594" />
+      <location filename="../plugin/gui/dock.py" line="605" />
       <source>done</source>
       <translation>terminée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="595" />
+      <location filename="../plugin/gui/dock.py" line="606" />
       <source>failed</source>
       <translation>échouée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="596" />
+      <location filename="../plugin/gui/dock.py" line="607" />
       <source>cancelled</source>
       <translation>annulée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="600" />
+      <location filename="../plugin/gui/dock.py" line="611" />
       <source>{strategy}, {n} prompter call(s)</source>
       <translation>{strategy}, {n} appel(s) au modèle</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="604" />
+      <location filename="../plugin/gui/dock.py" line="615" />
       <source>no target</source>
       <translation>aucune cible</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="606" />
+      <location filename="../plugin/gui/dock.py" line="617" />
       <source>{n} polygon(s)</source>
       <translation>{n} polygone(s)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="607" />
+      <location filename="../plugin/gui/dock.py" line="618" />
       <source>{name} — {state}, {found}{tiles}</source>
       <translation>{name} — {state}, {found}{tiles}</translation>
     </message>

@@ -154,12 +154,17 @@ class RasterSource:
         data_bands = [i + 1 for i, c in enumerate(interp) if c != ColorInterp.alpha] or [1]
         return _rgb_bands(data_bands[:3] if len(data_bands) >= 3 else data_bands[:1])
 
-    def _overview(self) -> tuple[np.ndarray, np.ndarray]:
-        scale = max(self.width, self.height) / OVERVIEW_SIZE
-        shape = (max(1, round(self.height / max(scale, 1))), max(1, round(self.width / max(scale, 1))))
-        with self._read_errors(self.full_window()):
-            data = self.ds.read(self._unique, out_shape=(len(self._unique), *shape), resampling=Resampling.nearest)
-            valid = self.ds.dataset_mask(out_shape=shape, resampling=Resampling.nearest) > 0
+    def _overview(self, window: PixelWindow | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``window`` (default: the whole raster) read at most OVERVIEW_SIZE pixels across, and where it is valid."""
+        window = window or self.full_window()
+        scale = max(window.width, window.height) / OVERVIEW_SIZE
+        shape = (max(1, round(window.height / max(scale, 1))), max(1, round(window.width / max(scale, 1))))
+        win = window.to_rasterio()
+        with self._read_errors(window):
+            data = self.ds.read(
+                self._unique, window=win, out_shape=(len(self._unique), *shape), resampling=Resampling.nearest
+            )
+            valid = self.ds.dataset_mask(window=win, out_shape=shape, resampling=Resampling.nearest) > 0
         if data.dtype.kind == "f":
             valid &= np.all(np.isfinite(data), axis=0)
         return data, valid
@@ -211,11 +216,13 @@ class RasterSource:
     def full_window(self) -> PixelWindow:
         return PixelWindow(0, 0, self.width, self.height)
 
-    def validity_overview(self) -> tuple[np.ndarray, float]:
-        """A coarse validity mask and its scale (raster pixels per overview pixel). Where it says "valid", data is
-        likely; where it says "empty", only :meth:`holds_valid` can tell."""
-        _, valid = self._overview()
-        return valid, self.width / valid.shape[1]
+    def validity_overview(self, window: PixelWindow | None = None) -> tuple[np.ndarray, float]:
+        """A coarse validity mask of ``window`` (default: the whole raster) and its scale (raster pixels per overview
+        pixel). Where it says "valid", data is likely; where it says "empty", only :meth:`holds_valid` can tell.
+        Read over the area searched, it costs the same for a small area of a huge raster (a world-wide basemap)."""
+        window = window or self.full_window()
+        _, valid = self._overview(window)
+        return valid, window.width / valid.shape[1]
 
     def holds_valid(self, window: PixelWindow) -> bool:
         """Whether a full-resolution read of ``window`` finds a valid pixel: the proof a coarse overview cannot give

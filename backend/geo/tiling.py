@@ -105,13 +105,22 @@ def tile_grid(
     return tiles
 
 
-def tiles_with_data(tiles: list[Tile], valid_overview: np.ndarray, scale: float) -> list[bool]:
-    """Whether each tile's core may hold valid pixels, judged on a coarse validity mask (erring to keep)."""
+def tiles_with_data(
+    tiles: list[Tile], valid_overview: np.ndarray, scale: float, origin: tuple[int, int] = (0, 0)
+) -> list[bool]:
+    """Whether each tile's core may hold valid pixels, judged on a coarse validity mask (erring to keep) whose
+    first pixel is at raster pixel ``origin`` (column, row)."""
     h, w = valid_overview.shape
     keep = []
     for t in tiles:
         c = t.core
-        x0, y0 = max(0, int(c.col_off / scale) - 1), max(0, int(c.row_off / scale) - 1)
-        x1, y1 = min(w, int(np.ceil(c.col_end / scale)) + 1), min(h, int(np.ceil(c.row_end / scale)) + 1)
+        col, row, col_end, row_end = (
+            c.col_off - origin[0],
+            c.row_off - origin[1],
+            c.col_end - origin[0],
+            c.row_end - origin[1],
+        )
+        x0, y0 = max(0, int(col / scale) - 1), max(0, int(row / scale) - 1)
+        x1, y1 = min(w, int(np.ceil(col_end / scale)) + 1), min(h, int(np.ceil(row_end / scale)) + 1)
         keep.append(bool(valid_overview[y0:y1, x0:x1].any()))
     return keep

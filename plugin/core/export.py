@@ -150,11 +150,15 @@ def service_host(layer: QgsRasterLayer) -> str:
 
 def provenance(layer: QgsRasterLayer, request: ExportRequest, exported: Path) -> dict:
     """The provenance attributes of the features found in ``exported`` (an export of ``layer``)."""
-    made = datetime.fromtimestamp(exported.stat().st_mtime, tz=UTC)
+    return provenance_of(layer, request.pixel_size, datetime.fromtimestamp(exported.stat().st_mtime, tz=UTC))
+
+
+def provenance_of(layer: QgsRasterLayer, pixel_size: float, made: datetime) -> dict:
+    """The provenance attributes of features found in ``layer``'s pixels at ``pixel_size``, fetched at ``made``."""
     return {
         "source_layer": layer.name(),
         "source_host": service_host(layer),
-        "resolution": request.pixel_size,
+        "resolution": pixel_size,
         "exported": made.isoformat(timespec="seconds"),
     }
 

@@ -13,6 +13,8 @@ layer before its query in export_step.py.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from qgis.core import (
     Qgis,
     QgsApplication,
@@ -30,8 +32,16 @@ from ... import contract
 from ..core import extent as core_extent
 from ..core import layers as core_layers
 from ..core import requests
+from ..core import tile_source as core_tiles
 from ..core.client import BackendClient
-from ..core.export import PROVENANCE_FIELDS, ExportRequest, export_request, needs_export
+from ..core.export import (
+    PROVENANCE_FIELDS,
+    ExportRequest,
+    attribution,
+    export_request,
+    needs_export,
+    provenance_of,
+)
 from ..core.extent import ExtentError
 from ..core.history import QueryHistory, ResultRecord
 from ..core.launch import interpreter_problem
@@ -45,6 +55,7 @@ from .i18n import tr
 from .model_catalog import ModelCatalog
 
 LAYER, EXTENT, RECTANGLE = "layer", "extent", "rectangle"
+TILE_STRATEGIES = ("overview", "auto")  # an XYZ basemap larger than the view is read by the backend for these
 BAR_SECONDS = 15
 CRASH_GRACE_MS = 3000  # how long a lost connection waits for the local backend's exit to be reported
 
@@ -221,10 +232,32 @@ class DockController(QObject):
         return core_extent.bounds_in_raster_crs(rect, rect_crs, layer, self.project.transformContext())
 
     def build_request(
-        self, layer: QgsRasterLayer, query: str, bounds: list[float] | None, options: RunOptions
+        self,
+        layer: QgsRasterLayer,
+        query: str,
+        bounds: list[float] | None,
+        options: RunOptions,
+        raster: str | None = None,
     ) -> contract.JobSpec:
-        """The query as the backend gets it (``POST /jobs``), its map view read first."""
-        return options.job_spec(layer, query, bounds, focus=self.view_bounds(layer))
+        """The query as the backend gets it (``POST /jobs``), its map view read first; ``raster``: what the backend
+        reads instead of the layer's source (an XYZ layer's GDAL description)."""
+        return options.job_spec(layer, query, bounds, focus=self.view_bounds(layer), exported=raster)
+
+    def tile_source(
+        self, layer: QgsMapLayer | None, bounds: list[float] | None, options: RunOptions
+    ) -> core_tiles.TileSource | None:
+        """For an overview over an XYZ basemap area larger than the map view: the layer's GDAL description, so that
+        the backend on this machine reads coarse zoom levels for the overview and full resolution only where it
+        points (:mod:`..core.tile_source`). None: the area is exported first, as for other web layers."""
+        if not isinstance(layer, QgsRasterLayer) or options.strategy not in TILE_STRATEGIES or bounds is None:
+            return None
+        if Settings.load(include_token=False).is_remote:
+            return None  # a shared server reads no URL a request names
+        view = self.view_bounds(layer)
+        area = (bounds[2] - bounds[0]) * (bounds[3] - bounds[1])
+        if view is not None and area <= (view[2] - view[0]) * (view[3] - view[1]) * 1.01:
+            return None  # the view itself: its export is quick, and clicks reuse it
+        return core_tiles.tile_source(layer, options.web_resolution)
 
     def planned_export(
         self,
@@ -239,6 +272,20 @@ class DockController(QObject):
         if not isinstance(layer, QgsRasterLayer) or not layer.isValid() or not needs_export(layer):
             return None
         return self._export_request(layer, self.area_bounds(layer, mode, rect, rect_crs), resolution)
+
+    def planned_tiles(
+        self,
+        layer: QgsMapLayer | None,
+        mode: str,
+        rect: QgsRectangle | None,
+        rect_crs: QgsCoordinateReferenceSystem | None,
+        options: RunOptions,
+    ) -> core_tiles.TileSource | None:
+        """The basemap the backend would read itself for this query (see :meth:`tile_source`); None when the area
+        is exported first. Raises ExtentError."""
+        if not isinstance(layer, QgsRasterLayer) or not layer.isValid() or not needs_export(layer):
+            return None
+        return self.tile_source(layer, self.area_bounds(layer, mode, rect, rect_crs), options)
 
     def _export_request(
         self, layer: QgsRasterLayer, bounds: list[float] | None, resolution: float = 0.0
@@ -285,10 +332,12 @@ class DockController(QObject):
                 bounds = self.area_bounds(layer, mode, rect, rect_crs)
             except ExtentError as exc:
                 problem = str(exc)
-        export = None
+        export = tiles = None
         if problem is None and needs_export(layer):  # a web or virtual layer: QGIS exports the area first
-            export = self._export_request(layer, bounds, options.web_resolution)
-            problem = export.problem()
+            tiles = self.tile_source(layer, bounds, options)  # or, for an overview over a basemap, reads its tiles
+            if tiles is None:
+                export = self._export_request(layer, bounds, options.web_resolution)
+                problem = export.problem()
         if problem is None and self.manager.state != "ready":
             self.ensure_backend()  # a backend that cannot start says so at once, rather than leaving a job waiting
             if self.manager.state == "error":
@@ -312,6 +361,10 @@ class DockController(QObject):
         self.progress.emit(0, 0)
         if export is not None:
             self._export(layer, export, query, options)
+        elif tiles is not None:
+            record.provenance = provenance_of(layer, tiles.pixel_size, datetime.now(tz=UTC))
+            record.rights = [r for r in (*layer.metadata().rights(), attribution(layer)) if r]
+            self._dispatch(self.build_request(layer, query, bounds, options, raster=tiles.xml))
         else:
             self._dispatch(self.build_request(layer, query, bounds, options), self._file_upload(layer, bounds))
         return True

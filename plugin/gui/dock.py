@@ -289,6 +289,7 @@ class Think2MapDock(QgsDockWidget):
         self.pixel_check.toggled.connect(lambda _: self._on_layer_chosen(self.layer_combo.currentLayer()))
         self.iface.currentLayerChanged.connect(self._on_active_layer)
         self.area_combo.currentIndexChanged.connect(self._on_area_mode)
+        self.strategy_combo.currentIndexChanged.connect(lambda _: self.update_fetch())
         self.resolution_spin.valueChanged.connect(lambda _: self.update_fetch())
         self.draw_button.toggled.connect(self._on_draw_toggled)
         self.map_tool.rectangleDrawn.connect(self._on_rectangle)
@@ -352,15 +353,25 @@ class Think2MapDock(QgsDockWidget):
     def update_fetch(self) -> None:
         """Say what a query would fetch first, for a web or virtual layer: its size, or why it is too large."""
         layer = self.layer_combo.currentLayer()
+        area = (layer, self.area_mode(), self.rectangle, self.rectangle_crs)
         try:
-            export = self.controller.planned_export(
-                layer, self.area_mode(), self.rectangle, self.rectangle_crs, self.resolution_spin.value()
-            )
+            options = self.options()
+        except ValueError:  # bad bands: said when Run is pressed; the fetch does not depend on them
+            options = RunOptions(web_resolution=self.resolution_spin.value())
+        try:
+            tiles = self.controller.planned_tiles(*area, options)
+            export = None if tiles else self.controller.planned_export(*area, self.resolution_spin.value())
         except ExtentError as exc:
-            export, text, style = None, str(exc), ERROR_STYLE
+            text, style = str(exc), ERROR_STYLE
         else:
             problem = export.problem() if export is not None else None
-            text = problem or (tr("A query fetches {what} first.").format(what=export.summary()) if export else "")
+            if tiles is not None:
+                text = tr(
+                    "The backend reads this basemap's tiles itself: coarse zoom levels for the overview, then "
+                    "{m:.2f} m a pixel only where it points."
+                ).format(m=tiles.pixel_size)
+            else:
+                text = problem or (tr("A query fetches {what} first.").format(what=export.summary()) if export else "")
             style = ERROR_STYLE if problem else ""
         shown = isinstance(layer, QgsRasterLayer) and layer.isValid() and needs_export(layer)
         self.fetch_label.setText(text if shown else "")
