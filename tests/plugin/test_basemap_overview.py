@@ -9,7 +9,14 @@ import math
 
 import pytest
 from osgeo import gdal
-from qgis.core import QgsCoordinateReferenceSystem, QgsDataSourceUri, QgsProject, QgsRasterLayer, QgsRectangle
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsDataSourceUri,
+    QgsGeometry,
+    QgsProject,
+    QgsRasterLayer,
+    QgsRectangle,
+)
 from think2map.plugin.core.tile_source import WORLD_M
 
 from .conftest import wait_until
@@ -112,6 +119,20 @@ def test_an_overview_over_25_km2_of_a_basemap_fetches_few_full_resolution_tiles(
         assert feature["source_layer"] == "Mosaic basemap"
         box = QgsRectangle(*json.loads(feature["prompt_box"]))
         assert box.width() < area.width() / 10  # a small box of one cell, not a box over the area
+    # the same forced answer lands at the same place in every full overview cell, as it does over a file: the
+    # basemap read through GDAL is georeferenced alike across the whole area
+    spots = []
+    for cell in record.overview:
+        footprint = QgsGeometry.fromWkt(_wkt(cell["footprint"])).boundingBox()
+        for box in cell.get("boxes") or []:
+            centre = QgsGeometry.fromWkt(_wkt(box)).boundingBox().center()
+            spots.append(((centre.x() - footprint.xMinimum()) / footprint.width(),
+                          (footprint.yMaximum() - centre.y()) / footprint.height(), footprint.width()))  # fmt: skip
+    widest = max(w for _, _, w in spots)
+    whole = [(fx, fy) for fx, fy, w in spots if w > 0.99 * widest]
+    assert len(whole) >= 4, spots
+    for fx, fy in whole:
+        assert abs(fx - whole[0][0]) < 2 / 840 and abs(fy - whole[0][1]) < 2 / 840, whole
     print(f"\nzoom {ZOOM} tiles fetched: {full} of {total} ({100 * full / total:.1f} %); coarser: {coarse}")
 
 
@@ -138,3 +159,9 @@ def test_only_a_basemap_that_carries_no_credential_is_read_by_the_backend(xyz_la
     assert tile_source(layer(authcfg="abc1234")) is None
     assert tile_source(layer(**{"http-header:referer": "https://example.org"})) is None
     assert tile_source(layer(url=tile_server.url.replace("{y}", "{-y}"))) is None  # TMS rows: not GDAL's XYZ
+
+
+def _wkt(geometry: dict) -> str:
+    """A GeoJSON polygon as WKT (its outer ring)."""
+    ring = ", ".join(f"{x} {y}" for x, y in geometry["coordinates"][0])
+    return f"POLYGON(({ring}))"
