@@ -40,7 +40,7 @@ from .upload_routes import UPLOAD_PATH, upload_router
 from .uploads import UploadStore, owner_of
 
 log = logging.getLogger(__name__)
-ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 429)}
+ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 411, 413, 422, 429)}
 RETRY_AFTER_S = 10
 
 
