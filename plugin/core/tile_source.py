@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from html import escape
 from urllib.parse import parse_qsl, urlsplit
-from xml.sax.saxutils import escape
 
 from qgis.core import QgsDataSourceUri, QgsRasterLayer
 
@@ -50,7 +50,7 @@ def tile_source(layer: QgsRasterLayer, resolution: float = 0.0) -> TileSource | 
     zoom = zoom_for(resolution, int(uri.param("zmax")))
     xml = (
         "<GDAL_WMS>"
-        f'<Service name="TMS"><ServerUrl>{escape(template)}</ServerUrl></Service>'
+        f'<Service name="TMS"><ServerUrl>{escape(template, quote=False)}</ServerUrl></Service>'
         "<DataWindow>"
         f"<UpperLeftX>{-WORLD_M}</UpperLeftX><UpperLeftY>{WORLD_M}</UpperLeftY>"
         f"<LowerRightX>{WORLD_M}</LowerRightX><LowerRightY>{-WORLD_M}</LowerRightY>"

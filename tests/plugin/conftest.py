@@ -335,29 +335,31 @@ def team_server(backend_python, tiny_models, tmp_path):
 
 
 @pytest.fixture
-def wms_layer(gorinchem, tmp_path, qgis_app):
-    """The Gorinchem orthophoto as a WMS from a REAL QGIS Server (``qgis_mapserver``, Debian's qgis-server-bin)
-    on loopback, added to QGIS as a WMS connection adds it (the wms provider, a QgsDataSourceUri)."""
+def qgis_server(gorinchem, tmp_path, qgis_app):
+    """A REAL QGIS Server (``qgis_mapserver``, Debian's qgis-server-bin) on loopback serving the Gorinchem
+    orthophoto as WMS and WCS (layer ``gorinchem``): its URL."""
     import shutil
     import socket
     import urllib.request
 
-    from qgis.core import QgsDataSourceUri, QgsProject, QgsRasterLayer
+    from qgis.core import QgsProject, QgsRasterLayer
 
     server = shutil.which("qgis_mapserver")
     if server is None:
         raise RuntimeError("qgis_mapserver is missing: install qgis-server-bin and qgis-server-wms (make system)")
     project = QgsProject()
-    project.addMapLayer(QgsRasterLayer(str(gorinchem), "gorinchem"))
+    raster = QgsRasterLayer(str(gorinchem), "gorinchem")
+    project.addMapLayer(raster)
     project.writeEntry("WMSCrsList", "/", ["EPSG:28992", "EPSG:3857", "EPSG:4326"])
-    assert project.write(str(tmp_path / "wms.qgs"))
+    project.writeEntry("WCSLayers", "/", [raster.id()])
+    assert project.write(str(tmp_path / "served.qgs"))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QGIS_SERVER_LOG_STDERR": "1"}
     log = open(tmp_path / "qgis_mapserver.log", "w")  # noqa: SIM115 - open while the server runs
     proc = subprocess.Popen(
-        [server, "-p", str(tmp_path / "wms.qgs"), f"127.0.0.1:{port}"], env=env, stdout=log, stderr=log
+        [server, "-p", str(tmp_path / "served.qgs"), f"127.0.0.1:{port}"], env=env, stdout=log, stderr=log
     )
     url = f"http://127.0.0.1:{port}/"
     capabilities = url + "?SERVICE=WMS&REQUEST=GetCapabilities"
@@ -371,13 +373,32 @@ def wms_layer(gorinchem, tmp_path, qgis_app):
             pass
         assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "qgis_mapserver.log").read_text()
         time.sleep(0.2)
-    uri = QgsDataSourceUri()
-    for key, value in (("crs", "EPSG:28992"), ("format", "image/png"), ("layers", "gorinchem"), ("styles", ""),
-                       ("url", url)):  # fmt: skip
-        uri.setParam(key, value)
-    layer = QgsRasterLayer(bytes(uri.encodedUri()).decode(), "Gorinchem WMS", "wms")
-    assert layer.isValid(), layer.error().summary()
-    yield layer
+    yield url
     proc.terminate()
     proc.wait(15)
     log.close()
+
+
+def _service_layer(provider: str, name: str, **params):
+    from qgis.core import QgsDataSourceUri, QgsRasterLayer
+
+    uri = QgsDataSourceUri()
+    for key, value in params.items():
+        uri.setParam(key, value)
+    layer = QgsRasterLayer(bytes(uri.encodedUri()).decode(), name, provider)
+    assert layer.isValid(), layer.error().summary()
+    return layer
+
+
+@pytest.fixture
+def wms_layer(qgis_server):
+    """The orthophoto as a WMS connection adds it (the wms provider, a QgsDataSourceUri)."""
+    return _service_layer("wms", "Gorinchem WMS", crs="EPSG:28992", format="image/png", layers="gorinchem", styles="",
+                          url=qgis_server)  # fmt: skip
+
+
+@pytest.fixture
+def wcs_layer(qgis_server):
+    """The orthophoto as a WCS connection adds it (the wcs provider): a coverage, with its own pixels."""
+    return _service_layer("wcs", "Gorinchem WCS", identifier="gorinchem", format="GTiff", crs="EPSG:28992",
+                          url=qgis_server)  # fmt: skip

@@ -4,6 +4,7 @@ Gorinchem orthophoto), exported by QGIS to a GeoTIFF and searched from the dock 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -59,6 +60,34 @@ def _assert_same_prompts_as_over_the_file(dock, qtbot, results, export, gorinche
     assert boxes and len(ref_boxes) == len(boxes)
     for ours, theirs in zip(boxes, ref_boxes):
         assert np.allclose(json.loads(ours), json.loads(theirs), atol=2 * px)
+
+
+def _assert_same_outline_over_a_copy(canvas, backend, export: Path, outline, qtbot, tmp_path) -> None:
+    """The same click (the middle of the view) over a file holding ``export``'s pixels on its grid gives the same
+    ``outline`` (its bounding box), to 2 pixels: an export is clicked as a file is. (The tiny random SAM's masks are
+    noise: over the original file, resampled otherwise, they differ by hundreds of metres.)"""
+    from .test_clicks import answered, at, click
+
+    copy = tmp_path / f"copy-of-{export.name}"
+    gdal.Translate(str(copy), str(export))
+    px = gdal.Open(str(copy)).GetGeoTransform()[1]
+    layer = QgsRasterLayer(str(copy), "copy")
+    QgsProject.instance().addMapLayer(layer)
+    session, tool = _click_session(canvas, backend, layer, ExportCache(tmp_path / "unused"))
+    try:
+        click(tool, at(tool, 0.5, 0.5))
+        answered(qtbot, session, 1)
+        assert session._body(session.prompts)["raster"] == str(copy)
+        theirs = session.preview.boundingBox()
+    finally:
+        canvas.unsetMapTool(tool)
+        tool.remove()
+        session.remove()
+    for a, b in zip(
+        (outline.xMinimum(), outline.yMinimum(), outline.xMaximum(), outline.yMaximum()),
+        (theirs.xMinimum(), theirs.yMinimum(), theirs.xMaximum(), theirs.yMaximum()),
+    ):
+        assert abs(a - b) <= 2 * px, (outline.toString(), theirs.toString())
 
 
 def _run(dock, qtbot) -> None:
@@ -346,30 +375,7 @@ def test_a_click_over_an_xyz_basemap_exports_the_view_once_and_lands_where_it_la
         qgis_canvas.unsetMapTool(tool)
         tool.remove()
         session.remove()
-    # The same click over a file holding the export's pixels on its grid gives the same outline, to 2 pixels: the
-    # export is searched as a file is. (The tiny random SAM's masks are noise: over the orthophoto warped to that
-    # grid, resampled otherwise, they differ by hundreds of metres, so only the query test, whose prompts are
-    # forced, compares against the original file.)
-    warped = tmp_path / "export-copy.tif"
-    gdal.Translate(str(warped), str(export))
-    px = gdal.Open(str(export)).GetGeoTransform()[1]
-    file_layer = QgsRasterLayer(str(warped), "warped")
-    QgsProject.instance().addMapLayer(file_layer)
-    session, tool = _click_session(qgis_canvas, live_backend, file_layer, cache)
-    try:
-        click(tool, at(tool, 0.5, 0.5))
-        answered(qtbot, session, 1)
-        over_file = session.preview.boundingBox()
-        assert session._body(session.prompts)["raster"] == str(warped)
-    finally:
-        qgis_canvas.unsetMapTool(tool)
-        tool.remove()
-        session.remove()
-    for ours, theirs in zip(
-        (over_export.xMinimum(), over_export.yMinimum(), over_export.xMaximum(), over_export.yMaximum()),
-        (over_file.xMinimum(), over_file.yMinimum(), over_file.xMaximum(), over_file.yMaximum()),
-    ):
-        assert abs(ours - theirs) <= 2 * px, (over_export.toString(), over_file.toString())
+    _assert_same_outline_over_a_copy(qgis_canvas, live_backend, export, over_export, qtbot, tmp_path)
 
 
 def test_a_team_server_searches_a_local_file_and_a_basemap_through_uploads(
@@ -479,10 +485,51 @@ def test_a_query_and_a_click_over_a_qgis_server_wms(
         answered(qtbot, session, 1)
         assert session.preview is not None and session.sheet.exported.path == str(export)
         assert QgsRectangle(*session.sheet.request.extent).contains(session.preview.boundingBox())
+        over_export = session.preview.boundingBox()
     finally:
         qgis_canvas.unsetMapTool(tool)
         tool.remove()
         session.remove()
+    _assert_same_outline_over_a_copy(qgis_canvas, live_backend, export, over_export, qtbot, tmp_path)
+    _assert_same_prompts_as_over_the_file(dock, qtbot, results, export, gorinchem, tmp_path)
+
+
+def test_a_query_and_a_click_over_a_qgis_server_wcs_at_the_coverages_own_resolution(
+    make_dock, live_backend, wcs_layer, gorinchem, qgis_canvas, qtbot, tmp_path
+):
+    from .test_clicks import answered, at, click
+
+    QgsProject.instance().addMapLayer(wcs_layer)
+    qgis_canvas.setDestinationCrs(wcs_layer.crs())
+    qgis_canvas.setExtent(QgsRasterLayer(str(gorinchem), "file").extent().buffered(-10))
+    dock = make_dock(live_backend)
+    dock.set_layer(wcs_layer)
+    assert dock.area_mode() == "layer"  # a coverage: its own extent and pixels
+    # its own pixels, as QGIS's WCS client reads the coverage (QGIS Server's 1,000 px say 1,001: its grid's upper
+    # limit is inclusive)
+    size = f"{wcs_layer.width():,} × {wcs_layer.height():,} px"
+    assert dock.fetch_label.text() == f"A query fetches {size} (3 MB) first.", dock.fetch_label.text()
+    dock.set_query("the river")
+    _run(dock, qtbot)
+    record = dock.controller.records[0]
+    assert record.job_state == "done" and record.features > 0, record.message
+    (export,) = dock.controller.exports.cache.folder.glob("*.tif")
+    grid = gdal.Open(str(export))
+    native = wcs_layer.rasterUnitsPerPixelX()
+    assert grid.GetGeoTransform() == pytest.approx((127375.0, native, 0, 428250.0, 0, -native))  # the coverage's
+    assert grid.RasterCount == 3 and grid.GetRasterBand(1).DataType == gdal.GDT_Byte  # its bands, not a rendering
+    results = QgsProject.instance().mapLayer(record.layer_id)
+    session, tool = _click_session(qgis_canvas, live_backend, wcs_layer, ExportCache(tmp_path / "clicks"))
+    try:
+        click(tool, at(tool, 0.5, 0.5))
+        answered(qtbot, session, 1)
+        assert session.preview is not None and session.sheet is not None
+        over_export, sheet = session.preview.boundingBox(), session.sheet.exported.path
+    finally:
+        qgis_canvas.unsetMapTool(tool)
+        tool.remove()
+        session.remove()
+    _assert_same_outline_over_a_copy(qgis_canvas, live_backend, Path(sheet), over_export, qtbot, tmp_path)
     _assert_same_prompts_as_over_the_file(dock, qtbot, results, export, gorinchem, tmp_path)
 
 
@@ -508,3 +555,38 @@ def test_a_cancelled_upload_breaks_off_at_once_and_leaves_nothing_on_either_side
     while [p for p in team_server.uploads.rglob("*") if p.is_file()] and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [p for p in team_server.uploads.rglob("*") if p.is_file()] == []
+
+
+def test_a_query_over_a_virtual_raster_searches_its_computed_band(
+    make_dock, live_backend, gorinchem, qgis_canvas, qtbot, tmp_path
+):
+    from qgis.core import QgsCoordinateReferenceSystem, QgsRasterDataProvider
+
+    params = QgsRasterDataProvider.VirtualRasterParameters()
+    params.crs = QgsCoordinateReferenceSystem("EPSG:28992")
+    params.extent, params.width, params.height = QgsRectangle(127375, 428000, 127625, 428250), 1000, 1000
+    params.formula = '"ortho@1" * 0.5 + "ortho@2" * 0.5'  # the raster calculator's "on the fly" layer
+    source = QgsRasterDataProvider.VirtualRasterInputLayers()
+    source.name, source.uri, source.provider = "ortho", str(gorinchem), "gdal"
+    params.rInputLayers = [source]
+    layer = QgsRasterLayer(QgsRasterDataProvider.encodeVirtualRasterProviderUri(params), "Mean of red and green",
+                           "virtualraster")  # fmt: skip
+    assert layer.isValid() and layer.providerType() == "virtualraster"
+    QgsProject.instance().addMapLayer(layer)
+    dock = make_dock(live_backend)
+    dock.set_layer(layer)
+    assert dock.layer_problem() is None and dock.area_mode() == "layer"
+    assert dock.fetch_label.text().startswith("A query fetches 1,000 × 1,000 px"), dock.fetch_label.text()
+    dock.set_query("the river")
+    _run(dock, qtbot)
+    record = dock.controller.records[0]
+    assert record.job_state == "done" and record.features > 0, record.message
+    (export,) = dock.controller.exports.cache.folder.glob("*.tif")
+    grid = gdal.Open(str(export))
+    assert grid.RasterCount == 1 and grid.GetGeoTransform() == pytest.approx((127375.0, 0.25, 0, 428250.0, 0, -0.25))
+    expected = gdal.Open(str(gorinchem)).ReadAsArray()[:2].astype("float64").mean(axis=0)
+    assert np.allclose(grid.ReadAsArray(), expected, atol=0.51)  # the computed band, not a rendering of it
+    results = QgsProject.instance().mapLayer(record.layer_id)
+    assert layer.extent().buffered(0.5).contains(results.extent())  # where the layer is
+    # (the forced answer's prompts over the file are not compared here: the tiny SAM's masks over other pixels
+    # merge otherwise across tiles, so the polygons, and the prompts they keep, differ in number)
