@@ -1279,312 +1279,317 @@
       <translation>Zone</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="114" />
+      <location filename="../plugin/gui/dock.py" line="118" />
       <source>Reasoning (Think2Seg-RS)</source>
       <translation>Raisonnement (Think2Seg-RS)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="115" />
+      <location filename="../plugin/gui/dock.py" line="119" />
       <source>Find every instance (SAM 3)</source>
       <translation>Trouver chaque instance (SAM 3)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="116" />
+      <location filename="../plugin/gui/dock.py" line="120" />
       <source>Automatic: SAM 3 for short noun phrases</source>
       <translation>Automatique : SAM 3 pour les groupes nominaux courts</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="118" />
+      <location filename="../plugin/gui/dock.py" line="122" />
       <source>Reasoning answers any question, tile by tile; SAM 3 finds every instance of a short phrase (buildings, swimming pools) much faster; Automatic picks one per query and each polygon's 'route' attribute says why.</source>
       <translation>Le raisonnement répond à toute question, tuile par tuile ; SAM 3 trouve bien plus vite chaque instance d'une expression courte (bâtiments, piscines) ; Automatique choisit pour chaque requête et l'attribut 'route' de chaque polygone dit pourquoi.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="124" />
+      <location filename="../plugin/gui/dock.py" line="128" />
       <source>Answer with</source>
       <translation>Répondre avec</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="140" />
+      <location filename="../plugin/gui/dock.py" line="144" />
       <source>Advanced options</source>
       <translation>Options avancées</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="147" />
+      <location filename="../plugin/gui/dock.py" line="151" />
       <source> px</source>
       <translation> px</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="154" />
+      <location filename="../plugin/gui/dock.py" line="158" />
       <source>default (1,2,3); or 4,3,2; or one band</source>
       <translation>par défaut (1,2,3) ; ou 4,3,2 ; ou une seule bande</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="159" />
+      <location filename="../plugin/gui/dock.py" line="163" />
       <source>The most tiles one query may search; a larger area is refused first</source>
       <translation>Le nombre maximal de tuiles qu'une requête peut analyser ; une zone plus grande est refusée d'emblée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="164" />
+      <location filename="../plugin/gui/dock.py" line="168" />
       <source>the map view's</source>
       <translation>celle de la vue</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="166" />
+      <location filename="../plugin/gui/dock.py" line="170" />
       <source>The pixel size a web layer (XYZ, WMS, WMTS…) is fetched at, in its map units; never finer than its last zoom level. The lowest value: the map view's</source>
       <translation>La taille de pixel à laquelle une couche web (XYZ, WMS, WMTS…) est téléchargée, dans ses unités de carte ; jamais plus fine que son dernier niveau de zoom. La plus petite valeur : celle de la vue</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="171" />
+      <location filename="../plugin/gui/dock.py" line="175" />
       <source>Pixel coordinates</source>
       <translation>Coordonnées pixel</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="173" />
+      <location filename="../plugin/gui/dock.py" line="177" />
       <source>Search a raster that has no coordinate reference system; its polygons are placed in pixel coordinates</source>
       <translation>Analyser un raster sans système de coordonnées de référence ; ses polygones sont placés en coordonnées pixel</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="176" />
+      <location filename="../plugin/gui/dock.py" line="180" />
       <source>Every tile</source>
       <translation>Toutes les tuiles</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="177" />
+      <location filename="../plugin/gui/dock.py" line="181" />
       <source>Overview first, then where it points</source>
       <translation>Vue d'ensemble d'abord, puis là où elle pointe</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="178" />
+      <location filename="../plugin/gui/dock.py" line="182" />
       <source>Automatic (by the area's size)</source>
       <translation>Automatique (selon la taille de la zone)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="180" />
+      <location filename="../plugin/gui/dock.py" line="184" />
       <source>Every tile: the prompter reads the whole area at full resolution. Overview first: it reads the area downsampled, then only the places its boxes point to (far fewer prompter calls, and questions about the whole scene); its boxes are drawn as a layer. Automatic: the overview for a large area, with a sample of tiles for small objects.</source>
       <translation>Toutes les tuiles : le modèle lit toute la zone en pleine résolution. Vue d'ensemble d'abord : il lit la zone sous-échantillonnée, puis seulement les endroits que désignent ses boîtes (bien moins d'appels au modèle, et des questions sur toute la scène) ; ses boîtes sont dessinées dans une couche. Automatique : la vue d'ensemble pour une grande zone, avec un échantillon de tuiles pour les petits objets.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="188" />
+      <location filename="../plugin/gui/dock.py" line="192" />
       <source>SAM with the overview's boxes (fast)</source>
       <translation>SAM avec les boîtes de la vue d'ensemble (rapide)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="189" />
+      <location filename="../plugin/gui/dock.py" line="193" />
       <source>The prompter again (detailed)</source>
       <translation>Le modèle à nouveau (détaillé)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="190" />
+      <location filename="../plugin/gui/dock.py" line="194" />
       <source>How the places the overview points to are read at full resolution</source>
       <translation>Comment les endroits désignés par la vue d'ensemble sont lus en pleine résolution</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="195" />
+      <location filename="../plugin/gui/dock.py" line="199" />
       <source>Strategy</source>
       <translation>Stratégie</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="196" />
+      <location filename="../plugin/gui/dock.py" line="200" />
       <source>Refine with</source>
       <translation>Affiner avec</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="197" />
+      <location filename="../plugin/gui/dock.py" line="201" />
       <source>Tile size</source>
       <translation>Taille des tuiles</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="198" />
+      <location filename="../plugin/gui/dock.py" line="202" />
       <source>Overlap</source>
       <translation>Recouvrement</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="199" />
+      <location filename="../plugin/gui/dock.py" line="203" />
       <source>Bands</source>
       <translation>Bandes</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="200" />
+      <location filename="../plugin/gui/dock.py" line="204" />
       <source>Tile limit</source>
       <translation>Limite de tuiles</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="201" />
+      <location filename="../plugin/gui/dock.py" line="205" />
       <source>Web layer resolution</source>
       <translation>Résolution des couches web</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="206" />
+      <location filename="../plugin/gui/dock.py" line="210" />
       <source>Run</source>
       <translation>Lancer</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="208" />
+      <location filename="../plugin/gui/dock.py" line="212" />
       <source>Cancel</source>
       <translation>Annuler</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="216" />
+      <location filename="../plugin/gui/dock.py" line="220" />
       <source>%v / %m tiles</source>
       <translation>%v / %m tuiles</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="224" />
+      <location filename="../plugin/gui/dock.py" line="228" />
       <source>Details…</source>
       <translation>Détails…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="225" />
+      <location filename="../plugin/gui/dock.py" line="229" />
       <source>What the backend said, in its own words</source>
       <translation>Ce que le moteur a dit, dans ses propres termes</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="236" />
+      <location filename="../plugin/gui/dock.py" line="240" />
       <source>Restart</source>
       <translation>Redémarrer</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="237" />
+      <location filename="../plugin/gui/dock.py" line="241" />
       <source>Restart the backend</source>
       <translation>Redémarrer le moteur</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="239" />
+      <location filename="../plugin/gui/dock.py" line="243" />
       <source>Settings…</source>
       <translation>Paramètres…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="242" />
+      <location filename="../plugin/gui/dock.py" line="246" />
       <source>The backend's full error message</source>
       <translation>Le message d'erreur complet du moteur</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="252" />
+      <location filename="../plugin/gui/dock.py" line="256" />
       <source>Set up the backend…</source>
       <translation>Installer le moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="253" />
+      <location filename="../plugin/gui/dock.py" line="257" />
       <source>Build the backend's Python environment in your QGIS profile folder</source>
       <translation>Construire l'environnement Python du moteur dans le dossier de votre profil QGIS</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="257" />
+      <location filename="../plugin/gui/dock.py" line="261" />
       <source>Results</source>
       <translation>Résultats</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="259" />
+      <location filename="../plugin/gui/dock.py" line="263" />
       <source>Select a result to show and zoom to its layer</source>
       <translation>Sélectionnez un résultat pour afficher sa couche et zoomer dessus</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="264" />
+      <location filename="../plugin/gui/dock.py" line="268" />
       <source>Zoom to layer</source>
       <translation>Zoomer</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="265" />
+      <location filename="../plugin/gui/dock.py" line="269" />
       <source>Zoom to the layer of the selected result</source>
       <translation>Zoomer sur la couche du résultat sélectionné</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="266" />
+      <location filename="../plugin/gui/dock.py" line="270" />
       <source>Reasoning…</source>
       <translation>Raisonnement…</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="267" />
+      <location filename="../plugin/gui/dock.py" line="271" />
       <source>What the prompter wrote for each tile</source>
       <translation>Ce que le modèle d'invite a écrit pour chaque tuile</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="369" />
+      <location filename="../plugin/gui/dock.py" line="373" />
       <source>The backend reads this basemap's tiles itself: coarse zoom levels for the overview, then {m:.2f} m a pixel only where it points.</source>
       <translation>Le moteur lit lui-même les tuiles de ce fond de carte : des niveaux de zoom grossiers pour la vue d’ensemble, puis {m:.2f} m par pixel seulement là où elle pointe.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="374" />
+      <location filename="../plugin/gui/dock.py" line="378" />
       <source>A query fetches {what} first.</source>
       <translation>Une requête télécharge d’abord {what}.</translation>
     </message>
     <message>
       <location filename="../plugin/gui/dock.py" line="386" />
+      <source>Its imagery is from {credit}: check that its terms allow automated analysis.</source>
+      <translation>Ses images viennent de {credit} : vérifiez que ses conditions permettent l’analyse automatique.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/gui/dock.py" line="397" />
       <source>A query is running: wait for it, or cancel it</source>
       <translation>Une requête est en cours : attendez-la ou annulez-la</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="388" />
+      <location filename="../plugin/gui/dock.py" line="399" />
       <source>Search the raster for the query (Enter)</source>
       <translation>Chercher la requête dans le raster (Entrée)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="441" />
+      <location filename="../plugin/gui/dock.py" line="452" />
       <source>Area: a rectangle of {w:.0f} × {h:.0f} map units.</source>
       <translation>Zone : un rectangle de {w:.0f} × {h:.0f} unités de carte.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="477" />
+      <location filename="../plugin/gui/dock.py" line="488" />
       <source>Select a result first.</source>
       <translation>Sélectionnez d'abord un résultat.</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="483" />
+      <location filename="../plugin/gui/dock.py" line="494" />
       <source>Think2Map backend</source>
       <translation>Moteur Think2Map</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="601" />
+      <location filename="../plugin/gui/dock.py" line="612" />
       <source>waiting for the backend</source>
       <translation>en attente du moteur</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="602" />
+      <location filename="../plugin/gui/dock.py" line="613" />
       <source>sent</source>
       <translation>envoyée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="603" />
+      <location filename="../plugin/gui/dock.py" line="614" />
       <source>queued</source>
       <translation>en file</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="604" />
+      <location filename="../plugin/gui/dock.py" line="615" />
       <source>running</source>
       <translation>en cours</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="605" />
+      <location filename="../plugin/gui/dock.py" line="616" />
       <source>done</source>
       <translation>terminée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="606" />
+      <location filename="../plugin/gui/dock.py" line="617" />
       <source>failed</source>
       <translation>échouée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="607" />
+      <location filename="../plugin/gui/dock.py" line="618" />
       <source>cancelled</source>
       <translation>annulée</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="611" />
+      <location filename="../plugin/gui/dock.py" line="622" />
       <source>{strategy}, {n} prompter call(s)</source>
       <translation>{strategy}, {n} appel(s) au modèle</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="615" />
+      <location filename="../plugin/gui/dock.py" line="626" />
       <source>no target</source>
       <translation>aucune cible</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="617" />
+      <location filename="../plugin/gui/dock.py" line="628" />
       <source>{n} polygon(s)</source>
       <translation>{n} polygone(s)</translation>
     </message>
     <message>
-      <location filename="../plugin/gui/dock.py" line="618" />
+      <location filename="../plugin/gui/dock.py" line="629" />
       <source>{name} — {state}, {found}{tiles}</source>
       <translation>{name} — {state}, {found}{tiles}</translation>
     </message>
@@ -1622,11 +1627,6 @@
       <location filename="../plugin/gui/export_step.py" line="58" />
       <source>Fetching {what} of '{name}'…</source>
       <translation>Téléchargement de {what} de « {name} »…</translation>
-    </message>
-    <message>
-      <location filename="../plugin/gui/export_step.py" line="62" />
-      <source>Its imagery is from {credit}: check that its terms allow automated analysis.</source>
-      <translation>Ses images viennent de {credit} : vérifiez que ses conditions permettent l’analyse automatique.</translation>
     </message>
     <message>
       <location filename="../plugin/gui/export_step.py" line="87" />

@@ -31,7 +31,7 @@ from qgis.PyQt.QtWidgets import (
 
 from ... import contract
 from ..core import compat
-from ..core.export import is_tiled_web_layer, needs_export
+from ..core.export import attribution, is_tiled_web_layer, needs_export, service_host
 from ..core.extent import ExtentError
 from ..core.history import ResultRecord
 from ..core.layers import elide, layer_name_for
@@ -110,6 +110,10 @@ class Think2MapDock(QgsDockWidget):
         self.fetch_label.setWordWrap(True)
         self.fetch_label.setVisible(False)
         form.addRow(self.fetch_label)
+        self.credit_label = QLabel()  # where a web layer's imagery is from, before anything is fetched
+        self.credit_label.setWordWrap(True)
+        self.credit_label.setVisible(False)
+        form.addRow(self.credit_label)
         self.mode_combo = QComboBox()
         self.mode_combo.addItem(tr("Reasoning (Think2Seg-RS)"), "reason")
         self.mode_combo.addItem(tr("Find every instance (SAM 3)"), "find")
@@ -377,6 +381,13 @@ class Think2MapDock(QgsDockWidget):
         self.fetch_label.setText(text if shown else "")
         self.fetch_label.setStyleSheet(style)
         self.fetch_label.setVisible(shown and bool(text))
+        credit = (attribution(layer) or service_host(layer)) if shown else ""
+        self.credit_label.setText(
+            tr("Its imagery is from {credit}: check that its terms allow automated analysis.").format(credit=credit)
+            if credit
+            else ""
+        )
+        self.credit_label.setVisible(bool(credit))
 
     def _update_run_button(self) -> None:
         problem = self.layer_problem()

@@ -263,6 +263,11 @@ def test_the_dock_says_what_a_basemap_query_fetches_before_it_runs_and_refuses_p
     text = dock.fetch_label.text()
     assert dock.fetch_label.isVisible() and text == f"A query fetches {planned.summary()} first."
     assert f"{planned.width:,} × {planned.height:,} px" in text and "web tiles" in text and " MB)" in text
+    host = tile_server.url.split("/")[2]  # where its imagery is from, said before anything is fetched
+    assert dock.credit_label.isVisible() and dock.credit_label.text() == (
+        f"Its imagery is from {host}: check that its terms allow automated analysis."
+    )
+    assert XYZ_SECRET not in dock.credit_label.text() + text
     # the view moves: the estimate is said again once it stops (the same pixels: the view's, at its resolution)
     view = qgis_canvas.extent()
     dock.fetch_label.setText("stale")
@@ -294,7 +299,7 @@ def test_the_dock_says_what_a_basemap_query_fetches_before_it_runs_and_refuses_p
     file_layer = QgsRasterLayer(str(gorinchem), "file")
     QgsProject.instance().addMapLayer(file_layer)
     dock.set_layer(file_layer)
-    assert not dock.fetch_label.isVisible()
+    assert not dock.fetch_label.isVisible() and not dock.credit_label.isVisible()
 
 
 def test_the_export_cache_keeps_the_most_recently_used_and_tolerates_what_it_cannot_delete(xyz_layer, tmp_path):
