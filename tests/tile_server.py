@@ -161,5 +161,10 @@ class RenderingTileServer(TileServer):
             gdal.VSIFCloseL(data)
             gdal.Unlink(name)
 
+    def close(self) -> None:
+        super().close()
+        with self.lock:
+            self.source = None  # closed now: a GDAL dataset left to the interpreter's exit outlives GDAL and crashes it
+
     def zoom_requests(self, z: int) -> int:
         return sum(1 for p in self.requests if p.startswith(f"/{z}/"))

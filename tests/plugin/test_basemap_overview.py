@@ -61,6 +61,7 @@ def small_answer_backend(backend_python, tiny_models, qtbot):
     assert wait_until(lambda: manager.state in ("ready", "error"), 120), manager.detail
     yield manager
     manager.stop(wait_ms=10_000)
+    manager.deleteLater()  # now, while QGIS runs: a QProcess deleted at the interpreter's exit crashes it
 
 
 def _tiles_over(bounds, zoom: int) -> int:
